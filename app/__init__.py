@@ -1,0 +1,1 @@
+"""Credit Ledger: Stripe webhooks in, a credit ledger and access decisions out."""

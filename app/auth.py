@@ -1,0 +1,99 @@
+"""Who is calling: service API keys and user JWTs, their scopes, and the Annotated dependencies."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Request
+
+from app.config import Scope, Settings
+from app.errors import AccountNotFound, Forbidden, Unauthenticated
+
+
+@dataclass(frozen=True)
+class Principal:
+    kind: str  # "service" or "user"
+    name: str
+    scopes: frozenset[Scope]
+    account_id: str | None = None  # set for user tokens: the only account they may read
+
+    def check_account(self, account_id: str) -> None:
+        """A user token sees only its own account; any other looks as if it did not exist."""
+        if self.account_id is not None and self.account_id != account_id:
+            raise AccountNotFound(f"account {account_id!r} not found")
+
+
+class Authenticator:
+    """Built once at start-up from the settings; verifies bearer tokens."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._keys = [(bytes.fromhex(e.sha256), e.name, e.scopes) for e in settings.api_key_entries]
+        self._jwt_keys: dict[str, str] = {}
+        if settings.jwt_secret:
+            self._jwt_keys["HS256"] = settings.jwt_secret
+        if settings.jwt_public_key:
+            self._jwt_keys["RS256"] = settings.jwt_public_key
+        self._audience = settings.jwt_audience
+        self._claim = settings.jwt_account_claim
+
+    def authenticate(self, token: str) -> Principal:
+        if token.count(".") == 2 and self._jwt_keys:
+            return self._user(token)
+        return self._service(token)
+
+    def _service(self, token: str) -> Principal:
+        digest = hashlib.sha256(token.encode()).digest()
+        found = None
+        for key_hash, name, scopes in self._keys:
+            # Constant time, and every entry is compared so timing does not tell which matched.
+            if hmac.compare_digest(digest, key_hash):
+                found = Principal("service", name, scopes)
+        if found is None:
+            raise Unauthenticated("invalid credentials")
+        return found
+
+    def _user(self, token: str) -> Principal:
+        try:
+            alg = jwt.get_unverified_header(token).get("alg")
+            key = self._jwt_keys.get(alg) if isinstance(alg, str) else None
+            if key is None:
+                raise Unauthenticated("token algorithm not accepted")
+            claims = jwt.decode(
+                token, key, algorithms=[alg], audience=self._audience,
+                options={"require": ["exp"], "verify_aud": self._audience is not None},
+            )
+        except jwt.PyJWTError as exc:
+            raise Unauthenticated(f"invalid token: {exc.__class__.__name__}") from None
+        account = claims.get(self._claim)
+        if not isinstance(account, str) or not account:
+            raise Unauthenticated(f"token has no {self._claim!r} claim")
+        return Principal("user", f"user:{account}", frozenset({Scope.credits_read}), account)
+
+
+def _bearer(request: Request) -> str:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("missing bearer token")
+    return token.strip()
+
+
+def require(scope: Scope):
+    def dependency(request: Request) -> Principal:
+        principal = request.app.state.authenticator.authenticate(_bearer(request))
+        if scope not in principal.scopes:
+            raise Forbidden(f"this token lacks the scope {scope.value}")
+        return principal
+
+    return Depends(dependency)
+
+
+ReadCaller = Annotated[Principal, require(Scope.credits_read)]
+DebitCaller = Annotated[Principal, require(Scope.credits_debit)]
+ReserveCaller = Annotated[Principal, require(Scope.credits_reserve)]
+GrantCaller = Annotated[Principal, require(Scope.credits_grant)]
+EventsAdmin = Annotated[Principal, require(Scope.events_admin)]

@@ -1,0 +1,132 @@
+"""Settings from the environment (and `.env`), exactly the spec's configuration table."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PLANS_FILE = REPO_ROOT / "plans.example.toml"
+
+
+class Scope(StrEnum):
+    credits_read = "credits:read"
+    credits_debit = "credits:debit"
+    credits_reserve = "credits:reserve"
+    credits_grant = "credits:grant"
+    events_admin = "events:admin"
+
+
+class ApiKeyEntry(BaseModel):
+    """One configured service key: only the SHA-256 of the key is ever stored."""
+
+    name: str = Field(min_length=1)
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    scopes: frozenset[Scope]
+
+    @field_validator("sha256", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+
+class SettingsError(RuntimeError):
+    """A setting is missing or invalid; the message names it and never its value."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    mongodb_uri: str | None = None
+    mongodb_db: str = "credits"
+    stripe_webhook_secret: str | None = None
+    stripe_api_key: str | None = None
+    api_keys: str | None = None
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_audience: str | None = None
+    jwt_account_claim: str = "sub"
+    plans_file: Path = DEFAULT_PLANS_FILE
+    app_env: Literal["development", "production"] = "development"
+    port: int = Field(default=8000, ge=1, le=65535)
+
+    @field_validator("mongodb_uri", "stripe_webhook_secret", "stripe_api_key", "api_keys",
+                     "jwt_secret", "jwt_public_key", "jwt_audience", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _production_is_safe(self) -> Settings:
+        if self.app_env != "production":
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("MONGODB_URI", self.mongodb_uri),
+                ("STRIPE_WEBHOOK_SECRET", self.stripe_webhook_secret),
+                ("API_KEYS", self.api_keys),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(
+                "APP_ENV=production refuses to start without " + ", ".join(missing)
+            )
+        return self
+
+    @cached_property
+    def webhook_secrets(self) -> tuple[str, ...]:
+        raw = self.stripe_webhook_secret or ""
+        return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+    @cached_property
+    def api_key_entries(self) -> tuple[ApiKeyEntry, ...]:
+        if not self.api_keys:
+            return ()
+        try:
+            data = json.loads(self.api_keys)
+            if not isinstance(data, list):
+                raise ValueError("expected a JSON list")
+            return tuple(ApiKeyEntry.model_validate(item) for item in data)
+        except (ValueError, ValidationError) as exc:
+            # Never echo the value: it is a secret-bearing setting.
+            raise SettingsError(f"API_KEYS is not valid: {_short_reason(exc)}") from None
+
+    def check(self) -> None:
+        """Parse the derived settings once at start-up so a bad one stops the service."""
+        entries = self.api_key_entries
+        if self.app_env == "production" and not entries:
+            raise SettingsError("APP_ENV=production refuses to start without API_KEYS")
+        if self.app_env == "production" and not self.webhook_secrets:
+            raise SettingsError(
+                "APP_ENV=production refuses to start without STRIPE_WEBHOOK_SECRET"
+            )
+
+
+def _short_reason(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        return f"{loc}: {err['msg']}" if loc else err["msg"]
+    return str(exc).split("\n")[0]
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_short_reason(exc)) from None
+    settings.check()
+    return settings
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

@@ -1,0 +1,136 @@
+"""The MongoDB client (replica set or embedded engine) and the one transaction helper."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+log = logging.getLogger("app.db")
+
+T = TypeVar("T")
+Session = Any  # pymongo AsyncClientSession on a replica set, None on the embedded engine
+
+ACCOUNTS = "accounts"
+GRANTS = "grants"
+LEDGER = "ledger_entries"
+RESERVATIONS = "reservations"
+IDEMPOTENCY = "idempotency_keys"
+STRIPE_EVENTS = "stripe_events"
+CUSTOMERS = "stripe_customers"
+SUBSCRIPTIONS = "subscriptions"
+PAYMENTS = "stripe_payments"
+
+_unique_key = {"idempotency_key": {"$type": "string"}}
+
+# Every index of the service, in one place; created at start-up.
+INDEXES: dict[str, list[IndexModel]] = {
+    GRANTS: [
+        # Spending order of an account's live grants, and the lazy-expiry scan.
+        IndexModel([("account_id", ASCENDING), ("expired", ASCENDING),
+                    ("never_expires", ASCENDING), ("expires_at", ASCENDING),
+                    ("created_at", ASCENDING)], name="spending_order"),
+        # The periodic sweep: grants past their expiry that are not yet expired.
+        IndexModel([("expired", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
+    ],
+    LEDGER: [
+        IndexModel([("account_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True,
+                   partialFilterExpression=_unique_key, name="account_idempotency_key"),
+        IndexModel([("account_id", ASCENDING), ("_id", DESCENDING)], name="account_newest"),
+        IndexModel([("account_id", ASCENDING), ("type", ASCENDING), ("_id", DESCENDING)],
+                   name="account_type_newest"),
+    ],
+    RESERVATIONS: [
+        IndexModel([("account_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True,
+                   partialFilterExpression=_unique_key, name="account_idempotency_key"),
+        # Lazy expiry of an account's holds and the periodic sweep.
+        IndexModel([("account_id", ASCENDING), ("status", ASCENDING), ("expires_at", ASCENDING)],
+                   name="account_status_expiry"),
+        IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
+    ],
+    IDEMPOTENCY: [],  # _id is {"account_id", "key"}: unique by construction
+    STRIPE_EVENTS: [
+        IndexModel([("_id", DESCENDING)], name="newest"),
+        IndexModel([("status", ASCENDING), ("_id", DESCENDING)], name="status_newest"),
+        IndexModel([("type", ASCENDING), ("_id", DESCENDING)], name="type_newest"),
+        # Parked events waiting for their customer to be linked.
+        IndexModel([("status", ASCENDING), ("customer_id", ASCENDING)], name="parked_customer"),
+    ],
+    CUSTOMERS: [
+        # _id is the Stripe customer id; the mapping is unique both ways.
+        IndexModel([("account_id", ASCENDING)], unique=True, name="account_unique"),
+    ],
+    ACCOUNTS: [
+        IndexModel([("stripe_subscription_id", ASCENDING)], name="stripe_subscription"),
+    ],
+    SUBSCRIPTIONS: [
+        IndexModel([("account_id", ASCENDING)], name="account"),
+    ],
+    PAYMENTS: [
+        IndexModel([("payment_intent", ASCENDING)], name="payment_intent", sparse=True),
+    ],
+}
+
+MAJORITY_WRITE = WriteConcern("majority")
+MAJORITY_READ = ReadConcern("majority")
+
+
+class Database:
+    """Owns the client; `transaction` is the only way a unit of work is run."""
+
+    def __init__(self, client: Any, name: str, embedded: bool) -> None:
+        self.client = client
+        self.db = client[name]
+        self.embedded = embedded
+        # The embedded engine has no transactions: units of work run one at a time so
+        # each sees a consistent state, as they would under snapshot isolation.
+        self._serial = asyncio.Lock()
+
+    def __getitem__(self, collection: str) -> Any:
+        return self.db[collection]
+
+    async def transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
+        """Run `work(session)` in one multi-document transaction (retried by the driver on
+        transient errors). On the embedded engine there is no rollback, so every unit of work
+        puts the write that can be refused (guarded $inc, unique insert) first."""
+        if self.embedded:
+            async with self._serial:
+                return await work(None)
+        async with self.client.start_session() as session:
+            return await session.with_transaction(
+                work, read_concern=MAJORITY_READ, write_concern=MAJORITY_WRITE
+            )
+
+    async def ensure_indexes(self) -> None:
+        for name, models in INDEXES.items():
+            if models:
+                await self.db[name].create_indexes(models)
+
+    async def ping(self) -> None:
+        await self.db.command("ping")
+
+    async def close(self) -> None:
+        result = self.client.close()
+        if asyncio.iscoroutine(result):
+            await result
+
+
+def connect(uri: str | None, name: str) -> Database:
+    if uri:
+        client: Any = AsyncMongoClient(
+            uri, tz_aware=True, w="majority", readConcernLevel="majority",
+            serverSelectionTimeoutMS=5000,
+        )
+        return Database(client, name, embedded=False)
+    from mongomock_motor import AsyncMongoMockClient
+
+    log.warning(
+        "MONGODB_URI is unset: using the EMBEDDED IN-MEMORY engine. Data is lost when the "
+        "process exits and there are no real transactions. For trying out and tests only."
+    )
+    return Database(AsyncMongoMockClient(tz_aware=True), name, embedded=True)

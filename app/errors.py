@@ -1,0 +1,148 @@
+"""Domain errors with a stable code and status, turned into problem+json by one handler."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("app.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class DomainError(Exception):
+    code = "error"
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class InsufficientCredits(DomainError):
+    code, status, title = "insufficient_credits", 402, "Insufficient credits"
+
+
+class AccessSuspended(DomainError):
+    code, status, title = "access_suspended", 403, "Access suspended"
+
+
+class NegativeBalance(DomainError):
+    code, status, title = "negative_balance", 403, "Negative balance"
+
+
+class Forbidden(DomainError):
+    code, status, title = "forbidden", 403, "Forbidden"
+
+
+class Unauthenticated(DomainError):
+    code, status, title = "unauthenticated", 401, "Unauthenticated"
+
+
+class AccountNotFound(DomainError):
+    code, status, title = "account_not_found", 404, "Account not found"
+
+
+class ReservationNotFound(DomainError):
+    code, status, title = "reservation_not_found", 404, "Reservation not found"
+
+
+class EventNotFound(DomainError):
+    code, status, title = "event_not_found", 404, "Webhook event not found"
+
+
+class IdempotencyKeyReused(DomainError):
+    code, status, title = "idempotency_key_reused", 409, "Idempotency key reused"
+
+
+class ReservationNotHeld(DomainError):
+    code, status, title = "reservation_not_held", 409, "Reservation not held"
+
+
+class ReservationExpired(DomainError):
+    code, status, title = "reservation_expired", 409, "Reservation expired"
+
+
+class EventNotReplayable(DomainError):
+    code, status, title = "event_not_replayable", 409, "Event cannot be replayed"
+
+
+class MissingIdempotencyKey(DomainError):
+    code, status, title = "idempotency_key_missing", 400, "Idempotency-Key header required"
+
+
+class InvalidIdempotencyKey(DomainError):
+    code, status, title = "idempotency_key_invalid", 400, "Invalid Idempotency-Key header"
+
+
+class InvalidSignature(DomainError):
+    code, status, title = "invalid_signature", 400, "Invalid Stripe signature"
+
+
+class InvalidPayload(DomainError):
+    code, status, title = "invalid_payload", 400, "Invalid payload"
+
+
+class PayloadTooLarge(DomainError):
+    code, status, title = "payload_too_large", 413, "Payload too large"
+
+
+class WebhooksDisabled(DomainError):
+    code, status, title = "webhooks_not_configured", 503, "Webhooks not configured"
+
+
+class ValidationFailed(DomainError):
+    code, status, title = "validation_error", 422, "Validation error"
+
+
+def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
+            "code": code, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
+
+
+_HTTP_CODES = {
+    401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+    413: "payload_too_large", 415: "unsupported_media_type",
+}
+
+
+def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        # Echo where and why, never the input itself (it may be huge or secret).
+        errors.append({"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""),
+                       "type": err.get("type", "")})
+    return errors
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_: Request, exc: DomainError) -> JSONResponse:
+        return problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = _field_errors(exc)
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        detail = f"{'.'.join(first['loc'])}: {first['msg']}"
+        return problem(422, "validation_error", "Validation error", detail, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        detail = exc.detail if isinstance(exc.detail, str) else "request failed"
+        return problem(exc.status_code, code, detail, detail)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", exc_info=exc)
+        return problem(500, "internal_error", "Internal error",
+                       "An unexpected error occurred; it has been logged.")

@@ -1,0 +1,1 @@
+"""The credit ledger: accounts, grants, debits, reservations, expiry."""

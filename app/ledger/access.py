@@ -1,0 +1,57 @@
+"""Whether an account may spend now, and why not: suspension, negative balance, credits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.clock import as_utc
+from app.errors import AccessSuspended, InsufficientCredits, NegativeBalance
+from app.ledger.repository import Doc
+
+REASON_TEXT = {
+    "past_due": "the subscription is past due and its grace period has ended",
+    "unpaid": "the subscription is unpaid",
+    "paused": "the subscription is paused",
+    "disputed": "a payment is disputed",
+}
+
+
+def suspended_reason(account: Doc, now: datetime) -> str | None:
+    if account.get("open_disputes"):
+        return "disputed"
+    status = account.get("subscription_status")
+    if status in ("unpaid", "paused"):
+        return status
+    grace_until = account.get("grace_until")
+    if status == "past_due" and grace_until is not None and now >= as_utc(grace_until):
+        return "past_due"
+    return None
+
+
+def available(account: Doc) -> int:
+    return account["balance"] - account["reserved"]
+
+
+def access_reason(account: Doc, cost: int, now: datetime) -> str:
+    """The spec's access decision: `ok` or the first reason that refuses."""
+    reason = suspended_reason(account, now)
+    if reason:
+        return reason
+    if account["balance"] < 0:
+        return "negative_balance"
+    if available(account) < cost:
+        return "insufficient_credits"
+    return "ok"
+
+
+def ensure_can_spend(account: Doc, amount: int, now: datetime) -> None:
+    """Refuse a debit or hold the way the access decision would."""
+    reason = access_reason(account, amount, now)
+    if reason == "ok":
+        return
+    if reason == "negative_balance":
+        raise NegativeBalance(f"the balance is negative ({account['balance']})")
+    if reason == "insufficient_credits":
+        raise InsufficientCredits(
+            f"{amount} credits requested, {max(available(account), 0)} available")
+    raise AccessSuspended(f"access suspended: {REASON_TEXT[reason]}", reason=reason)

@@ -1,0 +1,94 @@
+"""Expiry of grants and holds: lazily on every touch of an account, and by a periodic sweep."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from app.db import GRANTS, RESERVATIONS, Session
+from app.ledger.entries import ledger_entry
+from app.ledger.repository import Doc, Repositories
+
+log = logging.getLogger("app.ledger.expiry")
+
+
+async def settle_hold(session: Session, repos: Repositories, reservation: Doc,
+                      captured: int) -> int:
+    """Give back what a hold set aside beyond `captured`, grant by grant, in the order the hold
+    took it. Returns the credits freed from grants that expired during the hold: they expire."""
+    to_spend = captured
+    expired = 0
+    for alloc in reservation["grants"]:
+        held = -alloc["amount"]
+        spent = min(held, to_spend)
+        to_spend -= spent
+        freed = held - spent
+        if not await repos.grants.settle_hold(session, alloc["grant_id"], held, freed):
+            expired += freed
+    return expired
+
+
+async def expire_reservation(session: Session, repos: Repositories, reservation: Doc,
+                             now: datetime) -> Doc | None:
+    """A hold past its deadline is released; returns the account after, or None if the hold
+    was already resolved."""
+    done = await repos.reservations.resolve(session, reservation["_id"], "expired", 0, now,
+                                            live_at=None)
+    if done is None:
+        return None
+    lost = await settle_hold(session, repos, reservation, 0)
+    account = await repos.accounts.change(session, reservation["account_id"], now,
+                                          balance=-lost, reserved=-reservation["amount"])
+    if lost:
+        await repos.ledger.insert(session, ledger_entry(
+            reservation["account_id"], "expiry", -lost, account["balance"], now,
+            source=f"reservation:{reservation['_id']}",
+            description="held credits of expired grants, released"))
+    return account
+
+
+async def expire_grant(session: Session, repos: Repositories, grant: Doc, now: datetime,
+                       *, reason: str = "grant expired") -> int:
+    """Expire one grant now; its free credits leave the balance with an `expiry` entry.
+    Credits a hold has set aside stay with the hold. Returns the credits expired."""
+    if not await repos.grants.mark_expired(session, grant, now):
+        return 0
+    lost = grant["remaining"]
+    if lost:
+        account = await repos.accounts.change(session, grant["account_id"], now, balance=-lost)
+        await repos.ledger.insert(session, ledger_entry(
+            grant["account_id"], "expiry", -lost, account["balance"], now,
+            grants=[{"grant_id": grant["_id"], "kind": grant["kind"], "amount": -lost}],
+            source=grant["source"], description=reason))
+    return lost
+
+
+async def expire_due(session: Session, repos: Repositories, account_id: str,
+                     now: datetime) -> None:
+    """Everything due on one account: holds past their deadline, then grants past expiry."""
+    for reservation in await repos.reservations.due(session, account_id, now):
+        await expire_reservation(session, repos, reservation, now)
+    for grant in await repos.grants.due(session, account_id, now):
+        await expire_grant(session, repos, grant, now)
+
+
+async def accounts_with_due_items(repos: Repositories, now: datetime, limit: int) -> list[str]:
+    """Accounts nobody touched whose grants or holds are due (for the periodic sweep)."""
+    db = repos.db
+    ids: set[str] = set()
+    for col, query in (
+        (RESERVATIONS, {"status": "held", "expires_at": {"$lte": now}}),
+        (GRANTS, {"expired": False, "never_expires": False, "expires_at": {"$lte": now}}),
+    ):
+        cursor = db[col].find(query, {"account_id": 1}).limit(limit)
+        ids.update(doc["account_id"] async for doc in cursor)
+    return sorted(ids)
+
+
+async def sweep(repos: Repositories, now: datetime, limit: int = 500) -> int:
+    """Expire due grants and holds of up to `limit` accounts, each in its own transaction."""
+    accounts = await accounts_with_due_items(repos, now, limit)
+    for account_id in accounts:
+        await repos.db.transaction(
+            lambda session, a=account_id: expire_due(session, repos, a, now))
+    return len(accounts)

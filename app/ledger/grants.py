@@ -1,0 +1,81 @@
+"""Adding credits (grants, positive corrections) and taking them back (clawbacks, negative
+corrections), with deficits paid off by the next grants."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from app.db import Session
+from app.ledger.entries import ledger_entry
+from app.ledger.repository import Doc, Repositories, new_id
+from app.ledger.spending import draw
+
+GRANT_KINDS = ("subscription", "rollover", "trial", "purchase", "bonus", "promotional",
+               "compensation", "correction")
+
+
+async def grant_credits(session: Session, repos: Repositories, account_id: str, amount: int,
+                        kind: str, now: datetime, *, expires_at: datetime | None = None,
+                        source: str = "api", idempotency_key: str | None = None,
+                        entry_type: str = "grant", actor: str | None = None,
+                        description: str | None = None, metadata: dict[str, Any] | None = None,
+                        grant_fields: dict[str, Any] | None = None) -> tuple[Doc, Doc] | None:
+    """Add a grant and its ledger entry; the account is created if new. The first credits go
+    to paying off a deficit. Returns (entry, account after), or None when `idempotency_key`
+    was already used on this account (the grant exists: nothing is done twice)."""
+    if amount <= 0:
+        raise ValueError("a grant adds a positive amount")
+    if kind not in GRANT_KINDS:
+        raise ValueError(f"unknown grant kind {kind!r}")
+    account = await repos.accounts.ensure(session, account_id, now)
+    if idempotency_key is not None and await repos.ledger.by_key(
+            session, account_id, idempotency_key):
+        return None
+    payoff = min(account["deficit"], amount)
+    grant_id = new_id("gr")
+    entry = ledger_entry(
+        account_id, entry_type, amount, account["balance"] + amount, now,
+        grants=[{"grant_id": grant_id, "kind": kind, "amount": amount}], source=source,
+        idempotency_key=idempotency_key, actor=actor, description=description,
+        metadata=metadata, deficit_paid=payoff,
+    )
+    # The unique (account_id, idempotency_key) insert is the write that can be refused: first.
+    await repos.ledger.insert(session, entry)
+    await repos.grants.insert(session, {
+        "_id": grant_id, "account_id": account_id, "kind": kind, "amount": amount,
+        "remaining": amount - payoff, "held": 0, "deficit_paid": payoff,
+        "expires_at": expires_at, "never_expires": expires_at is None, "expired": False,
+        "source": source, "idempotency_key": idempotency_key, "description": description,
+        "created_at": now, **(grant_fields or {}),
+    })
+    after = await repos.accounts.change(session, account_id, now, balance=amount,
+                                        deficit=-payoff)
+    return entry, after
+
+
+async def take_back(session: Session, repos: Repositories, account: Doc, amount: int,
+                    now: datetime, *, entry_type: str, first_grant: str | None = None,
+                    source: str = "api", idempotency_key: str | None = None,
+                    actor: str | None = None, description: str | None = None,
+                    metadata: dict[str, Any] | None = None) -> tuple[Doc, Doc] | None:
+    """Remove credits (a clawback or a negative correction): from `first_grant`, then grants in
+    spending order; what no grant covers becomes a deficit and may push the balance below zero.
+    Returns (entry, account after), or None if `idempotency_key` was already used."""
+    if amount <= 0:
+        raise ValueError("take_back removes a positive amount")
+    account_id = account["_id"]
+    if idempotency_key is not None and await repos.ledger.by_key(
+            session, account_id, idempotency_key):
+        return None
+    taken = await draw(session, repos, account_id, amount, now, first=first_grant)
+    shortfall = amount + sum(a["amount"] for a in taken)
+    after = await repos.accounts.change(session, account_id, now, balance=-amount,
+                                        deficit=shortfall)
+    entry = ledger_entry(
+        account_id, entry_type, -amount, after["balance"], now, grants=taken, source=source,
+        idempotency_key=idempotency_key, actor=actor, description=description,
+        metadata=metadata, deficit_added=shortfall,
+    )
+    await repos.ledger.insert(session, entry)
+    return entry, after

@@ -1,0 +1,48 @@
+"""Idempotency-Key semantics: one key does one thing; a retry gets the first answer again."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from app.db import Session
+from app.errors import IdempotencyKeyReused
+from app.ledger.repository import Repositories
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    body: dict[str, Any]
+    replayed: bool
+
+
+def fingerprint(operation: str, request: dict[str, Any]) -> str:
+    """What makes two requests "the same": the operation and its normalised body."""
+    canonical = json.dumps({"op": operation, "body": request}, sort_keys=True, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def run_idempotent(repos: Repositories, account_id: str, key: str, print_: str,
+                         now: datetime, work: Callable[[Session], Awaitable[dict[str, Any]]],
+                         status: int) -> Outcome:
+    """Run `work` once per (account, key) in one transaction with the stored answer. A refused
+    request (an exception) stores nothing, so it may be retried with the same key."""
+
+    async def unit(session: Session) -> Outcome:
+        seen = await repos.idempotency.get(session, account_id, key)
+        if seen is not None:
+            if seen["fingerprint"] != print_:
+                raise IdempotencyKeyReused(
+                    "this Idempotency-Key was already used with a different request")
+            return Outcome(seen["status"], seen["body"], replayed=True)
+        body = await work(session)
+        await repos.idempotency.insert(session, account_id, key, {
+            "fingerprint": print_, "status": status, "body": body, "created_at": now})
+        return Outcome(status, body, replayed=False)
+
+    return await repos.db.transaction(unit)

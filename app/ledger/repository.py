@@ -1,0 +1,220 @@
+"""The ledger's MongoDB queries: every read and write of accounts, grants, entries and holds."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+
+from app.db import ACCOUNTS, GRANTS, IDEMPOTENCY, LEDGER, RESERVATIONS, Database, Session
+
+Doc = dict[str, Any]
+SPENDING_ORDER = [("never_expires", ASCENDING), ("expires_at", ASCENDING),
+                  ("created_at", ASCENDING), ("_id", ASCENDING)]
+
+
+def new_id(prefix: str) -> str:
+    # ObjectId hex sorts by creation time, so ids double as a stable newest-first cursor.
+    return f"{prefix}_{ObjectId()}"
+
+
+def new_account(account_id: str, now: datetime) -> Doc:
+    return {
+        "_id": account_id, "balance": 0, "reserved": 0, "deficit": 0,
+        "subscription_status": "none", "plan": None, "current_period_start": None,
+        "current_period_end": None, "grace_until": None, "cancel_at": None,
+        "open_disputes": [], "stripe_customer_id": None, "stripe_subscription_id": None,
+        "created_at": now, "updated_at": now,
+    }
+
+
+class AccountRepository:
+    def __init__(self, db: Database) -> None:
+        self.col = db[ACCOUNTS]
+
+    async def get(self, session: Session, account_id: str) -> Doc | None:
+        return await self.col.find_one({"_id": account_id}, session=session)
+
+    async def ensure(self, session: Session, account_id: str, now: datetime) -> Doc:
+        return await self.col.find_one_and_update(
+            {"_id": account_id}, {"$setOnInsert": new_account(account_id, now)},
+            upsert=True, return_document=ReturnDocument.AFTER, session=session,
+        )
+
+    async def change(self, session: Session, account_id: str, now: datetime, *,
+                     balance: int = 0, reserved: int = 0, deficit: int = 0,
+                     min_available: int | None = None) -> Doc | None:
+        """The one way the cached balance moves: an atomic $inc, optionally guarded so that
+        it only happens while `balance - reserved >= min_available` (None when refused)."""
+        query: Doc = {"_id": account_id}
+        if min_available is not None:
+            query["$expr"] = {"$gte": [{"$subtract": ["$balance", "$reserved"]}, min_available]}
+        inc = {k: v for k, v in (("balance", balance), ("reserved", reserved),
+                                 ("deficit", deficit)) if v}
+        return await self.col.find_one_and_update(
+            query, {"$inc": inc, "$set": {"updated_at": now}},
+            return_document=ReturnDocument.AFTER, session=session,
+        )
+
+    async def set_fields(self, session: Session, account_id: str, fields: Doc,
+                         now: datetime) -> Doc | None:
+        return await self.col.find_one_and_update(
+            {"_id": account_id}, {"$set": {**fields, "updated_at": now}},
+            return_document=ReturnDocument.AFTER, session=session,
+        )
+
+
+class GrantRepository:
+    def __init__(self, db: Database) -> None:
+        self.col = db[GRANTS]
+
+    async def insert(self, session: Session, grant: Doc) -> None:
+        await self.col.insert_one(grant, session=session)
+
+    async def get(self, session: Session, grant_id: str) -> Doc | None:
+        return await self.col.find_one({"_id": grant_id}, session=session)
+
+    async def spendable(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
+        """Live grants with free credits, in spending order."""
+        query = {"account_id": account_id, "expired": False, "remaining": {"$gt": 0},
+                 "$or": [{"never_expires": True}, {"expires_at": {"$gt": now}}]}
+        return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
+
+    async def live(self, session: Session, account_id: str) -> list[Doc]:
+        query = {"account_id": account_id, "expired": False,
+                 "$or": [{"remaining": {"$gt": 0}}, {"held": {"$gt": 0}}]}
+        return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
+
+    async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
+        query = {"account_id": account_id, "expired": False, "never_expires": False,
+                 "expires_at": {"$lte": now}}
+        return await self.col.find(query, session=session).to_list(None)
+
+    async def by_kinds(self, session: Session, account_id: str, kinds: list[str]) -> list[Doc]:
+        query = {"account_id": account_id, "expired": False, "kind": {"$in": kinds}}
+        return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
+
+    async def take(self, session: Session, grant_id: str, amount: int, *, hold: bool) -> bool:
+        """Take `amount` free credits from a live grant (into `held` for a hold)."""
+        inc = {"remaining": -amount, **({"held": amount} if hold else {})}
+        result = await self.col.update_one(
+            {"_id": grant_id, "expired": False, "remaining": {"$gte": amount}},
+            {"$inc": inc}, session=session,
+        )
+        return result.modified_count == 1
+
+    async def settle_hold(self, session: Session, grant_id: str, held: int, freed: int) -> bool:
+        """Resolve `held` credits of a hold: `freed` go back to the grant if it is still live.
+        Returns False when the grant has expired meanwhile (the freed credits expire too)."""
+        result = await self.col.update_one(
+            {"_id": grant_id, "expired": False},
+            {"$inc": {"held": -held, "remaining": freed}}, session=session,
+        )
+        if result.modified_count == 1:
+            return True
+        await self.col.update_one({"_id": grant_id}, {"$inc": {"held": -held}}, session=session)
+        return False
+
+    async def pay_deficit(self, session: Session, grant_id: str, amount: int) -> None:
+        await self.col.update_one(
+            {"_id": grant_id}, {"$inc": {"remaining": -amount, "deficit_paid": amount}},
+            session=session,
+        )
+
+    async def mark_expired(self, session: Session, grant: Doc, now: datetime) -> bool:
+        """Flip a grant to expired once, recording what it still had."""
+        result = await self.col.update_one(
+            {"_id": grant["_id"], "expired": False, "remaining": grant["remaining"]},
+            {"$set": {"expired": True, "expired_at": now, "expired_amount": grant["remaining"],
+                      "remaining": 0}},
+            session=session,
+        )
+        return result.modified_count == 1
+
+
+class LedgerRepository:
+    def __init__(self, db: Database) -> None:
+        self.col = db[LEDGER]
+
+    async def insert(self, session: Session, entry: Doc) -> None:
+        await self.col.insert_one(entry, session=session)
+
+    async def by_key(self, session: Session, account_id: str, key: str) -> Doc | None:
+        return await self.col.find_one({"account_id": account_id, "idempotency_key": key},
+                                       session=session)
+
+    async def page(self, session: Session, account_id: str, *, limit: int,
+                   starting_after: str | None, type_: str | None,
+                   created_gte: datetime | None, created_lt: datetime | None) -> list[Doc]:
+        query: Doc = {"account_id": account_id}
+        if type_:
+            query["type"] = type_
+        if starting_after:
+            query["_id"] = {"$lt": starting_after}
+        created: Doc = {}
+        if created_gte:
+            created["$gte"] = created_gte
+        if created_lt:
+            created["$lt"] = created_lt
+        if created:
+            query["created_at"] = created
+        cursor = self.col.find(query, session=session).sort("_id", DESCENDING).limit(limit + 1)
+        return await cursor.to_list(None)
+
+
+class ReservationRepository:
+    def __init__(self, db: Database) -> None:
+        self.col = db[RESERVATIONS]
+
+    async def insert(self, session: Session, reservation: Doc) -> None:
+        await self.col.insert_one(reservation, session=session)
+
+    async def get(self, session: Session, reservation_id: str) -> Doc | None:
+        return await self.col.find_one({"_id": reservation_id}, session=session)
+
+    async def resolve(self, session: Session, reservation_id: str, status: str,
+                      captured: int, now: datetime, *, live_at: datetime | None) -> Doc | None:
+        """Move a held reservation to its final state once. With `live_at`, only a hold whose
+        deadline is still ahead resolves (a capture may not take an expired hold)."""
+        query: Doc = {"_id": reservation_id, "status": "held"}
+        if live_at is not None:
+            query["expires_at"] = {"$gt": live_at}
+        return await self.col.find_one_and_update(
+            query, {"$set": {"status": status, "captured": captured, "resolved_at": now}},
+            return_document=ReturnDocument.AFTER, session=session,
+        )
+
+    async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
+        query = {"account_id": account_id, "status": "held", "expires_at": {"$lte": now}}
+        return await self.col.find(query, session=session).to_list(None)
+
+
+class IdempotencyRepository:
+    def __init__(self, db: Database) -> None:
+        self.col = db[IDEMPOTENCY]
+
+    @staticmethod
+    def _id(account_id: str, key: str) -> str:
+        # Account ids cannot contain a space, so this is unambiguous.
+        return f"{account_id} {key}"
+
+    async def get(self, session: Session, account_id: str, key: str) -> Doc | None:
+        return await self.col.find_one({"_id": self._id(account_id, key)}, session=session)
+
+    async def insert(self, session: Session, account_id: str, key: str, record: Doc) -> None:
+        await self.col.insert_one({"_id": self._id(account_id, key), "account_id": account_id,
+                                   "key": key, **record}, session=session)
+
+
+class Repositories:
+    """All ledger repositories over one database, built once at start-up."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.accounts = AccountRepository(db)
+        self.grants = GrantRepository(db)
+        self.ledger = LedgerRepository(db)
+        self.reservations = ReservationRepository(db)
+        self.idempotency = IdempotencyRepository(db)

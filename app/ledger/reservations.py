@@ -1,0 +1,129 @@
+"""Holds: set credits aside for work in progress, then capture, release or let them expire."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.clock import as_utc
+from app.db import Session
+from app.errors import (
+    InsufficientCredits,
+    ReservationExpired,
+    ReservationNotFound,
+    ReservationNotHeld,
+    ValidationFailed,
+)
+from app.ledger.access import ensure_can_spend
+from app.ledger.debits import touch_account
+from app.ledger.entries import ledger_entry
+from app.ledger.expiry import settle_hold
+from app.ledger.repository import Doc, Repositories, new_id
+from app.ledger.spending import draw, total
+
+
+async def reserve_credits(session: Session, repos: Repositories, account_id: str, amount: int,
+                          ttl_seconds: int, now: datetime, *, idempotency_key: str, actor: str,
+                          description: str | None = None,
+                          metadata: dict[str, Any] | None = None) -> Doc:
+    account = await touch_account(session, repos, account_id, now)
+    ensure_can_spend(account, amount, now)
+    # The guarded $inc is the write that can be refused: it goes first.
+    after = await repos.accounts.change(session, account_id, now, reserved=amount,
+                                        min_available=amount)
+    if after is None:
+        raise InsufficientCredits(f"{amount} credits requested, fewer available")
+    held = await draw(session, repos, account_id, amount, now, hold=True)
+    if total(held) != amount:
+        raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
+    reservation = {
+        "_id": new_id("rsv"), "account_id": account_id, "amount": amount, "captured": 0,
+        "status": "held", "grants": held, "expires_at": now + timedelta(seconds=ttl_seconds),
+        "idempotency_key": idempotency_key, "actor": actor, "description": description,
+        "metadata": metadata or {}, "created_at": now, "resolved_at": None,
+    }
+    await repos.reservations.insert(session, reservation)
+    return reservation
+
+
+async def find_reservation(session: Session, repos: Repositories, reservation_id: str) -> Doc:
+    reservation = await repos.reservations.get(session, reservation_id)
+    if reservation is None:
+        raise ReservationNotFound(f"reservation {reservation_id!r} not found")
+    return reservation
+
+
+def _refuse_resolved(reservation: Doc, now: datetime) -> None:
+    status = reservation["status"]
+    if status == "expired" or (status == "held" and as_utc(reservation["expires_at"]) <= now):
+        raise ReservationExpired(f"reservation {reservation['_id']} expired at "
+                                 f"{as_utc(reservation['expires_at']).isoformat()}")
+    raise ReservationNotHeld(f"reservation {reservation['_id']} is already {status}")
+
+
+async def capture_reservation(session: Session, repos: Repositories, reservation_id: str,
+                              amount: int | None, now: datetime, *, idempotency_key: str,
+                              actor: str) -> tuple[Doc, Doc]:
+    """Spend `amount` (default: all) of a live hold; the rest is released at once."""
+    reservation = await find_reservation(session, repos, reservation_id)
+    await touch_account(session, repos, reservation["account_id"], now)
+    held = reservation["amount"]
+    captured = held if amount is None else amount
+    if captured > held:
+        # Checked before anything is written; a capture may not exceed its hold.
+        raise ValidationFailed(f"amount: {captured} exceeds the {held} credits held",
+                               errors=[{"loc": ["body", "amount"], "msg": "exceeds the hold",
+                                        "type": "value_error"}])
+    # Resolving the hold once is the write that can be refused: it goes first.
+    done = await repos.reservations.resolve(session, reservation_id, "captured", captured, now,
+                                            live_at=now)
+    if done is None:
+        _refuse_resolved(await find_reservation(session, repos, reservation_id), now)
+    lost = await settle_hold(session, repos, reservation, captured)
+    account_id = reservation["account_id"]
+    after = await repos.accounts.change(session, account_id, now, balance=-(captured + lost),
+                                        reserved=-held)
+    spent = _spent_grants(reservation["grants"], captured)
+    entry = ledger_entry(account_id, "capture", -captured, after["balance"] + lost, now,
+                         grants=spent, source=f"reservation:{reservation_id}",
+                         idempotency_key=idempotency_key, actor=actor,
+                         description=reservation.get("description"),
+                         metadata=reservation.get("metadata"), reservation_id=reservation_id)
+    await repos.ledger.insert(session, entry)
+    await _record_lost(session, repos, reservation, lost, after, now)
+    return done, entry
+
+
+async def release_reservation(session: Session, repos: Repositories, reservation_id: str,
+                              now: datetime) -> Doc:
+    reservation = await find_reservation(session, repos, reservation_id)
+    await touch_account(session, repos, reservation["account_id"], now)
+    done = await repos.reservations.resolve(session, reservation_id, "released", 0, now,
+                                            live_at=None)
+    if done is None:
+        _refuse_resolved(await find_reservation(session, repos, reservation_id), now)
+    lost = await settle_hold(session, repos, reservation, 0)
+    after = await repos.accounts.change(session, reservation["account_id"], now,
+                                        balance=-lost, reserved=-reservation["amount"])
+    await _record_lost(session, repos, reservation, lost, after, now)
+    return done
+
+
+def _spent_grants(allocations: list[Doc], captured: int) -> list[Doc]:
+    spent, left = [], captured
+    for alloc in allocations:
+        take = min(-alloc["amount"], left)
+        if take:
+            spent.append({**alloc, "amount": -take})
+        left -= take
+    return spent
+
+
+async def _record_lost(session: Session, repos: Repositories, reservation: Doc, lost: int,
+                       after: Doc, now: datetime) -> None:
+    """Credits a hold gave back to grants that expired meanwhile expire now."""
+    if lost:
+        await repos.ledger.insert(session, ledger_entry(
+            reservation["account_id"], "expiry", -lost, after["balance"], now,
+            source=f"reservation:{reservation['_id']}",
+            description="held credits of expired grants, released"))

@@ -1,0 +1,165 @@
+"""Request and response shapes of the ledger API (pydantic v2)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+
+ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+# Credits are int64 in the spec; one request may move at most a trillion, which keeps every
+# sum of many requests far inside int64 and catches fat-fingered amounts.
+MAX_CREDITS = 1_000_000_000_000
+MAX_TTL_SECONDS = 86_400
+
+Credits = Annotated[StrictInt, Field(ge=1, le=MAX_CREDITS)]
+Description = Annotated[str, StringConstraints(max_length=500)]
+MetadataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
+MetadataValue = Annotated[str, StringConstraints(max_length=500)] | StrictInt | bool | None
+
+
+def _at_most_50(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) > 50:
+        raise ValueError("at most 50 metadata keys")
+    return value
+
+
+Metadata = Annotated[dict[MetadataKey, MetadataValue], AfterValidator(_at_most_50)]
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DebitCreate(Request):
+    amount: Credits
+    description: Description | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class ReservationCreate(Request):
+    amount: Credits
+    ttl_seconds: Annotated[StrictInt, Field(ge=1, le=MAX_TTL_SECONDS)] = 300
+    description: Description | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class CaptureCreate(Request):
+    amount: Credits | None = None
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is not None and value.tzinfo is None:
+        raise ValueError("must include a timezone, e.g. 2026-12-31T00:00:00Z")
+    return value
+
+
+class GrantCreate(Request):
+    amount: Credits
+    kind: Literal["bonus", "promotional", "compensation"]
+    expires_at: Annotated[datetime | None, AfterValidator(_aware)] = None
+    description: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    metadata: Metadata = Field(default_factory=dict)
+
+
+def _nonzero(value: int) -> int:
+    if value == 0:
+        raise ValueError("must not be zero")
+    return value
+
+
+class AdjustmentCreate(Request):
+    amount: Annotated[StrictInt, Field(ge=-MAX_CREDITS, le=MAX_CREDITS),
+                      AfterValidator(_nonzero)]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class Account(BaseModel):
+    id: str
+    balance: int
+    reserved: int
+    available: int
+    deficit: int
+    subscription_status: str
+    plan: str | None
+    current_period_end: datetime | None
+    grace_until: datetime | None
+    cancel_at: datetime | None
+    suspended_reason: str | None
+    stripe_customer_id: str | None
+    stripe_subscription_id: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class GrantPart(BaseModel):
+    grant_id: str
+    kind: str | None = None
+    amount: int
+
+
+class Grant(BaseModel):
+    id: str
+    kind: str
+    amount: int
+    remaining: int
+    held: int
+    expires_at: datetime | None
+    source: str
+    description: str | None = None
+    created_at: datetime
+
+
+class GrantList(BaseModel):
+    data: list[Grant]
+
+
+class LedgerEntry(BaseModel):
+    id: str
+    type: str
+    amount: int
+    balance_after: int
+    grants: list[GrantPart]
+    source: str
+    description: str | None
+    metadata: dict[str, Any]
+    idempotency_key: str | None
+    actor: str | None = None
+    created_at: datetime
+
+
+class LedgerPage(BaseModel):
+    data: list[LedgerEntry]
+    has_more: bool
+    next_cursor: str | None
+
+
+class EntryWithAccount(BaseModel):
+    entry: LedgerEntry
+    account: Account
+
+
+class Reservation(BaseModel):
+    id: str
+    account_id: str
+    amount: int
+    captured: int
+    status: Literal["held", "captured", "released", "expired"]
+    expires_at: datetime
+    description: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    created_at: datetime
+
+
+class CaptureResult(BaseModel):
+    reservation: Reservation
+    entry: LedgerEntry
+
+
+class AccessDecision(BaseModel):
+    allowed: bool
+    reason: Literal["ok", "insufficient_credits", "past_due", "unpaid", "paused", "disputed",
+                    "negative_balance"]
+    available: int

@@ -1,0 +1,34 @@
+"""Drawing credits from grants in spending order (debits, holds, negative adjustments)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.db import Session
+from app.ledger.repository import Doc, Repositories
+
+
+async def draw(session: Session, repos: Repositories, account_id: str, amount: int,
+               now: datetime, *, hold: bool = False, first: str | None = None) -> list[Doc]:
+    """Take up to `amount` free credits from live grants: soonest expiry first, never-expiring
+    last, oldest first within that (a clawback names the grant it concerns as `first`).
+    Returns what was taken from each grant, as `[{"grant_id", "amount"}]` (negative amounts)."""
+    grants = await repos.grants.spendable(session, account_id, now)
+    if first is not None:
+        grants.sort(key=lambda g: g["_id"] != first)
+    taken: list[Doc] = []
+    left = amount
+    for grant in grants:
+        if left == 0:
+            break
+        take = min(grant["remaining"], left)
+        # Guarded: inside a transaction (or the embedded engine's serial lock) this holds;
+        # if it ever did not, the credits are simply taken from the next grant.
+        if await repos.grants.take(session, grant["_id"], take, hold=hold):
+            taken.append({"grant_id": grant["_id"], "kind": grant["kind"], "amount": -take})
+            left -= take
+    return taken
+
+
+def total(allocations: list[Doc]) -> int:
+    return -sum(a["amount"] for a in allocations)

@@ -1,0 +1,89 @@
+"""create_app(): settings, lifespan (connect, ensure indexes, sweep), routers, error handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app.auth import Authenticator
+from app.clock import Clock
+from app.config import Settings, load_settings
+from app.db import Database, connect
+from app.errors import install_error_handlers
+from app.ledger.expiry import sweep
+from app.ledger.operations import Ledger
+from app.ledger.repository import Repositories
+from app.routers import accounts, credits, health
+
+log = logging.getLogger("app")
+
+SWEEP_INTERVAL_SECONDS = 60
+
+
+async def _sweep_forever(repos: Repositories, clock: Clock) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+        try:
+            await sweep(repos, clock.now())
+        except Exception:  # the sweep must outlive a bad moment of the database
+            log.exception("expiry sweep failed; retrying next interval")
+
+
+def create_app(settings: Settings | None = None, *, db: Database | None = None,
+               clock: Clock | None = None, sweeper: bool = True) -> FastAPI:
+    settings = settings or load_settings()
+    clock = clock or Clock()
+    # A test passes its own database; otherwise connect to MONGODB_URI or the embedded engine.
+    database = db or connect(settings.mongodb_uri, settings.mongodb_db)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await database.ensure_indexes()
+        task = asyncio.create_task(_sweep_forever(app.state.repos, clock)) if sweeper else None
+        try:
+            yield
+        finally:
+            if task:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            if db is None:
+                await database.close()
+
+    app = FastAPI(
+        title="Credit Ledger",
+        version="0.1.0",
+        summary="Stripe webhooks in; a credit ledger, subscription state and access decisions out.",
+        lifespan=lifespan,
+    )
+    repos = Repositories(database)
+    app.state.settings = settings
+    app.state.db = database
+    app.state.clock = clock
+    app.state.repos = repos
+    app.state.authenticator = Authenticator(settings)
+    app.state.ledger = Ledger(repos, clock)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(accounts.router)
+    app.include_router(credits.router)
+    return app
+
+
+def _app_from_environment() -> FastAPI:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    return create_app()
+
+
+# `uvicorn app.main:app` builds the app from the environment; tests call create_app().
+def __getattr__(name: str) -> FastAPI:
+    if name == "app":
+        application = _app_from_environment()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

@@ -1,0 +1,1 @@
+"""HTTP routers: thin, they parse, authorize, call the ledger or webhooks, and shape answers."""

@@ -1,0 +1,49 @@
+"""Reading an account: balance, grants, ledger, access decision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from app.auth import ReadCaller
+from app.ledger import schemas
+from app.routers.common import AccountId, LedgerDep
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+EntryType = Literal["grant", "debit", "capture", "expiry", "clawback", "adjustment"]
+
+
+@router.get("/{account_id}", response_model=schemas.Account)
+async def get_account(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep):
+    caller.check_account(account_id)
+    return await ledger.account(account_id)
+
+
+@router.get("/{account_id}/grants", response_model=schemas.GrantList)
+async def list_grants(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep):
+    caller.check_account(account_id)
+    return await ledger.grants(account_id)
+
+
+@router.get("/{account_id}/ledger", response_model=schemas.LedgerPage)
+async def list_ledger(
+    account_id: AccountId, caller: ReadCaller, ledger: LedgerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: Annotated[str | None, Query(pattern=r"^le_[0-9a-f]{24}$")] = None,
+    type: Annotated[EntryType | None, Query()] = None,  # noqa: A002 - the spec's name
+    created_gte: Annotated[datetime | None, Query()] = None,
+    created_lt: Annotated[datetime | None, Query()] = None,
+):
+    caller.check_account(account_id)
+    return await ledger.ledger_page(account_id, limit=limit, starting_after=starting_after,
+                                    type_=type, created_gte=created_gte, created_lt=created_lt)
+
+
+@router.get("/{account_id}/access", response_model=schemas.AccessDecision)
+async def check_access(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep,
+                       cost: Annotated[int, Query(ge=0, le=schemas.MAX_CREDITS)] = 1):
+    caller.check_account(account_id)
+    return await ledger.access(account_id, cost)

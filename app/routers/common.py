@@ -1,0 +1,41 @@
+"""Pieces every router shares: path types, the Idempotency-Key header, replayable answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
+
+from app.errors import InvalidIdempotencyKey, MissingIdempotencyKey
+from app.ledger.idempotency import Outcome
+from app.ledger.operations import Ledger
+from app.ledger.schemas import ACCOUNT_ID_PATTERN
+
+AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="the product's id")]
+ReservationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+
+
+def _idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str:
+    if key is None:
+        raise MissingIdempotencyKey("this request needs an Idempotency-Key header")
+    if not 1 <= len(key) <= 255 or not all(" " <= ch <= "~" for ch in key):
+        raise InvalidIdempotencyKey("Idempotency-Key must be 1-255 printable ASCII characters")
+    return key
+
+
+IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
+
+
+def get_ledger(request: Request) -> Ledger:
+    return request.app.state.ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+def replayable(outcome: Outcome) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)

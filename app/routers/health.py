@@ -1,0 +1,27 @@
+"""Liveness and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+
+from app.deps import DbDep
+from app.errors import problem
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz():
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(db: DbDep):
+    try:
+        await asyncio.wait_for(db.ping(), timeout=2)
+    except Exception:  # any failure to answer means not ready
+        return problem(503, "not_ready", "Not ready", "MongoDB does not answer")
+    return JSONResponse({"status": "ready", "engine": "embedded" if db.embedded else "mongodb"})

@@ -1,0 +1,86 @@
+"""Fixtures: a fresh database per test (embedded, or MONGODB_TEST_URI), a frozen clock, the app
+over ASGITransport, and API keys of every scope."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+
+from app.clock import FrozenClock
+from app.config import Scope, Settings, sha256_hex
+from app.db import Database, connect
+from app.main import create_app
+
+START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+WEBHOOK_SECRET = "whsec_test_secret"
+JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256"
+
+# name -> scopes; the token of each is "key-<name>".
+KEY_SCOPES: dict[str, list[Scope]] = {
+    "admin": list(Scope),
+    "reader": [Scope.credits_read],
+    "debitor": [Scope.credits_read, Scope.credits_debit],
+    "worker": [Scope.credits_read, Scope.credits_debit, Scope.credits_reserve],
+    "granter": [Scope.credits_grant],
+    "events": [Scope.events_admin],
+}
+
+
+def token(name: str) -> str:
+    return f"key-{name}"
+
+
+def auth(name: str = "admin") -> dict[str, str]:
+    return {"Authorization": f"Bearer {token(name)}"}
+
+
+def api_keys_json() -> str:
+    return json.dumps([{"name": n, "sha256": sha256_hex(token(n)), "scopes": [s.value for s in sc]}
+                       for n, sc in KEY_SCOPES.items()])
+
+
+def make_settings(**overrides) -> Settings:
+    values = dict(api_keys=api_keys_json(), jwt_secret=JWT_SECRET,
+                  stripe_webhook_secret=WEBHOOK_SECRET, app_env="development")
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(START)
+
+
+@pytest.fixture
+async def db():
+    uri = os.environ.get("MONGODB_TEST_URI")
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    database: Database = connect(uri, name)
+    yield database
+    if uri:
+        await database.client.drop_database(name)
+    await database.close()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return make_settings()
+
+
+@pytest.fixture
+async def app(settings, db, clock):
+    application = create_app(settings, db=db, clock=clock, sweeper=False)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(app):
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
