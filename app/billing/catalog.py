@@ -233,7 +233,12 @@ def load_catalog(path: str | os.PathLike[str]) -> Catalog:
     try:
         return Catalog.model_validate(data)
     except ValidationError as exc:
-        problems = [_describe(error) for error in exc.errors(include_url=False)]
+        # One problem per line, so each line names the file (conflicts come several to an error).
+        problems = [
+            line
+            for error in exc.errors(include_url=False)
+            for line in _describe(error).splitlines()
+        ]
         raise CatalogError(shown, problems) from None
 
 
@@ -245,7 +250,7 @@ def _describe(error: Any) -> str:
     if parts and parts[-1] == "[key]":
         # A bad table name: pydantic reports it as (..., name, "[key]").
         location = _format_location(parts[:-2])
-        return f'{location}: table name {_show(parts[-2])}: {_KEY_RULE}'
+        return f"{location}: table name {_show(parts[-2])}: {_KEY_RULE}"
     if kind == "extra_forbidden":
         message = "unknown field"
     elif kind == "missing":
