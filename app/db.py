@@ -108,8 +108,17 @@ class Database:
 
     async def ensure_indexes(self) -> None:
         for name, models in INDEXES.items():
-            if models:
+            if not models:
+                continue
+            if not self.embedded:
                 await self.db[name].create_indexes(models)
+                continue
+            # The embedded engine's create_indexes drops partialFilterExpression, which would
+            # make every key-less ledger entry collide: create them one by one instead.
+            for model in models:
+                options = dict(model.document)
+                keys = options.pop("key")
+                await self.db[name].create_index(list(keys.items()), **options)
 
     async def ping(self) -> None:
         await self.db.command("ping")

@@ -95,3 +95,34 @@ async def assert_invariants(db: Database, account_id: str) -> dict:
     if acc["deficit"] == 0:
         assert acc["balance"] - acc["reserved"] >= 0
     return acc
+
+
+async def adjust(client, account_id: str, amount: int, *, reason: str = "operator fix",
+                 key: str | None = None):
+    return await client.post(f"/v1/accounts/{account_id}/adjustments",
+                             json={"amount": amount, "reason": reason},
+                             headers={**auth("admin"), "Idempotency-Key": key or new_key("a")})
+
+
+async def live_grants(client, account_id: str) -> list[dict]:
+    response = await client.get(f"/v1/accounts/{account_id}/grants", headers=auth("reader"))
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+async def ledger_page(client, account_id: str, **params) -> dict:
+    response = await client.get(f"/v1/accounts/{account_id}/ledger", params=params,
+                                headers=auth("reader"))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    """An RFC 9457 problem answer with the spec's stable code."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert {"type", "title", "status", "detail", "code"} <= body.keys()
+    assert body["status"] == status
+    assert body["code"] == code
+    return body

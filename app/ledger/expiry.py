@@ -80,8 +80,8 @@ async def accounts_with_due_items(repos: Repositories, now: datetime, limit: int
         (RESERVATIONS, {"status": "held", "expires_at": {"$lte": now}}),
         (GRANTS, {"expired": False, "never_expires": False, "expires_at": {"$lte": now}}),
     ):
-        cursor = db[col].find(query, {"account_id": 1}).limit(limit)
-        ids.update(doc["account_id"] async for doc in cursor)
+        docs = await db[col].find(query, {"account_id": 1}).limit(limit).to_list(None)
+        ids.update(doc["account_id"] for doc in docs)
     return sorted(ids)
 
 
