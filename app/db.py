@@ -23,7 +23,6 @@ RESERVATIONS = "reservations"
 IDEMPOTENCY = "idempotency_keys"
 STRIPE_EVENTS = "stripe_events"
 CUSTOMERS = "stripe_customers"
-SUBSCRIPTIONS = "subscriptions"
 PAYMENTS = "stripe_payments"
 
 _unique_key = {"idempotency_key": {"$type": "string"}}
@@ -55,11 +54,13 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     IDEMPOTENCY: [],  # _id is {"account_id", "key"}: unique by construction
     STRIPE_EVENTS: [
-        IndexModel([("_id", DESCENDING)], name="newest"),
-        IndexModel([("status", ASCENDING), ("_id", DESCENDING)], name="status_newest"),
-        IndexModel([("type", ASCENDING), ("_id", DESCENDING)], name="type_newest"),
+        # The log newest first (seq is an ObjectId string taken at receipt), and its filters.
+        IndexModel([("seq", DESCENDING)], name="newest"),
+        IndexModel([("status", ASCENDING), ("seq", DESCENDING)], name="status_newest"),
+        IndexModel([("type", ASCENDING), ("seq", DESCENDING)], name="type_newest"),
         # Parked events waiting for their customer to be linked.
-        IndexModel([("status", ASCENDING), ("customer_id", ASCENDING)], name="parked_customer"),
+        IndexModel([("status", ASCENDING), ("customer_id", ASCENDING), ("created", ASCENDING)],
+                   name="parked_customer"),
     ],
     CUSTOMERS: [
         # _id is the Stripe customer id; the mapping is unique both ways.
@@ -68,11 +69,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     ACCOUNTS: [
         IndexModel([("stripe_subscription_id", ASCENDING)], name="stripe_subscription"),
     ],
-    SUBSCRIPTIONS: [
-        IndexModel([("account_id", ASCENDING)], name="account"),
-    ],
     PAYMENTS: [
-        IndexModel([("payment_intent", ASCENDING)], name="payment_intent", sparse=True),
+        # _id is the payment intent (or the charge id when there is none).
+        IndexModel([("charge_id", ASCENDING)], name="charge", sparse=True),
     ],
 }
 

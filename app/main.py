@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.auth import Authenticator
+from app.billing.catalog import Catalog, load_catalog
 from app.clock import Clock
 from app.config import Settings, load_settings
 from app.db import Database, connect
@@ -18,7 +19,11 @@ from app.errors import install_error_handlers
 from app.ledger.expiry import sweep
 from app.ledger.operations import Ledger
 from app.ledger.repository import Repositories
-from app.routers import accounts, credits, health
+from app.routers import accounts, credits, health, webhooks
+from app.webhooks.context import WebhookStores
+from app.webhooks.event_log import EventLog
+from app.webhooks.processor import WebhookProcessor
+from app.webhooks.repository import CustomerRepository, EventRepository, PaymentRepository
 
 log = logging.getLogger("app")
 
@@ -35,8 +40,12 @@ async def _sweep_forever(repos: Repositories, clock: Clock) -> None:
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
-               clock: Clock | None = None, sweeper: bool = True) -> FastAPI:
+               clock: Clock | None = None, catalog: Catalog | None = None,
+               sweeper: bool = True) -> FastAPI:
     settings = settings or load_settings()
+    settings.check()
+    # A bad catalog stops the start with a message naming the file and the field.
+    catalog = catalog or load_catalog(settings.plans_file)
     clock = clock or Clock()
     # A test passes its own database; otherwise connect to MONGODB_URI or the embedded engine.
     database = db or connect(settings.mongodb_uri, settings.mongodb_db)
@@ -68,10 +77,17 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.repos = repos
     app.state.authenticator = Authenticator(settings)
     app.state.ledger = Ledger(repos, clock)
+    app.state.catalog = catalog
+    events = EventRepository(database)
+    stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database))
+    app.state.webhooks = WebhookProcessor(database, stores, events, catalog, clock,
+                                          settings.webhook_secrets)
+    app.state.event_log = EventLog(events)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(credits.router)
+    app.include_router(webhooks.router)
     return app
 
 

@@ -66,6 +66,21 @@ class AccountRepository:
         )
 
 
+    async def open_dispute(self, session: Session, account_id: str, dispute_id: str,
+                           now: datetime) -> None:
+        await self.col.update_one(
+            {"_id": account_id},
+            {"$addToSet": {"open_disputes": dispute_id}, "$set": {"updated_at": now}},
+            session=session)
+
+    async def close_dispute(self, session: Session, account_id: str, dispute_id: str,
+                            now: datetime) -> None:
+        await self.col.update_one(
+            {"_id": account_id},
+            {"$pull": {"open_disputes": dispute_id}, "$set": {"updated_at": now}},
+            session=session)
+
+
 class GrantRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[GRANTS]

@@ -1,0 +1,46 @@
+"""Subscription rules that need no database: status mapping, snapshot order, upgrade credits."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from app.billing.catalog import BillingPolicy, Plan
+
+STATUSES = {"trialing", "active", "past_due", "unpaid", "paused", "canceled", "incomplete"}
+
+
+def account_status(stripe_status: object) -> str:
+    """Stripe's subscription status as the account shows it."""
+    if stripe_status == "incomplete_expired":
+        return "canceled"
+    return stripe_status if stripe_status in STATUSES else "incomplete"
+
+
+def snapshot_order(event_created: datetime, period_start: datetime | None) -> list[int]:
+    """Snapshots apply in the order of the event's `created`, then the subscription's period."""
+    return [int(event_created.timestamp()),
+            int(period_start.timestamp()) if period_start else 0]
+
+
+def is_newer(candidate: list[int], last: list[int] | None) -> bool:
+    return last is None or candidate >= list(last)
+
+
+def upgrade_credits(policy: BillingPolicy, old: Plan, new: Plan, at: datetime,
+                    period_start: datetime | None, period_end: datetime | None) -> int:
+    """Credits granted at once for a move to a plan with more monthly credits."""
+    difference = new.monthly_credits - old.monthly_credits
+    if difference <= 0 or policy.upgrade_credits == "none":
+        return 0
+    if policy.upgrade_credits == "full":
+        return difference
+    if period_start is None or period_end is None or period_end <= period_start:
+        return difference
+    total = int((period_end - period_start).total_seconds())
+    left = min(max(int((period_end - at).total_seconds()), 0), total)
+    return difference * left // total
+
+
+def period_grant_expiry(policy: BillingPolicy, period_end: datetime) -> datetime:
+    """A period's credits stay usable for the grace days after it ends (payment may retry)."""
+    return period_end + timedelta(days=policy.grace_days)

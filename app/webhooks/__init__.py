@@ -1,0 +1,1 @@
+"""Stripe webhooks: signature check, event log, account resolution, one handler per family."""

@@ -1,0 +1,84 @@
+"""What a handler gets: the event, the time, the catalog, the repositories, in one session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.billing.catalog import Catalog
+from app.db import Session
+from app.ledger.repository import Repositories
+from app.webhooks.payloads import ts
+from app.webhooks.repository import CustomerRepository, PaymentRepository
+
+
+class Park(Exception):  # noqa: N818 - an outcome, not an error
+    """The account cannot be resolved yet: keep the event until its customer is linked."""
+
+    def __init__(self, customer_id: str | None, reason: str) -> None:
+        super().__init__(reason)
+        self.customer_id = customer_id
+
+
+class PermanentFailure(Exception):
+    """Retrying the same event will not help (unknown price, conflicting link): mark it
+    failed with a readable error; it can be replayed after the cause is fixed."""
+
+    def __init__(self, message: str, *, customer_id: str | None = None,
+                 account_id: str | None = None) -> None:
+        super().__init__(message)
+        self.customer_id = customer_id
+        self.account_id = account_id
+
+
+@dataclass
+class Outcome:
+    status: str  # processed | ignored | duplicate
+    account_id: str | None = None
+    customer_id: str | None = None
+    note: str | None = None
+
+
+@dataclass
+class WebhookStores:
+    """The repositories handlers use, built once at start-up."""
+
+    ledger: Repositories
+    customers: CustomerRepository
+    payments: PaymentRepository
+
+
+@dataclass
+class EventContext:
+    session: Session
+    stores: WebhookStores
+    catalog: Catalog
+    event: dict[str, Any]
+    now: datetime
+    linked_customers: list[str] = field(default_factory=list)
+
+    @property
+    def obj(self) -> dict[str, Any]:
+        return self.event["data"]["object"]
+
+    @property
+    def type(self) -> str:
+        return self.event["type"]
+
+    @property
+    def id(self) -> str:
+        return self.event["id"]
+
+    @property
+    def created(self) -> datetime:
+        return ts(self.event.get("created")) or self.now
+
+    @property
+    def previous(self) -> dict[str, Any]:
+        value = self.event["data"].get("previous_attributes")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def repos(self) -> Repositories:
+        return self.stores.ledger

@@ -1,0 +1,119 @@
+"""customer.subscription.*: status, plan, period and cancellation from the newest snapshot;
+trial credits; upgrade credits; cancellation ends the period credits."""
+
+from __future__ import annotations
+
+from app.billing.catalog import Plan
+from app.billing.subscriptions import (
+    account_status,
+    is_newer,
+    period_grant_expiry,
+    snapshot_order,
+    upgrade_credits,
+)
+from app.clock import as_utc
+from app.ledger.expiry import expire_grant
+from app.ledger.grants import grant_credits
+from app.ledger.periods import PERIOD_KINDS
+from app.webhooks.context import EventContext, Outcome, PermanentFailure
+from app.webhooks.payloads import customer_of, metadata, subscription_period, subscription_price, ts
+from app.webhooks.resolution import resolve_account
+
+
+def _plan(ctx: EventContext) -> Plan:
+    price = subscription_price(ctx.obj)
+    plan = ctx.catalog.plan_for_price(price) if price else None
+    if plan is None:
+        raise PermanentFailure(
+            f"subscription {ctx.obj.get('id')}: price {price!r} is not in the plan catalog; "
+            "add it to PLANS_FILE and replay the event")
+    return plan
+
+
+async def subscription_changed(ctx: EventContext) -> Outcome:
+    sub = ctx.obj
+    plan = _plan(ctx)  # before any write: an unknown price changes nothing
+    customer = customer_of(sub)
+    account_id = await resolve_account(ctx, customer, metadata=[metadata(sub)])
+    account = await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
+    start, end = subscription_period(sub)
+    order = snapshot_order(ctx.created, start)
+    if not is_newer(order, account.get("subscription_order")):
+        return Outcome("processed", account_id, customer,
+                       note="older than the last snapshot applied: state unchanged")
+    status = account_status(sub.get("status"))
+    notes = []
+    if status == "trialing" and plan.trial_credits:
+        trial_end = ts(sub.get("trial_end")) or end
+        if trial_end is None or trial_end > ctx.now:
+            granted = await grant_credits(
+                ctx.session, ctx.repos, account_id, plan.trial_credits, "trial", ctx.now,
+                expires_at=trial_end, source=f"stripe:subscription:{sub['id']}",
+                idempotency_key=f"trial:{sub['id']}", actor="stripe",
+                description=f"{plan.name} trial", grant_fields={"period_end": trial_end})
+            notes.append("trial credits granted" if granted else "trial already granted")
+    old = ctx.catalog.plan(account.get("plan") or "")
+    if (old is not None and account.get("stripe_subscription_id") == sub["id"]
+            and status in ("active", "past_due")):
+        notes.append(await _credit_upgrade(ctx, account_id, old, plan, start, end))
+    if status == "past_due" and account.get("last_paid_at") is not None \
+            and as_utc(account["last_paid_at"]) >= ctx.created:
+        status = account["subscription_status"]  # a payment since then settled it
+    fields = {
+        "subscription_status": status, "plan": plan.key, "current_period_start": start,
+        "current_period_end": end, "cancel_at": _cancel_at(sub, end),
+        "stripe_subscription_id": sub["id"], "subscription_order": order,
+    }
+    if status != "past_due":
+        fields.update(grace_until=None, first_failure_at=None)
+    await ctx.repos.accounts.set_fields(ctx.session, account_id, fields, ctx.now)
+    return Outcome("processed", account_id, customer, note="; ".join(n for n in notes if n))
+
+
+async def _credit_upgrade(ctx: EventContext, account_id: str, old: Plan, new: Plan,
+                          start, end) -> str | None:
+    policy = ctx.catalog.billing
+    credits = upgrade_credits(policy, old, new, ctx.created, start, end)
+    if credits <= 0:
+        return None if new.monthly_credits <= old.monthly_credits else "upgrade: no credits"
+    sub_id = ctx.obj["id"]
+    key = f"upgrade:{sub_id}:{old.key}:{new.key}:{int(start.timestamp()) if start else 0}"
+    granted = await grant_credits(
+        ctx.session, ctx.repos, account_id, credits, "subscription", ctx.now,
+        expires_at=period_grant_expiry(policy, end) if end else None,
+        source=f"stripe:subscription:{sub_id}", idempotency_key=key, actor="stripe",
+        description=f"upgrade {old.name} -> {new.name} ({policy.upgrade_credits})",
+        grant_fields={"period_start": start, "period_end": end, "subscription_id": sub_id})
+    return f"upgrade credits {credits}" if granted else "upgrade already credited"
+
+
+async def subscription_deleted(ctx: EventContext) -> Outcome:
+    sub = ctx.obj
+    customer = customer_of(sub)
+    account_id = await resolve_account(ctx, customer, metadata=[metadata(sub)])
+    account = await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
+    current = account.get("stripe_subscription_id")
+    if current is not None and current != sub["id"]:
+        return Outcome("processed", account_id, customer,
+                       note=f"not the account's current subscription ({current})")
+    start, _ = subscription_period(sub)
+    order = snapshot_order(ctx.created, start)
+    last = account.get("subscription_order")
+    # Cancellation is final, whatever order it arrives in.
+    for grant in await ctx.repos.grants.by_kinds(ctx.session, account_id, PERIOD_KINDS):
+        await expire_grant(ctx.session, ctx.repos, grant, ctx.now,
+                           reason="subscription canceled")
+    await ctx.repos.accounts.set_fields(ctx.session, account_id, {
+        "subscription_status": "canceled", "cancel_at": None, "grace_until": None,
+        "first_failure_at": None, "stripe_subscription_id": sub["id"],
+        "subscription_order": order if is_newer(order, last) else last,
+    }, ctx.now)
+    return Outcome("processed", account_id, customer)
+
+
+def _cancel_at(sub: dict, period_end):
+    if sub.get("cancel_at"):
+        return ts(sub["cancel_at"])
+    if sub.get("cancel_at_period_end"):
+        return period_end
+    return None

@@ -1,0 +1,113 @@
+"""Receiving, logging and applying Stripe events: each event's effects and its final mark
+commit in one transaction; parked events run again once their customer is linked."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+from dataclasses import dataclass
+
+from bson import ObjectId
+
+from app.billing.catalog import Catalog
+from app.clock import Clock
+from app.db import Database, Session
+from app.errors import EventNotFound, EventNotReplayable
+from app.webhooks.context import EventContext, Outcome, Park, PermanentFailure, WebhookStores
+from app.webhooks.handlers import HANDLERS
+from app.webhooks.repository import EventRepository
+from app.webhooks.signature import verify_event
+
+log = logging.getLogger("app.webhooks")
+
+
+class WebhookProcessor:
+    def __init__(self, db: Database, stores: WebhookStores, events: EventRepository,
+                 catalog: Catalog, clock: Clock, secrets: tuple[str, ...]) -> None:
+        self.db = db
+        self.stores = stores
+        self.events = events
+        self.catalog = catalog
+        self.clock = clock
+        self.secrets = secrets
+
+    async def receive(self, body: bytes, signature: str | None) -> str:
+        """A delivery from Stripe: verify, store once, apply. Returns the status to answer."""
+        event = verify_event(body, signature, self.secrets)
+        stored = await self.events.record(event, body.decode(), self.clock.now())
+        if stored is None:
+            existing = await self.events.get(None, event["id"])
+            # Stored but never applied (a transient failure answered 500): Stripe's retry
+            # applies it now. Anything else was decided before: this delivery changes nothing.
+            if existing is None or existing["status"] != "received":
+                return "duplicate"
+        return await self.process(event["id"])
+
+    async def replay(self, event_id: str) -> str:
+        found = await self.events.get(None, event_id)
+        if found is None:
+            raise EventNotFound(f"no webhook event {event_id!r}")
+        if found["status"] not in ("failed", "parked"):
+            raise EventNotReplayable(
+                f"event {event_id} is {found['status']}; only failed or parked events replay")
+        return await self.process(event_id)
+
+    async def process(self, event_id: str) -> str:
+        token = str(ObjectId())
+        try:
+            outcome = await self.db.transaction(lambda s: self._apply(s, event_id, token))
+        except Park as parked:
+            await self._record(event_id, token, "parked", str(parked), parked.customer_id, None)
+            return "parked"
+        except PermanentFailure as failure:
+            log.warning("webhook event %s failed: %s", event_id, failure)
+            await self._record(event_id, token, "failed", str(failure), failure.customer_id,
+                               failure.account_id)
+            return "failed"
+        except Exception:
+            # Transient (the database, say): leave it "received" so Stripe's retry applies it.
+            log.exception("webhook event %s could not be applied; Stripe will retry", event_id)
+            with contextlib.suppress(Exception):  # the database may be what failed
+                await self._record(event_id, token, "received", "transient error; will retry",
+                                   None, None)
+            raise
+        for customer_id in outcome.linked:
+            await self._drain(customer_id)
+        return outcome.status
+
+    async def _apply(self, session: Session, event_id: str, token: str) -> Applied:
+        claimed = await self.events.claim(session, event_id, token)
+        if claimed is None:
+            return Applied("duplicate", [])
+        event = json.loads(claimed["payload"])
+        ctx = EventContext(session, self.stores, self.catalog, event, self.clock.now())
+        handler = HANDLERS.get(event["type"])
+        outcome = await handler(ctx) if handler else Outcome("ignored", note="not handled")
+        await self.events.finish(session, event_id, {
+            "status": outcome.status, "account_id": outcome.account_id,
+            "customer_id": outcome.customer_id, "error": None, "note": outcome.note,
+            "processed_at": ctx.now,
+        })
+        return Applied(outcome.status, ctx.linked_customers)
+
+    async def _record(self, event_id: str, token: str, status: str, error: str | None,
+                      customer_id: str | None, account_id: str | None) -> None:
+        current = await self.events.get(None, event_id)
+        attempts = (current or {}).get("attempts", 0)
+        if current and current.get("claim") != token:
+            attempts += 1  # the aborted transaction took its increment with it
+        await self.events.fail(event_id, token, attempts, {
+            "status": status, "error": error, "customer_id": customer_id,
+            "account_id": account_id, "processed_at": self.clock.now()})
+
+    async def _drain(self, customer_id: str) -> None:
+        """Apply, oldest first, the events parked until this customer had an account."""
+        for event_id in await self.events.parked_for(customer_id):
+            await self.process(event_id)
+
+
+@dataclass(frozen=True)
+class Applied:
+    status: str
+    linked: list[str]

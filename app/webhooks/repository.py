@@ -1,0 +1,125 @@
+"""Queries of the webhook side: the event log, customer links and remembered payments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import DESCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from app.db import CUSTOMERS, PAYMENTS, STRIPE_EVENTS, Database, Session
+
+Doc = dict[str, Any]
+PENDING = ("received", "failed", "parked")
+
+
+class EventRepository:
+    def __init__(self, db: Database) -> None:
+        self.col = db[STRIPE_EVENTS]
+
+    async def record(self, event: Doc, payload: str, now: datetime) -> Doc | None:
+        """Store a verified event once by its id; None when it was stored before."""
+        doc = {
+            "_id": event["id"], "type": event.get("type"), "created": event.get("created"),
+            "api_version": event.get("api_version"), "livemode": event.get("livemode"),
+            "account_id": None, "customer_id": None, "status": "received", "error": None,
+            "attempts": 0, "received_at": now, "processed_at": None,
+            # Newest-first order of the log, also the list cursor's position.
+            "seq": str(ObjectId()), "payload": payload,
+        }
+        try:
+            await self.col.insert_one(doc)
+        except DuplicateKeyError:
+            return None
+        return doc
+
+    async def get(self, session: Session, event_id: str) -> Doc | None:
+        return await self.col.find_one({"_id": event_id}, session=session)
+
+    async def claim(self, session: Session, event_id: str, token: str) -> Doc | None:
+        """Take a pending event for processing, once: the write that can be refused."""
+        return await self.col.find_one_and_update(
+            {"_id": event_id, "status": {"$in": list(PENDING)}},
+            {"$set": {"status": "processing", "claim": token}, "$inc": {"attempts": 1}},
+            return_document=ReturnDocument.AFTER, session=session,
+        )
+
+    async def finish(self, session: Session, event_id: str, fields: Doc) -> None:
+        await self.col.update_one({"_id": event_id}, {"$set": fields}, session=session)
+
+    async def fail(self, event_id: str, token: str, attempts: int, fields: Doc) -> None:
+        """Record an attempt that did not apply (after its transaction was aborted; on the
+        embedded engine the claim itself is still there, recognised by its token)."""
+        await self.col.update_one(
+            {"_id": event_id, "$or": [{"status": {"$in": list(PENDING)}},
+                                      {"status": "processing", "claim": token}]},
+            {"$set": {**fields, "attempts": attempts}},
+        )
+
+    async def parked_for(self, customer_id: str) -> list[str]:
+        cursor = self.col.find({"status": "parked", "customer_id": customer_id}, {"_id": 1})
+        docs = await cursor.sort([("created", 1), ("seq", 1)]).to_list(None)
+        return [d["_id"] for d in docs]
+
+    async def page(self, *, limit: int, starting_after: str | None, status: str | None,
+                   type_: str | None) -> list[Doc]:
+        query: Doc = {}
+        if status:
+            query["status"] = status
+        if type_:
+            query["type"] = type_
+        if starting_after:
+            anchor = await self.col.find_one({"_id": starting_after}, {"seq": 1})
+            query["seq"] = {"$lt": anchor["seq"] if anchor else ""}
+        cursor = self.col.find(query, {"payload": 0}).sort("seq", DESCENDING).limit(limit + 1)
+        return await cursor.to_list(None)
+
+
+class CustomerRepository:
+    """The Stripe customer -> account mapping, unique both ways."""
+
+    def __init__(self, db: Database) -> None:
+        self.col = db[CUSTOMERS]
+
+    async def account_for(self, session: Session, customer_id: str) -> str | None:
+        doc = await self.col.find_one({"_id": customer_id}, session=session)
+        return doc["account_id"] if doc else None
+
+    async def customer_for(self, session: Session, account_id: str) -> str | None:
+        doc = await self.col.find_one({"account_id": account_id}, session=session)
+        return doc["_id"] if doc else None
+
+    async def link(self, session: Session, customer_id: str, account_id: str,
+                   now: datetime) -> None:
+        await self.col.insert_one({"_id": customer_id, "account_id": account_id,
+                                   "created_at": now}, session=session)
+
+
+class PaymentRepository:
+    """Payments that brought credits (packs, subscription invoices), for refunds and disputes."""
+
+    def __init__(self, db: Database) -> None:
+        self.col = db[PAYMENTS]
+
+    async def remember(self, session: Session, payment: Doc) -> None:
+        await self.col.update_one({"_id": payment["_id"]}, {"$setOnInsert": payment},
+                                  upsert=True, session=session)
+
+    async def find(self, session: Session, payment_intent: str | None,
+                   charge_id: str | None) -> Doc | None:
+        ors = [{"_id": v} for v in (payment_intent, charge_id) if v]
+        ors += [{"charge_id": charge_id}] if charge_id else []
+        if not ors:
+            return None
+        return await self.col.find_one({"$or": ors}, session=session)
+
+    async def add_clawback(self, session: Session, payment_id: str, before: int,
+                           delta: int) -> bool:
+        """Raise what was clawed back from `before` by `delta`, once (guarded)."""
+        result = await self.col.update_one(
+            {"_id": payment_id, "clawed_back": before}, {"$inc": {"clawed_back": delta}},
+            session=session,
+        )
+        return result.modified_count == 1

@@ -1,0 +1,65 @@
+"""Which account a Stripe object belongs to, and the customer -> account link."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from pymongo.errors import DuplicateKeyError
+
+from app.ledger.expiry import expire_due
+from app.ledger.schemas import ACCOUNT_ID_PATTERN
+from app.webhooks.context import EventContext, Park, PermanentFailure
+
+_ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
+
+
+def _valid(candidate: Any) -> str | None:
+    return candidate if isinstance(candidate, str) and _ACCOUNT_ID.match(candidate) else None
+
+
+async def resolve_account(ctx: EventContext, customer_id: str | None, *,
+                          client_reference_id: Any = None,
+                          metadata: list[dict[str, Any]] | None = None) -> str:
+    """The spec's order: the checkout session's client_reference_id, then `account_id` in the
+    given metadata, then the stored customer mapping. The first account found for a customer
+    is linked to it (unique both ways). Unresolvable: Park (kept until the customer is linked)."""
+    account_id = await _resolve(ctx, customer_id, client_reference_id, metadata)
+    # Every write to an account first expires what is due on it.
+    await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
+    await expire_due(ctx.session, ctx.repos, account_id, ctx.now)
+    return account_id
+
+
+async def _resolve(ctx: EventContext, customer_id: str | None, client_reference_id: Any,
+                   metadata: list[dict[str, Any]] | None) -> str:
+    named = _valid(client_reference_id)
+    for meta in metadata or []:
+        named = named or _valid(meta.get("account_id"))
+    customers = ctx.stores.customers
+    linked = await customers.account_for(ctx.session, customer_id) if customer_id else None
+    if named is None:
+        if linked is None:
+            raise Park(customer_id, f"no account known yet for customer {customer_id}")
+        return linked
+    if customer_id is None or linked == named:
+        return named
+    if linked is not None:
+        raise PermanentFailure(
+            f"customer {customer_id} is linked to account {linked!r}, but this event names "
+            f"account {named!r}", customer_id=customer_id, account_id=named)
+    other = await customers.customer_for(ctx.session, named)
+    if other is not None:
+        raise PermanentFailure(
+            f"account {named!r} is already linked to customer {other}; cannot also link "
+            f"{customer_id}", customer_id=customer_id, account_id=named)
+    try:
+        await customers.link(ctx.session, customer_id, named, ctx.now)
+    except DuplicateKeyError:  # linked concurrently by another event: retry decides
+        raise PermanentFailure(f"customer {customer_id} was linked concurrently",
+                               customer_id=customer_id, account_id=named) from None
+    await ctx.repos.accounts.ensure(ctx.session, named, ctx.now)
+    await ctx.repos.accounts.set_fields(ctx.session, named,
+                                        {"stripe_customer_id": customer_id}, ctx.now)
+    ctx.linked_customers.append(customer_id)
+    return named
