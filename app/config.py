@@ -114,8 +114,9 @@ class Settings(BaseSettings):
 def _short_reason(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        return f"{loc}: {err['msg']}" if loc else err["msg"]
+        msg = err["msg"].removeprefix("Value error, ")
+        loc = ".".join(str(p) for p in err["loc"]).upper()  # the variable's name
+        return f"{loc}: {msg}" if loc else msg
     return str(exc).split("\n")[0]
 
 

@@ -66,9 +66,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         # _id is the Stripe customer id; the mapping is unique both ways.
         IndexModel([("account_id", ASCENDING)], unique=True, name="account_unique"),
     ],
-    ACCOUNTS: [
-        IndexModel([("stripe_subscription_id", ASCENDING)], name="stripe_subscription"),
-    ],
+    ACCOUNTS: [],  # looked up by _id (the product's account id) only
     PAYMENTS: [
         # _id is the payment intent (or the charge id when there is none).
         IndexModel([("charge_id", ASCENDING)], name="charge", sparse=True),

@@ -11,9 +11,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from app.auth import Authenticator
-from app.billing.catalog import Catalog, load_catalog
+from app.billing.catalog import Catalog, CatalogError, load_catalog
 from app.clock import Clock
-from app.config import Settings, load_settings
+from app.config import Settings, SettingsError, load_settings
 from app.db import Database, connect
 from app.errors import install_error_handlers
 from app.ledger.expiry import sweep
@@ -93,7 +93,12 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
 
 def _app_from_environment() -> FastAPI:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    return create_app()
+    try:
+        return create_app()
+    except (SettingsError, CatalogError) as exc:
+        # A clear line, not a traceback: the message names the setting or catalog field.
+        log.error("cannot start: %s", exc)
+        raise SystemExit(1) from None
 
 
 # `uvicorn app.main:app` builds the app from the environment; tests call create_app().
