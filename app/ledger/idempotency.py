@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from pymongo.errors import DuplicateKeyError
+
 from app.db import Session
 from app.errors import IdempotencyKeyReused
 from app.ledger.repository import Repositories
@@ -45,4 +47,9 @@ async def run_idempotent(repos: Repositories, account_id: str, key: str, print_:
             "fingerprint": print_, "status": status, "body": body, "created_at": now})
         return Outcome(status, body, replayed=False)
 
-    return await repos.db.transaction(unit)
+    try:
+        return await repos.db.transaction(unit)
+    except DuplicateKeyError:
+        # A concurrent request with the same key committed first (a replica set can report
+        # that as a duplicate rather than a write conflict): the second run replays it.
+        return await repos.db.transaction(unit)
