@@ -140,6 +140,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot decode (e.g. invalid UTF-8); the service
+            # itself never raises HTTPException. A malformed body is a validation error.
+            errors = [{"loc": ["body"], "msg": "the body could not be parsed as JSON",
+                       "type": "json_invalid"}]
+            return problem(422, "validation_error", "Validation error",
+                           "body: the body could not be parsed as JSON", errors=errors)
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         return problem(exc.status_code, code, detail, detail)

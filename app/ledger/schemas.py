@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
@@ -16,7 +16,10 @@ MAX_TTL_SECONDS = 86_400
 Credits = Annotated[StrictInt, Field(ge=1, le=MAX_CREDITS)]
 Description = Annotated[str, StringConstraints(max_length=500)]
 MetadataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
-MetadataValue = Annotated[str, StringConstraints(max_length=500)] | StrictInt | bool | None
+# Integers in metadata are stored as MongoDB int64: a bigger one must be refused here, not
+# fail (a 500) at the insert after the balance has moved.
+MetadataInt = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+MetadataValue = Annotated[str, StringConstraints(max_length=500)] | MetadataInt | bool | None
 
 
 def _at_most_50(value: dict[str, Any]) -> dict[str, Any]:
@@ -49,10 +52,24 @@ class CaptureCreate(Request):
     amount: Credits | None = None
 
 
+def _in_utc(value: datetime) -> datetime:
+    """Times are stored and compared in UTC (a naive one is taken as UTC); one that does not
+    fit in UTC (year 9999 west of Greenwich) is bad input, not an OverflowError later."""
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    except OverflowError:
+        raise ValueError("out of range once converted to UTC") from None
+
+
+UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
+
+
 def _aware(value: datetime | None) -> datetime | None:
-    if value is not None and value.tzinfo is None:
+    if value is None:
+        return value
+    if value.tzinfo is None:
         raise ValueError("must include a timezone, e.g. 2026-12-31T00:00:00Z")
-    return value
+    return _in_utc(value)
 
 
 class GrantCreate(Request):

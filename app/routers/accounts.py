@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -34,8 +33,8 @@ async def list_ledger(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(pattern=r"^le_[0-9a-f]{24}$")] = None,
     type: Annotated[EntryType | None, Query()] = None,  # noqa: A002 - the spec's name
-    created_gte: Annotated[datetime | None, Query()] = None,
-    created_lt: Annotated[datetime | None, Query()] = None,
+    created_gte: Annotated[schemas.UtcTime | None, Query()] = None,
+    created_lt: Annotated[schemas.UtcTime | None, Query()] = None,
 ):
     caller.check_account(account_id)
     return await ledger.ledger_page(account_id, limit=limit, starting_after=starting_after,
