@@ -1,5 +1,6 @@
 """Idempotency-Key: one key does one thing per account; a retry gets the first answer again."""
 
+from app.ledger.grants import grant_credits
 from tests.conftest import auth
 from tests.factories import (
     adjust,
@@ -177,3 +178,24 @@ async def test_replayed_answer_is_the_first_even_after_the_account_changed(clien
     assert r.json()["balance"] == 85
     assert again.json() == first.json()
     await assert_invariants(db, "user_1")
+
+
+async def test_key_already_taken_by_a_stripe_grant_is_409_and_changes_nothing(
+        client, db, app, clock):
+    # Stripe grants key their ledger entries by the Stripe object (no API idempotency record).
+    repos = app.state.repos
+    await repos.db.transaction(lambda session: grant_credits(
+        session, repos, "user_1", 100, "purchase", clock.now(), source="stripe:checkout",
+        idempotency_key="checkout:cs_1", actor="stripe"))
+    before = await snapshot(db)
+
+    answers = [await debit(client, "user_1", 10, key="checkout:cs_1"),
+               await reserve(client, "user_1", 10, key="checkout:cs_1"),
+               await grant(client, "user_1", 10, key="checkout:cs_1"),
+               await adjust(client, "user_1", -10, key="checkout:cs_1")]
+
+    for r in answers:
+        assert_problem(r, 409, "idempotency_key_reused")
+    assert await snapshot(db) == before
+    acc = await assert_invariants(db, "user_1")
+    assert acc["balance"] == 100
