@@ -142,12 +142,14 @@ class Ledger:
     async def grant(self, account_id: str, req: schemas.GrantCreate, key: str,
                     actor: str) -> Outcome:
         now = self.clock.now()
-        if req.expires_at is not None and as_utc(req.expires_at) <= now:
-            raise ValidationFailed("expires_at: must be in the future", errors=[
-                {"loc": ["body", "expires_at"], "msg": "must be in the future",
-                 "type": "value_error"}])
 
         async def work(session):
+            # Checked here, after the replay check: an exact retry gets the first answer even
+            # once the time it named has passed.
+            if req.expires_at is not None and as_utc(req.expires_at) <= now:
+                raise ValidationFailed("expires_at: must be in the future", errors=[
+                    {"loc": ["body", "expires_at"], "msg": "must be in the future",
+                     "type": "value_error"}])
             await touch_account_if_exists(session, self.repos, account_id, now)
             entry, after = await grant_credits(
                 session, self.repos, account_id, req.amount, req.kind, now,

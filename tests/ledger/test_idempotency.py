@@ -1,8 +1,11 @@
 """Idempotency-Key: one key does one thing per account; a retry gets the first answer again."""
 
+from datetime import timedelta
+
 from app.ledger.grants import grant_credits
 from tests.conftest import auth
 from tests.factories import (
+    account,
     adjust,
     assert_invariants,
     assert_problem,
@@ -199,3 +202,19 @@ async def test_key_already_taken_by_a_stripe_grant_is_409_and_changes_nothing(
     assert await snapshot(db) == before
     acc = await assert_invariants(db, "user_1")
     assert acc["balance"] == 100
+
+
+async def test_grant_retried_after_its_expiry_passed_still_replays(client, db, clock):
+    expires = clock.now() + timedelta(hours=1)
+    first = await grant(client, "user_1", 50, expires_at=expires, key="promo-1")
+    assert first.status_code == 201, first.text
+    clock.advance(hours=2)
+
+    again = await grant(client, "user_1", 50, expires_at=expires, key="promo-1")
+
+    assert again.status_code == 201, again.text
+    assert again.headers["idempotent-replayed"] == "true"
+    assert again.json() == first.json()
+    # The grant itself has expired meanwhile.
+    assert (await account(client, "user_1"))["balance"] == 0
+    await assert_invariants(db, "user_1")
