@@ -4,7 +4,7 @@ import asyncio
 from collections import Counter
 
 from app.db import LEDGER, RESERVATIONS
-from tests.factories import assert_invariants, debit, make_account, reserve
+from tests.factories import assert_invariants, capture, debit, make_account, release, reserve
 
 
 async def test_200_concurrent_debits_of_1_against_150_spend_exactly_150(client, db):
@@ -64,3 +64,19 @@ async def test_concurrent_retries_of_one_debit_spend_once(client, db):
     assert sum(r.headers.get("idempotent-replayed") == "true" for r in answers) == 19
     acc = await assert_invariants(db, "user_1")
     assert acc["balance"] == 93
+
+
+async def test_concurrent_captures_of_one_hold_resolve_it_once(client, db):
+    await make_account(client, "user_1", 100)
+    rid = (await reserve(client, "user_1", 50)).json()["id"]
+
+    answers = await asyncio.gather(*(capture(client, rid, 10) for _ in range(10)),
+                                   *(release(client, rid) for _ in range(10)))
+
+    assert sum(r.status_code == 200 for r in answers) == 1
+    assert {r.json()["code"] for r in answers if r.status_code != 200} == {
+        "reservation_not_held"}
+    acc = await assert_invariants(db, "user_1")
+    assert acc["reserved"] == 0
+    assert acc["balance"] in (90, 100)
+    assert await db[LEDGER].count_documents({"type": "capture"}) == (acc["balance"] == 90)

@@ -172,3 +172,14 @@ async def test_ledger_of_an_unknown_account_is_404(client):
     r = await client.get("/v1/accounts/nobody/ledger", headers=auth("reader"))
 
     assert_problem(r, 404, "account_not_found")
+
+
+async def test_ledger_date_filter_without_timezone_is_taken_as_utc(client, db, clock):
+    await make_account(client, "user_1", 100)   # 12:00Z
+    clock.advance(hours=1)
+    await debit(client, "user_1", 1)            # 13:00Z
+
+    page = await ledger_page(client, "user_1", created_gte="2026-11-01T12:30:00")
+
+    assert [e["amount"] for e in page["data"]] == [-1]
+    await assert_invariants(db, "user_1")

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from app.db import ACCOUNTS, LEDGER, RESERVATIONS
+from app.ledger.expiry import sweep
 from tests.conftest import auth
 from tests.factories import (
     account,
@@ -372,3 +373,16 @@ async def test_grant_listing_counts_held_credits_in_remaining(client, db):
 
     assert (g["amount"], g["remaining"], g["held"]) == (100, 100, 30)
     await assert_invariants(db, "user_1")
+
+
+async def test_sweep_expires_holds_of_accounts_nobody_touches(client, db, clock, app):
+    await make_account(client, "user_1", 100)
+    rid = await _hold(client, "user_1", 50, ttl_seconds=60)
+    clock.advance(minutes=2)
+
+    await sweep(app.state.repos, clock.now())
+
+    stored = await db[RESERVATIONS].find_one({"_id": rid})
+    assert stored["status"] == "expired"
+    acc = await assert_invariants(db, "user_1")
+    assert (acc["balance"], acc["reserved"]) == (100, 0)
