@@ -1,6 +1,7 @@
 """Debits: spending credits at once, refused when they are not there."""
 
 from app.db import ACCOUNTS, LEDGER
+from tests.conftest import auth
 from tests.factories import (
     assert_invariants,
     assert_problem,
@@ -101,7 +102,7 @@ async def test_account_answer_reports_balance_reserved_and_available(client, db)
     await reserve(client, "org:acme", 30)
     await debit(client, "org:acme", 20)
 
-    r = await client.get("/v1/accounts/org:acme", headers={"Authorization": "Bearer key-reader"})
+    r = await client.get("/v1/accounts/org:acme", headers=auth("reader"))
 
     assert r.status_code == 200, r.text
     body = r.json()
