@@ -16,6 +16,19 @@ def account_status(stripe_status: object) -> str:
     return stripe_status if stripe_status in STATUSES else "incomplete"
 
 
+def has_ended(account: dict, subscription_id: str | None) -> bool:
+    """Whether this subscription of the account was canceled: its late invoices never revive
+    it. Another subscription of the same account (a resubscription) is not ended by it."""
+    return subscription_id is not None and subscription_id in (
+        account.get("canceled_subscriptions") or [])
+
+
+def with_canceled(account: dict, subscription_id: str) -> list[str]:
+    """The account's canceled subscriptions, this one included."""
+    canceled = list(account.get("canceled_subscriptions") or [])
+    return canceled if subscription_id in canceled else [*canceled, subscription_id]
+
+
 def snapshot_order(event_created: datetime, period_start: datetime | None) -> list[int]:
     """Snapshots apply in the order of the event's `created`, then the subscription's period."""
     return [int(event_created.timestamp()),

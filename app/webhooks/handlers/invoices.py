@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.billing.catalog import Plan
-from app.billing.subscriptions import period_grant_expiry
+from app.billing.subscriptions import has_ended, period_grant_expiry
 from app.clock import as_utc
 from app.ledger.grants import grant_credits
 from app.ledger.periods import close_period
@@ -23,7 +23,6 @@ from app.webhooks.payloads import (
 from app.webhooks.resolution import resolve_account
 
 CREDITED_REASONS = ("subscription_create", "subscription_cycle")
-ENDED = ("canceled",)  # a paid invoice never revives a canceled subscription
 
 
 def _credited_plan(ctx: EventContext) -> Plan | None:
@@ -97,10 +96,9 @@ async def invoice_paid(ctx: EventContext) -> Outcome:
             grant_fields={"period_start": start, "period_end": end,
                           "subscription_id": subscription})
         await _remember_payment(ctx, account_id, entry, plan.monthly_credits, source)
-    ended = (account.get("subscription_status") in ENDED
-             and account.get("stripe_subscription_id") == subscription)
     current_end = account.get("current_period_end")
-    if not ended and (current_end is None or as_utc(current_end) <= end):
+    # A paid invoice never revives a canceled subscription.
+    if not has_ended(account, subscription) and (current_end is None or as_utc(current_end) <= end):
         # A paid period is active; a late invoice of an older period changes no state.
         fields.update(subscription_status="active", plan=plan.key, current_period_start=start,
                       current_period_end=end, stripe_subscription_id=subscription,
@@ -120,7 +118,7 @@ async def invoice_payment_failed(ctx: EventContext) -> Outcome:
     if last_paid is not None and as_utc(last_paid) >= ctx.created:
         return Outcome("processed", account_id, customer,
                        note="a later payment already succeeded")
-    if account.get("subscription_status") in ENDED:
+    if has_ended(account, invoice_subscription(invoice)):
         return Outcome("processed", account_id, customer, note="subscription already ended")
     # Grace counts from the first failure's own time, so a late or repeated delivery of a
     # failure never extends it.

@@ -10,6 +10,7 @@ from app.billing.subscriptions import (
     period_grant_expiry,
     snapshot_order,
     upgrade_credits,
+    with_canceled,
 )
 from app.clock import as_utc
 from app.ledger.expiry import expire_grant
@@ -106,6 +107,7 @@ async def subscription_deleted(ctx: EventContext) -> Outcome:
     await ctx.repos.accounts.set_fields(ctx.session, account_id, {
         "subscription_status": "canceled", "cancel_at": None, "grace_until": None,
         "first_failure_at": None, "stripe_subscription_id": sub["id"],
+        "canceled_subscriptions": with_canceled(account, sub["id"]),
         "subscription_order": order if is_newer(order, last) else last,
     }, ctx.now)
     return Outcome("processed", account_id, customer)
