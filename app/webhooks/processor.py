@@ -59,6 +59,11 @@ class WebhookProcessor:
             outcome = await self.db.transaction(lambda s: self._apply(s, event_id, token))
         except Park as parked:
             await self._record(event_id, token, "parked", str(parked), parked.customer_id, None)
+            # Linked between this attempt and its record, the customer's drain has come and
+            # gone without this event: apply it now rather than leave it parked for good.
+            if parked.customer_id and await self.stores.customers.account_for(
+                    None, parked.customer_id):
+                return await self.process(event_id)
             return "parked"
         except PermanentFailure as failure:
             log.warning("webhook event %s failed: %s", event_id, failure)

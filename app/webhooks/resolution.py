@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from app.ledger.expiry import expire_due
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
 from app.webhooks.context import EventContext, Park, PermanentFailure
@@ -53,11 +51,9 @@ async def _resolve(ctx: EventContext, customer_id: str | None, client_reference_
         raise PermanentFailure(
             f"account {named!r} is already linked to customer {other}; cannot also link "
             f"{customer_id}", customer_id=customer_id, account_id=named)
-    try:
-        await customers.link(ctx.session, customer_id, named, ctx.now)
-    except DuplicateKeyError:  # linked concurrently by another event: retry decides
-        raise PermanentFailure(f"customer {customer_id} was linked concurrently",
-                               customer_id=customer_id, account_id=named) from None
+    # Linked concurrently by another event, the unique index refuses this link: the error is
+    # transient (500, the event stays "received"), and Stripe's retry sees the link.
+    await customers.link(ctx.session, customer_id, named, ctx.now)
     await ctx.repos.accounts.ensure(ctx.session, named, ctx.now)
     await ctx.repos.accounts.set_fields(ctx.session, named,
                                         {"stripe_customer_id": customer_id}, ctx.now)
