@@ -23,6 +23,12 @@ class Outcome:
     replayed: bool
 
 
+# Ledger entries made by Stripe events are keyed by the Stripe object ("invoice:in_..."); API
+# keys share the (account, key) namespace, so these prefixes are theirs alone.
+STRIPE_KEY_PREFIXES = ("invoice:", "checkout:", "trial:", "upgrade:", "refund:", "dispute:",
+                       "rollover:")
+
+
 def fingerprint(operation: str, request: dict[str, Any]) -> str:
     """What makes two requests "the same": the operation and its normalised body."""
     canonical = json.dumps({"op": operation, "body": request}, sort_keys=True, default=str)
