@@ -39,6 +39,14 @@ def is_newer(candidate: list[int], last: list[int] | None) -> bool:
     return last is None or candidate >= list(last)
 
 
+def starts_next_period(current_period_end: datetime | None,
+                       period_start: datetime | None) -> bool:
+    """Whether a snapshot's period follows the account's current one (a renewal): a plan
+    change that takes effect then is paid by the renewal invoice, at the new plan."""
+    return (current_period_end is not None and period_start is not None
+            and period_start >= current_period_end)
+
+
 def upgrade_credits(policy: BillingPolicy, old: Plan, new: Plan, at: datetime,
                     period_start: datetime | None, period_end: datetime | None) -> int:
     """Credits granted at once for a move to a plan with more monthly credits."""

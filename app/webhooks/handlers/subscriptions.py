@@ -9,6 +9,7 @@ from app.billing.subscriptions import (
     is_newer,
     period_grant_expiry,
     snapshot_order,
+    starts_next_period,
     upgrade_credits,
     with_canceled,
 )
@@ -54,8 +55,11 @@ async def subscription_changed(ctx: EventContext) -> Outcome:
                 description=f"{plan.name} trial", grant_fields={"period_end": trial_end})
             notes.append("trial credits granted" if granted else "trial already granted")
     old = ctx.catalog.plan(account.get("plan") or "")
+    current_end = as_utc(account["current_period_end"]) if account.get(
+        "current_period_end") else None
     if (old is not None and account.get("stripe_subscription_id") == sub["id"]
-            and status in ("active", "past_due")):
+            and status in ("active", "past_due")
+            and not starts_next_period(current_end, start)):
         notes.append(await _credit_upgrade(ctx, account_id, old, plan, start, end))
     if status == "past_due" and account.get("last_paid_at") is not None \
             and as_utc(account["last_paid_at"]) >= ctx.created:
