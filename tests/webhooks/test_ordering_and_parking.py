@@ -289,3 +289,33 @@ async def test_customer_linked_concurrently_answers_500_so_stripe_retries(
 
         assert (await get_account(client, "user_1"))["stripe_subscription_id"] == "sub_test"
     await assert_invariants(db, "user_1")
+
+
+async def test_customer_metadata_links_the_customer_and_applies_its_parked_events(
+        client, db, events):
+    story = _story(events, "cus_1", "user_1", "sub_1")
+    for name in ("created", "paid"):
+        assert await send_ok(client, story[name]) == "parked"
+
+    linked = events.customer_event("customer.updated", customer="cus_1",
+                                   metadata={"account_id": "user_1"})
+    assert await send_ok(client, linked) == "processed"
+
+    acc = await get_account(client, "user_1")
+    assert (acc["stripe_customer_id"], acc["subscription_status"], acc["balance"]) == (
+        "cus_1", "active", 1000)
+    for name in ("created", "paid"):
+        assert (await stored_event(db, story[name]["id"]))["status"] == "processed"
+    await assert_invariants(db, "user_1")
+
+
+async def test_customer_metadata_naming_another_account_than_the_link_fails(
+        client, db, events):
+    await send_ok(client, events.checkout_session_completed(customer="cus_1",
+                                                            account_id="user_1"))
+    event = events.customer_event("customer.updated", customer="cus_1",
+                                  metadata={"account_id": "user_2"})
+
+    assert await send_ok(client, event) == "failed"
+
+    assert "user_1" in (await stored_event(db, event["id"]))["error"]

@@ -5,13 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from app.webhooks.context import EventContext, Outcome
-from app.webhooks.handlers import charges, checkout, invoices, subscriptions
+from app.webhooks.handlers import charges, checkout, customers, invoices, subscriptions
 
 Handler = Callable[[EventContext], Awaitable[Outcome]]
 
 HANDLERS: dict[str, Handler] = {
     "checkout.session.completed": checkout.session_completed,
     "checkout.session.async_payment_succeeded": checkout.session_completed,
+    "customer.created": customers.customer_changed,
+    "customer.updated": customers.customer_changed,
     "customer.subscription.created": subscriptions.subscription_changed,
     "customer.subscription.updated": subscriptions.subscription_changed,
     "customer.subscription.paused": subscriptions.subscription_changed,
