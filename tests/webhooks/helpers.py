@@ -10,7 +10,7 @@ from pathlib import Path
 
 from app.db import LEDGER, STRIPE_EVENTS
 from tests.conftest import WEBHOOK_SECRET, auth
-from tests.factories import ledger_page, live_grants
+from tests.factories import assert_invariants, ledger_page, live_grants
 from tests.stripe_events import MONTH, StripeEvents, signed_request
 
 EXAMPLE_CATALOG = Path(__file__).resolve().parents[2] / "plans.example.toml"
@@ -153,3 +153,9 @@ async def state(client, account_id: str) -> dict:
 
 async def webhook_events(client, who: str = "events", **params):
     return await client.get("/v1/webhook-events", params=params, headers=auth(who))
+
+
+async def assert_every_account(db) -> None:
+    """The invariants on every account there is (none is fine): for scenarios about no one."""
+    for acc in await db["accounts"].find({}, {"_id": 1}).to_list(None):
+        await assert_invariants(db, acc["_id"])

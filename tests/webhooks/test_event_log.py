@@ -6,6 +6,7 @@ from tests.factories import assert_invariants, assert_problem
 from tests.stripe_events import MONTH
 from tests.webhooks.helpers import (
     STARTER,
+    assert_every_account,
     example_catalog,
     get_account,
     pack_checkout,
@@ -33,7 +34,7 @@ async def _three_kinds(client, events) -> dict[str, dict]:
     return sent
 
 
-async def test_event_log_lists_newest_first_with_the_spec_fields(client, events):
+async def test_event_log_lists_newest_first_with_the_spec_fields(client, events, db):
     sent = await _three_kinds(client, events)
 
     r = await webhook_events(client)
@@ -49,25 +50,28 @@ async def test_event_log_lists_newest_first_with_the_spec_fields(client, events)
     assert (first["type"], first["account_id"], first["attempts"]) == (
         "checkout.session.completed", "user_1", 1)
     assert "payload" not in first
+    await assert_every_account(db)
 
 
-async def test_event_log_filters_by_status(client, events):
+async def test_event_log_filters_by_status(client, events, db):
     sent = await _three_kinds(client, events)
 
     r = await webhook_events(client, status="parked")
 
     assert [e["id"] for e in r.json()["data"]] == [sent["parked"]["id"]]
+    await assert_every_account(db)
 
 
-async def test_event_log_filters_by_type(client, events):
+async def test_event_log_filters_by_type(client, events, db):
     sent = await _three_kinds(client, events)
 
     r = await webhook_events(client, type="checkout.session.completed")
 
     assert [e["id"] for e in r.json()["data"]] == [sent["processed"]["id"]]
+    await assert_every_account(db)
 
 
-async def test_event_log_pages_with_starting_after(client, events):
+async def test_event_log_pages_with_starting_after(client, events, db):
     sent = [events.customer_event("customer.updated", customer=f"cus_{i}") for i in range(5)]
     for event in sent:
         await send_ok(client, event)
@@ -83,9 +87,10 @@ async def test_event_log_pages_with_starting_after(client, events):
         cursor = page["next_cursor"]
 
     assert seen == newest_first
+    await assert_every_account(db)
 
 
-async def test_event_log_pages_within_a_filter(client, events):
+async def test_event_log_pages_within_a_filter(client, events, db):
     for i in range(3):
         await send_ok(client, events.customer_event("customer.updated", customer=f"cus_{i}"))
         await send_ok(client, events.checkout_session_completed(customer=f"cus_c{i}",
@@ -98,9 +103,10 @@ async def test_event_log_pages_within_a_filter(client, events):
     assert first["has_more"] is True
     assert [e["status"] for e in first["data"] + rest["data"]] == ["ignored"] * 3
     assert rest["has_more"] is False
+    await assert_every_account(db)
 
 
-async def test_event_log_refuses_a_key_without_events_admin(client, events):
+async def test_event_log_refuses_a_key_without_events_admin(client):
     r = await webhook_events(client, who="reader")
 
     assert_problem(r, 403, "forbidden")
@@ -121,22 +127,25 @@ async def test_replay_of_a_processed_event_is_refused(client, db, events):
 
     assert_problem(r, 409, "event_not_replayable")
     assert (await stored_event(db, sent["processed"]["id"]))["attempts"] == 1
+    await assert_every_account(db)
 
 
-async def test_replay_of_an_ignored_event_is_refused(client, events):
+async def test_replay_of_an_ignored_event_is_refused(client, events, db):
     sent = await _three_kinds(client, events)
 
     assert_problem(await _replay(client, sent["ignored"]["id"]), 409, "event_not_replayable")
+    await assert_every_account(db)
 
 
 async def test_replay_of_an_unknown_event_is_404(client):
     assert_problem(await _replay(client, "evt_nope"), 404, "event_not_found")
 
 
-async def test_replay_refuses_a_key_without_events_admin(client, events):
+async def test_replay_refuses_a_key_without_events_admin(client, events, db):
     sent = await _three_kinds(client, events)
 
     assert_problem(await _replay(client, sent["parked"]["id"], who="worker"), 403, "forbidden")
+    await assert_every_account(db)
 
 
 async def test_replay_of_a_parked_event_still_unresolvable_stays_parked(client, db, events):
@@ -146,6 +155,7 @@ async def test_replay_of_a_parked_event_still_unresolvable_stays_parked(client, 
 
     assert r.status_code == 200, r.text
     assert (r.json()["status"], r.json()["attempts"]) == ("parked", 2)
+    await assert_every_account(db)
 
 
 async def test_unknown_price_fails_with_an_error_naming_the_price(app_with, db, events):
@@ -209,3 +219,4 @@ async def test_failed_event_redelivered_by_stripe_stays_failed(app_with, db, eve
 
     stored = await stored_event(db, event["id"])
     assert (stored["status"], stored["attempts"]) == ("failed", 1)
+    await assert_every_account(db)

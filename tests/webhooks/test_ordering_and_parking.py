@@ -10,6 +10,7 @@ from tests.stripe_events import MONTH
 from tests.webhooks.helpers import (
     PRO,
     STARTER,
+    assert_every_account,
     get_account,
     renewal_invoice,
     same_time,
@@ -50,6 +51,7 @@ async def test_events_before_checkout_are_parked(client, db, events):
         assert (stored["status"], stored["customer_id"]) == ("parked", "cus_late")
         assert "cus_late" in stored["error"]
     assert await db["accounts"].count_documents({}) == 0
+    await assert_every_account(db)
 
 
 async def test_parked_events_apply_when_checkout_links_the_customer_like_in_order_delivery(
@@ -128,6 +130,7 @@ async def test_event_naming_another_account_for_a_linked_customer_fails(client, 
 
     assert "user_1" in (await stored_event(db, event["id"]))["error"]
     assert await db["accounts"].find_one({"_id": "user_2"}) is None
+    await assert_every_account(db)
 
 
 async def test_older_subscription_update_after_a_newer_one_leaves_the_newer_state(
@@ -319,3 +322,4 @@ async def test_customer_metadata_naming_another_account_than_the_link_fails(
     assert await send_ok(client, event) == "failed"
 
     assert "user_1" in (await stored_event(db, event["id"]))["error"]
+    await assert_every_account(db)

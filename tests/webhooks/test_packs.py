@@ -4,6 +4,7 @@ by metadata.pack, granted once, and only when the payment has settled."""
 from tests.factories import assert_invariants, live_grants
 from tests.stripe_events import DAY
 from tests.webhooks.helpers import (
+    assert_every_account,
     entry_by_key,
     get_account,
     pack_checkout,
@@ -114,6 +115,7 @@ async def test_unknown_pack_fails_with_a_readable_error(client, db, events):
     assert stored["status"] == "failed"
     assert "boost_9000" in stored["error"]
     assert await db["accounts"].count_documents({}) == 0
+    await assert_every_account(db)
 
 
 async def test_bad_quantity_fails_and_grants_nothing(client, db, events):
@@ -123,6 +125,7 @@ async def test_bad_quantity_fails_and_grants_nothing(client, db, events):
 
     assert "quantity" in (await stored_event(db, event["id"]))["error"]
     assert await db["grants"].count_documents({}) == 0
+    await assert_every_account(db)
 
 
 async def test_pack_checkout_for_a_linked_customer_without_client_reference(client, db, events):

@@ -3,6 +3,7 @@ disputes suspend the payment's account until closed, and a lost one claws back."
 
 from tests.factories import assert_invariants, assert_problem, debit, grant, live_grants
 from tests.webhooks.helpers import (
+    assert_every_account,
     entry_by_key,
     get_account,
     ledger_entries,
@@ -216,3 +217,4 @@ async def test_dispute_of_an_unknown_payment_is_ignored(client, db, events):
     dispute = events.dispute_event("created")
 
     assert await send_ok(client, dispute) == "ignored"
+    await assert_every_account(db)

@@ -5,7 +5,7 @@ import time
 from app.db import STRIPE_EVENTS
 from tests.factories import assert_problem, make_account, snapshot
 from tests.stripe_events import sign, to_body
-from tests.webhooks.helpers import get_account, send, send_ok, stored_event
+from tests.webhooks.helpers import assert_every_account, get_account, send, send_ok, stored_event
 
 SECRET = "whsec_test_secret"
 
@@ -24,6 +24,7 @@ async def test_bad_signature_is_refused_and_nothing_is_stored(client, db, events
 
     assert_problem(r, 400, "invalid_signature")
     await _nothing_stored(db, before)
+    await assert_every_account(db)
 
 
 async def test_signature_over_a_changed_body_is_refused(client, db, events):
@@ -36,6 +37,7 @@ async def test_signature_over_a_changed_body_is_refused(client, db, events):
 
     assert_problem(r, 400, "invalid_signature")
     await _nothing_stored(db, before)
+    await assert_every_account(db)
 
 
 async def test_stale_timestamp_is_refused(client, db, events):
@@ -46,6 +48,7 @@ async def test_stale_timestamp_is_refused(client, db, events):
 
     assert_problem(r, 400, "invalid_signature")
     await _nothing_stored(db, before)
+    await assert_every_account(db)
 
 
 async def test_body_over_one_mib_is_refused(client, db, events):
@@ -56,6 +59,7 @@ async def test_body_over_one_mib_is_refused(client, db, events):
 
     assert_problem(r, 413, "payload_too_large")
     await _nothing_stored(db, before)
+    await assert_every_account(db)
 
 
 async def test_streamed_body_over_one_mib_without_length_is_refused(client, db):
@@ -72,6 +76,7 @@ async def test_streamed_body_over_one_mib_without_length_is_refused(client, db):
 
     assert_problem(r, 413, "payload_too_large")
     await _nothing_stored(db, before)
+    await assert_every_account(db)
 
 
 async def test_signed_malformed_json_is_refused(client, db):
@@ -82,6 +87,7 @@ async def test_signed_malformed_json_is_refused(client, db):
 
     assert_problem(r, 400, "invalid_payload")
     await _nothing_stored(db, before)
+    await assert_every_account(db)
 
 
 async def test_signed_json_that_is_not_an_event_is_refused(client, db):
@@ -92,6 +98,7 @@ async def test_signed_json_that_is_not_an_event_is_refused(client, db):
 
     assert_problem(r, 400, "invalid_payload")
     await _nothing_stored(db, before)
+    await assert_every_account(db)
 
 
 async def test_missing_signature_header_is_refused(client, db, events):
@@ -101,6 +108,7 @@ async def test_missing_signature_header_is_refused(client, db, events):
 
     assert_problem(r, 400, "invalid_signature")
     await _nothing_stored(db, before)
+    await assert_every_account(db)
 
 
 async def test_signature_by_the_second_of_two_rotated_secrets_is_accepted(app_with, db, events):
@@ -113,14 +121,16 @@ async def test_signature_by_the_second_of_two_rotated_secrets_is_accepted(app_wi
     assert r.json() == {"status": "processed"}
     assert (await stored_event(db, event["id"]))["status"] == "processed"
     assert (await get_account(client, "user_1"))["stripe_customer_id"] == "cus_1"
+    await assert_every_account(db)
 
 
-async def test_signature_by_the_first_rotated_secret_is_accepted(app_with, events):
+async def test_signature_by_the_first_rotated_secret_is_accepted(app_with, events, db):
     _, client = await app_with(stripe_webhook_secret="whsec_old,whsec_new")
 
     r = await send(client, events.checkout_session_completed(), secret="whsec_old")
 
     assert (r.status_code, r.json()) == (200, {"status": "processed"})
+    await assert_every_account(db)
 
 
 async def test_signature_by_a_retired_secret_is_refused(app_with, db, events):
@@ -130,6 +140,7 @@ async def test_signature_by_a_retired_secret_is_refused(app_with, db, events):
 
     assert_problem(r, 400, "invalid_signature")
     assert await db[STRIPE_EVENTS].count_documents({}) == 0
+    await assert_every_account(db)
 
 
 async def test_webhooks_without_a_secret_are_refused(app_with, db, events):
@@ -139,6 +150,7 @@ async def test_webhooks_without_a_secret_are_refused(app_with, db, events):
 
     assert_problem(r, 503, "webhooks_not_configured")
     assert await db[STRIPE_EVENTS].count_documents({}) == 0
+    await assert_every_account(db)
 
 
 async def test_accepted_event_is_stored_with_its_envelope(client, db, events):
@@ -153,3 +165,4 @@ async def test_accepted_event_is_stored_with_its_envelope(client, db, events):
     assert stored["account_id"] == "user_1"
     assert stored["attempts"] == 1
     assert stored["error"] is None
+    await assert_every_account(db)

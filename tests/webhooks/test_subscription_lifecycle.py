@@ -6,6 +6,7 @@ from tests.factories import assert_invariants, assert_problem, debit, grant, liv
 from tests.stripe_events import DAY, MONTH
 from tests.webhooks.helpers import (
     STARTER,
+    assert_every_account,
     entry_by_key,
     get_account,
     ledger_entries,
@@ -339,6 +340,7 @@ async def test_customer_event_without_an_account_in_its_metadata_is_ignored(
     assert await send_ok(client, event) == "ignored"
     assert (await stored_event(db, event["id"]))["status"] == "ignored"
     assert await db["stripe_customers"].count_documents({}) == 0
+    await assert_every_account(db)
 
 
 async def test_trial_converts_to_paid_at_trial_end(client, db, events, clock):
