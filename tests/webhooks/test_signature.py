@@ -2,16 +2,16 @@
 
 import time
 
-from app.db import STRIPE_EVENTS
+from app.db import CUSTOMERS, PAYMENTS, STRIPE_EVENTS
+from tests.conftest import WEBHOOK_SECRET as SECRET
 from tests.factories import assert_problem, make_account, snapshot
 from tests.stripe_events import sign, to_body
 from tests.webhooks.helpers import assert_every_account, get_account, send, send_ok, stored_event
 
-SECRET = "whsec_test_secret"
-
 
 async def _nothing_stored(db, before) -> None:
-    assert await db[STRIPE_EVENTS].count_documents({}) == 0
+    for collection in (STRIPE_EVENTS, CUSTOMERS, PAYMENTS):
+        assert await db[collection].count_documents({}) == 0
     assert await snapshot(db) == before
 
 
