@@ -29,10 +29,18 @@ def with_canceled(account: dict, subscription_id: str) -> list[str]:
     return canceled if subscription_id in canceled else [*canceled, subscription_id]
 
 
-def snapshot_order(event_created: datetime, period_start: datetime | None) -> list[int]:
-    """Snapshots apply in the order of the event's `created`, then the subscription's period."""
+# Stripe sends a subscription's `created` (often `incomplete`) and its first `updated`
+# within one second: on a tie, creation is the older snapshot.
+_CREATED = "customer.subscription.created"
+
+
+def snapshot_order(event_created: datetime, period_start: datetime | None,
+                   event_type: str = "") -> list[int]:
+    """Snapshots apply in the order of the event's `created`, then the subscription's period,
+    then creation before any other change."""
     return [int(event_created.timestamp()),
-            int(period_start.timestamp()) if period_start else 0]
+            int(period_start.timestamp()) if period_start else 0,
+            0 if event_type == _CREATED else 1]
 
 
 def is_newer(candidate: list[int], last: list[int] | None) -> bool:

@@ -323,3 +323,23 @@ async def test_customer_metadata_naming_another_account_than_the_link_fails(
 
     assert "user_1" in (await stored_event(db, event["id"]))["error"]
     await assert_every_account(db)
+
+
+async def test_subscription_created_after_an_update_of_the_same_second_changes_nothing(
+        client, db, events):
+    """Stripe sends `created` (incomplete) and `updated` (active) within one second; the
+    update is the later state, whatever order they arrive in."""
+    start = events.now
+    await send_ok(client, events.checkout_session_completed(customer="cus_1",
+                                                            account_id="user_1"))
+    same = {"subscription_id": "sub_1", "customer": "cus_1", "price": STARTER,
+            "period_start": start, "period_end": start + MONTH, "created": start}
+    created = events.subscription_event("created", status="incomplete", **same)
+    updated = events.subscription_event("updated", status="active", **same,
+                                        previous_attributes={"status": "incomplete"})
+
+    await send_ok(client, updated)
+    await send_ok(client, created)
+
+    assert (await get_account(client, "user_1"))["subscription_status"] == "active"
+    await assert_invariants(db, "user_1")

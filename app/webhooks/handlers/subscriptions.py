@@ -39,7 +39,7 @@ async def subscription_changed(ctx: EventContext) -> Outcome:
     account_id = await resolve_account(ctx, customer, metadata=[metadata(sub)])
     account = await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
     start, end = subscription_period(sub)
-    order = snapshot_order(ctx.created, start)
+    order = snapshot_order(ctx.created, start, ctx.type)
     if not is_newer(order, account.get("subscription_order")):
         return Outcome("processed", account_id, customer,
                        note="older than the last snapshot applied: state unchanged")
@@ -102,7 +102,7 @@ async def subscription_deleted(ctx: EventContext) -> Outcome:
         return Outcome("processed", account_id, customer,
                        note=f"not the account's current subscription ({current})")
     start, _ = subscription_period(sub)
-    order = snapshot_order(ctx.created, start)
+    order = snapshot_order(ctx.created, start, ctx.type)
     last = account.get("subscription_order")
     # Cancellation is final, whatever order it arrives in.
     for grant in await ctx.repos.grants.by_kinds(ctx.session, account_id, PERIOD_KINDS):
