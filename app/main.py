@@ -19,6 +19,7 @@ from app.errors import install_error_handlers
 from app.ledger.expiry import sweep
 from app.ledger.operations import Ledger
 from app.ledger.repository import Repositories
+from app.metrics import Metrics
 from app.routers import accounts, credits, health, webhooks
 from app.webhooks.context import WebhookStores
 from app.webhooks.event_log import EventLog
@@ -80,8 +81,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.catalog = catalog
     events = EventRepository(database)
     stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database))
+    app.state.metrics = Metrics()
     app.state.webhooks = WebhookProcessor(database, stores, events, catalog, clock,
-                                          settings.webhook_secrets)
+                                          settings.webhook_secrets, app.state.metrics)
     app.state.event_log = EventLog(events)
     install_error_handlers(app)
     app.include_router(health.router)

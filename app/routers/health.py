@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app.deps import DbDep
 from app.errors import problem
@@ -16,6 +16,13 @@ router = APIRouter(tags=["health"])
 @router.get("/healthz")
 async def healthz():
     return {"status": "ok"}
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def metrics(request: Request):
+    """Counters in Prometheus' text format (no secrets, no account ids)."""
+    return PlainTextResponse(request.app.state.metrics.render(),
+                             media_type="text/plain; version=0.0.4")
 
 
 @router.get("/readyz")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from app.billing.catalog import Catalog
+from app.billing.catalog import Catalog, Plan
 from app.db import Session
 from app.ledger.repository import Repositories
 from app.webhooks.payloads import ts
@@ -25,9 +25,10 @@ class PermanentFailure(Exception):
     """Retrying the same event will not help (unknown price, conflicting link): mark it
     failed with a readable error; it can be replayed after the cause is fixed."""
 
-    def __init__(self, message: str, *, customer_id: str | None = None,
-                 account_id: str | None = None) -> None:
+    def __init__(self, message: str, *, code: str = "permanent",
+                 customer_id: str | None = None, account_id: str | None = None) -> None:
         super().__init__(message)
+        self.code = code  # a stable label for metrics: unknown_price, unknown_pack, ...
         self.customer_id = customer_id
         self.account_id = account_id
 
@@ -57,6 +58,16 @@ class EventContext:
     event: dict[str, Any]
     now: datetime
     linked_customers: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # said in the event log beside the outcome
+
+    def plan_for_price(self, price: str | None, where: str) -> Plan:
+        """The catalog's plan for a Stripe price; an unknown one fails the event, readably."""
+        plan = self.catalog.plan_for_price(price) if price else None
+        if plan is None:
+            raise PermanentFailure(
+                f"{where}: price {price!r} is not in the plan catalog; add it to PLANS_FILE "
+                "and replay the event", code="unknown_price")
+        return plan
 
     @property
     def obj(self) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from app.billing.catalog import Catalog
 from app.clock import Clock
 from app.db import Database, Session
 from app.errors import EventNotFound, EventNotReplayable
+from app.metrics import Metrics
 from app.webhooks.context import EventContext, Outcome, Park, PermanentFailure, WebhookStores
 from app.webhooks.handlers import HANDLERS
 from app.webhooks.repository import EventRepository
@@ -24,8 +25,10 @@ log = logging.getLogger("app.webhooks")
 
 class WebhookProcessor:
     def __init__(self, db: Database, stores: WebhookStores, events: EventRepository,
-                 catalog: Catalog, clock: Clock, secrets: tuple[str, ...]) -> None:
+                 catalog: Catalog, clock: Clock, secrets: tuple[str, ...],
+                 metrics: Metrics) -> None:
         self.db = db
+        self.metrics = metrics
         self.stores = stores
         self.events = events
         self.catalog = catalog
@@ -41,6 +44,7 @@ class WebhookProcessor:
             # Stored but never applied (a transient failure answered 500): Stripe's retry
             # applies it now. Anything else was decided before: this delivery changes nothing.
             if existing is None or existing["status"] != "received":
+                self._count(event["type"], "duplicate")
                 return "duplicate"
         return await self.process(event["id"])
 
@@ -48,9 +52,10 @@ class WebhookProcessor:
         found = await self.events.get(None, event_id)
         if found is None:
             raise EventNotFound(f"no webhook event {event_id!r}")
-        if found["status"] not in ("failed", "parked"):
-            raise EventNotReplayable(
-                f"event {event_id} is {found['status']}; only failed or parked events replay")
+        # "received": stored, but a transient failure stopped it and Stripe gave up retrying.
+        if found["status"] not in ("failed", "parked", "received"):
+            raise EventNotReplayable(f"event {event_id} is {found['status']}; only failed, "
+                                     "parked or unapplied (received) events replay")
         return await self.process(event_id)
 
     async def process(self, event_id: str) -> str:
@@ -67,6 +72,7 @@ class WebhookProcessor:
             return "parked"
         except PermanentFailure as failure:
             log.warning("webhook event %s failed: %s", event_id, failure)
+            self.metrics.inc("credit_ledger_webhook_failures_total", reason=failure.code)
             await self._record(event_id, token, "failed", str(failure), failure.customer_id,
                                failure.account_id)
             return "failed"
@@ -77,24 +83,30 @@ class WebhookProcessor:
                 await self._record(event_id, token, "received", "transient error; will retry",
                                    None, None)
             raise
+        if outcome.type:  # empty when another delivery had already claimed the event
+            self._count(outcome.type, outcome.status)
         for customer_id in outcome.linked:
             await self._drain(customer_id)
         return outcome.status
 
+    def _count(self, event_type: str, status: str) -> None:
+        self.metrics.inc("credit_ledger_webhook_events_total", type=event_type, status=status)
+
     async def _apply(self, session: Session, event_id: str, token: str) -> Applied:
         claimed = await self.events.claim(session, event_id, token)
         if claimed is None:
-            return Applied("duplicate", [])
+            return Applied("duplicate", [], "")
         event = json.loads(claimed["payload"])
         ctx = EventContext(session, self.stores, self.catalog, event, self.clock.now())
         handler = HANDLERS.get(event["type"])
         outcome = await handler(ctx) if handler else Outcome("ignored", note="not handled")
+        note = "; ".join(n for n in (outcome.note, *ctx.notes) if n) or None
         await self.events.finish(session, event_id, {
             "status": outcome.status, "account_id": outcome.account_id,
-            "customer_id": outcome.customer_id, "error": None, "note": outcome.note,
+            "customer_id": outcome.customer_id, "error": None, "note": note,
             "processed_at": ctx.now,
         })
-        return Applied(outcome.status, ctx.linked_customers)
+        return Applied(outcome.status, ctx.linked_customers, event["type"])
 
     async def _record(self, event_id: str, token: str, status: str, error: str | None,
                       customer_id: str | None, account_id: str | None) -> None:
@@ -102,6 +114,8 @@ class WebhookProcessor:
         attempts = (current or {}).get("attempts", 0)
         if current and current.get("claim") != token:
             attempts += 1  # the aborted transaction took its increment with it
+        if current and status in ("failed", "parked"):
+            self._count(current.get("type") or "", status)
         await self.events.fail(event_id, token, attempts, {
             "status": status, "error": error, "customer_id": customer_id,
             "account_id": account_id, "processed_at": self.clock.now()})
@@ -116,3 +130,4 @@ class WebhookProcessor:
 class Applied:
     status: str
     linked: list[str]
+    type: str

@@ -7,7 +7,7 @@ from typing import Any
 
 from app.ledger.expiry import expire_due
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
-from app.webhooks.context import EventContext, Park, PermanentFailure
+from app.webhooks.context import EventContext, Park
 
 _ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
 
@@ -21,7 +21,8 @@ async def resolve_account(ctx: EventContext, customer_id: str | None, *,
                           metadata: list[dict[str, Any]] | None = None) -> str:
     """The spec's order: the checkout session's client_reference_id, then `account_id` in the
     given metadata, then the stored customer mapping. The first account found for a customer
-    is linked to it (unique both ways). Unresolvable: Park (kept until the customer is linked)."""
+    is linked to it (unique both ways); a name in the event wins over the link.
+    Unresolvable: Park (kept until the customer is linked)."""
     account_id = await _resolve(ctx, customer_id, client_reference_id, metadata)
     # Every write to an account first expires what is due on it.
     await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
@@ -42,15 +43,16 @@ async def _resolve(ctx: EventContext, customer_id: str | None, client_reference_
         return linked
     if customer_id is None or linked == named:
         return named
+    # The product named the account itself (client_reference_id, metadata): that wins, for
+    # this event. The link stays the first one made (unique both ways); it only serves
+    # events that name no account.
     if linked is not None:
-        raise PermanentFailure(
-            f"customer {customer_id} is linked to account {linked!r}, but this event names "
-            f"account {named!r}", customer_id=customer_id, account_id=named)
+        ctx.notes.append(f"customer {customer_id} stays linked to account {linked!r}")
+        return named
     other = await customers.customer_for(ctx.session, named)
     if other is not None:
-        raise PermanentFailure(
-            f"account {named!r} is already linked to customer {other}; cannot also link "
-            f"{customer_id}", customer_id=customer_id, account_id=named)
+        ctx.notes.append(f"account {named!r} stays linked to customer {other}")
+        return named
     # Linked concurrently by another event, the unique index refuses this link: the error is
     # transient (500, the event stays "received"), and Stripe's retry sees the link.
     await customers.link(ctx.session, customer_id, named, ctx.now)

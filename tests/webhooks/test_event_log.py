@@ -1,6 +1,9 @@
 """The webhook event log: listing with filters and pages, replay of failed and parked events,
 and only for the events:admin scope."""
 
+import httpx
+from pymongo.errors import AutoReconnect
+
 from tests.conftest import auth
 from tests.factories import assert_invariants, assert_problem
 from tests.stripe_events import MONTH
@@ -177,6 +180,10 @@ async def test_unknown_price_fails_with_an_error_naming_the_price(app_with, db, 
     assert "catalog" in stored["error"]
     listed = (await webhook_events(client, status="failed")).json()["data"]
     assert [(e["id"], e["error"]) for e in listed] == [(invoice["id"], stored["error"])]
+    metrics = (await client.get("/metrics")).text
+    assert 'credit_ledger_webhook_failures_total{reason="unknown_price"} 1' in metrics
+    assert ('credit_ledger_webhook_events_total{status="failed",type="invoice.paid"} 1'
+            in metrics)
     acc = await get_account(client, "user_1")
     assert (acc["balance"], acc["subscription_status"]) == (0, "none")
     await assert_invariants(db, "user_1")
@@ -220,3 +227,28 @@ async def test_failed_event_redelivered_by_stripe_stays_failed(app_with, db, eve
     stored = await stored_event(db, event["id"])
     assert (stored["status"], stored["attempts"]) == ("failed", 1)
     await assert_every_account(db)
+
+
+async def test_event_left_received_by_a_transient_failure_can_be_replayed(
+        app, db, events, monkeypatch):
+    """Stripe may stop retrying before the database is back: an operator replays it."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    customers = app.state.webhooks.stores.customers
+    real = customers.account_for
+
+    async def down(session, customer_id):
+        raise AutoReconnect("primary stepped down")
+
+    monkeypatch.setattr(customers, "account_for", down)
+    event = events.checkout_session_completed(customer="cus_1", account_id="user_1")
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await send(client, event)).status_code == 500
+        assert (await stored_event(db, event["id"]))["status"] == "received"
+        monkeypatch.setattr(customers, "account_for", real)
+
+        r = await _replay(client, event["id"])
+
+        assert r.status_code == 200, r.text
+        assert (r.json()["status"], r.json()["attempts"]) == ("processed", 2)
+        assert (await get_account(client, "user_1"))["stripe_customer_id"] == "cus_1"
+    await assert_invariants(db, "user_1")

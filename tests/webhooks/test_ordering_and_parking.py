@@ -12,6 +12,7 @@ from tests.webhooks.helpers import (
     STARTER,
     assert_every_account,
     get_account,
+    pack_checkout,
     renewal_invoice,
     same_time,
     send,
@@ -121,15 +122,19 @@ async def test_subscription_metadata_account_id_links_without_checkout(client, d
     await assert_invariants(db, "org:acme")
 
 
-async def test_event_naming_another_account_for_a_linked_customer_fails(client, db, events):
+async def test_event_naming_another_account_for_a_linked_customer_applies_there_link_kept(
+        client, db, events):
+    # One Stripe customer paying for two workspaces: the pack names org:beta explicitly.
     await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
-    event = events.checkout_session_completed(customer="cus_1", account_id="user_2")
+                                                            account_id="org:acme"))
+    event = pack_checkout(events, account="org:beta", customer="cus_1")
 
-    assert await send_ok(client, event) == "failed"
+    assert await send_ok(client, event) == "processed"
 
-    assert "user_1" in (await stored_event(db, event["id"]))["error"]
-    assert await db["accounts"].find_one({"_id": "user_2"}) is None
+    assert (await get_account(client, "org:beta"))["balance"] == 500
+    assert "stays linked to account 'org:acme'" in (await stored_event(db, event["id"]))["note"]
+    link = await db["stripe_customers"].find_one({"_id": "cus_1"})
+    assert link["account_id"] == "org:acme"
     await assert_every_account(db)
 
 
@@ -312,16 +317,18 @@ async def test_customer_metadata_links_the_customer_and_applies_its_parked_event
     await assert_invariants(db, "user_1")
 
 
-async def test_customer_metadata_naming_another_account_than_the_link_fails(
+async def test_customer_metadata_naming_another_account_than_the_link_keeps_the_link(
         client, db, events):
     await send_ok(client, events.checkout_session_completed(customer="cus_1",
                                                             account_id="user_1"))
     event = events.customer_event("customer.updated", customer="cus_1",
                                   metadata={"account_id": "user_2"})
 
-    assert await send_ok(client, event) == "failed"
+    assert await send_ok(client, event) == "processed"
 
-    assert "user_1" in (await stored_event(db, event["id"]))["error"]
+    assert "stays linked to account 'user_1'" in (await stored_event(db, event["id"]))["note"]
+    link = await db["stripe_customers"].find_one({"_id": "cus_1"})
+    assert link["account_id"] == "user_1"
     await assert_every_account(db)
 
 

@@ -41,7 +41,7 @@ async def _pack_checkout(ctx: EventContext) -> Outcome:
     if pack is None:
         raise PermanentFailure(
             f"checkout session {session.get('id')}: metadata.pack {meta.get('pack')!r} is not "
-            "a pack of the plan catalog")
+            "a pack of the plan catalog", code="unknown_pack")
     quantity = _quantity(meta.get("quantity", 1))
     customer = customer_of(session)
     account_id = await resolve_account(ctx, customer,
@@ -78,5 +78,6 @@ def _quantity(value: object) -> int:
     except ValueError:
         quantity = 0
     if not 1 <= quantity <= 1000:
-        raise PermanentFailure(f"metadata.quantity {value!r} is not a whole number 1-1000")
+        raise PermanentFailure(f"metadata.quantity {value!r} is not a whole number 1-1000",
+                               code="bad_quantity")
     return quantity

@@ -33,13 +33,7 @@ def _credited_plan(ctx: EventContext) -> Plan | None:
         return None  # upgrades are credited from the subscription change, not the proration
     if reason == "subscription_create" and not invoice.get("amount_paid"):
         return None  # the $0 invoice that opens a trial
-    price = invoice_price(invoice)
-    plan = ctx.catalog.plan_for_price(price) if price else None
-    if plan is None:
-        raise PermanentFailure(
-            f"invoice {invoice.get('id')}: price {price!r} is not in the plan catalog; "
-            "add it to PLANS_FILE and replay the event")
-    return plan
+    return ctx.plan_for_price(invoice_price(invoice), f"invoice {invoice.get('id')}")
 
 
 async def _account(ctx: EventContext) -> tuple[str, str | None]:
@@ -76,7 +70,8 @@ async def invoice_paid(ctx: EventContext) -> Outcome:
         return Outcome("duplicate", account_id, customer, note="invoice already credited")
     start, end = invoice_period(invoice)
     if start is None or end is None:
-        raise PermanentFailure(f"invoice {invoice['id']}: no service period on its lines")
+        raise PermanentFailure(f"invoice {invoice['id']}: no service period on its lines",
+                               code="bad_payload")
     policy = ctx.catalog.billing
     expires_at = period_grant_expiry(policy, end)
     source = f"stripe:invoice:{invoice['id']}"

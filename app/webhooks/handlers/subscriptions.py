@@ -17,19 +17,13 @@ from app.clock import as_utc
 from app.ledger.expiry import expire_grant
 from app.ledger.grants import grant_credits
 from app.ledger.periods import PERIOD_KINDS
-from app.webhooks.context import EventContext, Outcome, PermanentFailure
+from app.webhooks.context import EventContext, Outcome
 from app.webhooks.payloads import customer_of, metadata, subscription_period, subscription_price, ts
 from app.webhooks.resolution import resolve_account
 
 
 def _plan(ctx: EventContext) -> Plan:
-    price = subscription_price(ctx.obj)
-    plan = ctx.catalog.plan_for_price(price) if price else None
-    if plan is None:
-        raise PermanentFailure(
-            f"subscription {ctx.obj.get('id')}: price {price!r} is not in the plan catalog; "
-            "add it to PLANS_FILE and replay the event")
-    return plan
+    return ctx.plan_for_price(subscription_price(ctx.obj), f"subscription {ctx.obj.get('id')}")
 
 
 async def subscription_changed(ctx: EventContext) -> Outcome:
