@@ -39,7 +39,10 @@ class AccountRepository:
 
     async def ensure(self, session: Session, account_id: str, now: datetime) -> Doc:
         return await self.col.find_one_and_update(
-            {"_id": account_id}, {"$setOnInsert": new_account(account_id, now)},
+            {"_id": account_id},
+            # The _id comes from the filter; naming it again in $setOnInsert is not portable.
+            {"$setOnInsert": {k: v for k, v in new_account(account_id, now).items()
+                              if k != "_id"}},
             upsert=True, return_document=ReturnDocument.AFTER, session=session,
         )
 
@@ -54,7 +57,7 @@ class AccountRepository:
         inc = {k: v for k, v in (("balance", balance), ("reserved", reserved),
                                  ("deficit", deficit)) if v}
         return await self.col.find_one_and_update(
-            query, {"$inc": inc, "$set": {"updated_at": now}},
+            query, {**({"$inc": inc} if inc else {}), "$set": {"updated_at": now}},
             return_document=ReturnDocument.AFTER, session=session,
         )
 

@@ -104,7 +104,8 @@ class PaymentRepository:
         self.col = db[PAYMENTS]
 
     async def remember(self, session: Session, payment: Doc) -> None:
-        await self.col.update_one({"_id": payment["_id"]}, {"$setOnInsert": payment},
+        fields = {k: v for k, v in payment.items() if k != "_id"}
+        await self.col.update_one({"_id": payment["_id"]}, {"$setOnInsert": fields},
                                   upsert=True, session=session)
 
     async def find(self, session: Session, payment_intent: str | None,
