@@ -17,10 +17,12 @@ from app.ledger.spending import draw, total
 async def touch_account(session: Session, repos: Repositories, account_id: str,
                         now: datetime) -> Doc:
     """Load an account after expiring whatever is due on it (every read and write does this)."""
-    if await repos.accounts.get(session, account_id) is None:
+    account = await repos.accounts.get(session, account_id)
+    if account is None:
         raise AccountNotFound(f"account {account_id!r} not found")
-    await expire_due(session, repos, account_id, now)
-    return await repos.accounts.get(session, account_id)
+    if await expire_due(session, repos, account_id, now):
+        account = await repos.accounts.get(session, account_id)  # expiry moved the balance
+    return account
 
 
 async def debit_credits(session: Session, repos: Repositories, account_id: str, amount: int,

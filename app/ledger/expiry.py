@@ -64,12 +64,16 @@ async def expire_grant(session: Session, repos: Repositories, grant: Doc, now: d
 
 
 async def expire_due(session: Session, repos: Repositories, account_id: str,
-                     now: datetime) -> None:
-    """Everything due on one account: holds past their deadline, then grants past expiry."""
-    for reservation in await repos.reservations.due(session, account_id, now):
+                     now: datetime) -> bool:
+    """Everything due on one account: holds past their deadline, then grants past expiry.
+    Returns whether anything was due."""
+    holds = await repos.reservations.due(session, account_id, now)
+    for reservation in holds:
         await expire_reservation(session, repos, reservation, now)
-    for grant in await repos.grants.due(session, account_id, now):
+    grants = await repos.grants.due(session, account_id, now)
+    for grant in grants:
         await expire_grant(session, repos, grant, now)
+    return bool(holds or grants)
 
 
 async def accounts_with_due_items(repos: Repositories, now: datetime, limit: int) -> list[str]:
