@@ -6,23 +6,12 @@ from datetime import datetime
 from typing import Any
 
 from app.db import Session
-from app.errors import AccountNotFound, InsufficientCredits
+from app.errors import InsufficientCredits
 from app.ledger.access import ensure_can_spend
 from app.ledger.entries import ledger_entry
-from app.ledger.expiry import expire_due
+from app.ledger.expiry import touch_account
 from app.ledger.repository import Doc, Repositories
 from app.ledger.spending import draw, total
-
-
-async def touch_account(session: Session, repos: Repositories, account_id: str,
-                        now: datetime) -> Doc:
-    """Load an account after expiring whatever is due on it (every read and write does this)."""
-    account = await repos.accounts.get(session, account_id)
-    if account is None:
-        raise AccountNotFound(f"account {account_id!r} not found")
-    if await expire_due(session, repos, account_id, now):
-        account = await repos.accounts.get(session, account_id)  # expiry moved the balance
-    return account
 
 
 async def debit_credits(session: Session, repos: Repositories, account_id: str, amount: int,

@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 
 from app.db import GRANTS, RESERVATIONS, Session
+from app.errors import AccountNotFound
 from app.ledger.entries import ledger_entry
 from app.ledger.repository import Doc, Repositories
 
@@ -74,6 +75,17 @@ async def expire_due(session: Session, repos: Repositories, account_id: str,
     for grant in grants:
         await expire_grant(session, repos, grant, now)
     return bool(holds or grants)
+
+
+async def touch_account(session: Session, repos: Repositories, account_id: str,
+                        now: datetime) -> Doc:
+    """Load an account after expiring whatever is due on it (every read and write does this)."""
+    account = await repos.accounts.get(session, account_id)
+    if account is None:
+        raise AccountNotFound(f"account {account_id!r} not found")
+    if await expire_due(session, repos, account_id, now):
+        account = await repos.accounts.get(session, account_id)  # expiry moved the balance
+    return account
 
 
 async def accounts_with_due_items(repos: Repositories, now: datetime, limit: int) -> list[str]:

@@ -8,7 +8,8 @@ from app.clock import Clock, as_utc
 from app.errors import ValidationFailed
 from app.ledger import schemas
 from app.ledger.access import access_reason, available
-from app.ledger.debits import debit_credits, touch_account
+from app.ledger.debits import debit_credits
+from app.ledger.expiry import touch_account
 from app.ledger.grants import grant_credits, take_back
 from app.ledger.idempotency import Outcome, fingerprint, run_idempotent
 from app.ledger.repository import Repositories

@@ -15,9 +15,8 @@ from app.errors import (
     ValidationFailed,
 )
 from app.ledger.access import ensure_can_spend
-from app.ledger.debits import touch_account
 from app.ledger.entries import ledger_entry
-from app.ledger.expiry import settle_hold
+from app.ledger.expiry import settle_hold, touch_account
 from app.ledger.repository import Doc, Repositories, new_id
 from app.ledger.spending import draw, total
 
