@@ -12,6 +12,7 @@ from fastapi import FastAPI
 
 from app.auth import Authenticator
 from app.billing.catalog import Catalog, CatalogError, load_catalog
+from app.body_limit import BodyLimit
 from app.clock import Clock
 from app.config import Settings, SettingsError, load_settings
 from app.db import Database, connect
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                                           settings.webhook_secrets, app.state.metrics)
     app.state.event_log = EventLog(events)
     install_error_handlers(app)
+    app.add_middleware(BodyLimit)
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(credits.router)

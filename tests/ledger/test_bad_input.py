@@ -225,3 +225,16 @@ async def test_metadata_with_50_keys_is_accepted(client, db):
     assert r.status_code == 201, r.text
     assert len(r.json()["entry"]["metadata"]) == 50
     await assert_invariants(db, ACCOUNT)
+
+
+async def test_oversized_body_is_413_and_writes_nothing(client, db):
+    await make_account(client, "user_1", 100)
+    before = await snapshot(db)
+
+    r = await client.post("/v1/accounts/user_1/debits",
+                          content=b'{"amount": 1, "description": "' + b"x" * 70_000 + b'"}',
+                          headers={**auth("worker"), "Idempotency-Key": "big-1",
+                                   "Content-Type": "application/json"})
+
+    assert_problem(r, 413, "payload_too_large")
+    assert await snapshot(db) == before
