@@ -41,6 +41,17 @@ async def _sweep_forever(repos: Repositories, clock: Clock) -> None:
             log.exception("expiry sweep failed; retrying next interval")
 
 
+def build_processor(settings: Settings, database: Database, catalog: Catalog, clock: Clock,
+                    metrics: Metrics | None = None,
+                    repos: Repositories | None = None) -> WebhookProcessor:
+    """The webhook processor and the stores it writes to: the app's, and the backfill's
+    (`python -m app stripe backfill`), wired in this one place."""
+    repos = repos or Repositories(database)
+    stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database))
+    return WebhookProcessor(database, stores, EventRepository(database), catalog, clock,
+                            settings.webhook_secrets, metrics or Metrics())
+
+
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
                clock: Clock | None = None, catalog: Catalog | None = None,
                sweeper: bool = True) -> FastAPI:
@@ -80,12 +91,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.authenticator = Authenticator(settings)
     app.state.ledger = Ledger(repos, clock)
     app.state.catalog = catalog
-    events = EventRepository(database)
-    stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database))
     app.state.metrics = Metrics()
-    app.state.webhooks = WebhookProcessor(database, stores, events, catalog, clock,
-                                          settings.webhook_secrets, app.state.metrics)
-    app.state.event_log = EventLog(events)
+    app.state.webhooks = build_processor(settings, database, catalog, clock,
+                                         app.state.metrics, repos)
+    app.state.event_log = EventLog(app.state.webhooks.events)
     install_error_handlers(app)
     app.add_middleware(BodyLimit)
     app.include_router(health.router)

@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from bson import ObjectId
 
@@ -38,7 +39,15 @@ class WebhookProcessor:
     async def receive(self, body: bytes, signature: str | None) -> str:
         """A delivery from Stripe: verify, store once, apply. Returns the status to answer."""
         event = verify_event(body, signature, self.secrets)
-        stored = await self.events.record(event, body.decode(), self.clock.now())
+        return await self.ingest(event, body.decode())
+
+    async def ingest(self, event: dict[str, Any], payload: str) -> str:
+        """Store an authentic event once by its id, then apply it; returns its status.
+
+        Authentic means verified by its signature (`receive`) or fetched from Stripe's API
+        with the secret key (the backfill of missed events): nothing here checks it again.
+        """
+        stored = await self.events.record(event, payload, self.clock.now())
         if stored is None:
             existing = await self.events.get(None, event["id"])
             # Stored but never applied (a transient failure answered 500): Stripe's retry
