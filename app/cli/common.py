@@ -26,7 +26,7 @@ KEY_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,63}")
 
 
 def _repo_root() -> Path:
-    source_root = Path(__file__).resolve().parent.parent
+    source_root = Path(__file__).resolve().parents[2]  # app/cli/common.py -> the repo
     return source_root if (source_root / "pyproject.toml").is_file() else Path.cwd()
 
 
