@@ -29,23 +29,30 @@ async def settle_hold(session: Session, repos: Repositories, reservation: Doc,
     return expired
 
 
-async def expire_reservation(session: Session, repos: Repositories, reservation: Doc,
-                             now: datetime) -> Doc | None:
-    """A hold past its deadline is released; returns the account after, or None if the hold
-    was already resolved."""
-    done = await repos.reservations.resolve(session, reservation["_id"], "expired", 0, now,
+async def release_hold(session: Session, repos: Repositories, reservation: Doc, status: str,
+                       now: datetime) -> Doc | None:
+    """Resolve a held reservation as `released` or `expired`: its credits go back to their
+    grants, and those of grants that expired meanwhile expire now. Returns the reservation
+    after, or None if it was already resolved."""
+    done = await repos.reservations.resolve(session, reservation["_id"], status, 0, now,
                                             live_at=None)
     if done is None:
         return None
     lost = await settle_hold(session, repos, reservation, 0)
-    account = await repos.accounts.change(session, reservation["account_id"], now,
-                                          balance=-lost, reserved=-reservation["amount"])
+    after = await repos.accounts.change(session, reservation["account_id"], now,
+                                        balance=-lost, reserved=-reservation["amount"])
+    await record_lost(session, repos, reservation, lost, after, now)
+    return done
+
+
+async def record_lost(session: Session, repos: Repositories, reservation: Doc, lost: int,
+                      after: Doc, now: datetime) -> None:
+    """Credits a hold gave back to grants that expired meanwhile expire now."""
     if lost:
         await repos.ledger.insert(session, ledger_entry(
-            reservation["account_id"], "expiry", -lost, account["balance"], now,
+            reservation["account_id"], "expiry", -lost, after["balance"], now,
             source=f"reservation:{reservation['_id']}",
             description="held credits of expired grants, released"))
-    return account
 
 
 async def expire_grant(session: Session, repos: Repositories, grant: Doc, now: datetime,
@@ -70,7 +77,7 @@ async def expire_due(session: Session, repos: Repositories, account_id: str,
     Returns whether anything was due."""
     holds = await repos.reservations.due(session, account_id, now)
     for reservation in holds:
-        await expire_reservation(session, repos, reservation, now)
+        await release_hold(session, repos, reservation, "expired", now)
     grants = await repos.grants.due(session, account_id, now)
     for grant in grants:
         await expire_grant(session, repos, grant, now)

@@ -16,7 +16,7 @@ from app.errors import (
 )
 from app.ledger.access import ensure_can_spend
 from app.ledger.entries import ledger_entry
-from app.ledger.expiry import settle_hold, touch_account
+from app.ledger.expiry import record_lost, release_hold, settle_hold, touch_account
 from app.ledger.repository import Doc, Repositories, new_id
 from app.ledger.spending import draw, total
 
@@ -89,7 +89,7 @@ async def capture_reservation(session: Session, repos: Repositories, reservation
                          description=reservation.get("description"),
                          metadata=reservation.get("metadata"), reservation_id=reservation_id)
     await repos.ledger.insert(session, entry)
-    await _record_lost(session, repos, reservation, lost, after, now)
+    await record_lost(session, repos, reservation, lost, after, now)
     return done, entry
 
 
@@ -97,14 +97,9 @@ async def release_reservation(session: Session, repos: Repositories, reservation
                               now: datetime) -> Doc:
     reservation = await find_reservation(session, repos, reservation_id)
     await touch_account(session, repos, reservation["account_id"], now)
-    done = await repos.reservations.resolve(session, reservation_id, "released", 0, now,
-                                            live_at=None)
+    done = await release_hold(session, repos, reservation, "released", now)
     if done is None:
         _refuse_resolved(await find_reservation(session, repos, reservation_id), now)
-    lost = await settle_hold(session, repos, reservation, 0)
-    after = await repos.accounts.change(session, reservation["account_id"], now,
-                                        balance=-lost, reserved=-reservation["amount"])
-    await _record_lost(session, repos, reservation, lost, after, now)
     return done
 
 
@@ -116,13 +111,3 @@ def _spent_grants(allocations: list[Doc], captured: int) -> list[Doc]:
             spent.append({**alloc, "amount": -take})
         left -= take
     return spent
-
-
-async def _record_lost(session: Session, repos: Repositories, reservation: Doc, lost: int,
-                       after: Doc, now: datetime) -> None:
-    """Credits a hold gave back to grants that expired meanwhile expire now."""
-    if lost:
-        await repos.ledger.insert(session, ledger_entry(
-            reservation["account_id"], "expiry", -lost, after["balance"], now,
-            source=f"reservation:{reservation['_id']}",
-            description="held credits of expired grants, released"))
