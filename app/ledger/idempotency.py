@@ -48,10 +48,6 @@ async def run_idempotent(repos: Repositories, account_id: str, key: str, print_:
                 raise IdempotencyKeyReused(
                     "this Idempotency-Key was already used with a different request")
             return Outcome(seen["status"], seen["body"], replayed=True)
-        if await repos.ledger.by_key(session, account_id, key) is not None:
-            # Taken by an entry no API request made (a Stripe grant keys its entry by the
-            # Stripe object): refuse before anything moves, not at the entry's unique insert.
-            raise IdempotencyKeyReused("this Idempotency-Key was already used on this account")
         body = await work(session)
         await repos.idempotency.insert(session, account_id, key, {
             "fingerprint": print_, "status": status, "body": body, "created_at": now})
