@@ -9,9 +9,15 @@ from typing import Annotated
 
 import jwt
 from fastapi import Depends, Request
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from app.config import Scope, Settings
-from app.errors import AccountNotFound, Forbidden, Unauthenticated
+from app.errors import AccountNotFound, Forbidden, Unauthenticated, problem_response
+
+API_PREFIX = "/v1/"
+PRINCIPAL = "credit_ledger.principal"  # where the middleware leaves the caller in the scope
 
 
 @dataclass(frozen=True)
@@ -74,17 +80,40 @@ class Authenticator:
         return Principal("user", f"user:{account}", frozenset({Scope.credits_read}), account)
 
 
-def _bearer(request: Request) -> str:
-    header = request.headers.get("authorization", "")
+def authenticate_headers(authenticator: Authenticator, headers: Headers) -> Principal:
+    """The one way a caller is recognised: its `Authorization: Bearer` header."""
+    header = headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("missing bearer token")
-    return token.strip()
+    return authenticator.authenticate(token.strip())
+
+
+class AuthenticateApi:
+    """Authenticates every /v1 request from its headers before anything reads its body, so an
+    unauthenticated caller costs no body read and no JSON parse (FastAPI parses the body
+    before it runs dependencies); the scope dependencies reuse the principal left here."""
+
+    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+        self.app = app
+        self.authenticator = authenticator
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        # CORS preflights carry no credentials by design.
+        if (scope["type"] == "http" and scope["path"].startswith(API_PREFIX)
+                and scope["method"] != "OPTIONS"):
+            try:
+                scope[PRINCIPAL] = authenticate_headers(self.authenticator, Headers(scope=scope))
+            except Unauthenticated as exc:
+                await problem_response(exc)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 def require(scope: Scope):
     def dependency(request: Request) -> Principal:
-        principal = request.app.state.authenticator.authenticate(_bearer(request))
+        principal = request.scope.get(PRINCIPAL) or authenticate_headers(
+            request.app.state.authenticator, request.headers)
         if scope not in principal.scopes:
             raise Forbidden(f"this token lacks the scope {scope.value}")
         return principal

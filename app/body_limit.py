@@ -1,30 +1,66 @@
-"""Refuse oversized API request bodies before anything reads them (413 problem+json)."""
+"""Refuse oversized request bodies by the bytes actually read, chunked or not (413
+problem+json), before any route sees them."""
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import problem
+from app.errors import PayloadTooLarge, problem_response
 
 # The largest valid API body (50 metadata values of 500 characters and a description) is
-# about 30 KiB; Stripe's webhook endpoint has its own 1 MiB limit.
+# about 30 KiB. Stripe's events are far below 1 MiB.
 API_BODY_LIMIT = 64 * 1024
-EXEMPT_PREFIXES = ("/webhooks/",)
+WEBHOOK_BODY_LIMIT = 1024 * 1024
+WEBHOOK_PREFIX = "/webhooks/"
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, limit: int = API_BODY_LIMIT) -> None:
+    """Reads the whole body (at most the limit of its path) before calling the app, and
+    hands the app that buffered body: a body past the limit is never read further, whatever
+    `Content-Length` says or whether there is one (chunked transfer)."""
+
+    def __init__(self, app: ASGIApp, api_limit: int = API_BODY_LIMIT,
+                 webhook_limit: int = WEBHOOK_BODY_LIMIT) -> None:
         self.app = app
-        self.limit = limit
+        self.api_limit = api_limit
+        self.webhook_limit = webhook_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith(EXEMPT_PREFIXES):
+        if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.webhook_limit if scope["path"].startswith(WEBHOOK_PREFIX) else self.api_limit
         length = dict(scope["headers"]).get(b"content-length", b"")
-        if length.isdigit() and int(length) > self.limit:
-            response = problem(413, "payload_too_large", "Payload too large",
-                               f"request bodies are limited to {self.limit} bytes")
-            await response(scope, receive, send)
+        if length.isdigit() and int(length) > limit:
+            await self._refuse(scope, receive, send, limit)
             return
-        await self.app(scope, receive, send)
+        body = bytearray()
+        first: Message | None = None
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                first = message  # the client went away: the app sees that instead of a body
+                break
+            body.extend(message.get("body", b""))
+            if len(body) > limit:
+                await self._refuse(scope, receive, send, limit)
+                return
+            if not message.get("more_body", False):
+                break
+        first = first or {"type": "http.request", "body": bytes(body), "more_body": False}
+        await self.app(scope, _replay(first, receive), send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        error = PayloadTooLarge(f"request bodies here are limited to {limit} bytes")
+        await problem_response(error)(scope, receive, send)
+
+
+def _replay(first: Message, receive: Receive) -> Receive:
+    """A receive that gives the buffered body once, then waits on the real one (disconnect)."""
+    pending = [first]
+
+    async def replay() -> Message:
+        return pending.pop() if pending else await receive()
+
+    return replay

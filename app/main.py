@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app.auth import Authenticator
+from app.auth import AuthenticateApi, Authenticator
 from app.billing.catalog import Catalog, CatalogError, load_catalog
 from app.body_limit import BodyLimit
 from app.clock import Clock
@@ -96,7 +96,9 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                                          app.state.metrics, repos)
     app.state.event_log = EventLog(app.state.webhooks.events)
     install_error_handlers(app)
+    # The last added runs first: authenticate from the headers, then read the body.
     app.add_middleware(BodyLimit)
+    app.add_middleware(AuthenticateApi, authenticator=app.state.authenticator)
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(credits.router)

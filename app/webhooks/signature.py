@@ -10,7 +10,6 @@ import stripe
 from app.errors import InvalidPayload, InvalidSignature
 
 TOLERANCE_SECONDS = 300
-MAX_BODY_BYTES = 1024 * 1024
 
 
 def verify_event(body: bytes, header: str | None, secrets: tuple[str, ...]) -> dict[str, Any]:
