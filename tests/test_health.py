@@ -1,5 +1,9 @@
 """Liveness, readiness, metrics and the OpenAPI docs."""
 
+import pytest
+
+from tests.conftest import auth
+
 SPEC_PATHS = {
     "/v1/accounts/{account_id}", "/v1/accounts/{account_id}/grants",
     "/v1/accounts/{account_id}/ledger", "/v1/accounts/{account_id}/access",
@@ -36,8 +40,9 @@ async def test_metrics_are_prometheus_text(client):
     assert "# TYPE credit_ledger_webhook_events_total counter" in r.text
 
 
-async def test_unknown_path_is_a_problem_json_404(client):
-    r = await client.get("/v1/nope")
+@pytest.mark.parametrize(("path", "headers"), [("/v1/nope", auth("reader")), ("/nope", {})])
+async def test_unknown_path_is_a_problem_json_404(client, path, headers):
+    r = await client.get(path, headers=headers)
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"
     assert r.json()["code"] == "not_found"
