@@ -11,10 +11,12 @@ from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from app.embedded import EmbeddedEngine
+
 log = logging.getLogger("app.db")
 
 T = TypeVar("T")
-Session = Any  # pymongo AsyncClientSession on a replica set, None on the embedded engine
+Session = Any  # pymongo AsyncClientSession on a replica set, a Journal on the embedded engine
 
 ACCOUNTS = "accounts"
 GRANTS = "grants"
@@ -85,19 +87,23 @@ class Database:
         self.db = client[name]
         self.embedded = embedded
         # The embedded engine has no transactions: units of work run one at a time so
-        # each sees a consistent state, as they would under snapshot isolation.
+        # each sees a consistent state, as they would under snapshot isolation, and the
+        # engine undoes a unit that fails.
+        self.engine = EmbeddedEngine(self.db) if embedded else None
         self._serial = asyncio.Lock()
 
     def __getitem__(self, collection: str) -> Any:
+        if self.engine is not None:
+            return self.engine.collection(collection)
         return self.db[collection]
 
     async def transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
-        """Run `work(session)` in one multi-document transaction (retried by the driver on
-        transient errors). On the embedded engine there is no rollback, so every unit of work
-        puts the write that can be refused (guarded $inc, unique insert) first."""
-        if self.embedded:
+        """Run `work(session)` in one multi-document transaction: all of it commits or none
+        of it, and a transient error re-runs the whole of `work` (so it must not keep state
+        between runs). The embedded engine does the same with a journal of its writes."""
+        if self.engine is not None:
             async with self._serial:
-                return await work(None)
+                return await self.engine.run(work)
         async with self.client.start_session() as session:
             return await session.with_transaction(
                 work, read_concern=MAJORITY_READ, write_concern=MAJORITY_WRITE

@@ -44,6 +44,18 @@ def access_reason(account: Doc, cost: int, now: datetime) -> str:
     return "ok"
 
 
+def spend_guard(amount: int, now: datetime) -> dict:
+    """`access_reason(...) == "ok"` as a filter on the account document, so that the write
+    that spends is also the check (no read then write). A balance of at least `amount` above
+    what is reserved also means it is not negative."""
+    return {
+        "$expr": {"$gte": [{"$subtract": ["$balance", "$reserved"]}, amount]},
+        "open_disputes.0": {"$exists": False},
+        "subscription_status": {"$nin": ["unpaid", "paused"]},
+        "$nor": [{"subscription_status": "past_due", "grace_until": {"$lte": now}}],
+    }
+
+
 def ensure_can_spend(account: Doc, amount: int, now: datetime) -> None:
     """Refuse a debit or hold the way the access decision would."""
     reason = access_reason(account, amount, now)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from app.db import Session
-from app.errors import InsufficientCredits
-from app.ledger.access import ensure_can_spend
+from app.errors import AccountNotFound, InsufficientCredits
+from app.ledger.access import ensure_can_spend, spend_guard
 from app.ledger.entries import ledger_entry
-from app.ledger.expiry import touch_account
 from app.ledger.repository import Doc, Repositories
 from app.ledger.spending import draw, total
 
@@ -18,13 +17,12 @@ async def debit_credits(session: Session, repos: Repositories, account_id: str, 
                         now: datetime, *, idempotency_key: str, actor: str,
                         description: str | None = None,
                         metadata: dict[str, Any] | None = None) -> tuple[Doc, Doc]:
-    account = await touch_account(session, repos, account_id, now)
-    ensure_can_spend(account, amount, now)
-    # The guarded $inc is the write that can be refused: it goes first.
+    """Spend `amount` now. What was due on the account has expired before, in a transaction of
+    its own: the guarded change of the (contended) account is this unit's first statement."""
     after = await repos.accounts.change(session, account_id, now, balance=-amount,
-                                        min_available=amount)
+                                        guard=spend_guard(amount, now))
     if after is None:
-        raise InsufficientCredits(f"{amount} credits requested, fewer available")
+        await refuse_spending(session, repos, account_id, amount, now)
     taken = await draw(session, repos, account_id, amount, now)
     if total(taken) != amount:
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
@@ -33,3 +31,13 @@ async def debit_credits(session: Session, repos: Repositories, account_id: str, 
                          description=description, metadata=metadata)
     await repos.ledger.insert(session, entry)
     return entry, after
+
+
+async def refuse_spending(session: Session, repos: Repositories, account_id: str, amount: int,
+                          now: datetime) -> NoReturn:
+    """The spend guard refused: say why, as the access decision would."""
+    account = await repos.accounts.get(session, account_id)
+    if account is None:
+        raise AccountNotFound(f"account {account_id!r} not found")
+    ensure_can_spend(account, amount, now)
+    raise InsufficientCredits(f"{amount} credits requested, fewer available")

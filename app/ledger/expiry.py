@@ -84,14 +84,22 @@ async def expire_due(session: Session, repos: Repositories, account_id: str,
     return bool(holds or grants)
 
 
-async def touch_account(session: Session, repos: Repositories, account_id: str,
-                        now: datetime) -> Doc:
-    """Load an account after expiring whatever is due on it (every read and write does this)."""
-    account = await repos.accounts.get(session, account_id)
+async def expire_if_due(repos: Repositories, account_id: str, now: datetime) -> None:
+    """Expire what is due on an account in a transaction of its own, before the request's: the
+    expiry commits whatever becomes of the request (a refused debit aborts only itself), and
+    the request's own transaction stays short. Nothing due (the common case): two reads."""
+    if (await repos.reservations.first_due(None, account_id, now) is None
+            and await repos.grants.first_due(None, account_id, now) is None):
+        return
+    await repos.db.transaction(lambda session: expire_due(session, repos, account_id, now))
+
+
+async def load_account(repos: Repositories, account_id: str, now: datetime) -> Doc:
+    """An account after expiring whatever is due on it (every read and write does this)."""
+    await expire_if_due(repos, account_id, now)
+    account = await repos.accounts.get(None, account_id)
     if account is None:
         raise AccountNotFound(f"account {account_id!r} not found")
-    if await expire_due(session, repos, account_id, now):
-        account = await repos.accounts.get(session, account_id)  # expiry moved the balance
     return account
 
 

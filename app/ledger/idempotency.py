@@ -37,18 +37,24 @@ def fingerprint(operation: str, request: dict[str, Any]) -> str:
 
 async def run_idempotent(repos: Repositories, account_id: str, key: str, print_: str,
                          now: datetime, work: Callable[[Session], Awaitable[dict[str, Any]]],
-                         status: int) -> Outcome:
-    """Run `work` once per (account, key) in one transaction with the stored answer. A refused
-    request (an exception) stores nothing, so it may be retried with the same key."""
+                         status: int, *, before: Callable[[], Awaitable[None]] | None = None,
+                         retry: bool = True) -> Outcome:
+    """Run `work` once per (account, key), in one transaction with its stored answer. A replay
+    is one read and no transaction; `before` (expiring what is due) runs only for new keys.
+    A refused request (an exception) stores nothing, so it may be retried with the same key."""
+    seen = await repos.idempotency.get(None, account_id, key)
+    if seen is not None:
+        if seen["fingerprint"] != print_:
+            raise IdempotencyKeyReused(
+                "this Idempotency-Key was already used with a different request")
+        return Outcome(seen["status"], seen["body"], replayed=True)
+    if before is not None:
+        await before()
 
     async def unit(session: Session) -> Outcome:
-        seen = await repos.idempotency.get(session, account_id, key)
-        if seen is not None:
-            if seen["fingerprint"] != print_:
-                raise IdempotencyKeyReused(
-                    "this Idempotency-Key was already used with a different request")
-            return Outcome(seen["status"], seen["body"], replayed=True)
         body = await work(session)
+        # Last, so the contended account write stays first; a concurrent request with the
+        # same key makes this insert conflict or a duplicate, and the whole unit is undone.
         await repos.idempotency.insert(session, account_id, key, {
             "fingerprint": print_, "status": status, "body": body, "created_at": now})
         return Outcome(status, body, replayed=False)
@@ -56,6 +62,9 @@ async def run_idempotent(repos: Repositories, account_id: str, key: str, print_:
     try:
         return await repos.db.transaction(unit)
     except DuplicateKeyError:
-        # A concurrent request with the same key committed first (a replica set can report
-        # that as a duplicate rather than a write conflict): the second run replays it.
-        return await repos.db.transaction(unit)
+        if not retry:
+            raise
+        # A concurrent request with the same key committed first: this one replays it (or is
+        # refused as a reuse). Any other duplicate is raised by the second run.
+        return await run_idempotent(repos, account_id, key, print_, now, work, status,
+                                    before=before, retry=False)

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.clock import Clock, as_utc
-from app.errors import ValidationFailed
+from app.errors import AccountNotFound, ValidationFailed
 from app.ledger import schemas
 from app.ledger.access import access_reason, available
 from app.ledger.debits import debit_credits
-from app.ledger.expiry import touch_account
+from app.ledger.expiry import expire_if_due, load_account
 from app.ledger.grants import grant_credits, take_back
 from app.ledger.idempotency import Outcome, fingerprint, run_idempotent
 from app.ledger.repository import Repositories
 from app.ledger.reservations import (
+    capture_amount,
     capture_reservation,
     find_reservation,
     release_reservation,
@@ -27,38 +28,25 @@ class Ledger:
         self.repos = repos
         self.clock = clock
 
-    # Reads: each expires what is due first, so no answer includes expired credits.
+    # Reads: each expires what is due first (in its own transaction, only when something
+    # is), so no answer includes expired credits; the read itself needs no transaction.
 
     async def account(self, account_id: str) -> schemas.Account:
         now = self.clock.now()
-
-        async def unit(session):
-            return account_view(await touch_account(session, self.repos, account_id, now), now)
-
-        return await self.repos.db.transaction(unit)
+        return account_view(await load_account(self.repos, account_id, now), now)
 
     async def grants(self, account_id: str) -> schemas.GrantList:
-        now = self.clock.now()
-
-        async def unit(session):
-            await touch_account(session, self.repos, account_id, now)
-            live = await self.repos.grants.live(session, account_id)
-            return schemas.GrantList(data=[grant_view(g) for g in live])
-
-        return await self.repos.db.transaction(unit)
+        await load_account(self.repos, account_id, self.clock.now())
+        live = await self.repos.grants.live(None, account_id)
+        return schemas.GrantList(data=[grant_view(g) for g in live])
 
     async def ledger_page(self, account_id: str, *, limit: int, starting_after: str | None,
                           type_: str | None, created_gte: datetime | None,
                           created_lt: datetime | None) -> schemas.LedgerPage:
-        now = self.clock.now()
-
-        async def unit(session):
-            await touch_account(session, self.repos, account_id, now)
-            return await self.repos.ledger.page(
-                session, account_id, limit=limit, starting_after=starting_after, type_=type_,
-                created_gte=created_gte, created_lt=created_lt)
-
-        docs = await self.repos.db.transaction(unit)
+        await load_account(self.repos, account_id, self.clock.now())
+        docs = await self.repos.ledger.page(
+            None, account_id, limit=limit, starting_after=starting_after, type_=type_,
+            created_gte=created_gte, created_lt=created_lt)
         has_more = len(docs) > limit
         docs = docs[:limit]
         return schemas.LedgerPage(data=[entry_view(d) for d in docs], has_more=has_more,
@@ -66,24 +54,15 @@ class Ledger:
 
     async def access(self, account_id: str, cost: int) -> schemas.AccessDecision:
         now = self.clock.now()
-
-        async def unit(session):
-            return await touch_account(session, self.repos, account_id, now)
-
-        account = await self.repos.db.transaction(unit)
+        account = await load_account(self.repos, account_id, now)
         reason = access_reason(account, cost, now)
         return schemas.AccessDecision(allowed=reason == "ok", reason=reason,
                                       available=available(account))
 
     async def reservation(self, reservation_id: str) -> schemas.Reservation:
-        now = self.clock.now()
-
-        async def unit(session):
-            found = await find_reservation(session, self.repos, reservation_id)
-            await touch_account(session, self.repos, found["account_id"], now)
-            return await find_reservation(session, self.repos, reservation_id)
-
-        return reservation_view(await self.repos.db.transaction(unit))
+        found = await find_reservation(None, self.repos, reservation_id)
+        await expire_if_due(self.repos, found["account_id"], self.clock.now())
+        return reservation_view(await find_reservation(None, self.repos, reservation_id))
 
     # Writes: each runs once per Idempotency-Key, in one transaction with its stored answer.
 
@@ -117,28 +96,28 @@ class Ledger:
     async def capture(self, reservation_id: str, req: schemas.CaptureCreate, key: str,
                       actor: str) -> Outcome:
         now = self.clock.now()
-        account_id = await self._reservation_account(reservation_id)
+        found = await find_reservation(None, self.repos, reservation_id)
+        captured = capture_amount(found, req.amount)  # refused before anything is written
 
         async def work(session):
             reservation, entry = await capture_reservation(
-                session, self.repos, reservation_id, req.amount, now, idempotency_key=key,
-                actor=actor)
+                session, self.repos, found, captured, now, idempotency_key=key, actor=actor)
             return schemas.CaptureResult(reservation=reservation_view(reservation),
                                          entry=entry_view(entry)).model_dump(mode="json")
 
         request = {"reservation": reservation_id, **req.model_dump(mode="json")}
-        return await self._once(account_id, key, "capture", request, now, work, 200)
+        return await self._once(found["account_id"], key, "capture", request, now, work, 200)
 
     async def release(self, reservation_id: str, key: str, actor: str) -> Outcome:
         now = self.clock.now()
-        account_id = await self._reservation_account(reservation_id)
+        found = await find_reservation(None, self.repos, reservation_id)
 
         async def work(session):
-            reservation = await release_reservation(session, self.repos, reservation_id, now)
+            reservation = await release_reservation(session, self.repos, found, now)
             return reservation_view(reservation).model_dump(mode="json")
 
-        return await self._once(account_id, key, "release", {"reservation": reservation_id},
-                                now, work, 200)
+        return await self._once(found["account_id"], key, "release",
+                                {"reservation": reservation_id}, now, work, 200)
 
     async def grant(self, account_id: str, req: schemas.GrantCreate, key: str,
                     actor: str) -> Outcome:
@@ -151,7 +130,6 @@ class Ledger:
                 raise ValidationFailed("expires_at: must be in the future", errors=[
                     {"loc": ["body", "expires_at"], "msg": "must be in the future",
                      "type": "value_error"}])
-            await touch_account_if_exists(session, self.repos, account_id, now)
             entry, after = await grant_credits(
                 session, self.repos, account_id, req.amount, req.kind, now,
                 expires_at=req.expires_at, source="api", idempotency_key=key, actor=actor,
@@ -166,7 +144,9 @@ class Ledger:
         now = self.clock.now()
 
         async def work(session):
-            account = await touch_account(session, self.repos, account_id, now)
+            account = await self.repos.accounts.get(session, account_id)
+            if account is None:
+                raise AccountNotFound(f"account {account_id!r} not found")
             if req.amount > 0:
                 entry, after = await grant_credits(
                     session, self.repos, account_id, req.amount, "correction", now,
@@ -183,18 +163,13 @@ class Ledger:
                                 work, 201)
 
     async def _once(self, account_id, key, operation, request, now, work, status) -> Outcome:
+        async def before() -> None:
+            # Committed whatever becomes of the request: a refusal must not undo the expiry.
+            await expire_if_due(self.repos, account_id, now)
+
         return await run_idempotent(self.repos, account_id, key,
-                                    fingerprint(operation, request), now, work, status)
-
-    async def _reservation_account(self, reservation_id: str) -> str:
-        found = await find_reservation(None, self.repos, reservation_id)
-        return found["account_id"]
-
-
-async def touch_account_if_exists(session, repos: Repositories, account_id: str,
-                                  now: datetime) -> None:
-    if await repos.accounts.get(session, account_id) is not None:
-        await touch_account(session, repos, account_id, now)
+                                    fingerprint(operation, request), now, work, status,
+                                    before=before)
 
 
 def _entry_with_account(entry, after, now) -> dict:

@@ -48,12 +48,10 @@ class AccountRepository:
 
     async def change(self, session: Session, account_id: str, now: datetime, *,
                      balance: int = 0, reserved: int = 0, deficit: int = 0,
-                     min_available: int | None = None) -> Doc | None:
-        """The one way the cached balance moves: an atomic $inc, optionally guarded so that
-        it only happens while `balance - reserved >= min_available` (None when refused)."""
-        query: Doc = {"_id": account_id}
-        if min_available is not None:
-            query["$expr"] = {"$gte": [{"$subtract": ["$balance", "$reserved"]}, min_available]}
+                     guard: Doc | None = None) -> Doc | None:
+        """The one way the cached balance moves: an atomic $inc, optionally guarded by a
+        filter on the account (None when the guard refuses, or there is no such account)."""
+        query: Doc = {"_id": account_id, **(guard or {})}
         inc = {k: v for k, v in (("balance", balance), ("reserved", reserved),
                                  ("deficit", deficit)) if v}
         return await self.col.find_one_and_update(
@@ -106,9 +104,15 @@ class GrantRepository:
         return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
 
     async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
-        query = {"account_id": account_id, "expired": False, "never_expires": False,
-                 "expires_at": {"$lte": now}}
-        return await self.col.find(query, session=session).to_list(None)
+        return await self.col.find(self._due(account_id, now), session=session).to_list(None)
+
+    async def first_due(self, session: Session, account_id: str, now: datetime) -> Doc | None:
+        return await self.col.find_one(self._due(account_id, now), {"_id": 1}, session=session)
+
+    @staticmethod
+    def _due(account_id: str, now: datetime) -> Doc:
+        return {"account_id": account_id, "expired": False, "never_expires": False,
+                "expires_at": {"$lte": now}}
 
     async def by_kinds(self, session: Session, account_id: str, kinds: list[str]) -> list[Doc]:
         query = {"account_id": account_id, "expired": False, "kind": {"$in": kinds}}
@@ -205,8 +209,14 @@ class ReservationRepository:
         )
 
     async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
-        query = {"account_id": account_id, "status": "held", "expires_at": {"$lte": now}}
-        return await self.col.find(query, session=session).to_list(None)
+        return await self.col.find(self._due(account_id, now), session=session).to_list(None)
+
+    async def first_due(self, session: Session, account_id: str, now: datetime) -> Doc | None:
+        return await self.col.find_one(self._due(account_id, now), {"_id": 1}, session=session)
+
+    @staticmethod
+    def _due(account_id: str, now: datetime) -> Doc:
+        return {"account_id": account_id, "status": "held", "expires_at": {"$lte": now}}
 
 
 class IdempotencyRepository:

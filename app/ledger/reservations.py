@@ -8,15 +8,15 @@ from typing import Any
 from app.clock import as_utc
 from app.db import Session
 from app.errors import (
-    InsufficientCredits,
     ReservationExpired,
     ReservationNotFound,
     ReservationNotHeld,
     ValidationFailed,
 )
-from app.ledger.access import ensure_can_spend
+from app.ledger.access import spend_guard
+from app.ledger.debits import refuse_spending
 from app.ledger.entries import ledger_entry
-from app.ledger.expiry import record_lost, release_hold, settle_hold, touch_account
+from app.ledger.expiry import record_lost, release_hold, settle_hold
 from app.ledger.repository import Doc, Repositories, new_id
 from app.ledger.spending import draw, total
 
@@ -25,13 +25,11 @@ async def reserve_credits(session: Session, repos: Repositories, account_id: str
                           ttl_seconds: int, now: datetime, *, idempotency_key: str, actor: str,
                           description: str | None = None,
                           metadata: dict[str, Any] | None = None) -> Doc:
-    account = await touch_account(session, repos, account_id, now)
-    ensure_can_spend(account, amount, now)
-    # The guarded $inc is the write that can be refused: it goes first.
+    # The guarded change of the (contended) account is the first statement, as for a debit.
     after = await repos.accounts.change(session, account_id, now, reserved=amount,
-                                        min_available=amount)
+                                        guard=spend_guard(amount, now))
     if after is None:
-        raise InsufficientCredits(f"{amount} credits requested, fewer available")
+        await refuse_spending(session, repos, account_id, amount, now)
     held = await draw(session, repos, account_id, amount, now, hold=True)
     if total(held) != amount:
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
@@ -60,19 +58,24 @@ def _refuse_resolved(reservation: Doc, now: datetime) -> None:
     raise ReservationNotHeld(f"reservation {reservation['_id']} is already {status}")
 
 
-async def capture_reservation(session: Session, repos: Repositories, reservation_id: str,
-                              amount: int | None, now: datetime, *, idempotency_key: str,
-                              actor: str) -> tuple[Doc, Doc]:
-    """Spend `amount` (default: all) of a live hold; the rest is released at once."""
-    reservation = await find_reservation(session, repos, reservation_id)
-    await touch_account(session, repos, reservation["account_id"], now)
+def capture_amount(reservation: Doc, amount: int | None) -> int:
+    """What a capture takes (default: all the hold); a capture may not exceed its hold."""
     held = reservation["amount"]
     captured = held if amount is None else amount
     if captured > held:
-        # Checked before anything is written; a capture may not exceed its hold.
         raise ValidationFailed(f"amount: {captured} exceeds the {held} credits held",
                                errors=[{"loc": ["body", "amount"], "msg": "exceeds the hold",
                                         "type": "value_error"}])
+    return captured
+
+
+async def capture_reservation(session: Session, repos: Repositories, reservation: Doc,
+                              captured: int, now: datetime, *, idempotency_key: str,
+                              actor: str) -> tuple[Doc, Doc]:
+    """Spend `captured` of a live hold (read before: a hold's amount and grants never change);
+    the rest is released at once. What was due on the account has expired before."""
+    reservation_id = reservation["_id"]
+    held = reservation["amount"]
     # Resolving the hold once is the write that can be refused: it goes first.
     done = await repos.reservations.resolve(session, reservation_id, "captured", captured, now,
                                             live_at=now)
@@ -93,13 +96,13 @@ async def capture_reservation(session: Session, repos: Repositories, reservation
     return done, entry
 
 
-async def release_reservation(session: Session, repos: Repositories, reservation_id: str,
+async def release_reservation(session: Session, repos: Repositories, reservation: Doc,
                               now: datetime) -> Doc:
-    reservation = await find_reservation(session, repos, reservation_id)
-    await touch_account(session, repos, reservation["account_id"], now)
+    """Give a live hold's credits back (the hold was read before; what was due on the account
+    has expired before)."""
     done = await release_hold(session, repos, reservation, "released", now)
     if done is None:
-        _refuse_resolved(await find_reservation(session, repos, reservation_id), now)
+        _refuse_resolved(await find_reservation(session, repos, reservation["_id"]), now)
     return done
 
 

@@ -1,0 +1,200 @@
+"""The embedded engine (mongomock-motor) given what a replica set's transactions have: a unit
+of work's writes are journaled and undone when it fails, and it is re-run as the driver's
+`with_transaction` would re-run it. Nothing here changes what a real server does."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+from pymongo.errors import PyMongoError
+
+T = TypeVar("T")
+Doc = dict[str, Any]
+
+WRITES = ("insert_one", "update_one", "update_many", "find_one_and_update", "replace_one",
+          "delete_one", "delete_many")
+
+
+class Faults(Protocol):
+    """A test's plan of errors to raise where a replica set could raise them."""
+
+    def step(self, session: Journal, operation: str, collection: str) -> None: ...
+
+    def commit(self, session: Journal) -> None: ...
+
+
+class Journal:
+    """The embedded engine's session: what each document looked like before the unit of work
+    first wrote it (None: it did not exist), so that the unit can be undone."""
+
+    def __init__(self, attempt: int) -> None:
+        self.attempt = attempt  # 0 for the first run of the callback, 1 for its re-run...
+        self.steps = 0  # collection calls made by this run
+        self.before: dict[tuple[str, Any], Doc | None] = {}
+
+    def keep(self, collection: str, doc_id: Any, doc: Doc | None) -> None:
+        self.before.setdefault((collection, doc_id), copy.deepcopy(doc))
+
+    async def undo(self, raw_db: Any) -> None:
+        for (collection, doc_id), doc in reversed(self.before.items()):
+            if doc is None:
+                await raw_db[collection].delete_one({"_id": doc_id})
+            else:
+                await raw_db[collection].replace_one({"_id": doc_id}, doc, upsert=True)
+        self.before.clear()
+
+
+class EmbeddedCollection:
+    """A mongomock-motor collection that journals the writes made in a unit of work."""
+
+    def __init__(self, raw: Any, name: str, engine: EmbeddedEngine) -> None:
+        self.raw = raw
+        self.name = name
+        self.engine = engine
+
+    def __getattr__(self, name: str) -> Any:  # indexes, drop, ...: passed through
+        return getattr(self.raw, name)
+
+    def _step(self, session: Journal | None, operation: str) -> None:
+        if session is None:
+            return
+        session.steps += 1
+        if self.engine.faults is not None:
+            self.engine.faults.step(session, operation, self.name)
+
+    def find(self, filter: Doc | None = None, *args: Any, session: Journal | None = None,
+             **kwargs: Any) -> Any:
+        self._step(session, "find")
+        return self.raw.find(filter, *args, **kwargs)
+
+    async def find_one(self, filter: Any = None, *args: Any, session: Journal | None = None,
+                       **kwargs: Any) -> Doc | None:
+        self._step(session, "find_one")
+        return await self.raw.find_one(filter, *args, **kwargs)
+
+    async def count_documents(self, filter: Doc, *, session: Journal | None = None,
+                              **kwargs: Any) -> int:
+        self._step(session, "count_documents")
+        return await self.raw.count_documents(filter, **kwargs)
+
+    async def insert_one(self, doc: Doc, *, session: Journal | None = None, **kwargs: Any):
+        self._step(session, "insert_one")
+        result = await self.raw.insert_one(doc, **kwargs)
+        if session is not None:
+            session.keep(self.name, result.inserted_id, None)
+        return result
+
+    async def _keep_matching(self, session: Journal | None, filter: Doc, *, many: bool,
+                             sort: Any = None) -> bool:
+        if session is None:
+            return True
+        if many:
+            docs = await self.raw.find(filter).to_list(None)
+        else:
+            doc = await self.raw.find_one(filter, sort=sort)
+            docs = [doc] if doc is not None else []
+        for doc in docs:
+            session.keep(self.name, doc["_id"], doc)
+        return bool(docs)
+
+    async def _keep_upserted(self, session: Journal | None, matched: bool, filter: Doc) -> None:
+        if session is not None and not matched:
+            doc = await self.raw.find_one(filter)
+            if doc is not None:
+                session.keep(self.name, doc["_id"], None)
+
+    async def update_one(self, filter: Doc, update: Any, upsert: bool = False, *,
+                         session: Journal | None = None, **kwargs: Any):
+        self._step(session, "update_one")
+        await self._keep_matching(session, filter, many=False)
+        result = await self.raw.update_one(filter, update, upsert=upsert, **kwargs)
+        if session is not None and result.upserted_id is not None:
+            session.keep(self.name, result.upserted_id, None)
+        return result
+
+    async def update_many(self, filter: Doc, update: Any, upsert: bool = False, *,
+                          session: Journal | None = None, **kwargs: Any):
+        self._step(session, "update_many")
+        await self._keep_matching(session, filter, many=True)
+        return await self.raw.update_many(filter, update, upsert=upsert, **kwargs)
+
+    async def find_one_and_update(self, filter: Doc, update: Any, *args: Any,
+                                  session: Journal | None = None, **kwargs: Any):
+        self._step(session, "find_one_and_update")
+        matched = await self._keep_matching(session, filter, many=False, sort=kwargs.get("sort"))
+        result = await self.raw.find_one_and_update(filter, update, *args, **kwargs)
+        if kwargs.get("upsert"):
+            await self._keep_upserted(session, matched, filter)
+        return result
+
+    async def replace_one(self, filter: Doc, replacement: Doc, upsert: bool = False, *,
+                          session: Journal | None = None, **kwargs: Any):
+        self._step(session, "replace_one")
+        matched = await self._keep_matching(session, filter, many=False)
+        result = await self.raw.replace_one(filter, replacement, upsert=upsert, **kwargs)
+        if upsert:
+            await self._keep_upserted(session, matched, filter)
+        return result
+
+    async def delete_one(self, filter: Doc, *, session: Journal | None = None, **kwargs: Any):
+        self._step(session, "delete_one")
+        await self._keep_matching(session, filter, many=False)
+        return await self.raw.delete_one(filter, **kwargs)
+
+    async def delete_many(self, filter: Doc, *, session: Journal | None = None, **kwargs: Any):
+        self._step(session, "delete_many")
+        await self._keep_matching(session, filter, many=True)
+        return await self.raw.delete_many(filter, **kwargs)
+
+
+class EmbeddedEngine:
+    """Runs units of work one at a time (the isolation a transaction gives) with rollback."""
+
+    def __init__(self, raw_db: Any) -> None:
+        self.raw_db = raw_db
+        self.faults: Faults | None = None  # set by the fault-injection tests only
+        self._collections: dict[str, EmbeddedCollection] = {}
+
+    def collection(self, name: str) -> EmbeddedCollection:
+        if name not in self._collections:
+            self._collections[name] = EmbeddedCollection(self.raw_db[name], name, self)
+        return self._collections[name]
+
+    async def run(self, work: Callable[[Journal], Awaitable[T]]) -> T:
+        """As `ClientSession.with_transaction`: a callback that raises is undone, and re-run
+        when the error is labelled TransientTransactionError; a commit whose result is unknown
+        is retried (the writes stay once), one that turns out aborted re-runs the callback."""
+        attempt = 0
+        while True:
+            session = Journal(attempt)
+            attempt += 1
+            try:
+                result = await work(session)
+            except BaseException as exc:
+                await session.undo(self.raw_db)
+                if _labelled(exc, "TransientTransactionError"):
+                    continue
+                raise
+            if await self._commit(session):
+                return result
+
+    async def _commit(self, session: Journal) -> bool:
+        """True once committed; False when the commit failed transiently (undone: re-run)."""
+        while True:
+            try:
+                if self.faults is not None:
+                    self.faults.commit(session)
+                return True
+            except PyMongoError as exc:
+                if exc.has_error_label("UnknownTransactionCommitResult"):
+                    continue  # the driver retries commitTransaction itself
+                await session.undo(self.raw_db)
+                if exc.has_error_label("TransientTransactionError"):
+                    return False
+                raise
+
+
+def _labelled(exc: BaseException, label: str) -> bool:
+    return isinstance(exc, PyMongoError) and exc.has_error_label(label)
