@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
+from pymongo.errors import CollectionInvalid
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -32,10 +34,11 @@ _unique_key = {"idempotency_key": {"$type": "string"}}
 # Every index of the service, in one place; created at start-up.
 INDEXES: dict[str, list[IndexModel]] = {
     GRANTS: [
-        # Spending order of an account's live grants, and the lazy-expiry scan.
+        # Spending order of an account's live grants (the sort, to its last key: no sort in
+        # memory), and the lazy-expiry scan.
         IndexModel([("account_id", ASCENDING), ("expired", ASCENDING),
                     ("never_expires", ASCENDING), ("expires_at", ASCENDING),
-                    ("created_at", ASCENDING)], name="spending_order"),
+                    ("created_at", ASCENDING), ("_id", ASCENDING)], name="spending_order"),
         # The periodic sweep: grants past their expiry that are not yet expired.
         IndexModel([("expired", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
     ],
@@ -60,9 +63,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("seq", DESCENDING)], name="newest"),
         IndexModel([("status", ASCENDING), ("seq", DESCENDING)], name="status_newest"),
         IndexModel([("type", ASCENDING), ("seq", DESCENDING)], name="type_newest"),
-        # Parked events waiting for their customer to be linked.
-        IndexModel([("status", ASCENDING), ("customer_id", ASCENDING), ("created", ASCENDING)],
-                   name="parked_customer"),
+        # Parked events waiting for their customer to be linked, oldest first.
+        IndexModel([("status", ASCENDING), ("customer_id", ASCENDING), ("created", ASCENDING),
+                    ("seq", ASCENDING)], name="parked_customer"),
     ],
     CUSTOMERS: [
         # _id is the Stripe customer id; the mapping is unique both ways.
@@ -110,18 +113,32 @@ class Database:
             )
 
     async def ensure_indexes(self) -> None:
+        """At start-up, outside any transaction: every collection (a transaction may not
+        create one on a sharded cluster or before MongoDB 4.4), then every index."""
+        existing = set(await self.db.list_collection_names())
+        for name in INDEXES.keys() - existing:
+            with contextlib.suppress(CollectionInvalid):  # another process was first
+                await self.db.create_collection(name)
         for name, models in INDEXES.items():
-            if not models:
-                continue
-            if not self.embedded:
-                await self.db[name].create_indexes(models)
-                continue
-            # The embedded engine's create_indexes drops partialFilterExpression, which would
-            # make every key-less ledger entry collide: create them one by one instead.
-            for model in models:
-                options = dict(model.document)
-                keys = options.pop("key")
-                await self.db[name].create_index(list(keys.items()), **options)
+            if models:
+                await self._create_indexes(self.db[name], models)
+
+    async def _create_indexes(self, col: Any, models: list[IndexModel]) -> None:
+        declared = {m.document["name"]: m.document["key"] for m in models}
+        async for index in await list_indexes(col):
+            # An index whose keys changed between versions keeps its name: replace it.
+            keys = declared.get(index["name"])
+            if keys is not None and list(index["key"].items()) != list(keys.items()):
+                await col.drop_index(index["name"])
+        if not self.embedded:
+            await col.create_indexes(models)
+            return
+        # The embedded engine's create_indexes drops partialFilterExpression, which would
+        # make every key-less ledger entry collide: create them one by one instead.
+        for model in models:
+            options = dict(model.document)
+            keys = options.pop("key")
+            await col.create_index(list(keys.items()), **options)
 
     async def ping(self) -> None:
         await self.db.command("ping")
@@ -130,6 +147,11 @@ class Database:
         result = self.client.close()
         if asyncio.iscoroutine(result):
             await result
+
+
+async def list_indexes(col: Any) -> Any:
+    cursor = col.list_indexes()
+    return await cursor if asyncio.iscoroutine(cursor) else cursor
 
 
 def connect(uri: str | None, name: str) -> Database:

@@ -51,6 +51,15 @@ def make_settings(**overrides) -> Settings:
     return Settings(_env_file=None, **values)
 
 
+def pytest_collection_modifyitems(config, items) -> None:
+    real = bool(os.environ.get("MONGODB_TEST_URI"))
+    for item in items:
+        if real and "embedded_only" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="embedded engine only"))
+        if not real and "real_server" in item.keywords:
+            item.add_marker(pytest.mark.skip(reason="needs MONGODB_TEST_URI"))
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)

@@ -94,9 +94,13 @@ class GrantRepository:
 
     async def spendable(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
         """Live grants with free credits, in spending order."""
-        query = {"account_id": account_id, "expired": False, "remaining": {"$gt": 0},
-                 "$or": [{"never_expires": True}, {"expires_at": {"$gt": now}}]}
-        return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
+        cursor = self.col.find(self.spendable_query(account_id, now), session=session)
+        return await cursor.sort(SPENDING_ORDER).to_list(None)
+
+    @staticmethod
+    def spendable_query(account_id: str, now: datetime) -> Doc:
+        return {"account_id": account_id, "expired": False, "remaining": {"$gt": 0},
+                "$or": [{"never_expires": True}, {"expires_at": {"$gt": now}}]}
 
     async def live(self, session: Session, account_id: str) -> list[Doc]:
         query = {"account_id": account_id, "expired": False,
@@ -164,8 +168,13 @@ class LedgerRepository:
         await self.col.insert_one(entry, session=session)
 
     async def by_key(self, session: Session, account_id: str, key: str) -> Doc | None:
-        return await self.col.find_one({"account_id": account_id, "idempotency_key": key},
-                                       session=session)
+        return await self.col.find_one(self.key_query(account_id, key), session=session)
+
+    @staticmethod
+    def key_query(account_id: str, key: str) -> Doc:
+        # The `$type` repeats the unique index's partial filter: only a query that implies the
+        # filter may use a partial index, and the planner does not infer it from an equality.
+        return {"account_id": account_id, "idempotency_key": {"$eq": key, "$type": "string"}}
 
     async def page(self, session: Session, account_id: str, *, limit: int,
                    starting_after: str | None, type_: str | None,

@@ -1,0 +1,91 @@
+"""Start-up creates every collection and index; the hot queries are answered by an index
+(checked with explain on a real server)."""
+
+from datetime import timedelta
+
+import pytest
+from pymongo import ASCENDING, DESCENDING
+
+from app.db import GRANTS, INDEXES, LEDGER, RESERVATIONS, list_indexes
+from app.ledger.repository import SPENDING_ORDER, GrantRepository, LedgerRepository
+from tests.conftest import START
+from tests.factories import grant, make_account
+
+
+async def test_start_up_creates_every_collection_and_index(app, db):
+    names = set(await db.db.list_collection_names())
+    assert set(INDEXES) <= names  # none is left for a transaction to create
+    for collection, models in INDEXES.items():
+        cursor = await list_indexes(db.db[collection])
+        listed = {i["name"]: dict(i["key"]) async for i in cursor}
+        for model in models:
+            assert listed[model.document["name"]] == dict(model.document["key"])
+
+
+async def test_an_index_whose_keys_changed_is_replaced_at_start_up(db):
+    old_keys = [("account_id", ASCENDING), ("expired", ASCENDING), ("expires_at", ASCENDING)]
+    await db.db[GRANTS].create_index(old_keys, name="spending_order")
+
+    await db.ensure_indexes()
+
+    listed = {i["name"]: list(i["key"]) async for i in await list_indexes(db.db[GRANTS])}
+    assert listed["spending_order"][-1] == "_id"
+
+
+def _stages(plan: dict) -> list[str]:
+    out, todo = [], [plan]
+    while todo:
+        node = todo.pop()
+        out.append(node["stage"])
+        todo += [node[k] for k in ("inputStage",) if k in node]
+        todo += node.get("inputStages", [])
+    return out
+
+
+async def _winning(col, query, sort=None) -> tuple[list[str], set[str]]:
+    cursor = col.find(query)
+    if sort:
+        cursor = cursor.sort(sort)
+    plan = (await cursor.explain())["queryPlanner"]["winningPlan"]
+    plan = plan.get("queryPlan", plan)  # the slot-based engine wraps it
+    stages = _stages(plan)
+    names = set()
+    todo = [plan]
+    while todo:
+        node = todo.pop()
+        if "indexName" in node:
+            names.add(node["indexName"])
+        todo += [node[k] for k in ("inputStage",) if k in node] + node.get("inputStages", [])
+    return stages, names
+
+
+@pytest.mark.real_server
+async def test_ledger_key_look_up_uses_the_partial_unique_index(client, db):
+    await make_account(client, "user_1", 10, key="welcome")
+
+    stages, names = await _winning(db.db[LEDGER], LedgerRepository.key_query("user_1", "welcome"))
+
+    assert "COLLSCAN" not in stages
+    assert names == {"account_idempotency_key"}
+
+
+@pytest.mark.real_server
+async def test_spending_order_is_read_from_its_index_without_a_sort(client, db):
+    await grant(client, "user_1", 10, expires_at=START + timedelta(days=1))
+    await grant(client, "user_1", 10)
+
+    stages, names = await _winning(db.db[GRANTS], GrantRepository.spendable_query("user_1", START),
+                                   SPENDING_ORDER)
+
+    assert "COLLSCAN" not in stages and "SORT" not in stages
+    assert names == {"spending_order"}
+
+
+@pytest.mark.real_server
+async def test_due_holds_and_ledger_pages_use_their_indexes(client, db):
+    await make_account(client, "user_1", 10)
+    stages, _ = await _winning(db.db[RESERVATIONS], {"account_id": "user_1", "status": "held",
+                                                      "expires_at": {"$lte": START}})
+    assert "COLLSCAN" not in stages
+    stages, _ = await _winning(db.db[LEDGER], {"account_id": "user_1"}, [("_id", DESCENDING)])
+    assert "COLLSCAN" not in stages and "SORT" not in stages
