@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
+_ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN.removeprefix("^").removesuffix("$"))
+
+
+def is_account_id(value: object) -> bool:
+    """The one rule for account ids, wherever they come from: a full match (`re.match` with
+    `$` would let a trailing newline through)."""
+    return isinstance(value, str) and _ACCOUNT_ID.fullmatch(value) is not None
+
 # Credits are int64 in the spec; one request may move at most a trillion, which keeps every
 # sum of many requests far inside int64 and catches fat-fingered amounts.
 MAX_CREDITS = 1_000_000_000_000

@@ -2,20 +2,46 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from app.errors import EventNotFound
 from app.webhooks import schemas
 from app.webhooks.payloads import ts
-from app.webhooks.repository import Doc, EventRepository
+from app.webhooks.repository import Doc, EventRepository, stored_type
 
 
 def event_view(doc: Doc) -> schemas.WebhookEvent:
-    return schemas.WebhookEvent(
-        id=doc["_id"], type=doc.get("type") or "", created=ts(doc.get("created")),
-        api_version=doc.get("api_version"), account_id=doc.get("account_id"),
-        customer_id=doc.get("customer_id"), status=doc["status"], error=doc.get("error"),
-        note=doc.get("note"), attempts=doc.get("attempts", 0), received_at=doc["received_at"],
-        processed_at=doc.get("processed_at"),
+    """A stored event as the API shows it. Events stored before their payload was checked may
+    hold anything: what cannot be shown is shown empty and named in `error`, so one bad
+    event never breaks the listing."""
+    unreadable: list[str] = []
+
+    def field(name: str, kind: type, default: Any = None) -> Any:
+        value = doc.get(name)
+        if value is None:
+            return default
+        if isinstance(value, kind) and not isinstance(value, bool):
+            return value
+        unreadable.append(name)
+        return default
+
+    raw_created = doc.get("created")
+    created = ts(raw_created)
+    if raw_created is not None and created is None:
+        unreadable.append("created")
+    view = dict(
+        id=str(doc["_id"]), type=stored_type(doc), created=created,
+        api_version=field("api_version", str), account_id=field("account_id", str),
+        customer_id=field("customer_id", str), status=field("status", str, "received"),
+        note=field("note", str), attempts=field("attempts", int, 0),
+        received_at=field("received_at", datetime), processed_at=field("processed_at", datetime),
     )
+    error = field("error", str)
+    if unreadable:
+        error = "; ".join(filter(None, (error, "stored event has unreadable fields: "
+                                        + ", ".join(unreadable))))
+    return schemas.WebhookEvent(**view, error=error)
 
 
 class EventLog:

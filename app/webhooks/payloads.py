@@ -9,11 +9,18 @@ from typing import Any
 Obj = dict[str, Any]
 
 
+# Stripe's times are unix seconds; anything outside 1970-2106 (an unsigned 32-bit time) is
+# not one, and would overflow date arithmetic (expiry = period end + grace) further on.
+MAX_UNIX = 2**32 - 1
+
+
+def valid_unix(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_UNIX
+
+
 def ts(value: Any) -> datetime | None:
-    """Stripe's unix seconds as an aware UTC datetime."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
-    return None
+    """Stripe's unix seconds as an aware UTC datetime (None when it is not one)."""
+    return datetime.fromtimestamp(value, UTC) if valid_unix(value) else None
 
 
 def object_id(value: Any) -> str | None:

@@ -18,8 +18,9 @@ from app.errors import EventNotFound, EventNotReplayable
 from app.metrics import Metrics
 from app.webhooks.context import EventContext, Outcome, Park, PermanentFailure, WebhookStores
 from app.webhooks.handlers import HANDLERS
-from app.webhooks.repository import EventRepository
+from app.webhooks.repository import EventRepository, stored_type
 from app.webhooks.signature import verify_event
+from app.webhooks.validation import UnusableEvent, check_event
 
 log = logging.getLogger("app.webhooks")
 
@@ -38,8 +39,8 @@ class WebhookProcessor:
 
     async def receive(self, body: bytes, signature: str | None) -> str:
         """A delivery from Stripe: verify, store once, apply. Returns the status to answer."""
-        event = verify_event(body, signature, self.secrets)
-        return await self.ingest(event, body.decode())
+        event, payload = verify_event(body, signature, self.secrets)
+        return await self.ingest(event, payload)
 
     async def ingest(self, event: dict[str, Any], payload: str) -> str:
         """Store an authentic event once by its id, then apply it; returns its status.
@@ -47,14 +48,25 @@ class WebhookProcessor:
         Authentic means verified by its signature (`receive`) or fetched from Stripe's API
         with the secret key (the backfill of missed events): nothing here checks it again.
         """
-        stored = await self.events.record(event, payload, self.clock.now())
+        try:
+            check_event(event)
+            unusable = None
+        except UnusableEvent as exc:
+            unusable = f"unusable payload: {exc}"
+        stored = await self.events.record(event, payload, self.clock.now(), error=unusable)
         if stored is None:
             existing = await self.events.get(None, event["id"])
             # Stored but never applied (a transient failure answered 500): Stripe's retry
             # applies it now. Anything else was decided before: this delivery changes nothing.
             if existing is None or existing["status"] != "received":
-                self._count(event["type"], "duplicate")
+                self._count(stored_type(existing), "duplicate")
                 return "duplicate"
+        elif unusable:
+            # Stored as failed, with the reason: a replay will not help; Stripe gets a 200.
+            log.warning("webhook event %s failed: %s", event["id"], unusable)
+            self.metrics.inc("credit_ledger_webhook_failures_total", reason="bad_payload")
+            self._count(stored_type(stored), "failed")
+            return "failed"
         return await self.process(event["id"])
 
     async def replay(self, event_id: str) -> str:
@@ -105,7 +117,7 @@ class WebhookProcessor:
         claimed = await self.events.claim(session, event_id, token)
         if claimed is None:
             return Applied("duplicate", [], "")
-        event = json.loads(claimed["payload"])
+        event = _readable(claimed["payload"])
         ctx = EventContext(session, self.stores, self.catalog, event, self.clock.now())
         handler = HANDLERS.get(event["type"])
         outcome = await handler(ctx) if handler else Outcome("ignored", note="not handled")
@@ -124,7 +136,7 @@ class WebhookProcessor:
         if current and current.get("claim") != token:
             attempts += 1  # the aborted transaction took its increment with it
         if current and status in ("failed", "parked"):
-            self._count(current.get("type") or "", status)
+            self._count(stored_type(current), status)
         await self.events.fail(event_id, token, attempts, {
             "status": status, "error": error, "customer_id": customer_id,
             "account_id": account_id, "processed_at": self.clock.now()})
@@ -133,6 +145,23 @@ class WebhookProcessor:
         """Apply, oldest first, the events parked until this customer had an account."""
         for event_id in await self.events.parked_for(customer_id):
             await self.process(event_id)
+
+
+def _readable(payload: object) -> dict[str, Any]:
+    """A stored event as the handlers may use it (events stored before the check ran, or a
+    replay, pass the same check as a fresh delivery)."""
+    try:
+        event = json.loads(payload) if isinstance(payload, str) else None
+    except (ValueError, RecursionError):
+        event = None
+    if not isinstance(event, dict):
+        raise PermanentFailure("unusable payload: the stored payload is not a JSON object",
+                               code="bad_payload")
+    try:
+        check_event(event)
+    except UnusableEvent as exc:
+        raise PermanentFailure(f"unusable payload: {exc}", code="bad_payload") from None
+    return event
 
 
 @dataclass(frozen=True)

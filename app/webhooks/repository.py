@@ -10,6 +10,7 @@ from pymongo import DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.db import CUSTOMERS, PAYMENTS, STRIPE_EVENTS, Database, Session
+from app.webhooks.payloads import valid_unix
 
 Doc = dict[str, Any]
 PENDING = ("received", "failed", "parked")
@@ -19,13 +20,20 @@ class EventRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[STRIPE_EVENTS]
 
-    async def record(self, event: Doc, payload: str, now: datetime) -> Doc | None:
-        """Store a verified event once by its id; None when it was stored before."""
+    async def record(self, event: Doc, payload: str, now: datetime, *,
+                     error: str | None = None) -> Doc | None:
+        """Store a verified event once by its id; None when it was stored before. With an
+        `error` (a payload the handlers cannot use) it is stored already failed. Only fields
+        of the expected type are copied out of the payload: the log must stay listable."""
         doc = {
-            "_id": event["id"], "type": event.get("type"), "created": event.get("created"),
-            "api_version": event.get("api_version"), "livemode": event.get("livemode"),
-            "account_id": None, "customer_id": None, "status": "received", "error": None,
-            "attempts": 0, "received_at": now, "processed_at": None,
+            "_id": event["id"], "type": _text(event.get("type")),
+            "created": event["created"] if valid_unix(event.get("created")) else None,
+            "api_version": _text(event.get("api_version")),
+            "livemode": event.get("livemode") if isinstance(event.get("livemode"), bool)
+            else None,
+            "account_id": None, "customer_id": None,
+            "status": "failed" if error else "received", "error": error,
+            "attempts": 0, "received_at": now, "processed_at": now if error else None,
             # Newest-first order of the log, also the list cursor's position.
             "seq": str(ObjectId()), "payload": payload,
         }
@@ -75,6 +83,16 @@ class EventRepository:
             query["seq"] = {"$lt": anchor["seq"] if anchor else ""}
         cursor = self.col.find(query, {"payload": 0}).sort("seq", DESCENDING).limit(limit + 1)
         return await cursor.to_list(None)
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and len(value) <= 255 else None
+
+
+def stored_type(doc: Doc | None) -> str:
+    """A stored event's type for metrics and views ("" when it has none)."""
+    value = (doc or {}).get("type")
+    return value if isinstance(value, str) else ""
 
 
 class CustomerRepository:

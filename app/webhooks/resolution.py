@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from app.ledger.expiry import expire_due
-from app.ledger.schemas import ACCOUNT_ID_PATTERN
+from app.ledger.schemas import is_account_id
 from app.webhooks.context import EventContext, Park
-
-_ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN)
 
 
 def _valid(candidate: Any) -> str | None:
-    return candidate if isinstance(candidate, str) and _ACCOUNT_ID.match(candidate) else None
+    return candidate if is_account_id(candidate) else None
 
 
 async def resolve_account(ctx: EventContext, customer_id: str | None, *,

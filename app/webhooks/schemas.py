@@ -22,7 +22,7 @@ class WebhookEvent(BaseModel):
     error: str | None
     note: str | None = None
     attempts: int
-    received_at: datetime
+    received_at: datetime | None
     processed_at: datetime | None
 
 

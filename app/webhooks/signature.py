@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import stripe
 
 from app.errors import InvalidPayload, InvalidSignature
+from app.webhooks.validation import parse_event
 
 TOLERANCE_SECONDS = 300
 
 
-def verify_event(body: bytes, header: str | None, secrets: tuple[str, ...]) -> dict[str, Any]:
-    """Check the signature with every configured secret (rotation), then parse the event."""
+def verify_event(body: bytes, header: str | None,
+                 secrets: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+    """Check the signature with every configured secret (rotation), then parse the event;
+    returns it with its text (what the event log stores)."""
     if not header:
         raise InvalidSignature("missing Stripe-Signature header")
+    # Stripe signs UTF-8 text; any other bytes cannot match a signature made of it.
     text = body.decode("utf-8", errors="replace")
     for secret in secrets:
         try:
@@ -27,11 +30,7 @@ def verify_event(body: bytes, header: str | None, secrets: tuple[str, ...]) -> d
         # One message for every cause: which secret or part failed is not the caller's business.
         raise InvalidSignature("signature does not match, or its timestamp is too old")
     try:
-        event = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidPayload("the body is not valid JSON") from None
-    if not (isinstance(event, dict) and isinstance(event.get("id"), str)
-            and isinstance(event.get("type"), str) and isinstance(event.get("data"), dict)
-            and isinstance(event["data"].get("object"), dict)):
-        raise InvalidPayload("the body is not a Stripe event (id, type, data.object)")
-    return event
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidPayload("the body is not UTF-8 JSON") from None
+    return parse_event(text), text

@@ -108,6 +108,10 @@ CASES = [
     case("account_id_with_space_on_grant", "POST", "/v1/accounts/a%20b/grants",
          json={"amount": 1, **GRANT}),
     case("account_id_with_dollar_on_read", "GET", "/v1/accounts/$where"),
+    # The same full-match rule as for ids in webhooks: no trailing newline.
+    case("account_id_with_trailing_newline_on_grant", "POST", "/v1/accounts/acct%0A/grants",
+         json={"amount": 1, **GRANT}),
+    case("account_id_with_trailing_newline_on_read", "GET", "/v1/accounts/acct%0A"),
     case("account_id_too_long_on_ledger", "GET", f"/v1/accounts/{'a' * 129}/ledger"),
     case("reservation_id_with_dollar", "POST", "/v1/reservations/rsv$1/capture", json={}),
     # The Idempotency-Key header.

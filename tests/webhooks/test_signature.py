@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from app.db import CUSTOMERS, PAYMENTS, STRIPE_EVENTS
 from tests.conftest import WEBHOOK_SECRET as SECRET
 from tests.factories import assert_problem, make_account, snapshot
@@ -90,9 +92,12 @@ async def test_signed_malformed_json_is_refused(client, db):
     await assert_every_account(db)
 
 
-async def test_signed_json_that_is_not_an_event_is_refused(client, db):
+@pytest.mark.parametrize("body", [b'{"type": "invoice.paid", "data": {"object": {}}}',
+                                  b'[{"id": "evt_1"}]', b'{"id": 42}', b'{"id": "evt\\n1"}'],
+                         ids=["no id", "a list", "numeric id", "id with a newline"])
+async def test_signed_json_without_a_usable_event_id_is_refused(client, db, body):
+    # Without an id there is nothing to record it under (events with one: test_payloads.py).
     before = await snapshot(db)
-    body = b'{"id": "evt_1", "type": "invoice.paid"}'
     r = await client.post("/webhooks/stripe", content=body,
                           headers={"Stripe-Signature": sign(body, SECRET)})
 
