@@ -56,9 +56,16 @@ class Settings(BaseSettings):
     plans_file: Path = DEFAULT_PLANS_FILE
     app_env: Literal["development", "production"] = "development"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Outgoing events (docs/events.md).
+    expiry_notice_days: int = Field(default=3, ge=1, le=365)
+    low_balance_threshold: int | None = Field(default=None, ge=1)
+    parked_alert_minutes: int = Field(default=60, ge=1)
+    event_retention_days: int = Field(default=30, ge=30)
+    outgoing_webhooks_allow_private: bool = False
 
     @field_validator("mongodb_uri", "stripe_webhook_secret", "stripe_api_key", "api_keys",
-                     "jwt_secret", "jwt_public_key", "jwt_audience", mode="before")
+                     "jwt_secret", "jwt_public_key", "jwt_audience", "low_balance_threshold",
+                     mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
@@ -19,6 +20,10 @@ log = logging.getLogger("app.db")
 
 T = TypeVar("T")
 Session = Any  # pymongo AsyncClientSession on a replica set, a Journal on the embedded engine
+Listener = Callable[[Session, list[Any]], Awaitable[None]]
+
+# What the running unit of work has noted (see Database.note); None outside a unit of work.
+_noted: ContextVar[list[Any] | None] = ContextVar("noted", default=None)
 
 ACCOUNTS = "accounts"
 GRANTS = "grants"
@@ -28,6 +33,10 @@ IDEMPOTENCY = "idempotency_keys"
 STRIPE_EVENTS = "stripe_events"
 CUSTOMERS = "stripe_customers"
 PAYMENTS = "stripe_payments"
+EVENTS = "events"
+EVENT_STREAMS = "event_streams"
+ENDPOINTS = "webhook_endpoints"
+DELIVERIES = "webhook_deliveries"
 
 _unique_key = {"idempotency_key": {"$type": "string"}}
 
@@ -41,6 +50,9 @@ INDEXES: dict[str, list[IndexModel]] = {
                     ("created_at", ASCENDING), ("_id", ASCENDING)], name="spending_order"),
         # The periodic sweep: grants past their expiry that are not yet expired.
         IndexModel([("expired", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
+        # Outgoing events: grants about to expire, not yet noticed (credits.expiring).
+        IndexModel([("expired", ASCENDING), ("expiry_noticed_at", ASCENDING),
+                    ("expires_at", ASCENDING)], name="expiry_notice"),
     ],
     LEDGER: [
         IndexModel([("account_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True,
@@ -66,15 +78,48 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Parked events waiting for their customer to be linked, oldest first.
         IndexModel([("status", ASCENDING), ("customer_id", ASCENDING), ("created", ASCENDING),
                     ("seq", ASCENDING)], name="parked_customer"),
+        # Outgoing events: failed or long-parked events not yet alerted (stripe_event.failed).
+        IndexModel([("status", ASCENDING), ("alerted_at", ASCENDING), ("received_at", ASCENDING)],
+                   name="outgoing_alerts"),
     ],
     CUSTOMERS: [
         # _id is the Stripe customer id; the mapping is unique both ways.
         IndexModel([("account_id", ASCENDING)], unique=True, name="account_unique"),
     ],
-    ACCOUNTS: [],  # looked up by _id (the product's account id) only
+    ACCOUNTS: [
+        # Outgoing events: accounts whose grace period has ended (access.suspended).
+        IndexModel([("subscription_status", ASCENDING), ("grace_until", ASCENDING)],
+                   name="grace_ended"),
+    ],
     PAYMENTS: [
         # _id is the payment intent (or the charge id when there is none).
         IndexModel([("charge_id", ASCENDING)], name="charge", sparse=True),
+    ],
+    EVENTS: [
+        # The outbox. An account's stream, numbered without gaps, and its pull-list filters.
+        IndexModel([("account_id", ASCENDING), ("account_seq", ASCENDING)], unique=True,
+                   name="account_seq"),
+        IndexModel([("account_id", ASCENDING), ("type", ASCENDING), ("account_seq", ASCENDING)],
+                   name="account_type_seq"),
+        IndexModel([("type", ASCENDING), ("_id", ASCENDING)], name="type_oldest"),
+        # What the dispatcher has not fanned out yet; retention.
+        IndexModel([("dispatched", ASCENDING), ("_id", ASCENDING)], name="undispatched"),
+        IndexModel([("created_at", ASCENDING)], name="retention"),
+    ],
+    EVENT_STREAMS: [],  # _id is the account id: sequence and alert state
+    ENDPOINTS: [IndexModel([("disabled", ASCENDING)], name="enabled")],
+    DELIVERIES: [
+        IndexModel([("event_id", ASCENDING), ("endpoint_id", ASCENDING)], unique=True,
+                   name="event_endpoint"),
+        # The dispatcher's claim: the next due pending delivery.
+        IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
+        IndexModel([("endpoint_id", ASCENDING), ("_id", DESCENDING)], name="endpoint_newest"),
+        IndexModel([("endpoint_id", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)],
+                   name="endpoint_status_newest"),
+        # The oldest undelivered event's age (metrics); retention.
+        IndexModel([("status", ASCENDING), ("event_created_at", ASCENDING)],
+                   name="oldest_pending"),
+        IndexModel([("created_at", ASCENDING)], name="retention"),
     ],
 }
 
@@ -94,6 +139,9 @@ class Database:
         # engine undoes a unit that fails.
         self.engine = EmbeddedEngine(self.db) if embedded else None
         self._serial = asyncio.Lock()
+        # Called at the end of every unit of work, inside its transaction, with what it noted:
+        # the outgoing events' outbox is written in the same transaction as its cause.
+        self.listeners: list[Listener] = []
 
     def __getitem__(self, collection: str) -> Any:
         if self.engine is not None:
@@ -104,6 +152,7 @@ class Database:
         """Run `work(session)` in one multi-document transaction: all of it commits or none
         of it, and a transient error re-runs the whole of `work` (so it must not keep state
         between runs). The embedded engine does the same with a journal of its writes."""
+        work = self._with_listeners(work)
         if self.engine is not None:
             async with self._serial:
                 return await self.engine.run(work)
@@ -111,6 +160,30 @@ class Database:
             return await session.with_transaction(
                 work, read_concern=MAJORITY_READ, write_concern=MAJORITY_WRITE
             )
+
+    def _with_listeners(self, work: Callable[[Session], Awaitable[T]]
+                        ) -> Callable[[Session], Awaitable[T]]:
+        async def unit(session: Session) -> T:
+            token = _noted.set([])  # fresh on every run: with_transaction may run it again
+            try:
+                result = await work(session)
+                noted = _noted.get() or []
+                for listener in self.listeners:
+                    await listener(session, noted)
+                return result
+            finally:
+                _noted.reset(token)
+
+        return unit
+
+    @staticmethod
+    def note(fact: Any) -> bool:
+        """Note what a unit of work did, for the listeners; False outside a unit of work."""
+        noted = _noted.get()
+        if noted is None:
+            return False
+        noted.append(fact)
+        return True
 
     async def ensure_indexes(self) -> None:
         """At start-up, outside any transaction: every collection (a transaction may not

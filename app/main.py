@@ -17,11 +17,16 @@ from app.clock import Clock
 from app.config import Settings, SettingsError, load_settings
 from app.db import Database, connect
 from app.errors import install_error_handlers
+from app.events.delivery_repository import DeliveryRepository, EndpointRepository
+from app.events.notices import NoticeSweep
+from app.events.recorder import EventRecorder
+from app.events.repository import OutboxRepository
+from app.events.service import EventService
 from app.ledger.expiry import sweep
 from app.ledger.operations import Ledger
 from app.ledger.repository import Repositories
 from app.metrics import Metrics
-from app.routers import accounts, credits, health, webhooks
+from app.routers import accounts, credits, events, health, webhooks
 from app.webhooks.context import WebhookStores
 from app.webhooks.event_log import EventLog
 from app.webhooks.processor import WebhookProcessor
@@ -32,11 +37,12 @@ log = logging.getLogger("app")
 SWEEP_INTERVAL_SECONDS = 60
 
 
-async def _sweep_forever(repos: Repositories, clock: Clock) -> None:
+async def _sweep_forever(repos: Repositories, notices: NoticeSweep, clock: Clock) -> None:
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
         try:
             await sweep(repos, clock.now())
+            await notices.run()
         except Exception:  # the sweep must outlive a bad moment of the database
             log.exception("expiry sweep failed; retrying next interval")
 
@@ -66,7 +72,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.ensure_indexes()
-        task = asyncio.create_task(_sweep_forever(app.state.repos, clock)) if sweeper else None
+        task = asyncio.create_task(
+            _sweep_forever(app.state.repos, app.state.notices, clock)) if sweeper else None
         try:
             yield
         finally:
@@ -95,6 +102,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.webhooks = build_processor(settings, database, catalog, clock,
                                          app.state.metrics, repos)
     app.state.event_log = EventLog(app.state.webhooks.events)
+    _wire_events(app, settings, database, repos, catalog, clock)
     install_error_handlers(app)
     # The last added runs first: authenticate from the headers, then read the body.
     app.add_middleware(BodyLimit)
@@ -103,7 +111,23 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.include_router(accounts.router)
     app.include_router(credits.router)
     app.include_router(webhooks.router)
+    app.include_router(events.router)
     return app
+
+
+def _wire_events(app: FastAPI, settings: Settings, database: Database, repos: Repositories,
+                 catalog: Catalog, clock: Clock) -> None:
+    """Outgoing events: the outbox listener on every unit of work, the pull API, the sweep."""
+    store = OutboxRepository(database)
+    recorder = EventRecorder(store, repos, catalog, clock, settings.low_balance_threshold)
+    # One recorder per database: of two apps over one database (tests), the newest records.
+    database.listeners[:] = [x for x in database.listeners if not isinstance(x, EventRecorder)]
+    database.listeners.append(recorder)
+    app.state.events = EventService(database, store, repos, catalog, clock,
+                                    settings.low_balance_threshold)
+    app.state.notices = NoticeSweep(database, store, DeliveryRepository(database), recorder,
+                                    clock, settings)
+    app.state.endpoints_repo = EndpointRepository(database)
 
 
 def _app_from_environment() -> FastAPI:

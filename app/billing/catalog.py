@@ -113,6 +113,8 @@ class Plan(_Model):
     monthly_credits: int = Field(ge=0)
     trial_credits: int = Field(default=0, ge=0)
     rollover: Rollover = Rollover(mode="none")
+    # The default low-balance alert of the plan's accounts (None: LOW_BALANCE_THRESHOLD).
+    low_balance_threshold: int | None = Field(default=None, ge=1)
 
     @field_validator("rollover", mode="before")
     @classmethod

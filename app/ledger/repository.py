@@ -9,6 +9,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 
 from app.db import ACCOUNTS, GRANTS, IDEMPOTENCY, LEDGER, RESERVATIONS, Database, Session
+from app.ledger.outbox import record_outbox
 
 Doc = dict[str, Any]
 SPENDING_ORDER = [("never_expires", ASCENDING), ("expires_at", ASCENDING),
@@ -54,32 +55,48 @@ class AccountRepository:
         query: Doc = {"_id": account_id, **(guard or {})}
         inc = {k: v for k, v in (("balance", balance), ("reserved", reserved),
                                  ("deficit", deficit)) if v}
-        return await self.col.find_one_and_update(
+        after = await self.col.find_one_and_update(
             query, {**({"$inc": inc} if inc else {}), "$set": {"updated_at": now}},
             return_document=ReturnDocument.AFTER, session=session,
         )
+        if after is not None and balance != reserved:
+            before = {**after, "balance": after["balance"] - balance,
+                      "reserved": after["reserved"] - reserved}
+            record_outbox("balance", account_id, after, before)
+        return after
 
     async def set_fields(self, session: Session, account_id: str, fields: Doc,
                          now: datetime) -> Doc | None:
-        return await self.col.find_one_and_update(
-            {"_id": account_id}, {"$set": {**fields, "updated_at": now}},
-            return_document=ReturnDocument.AFTER, session=session,
-        )
-
+        return await self._update(session, account_id, {"$set": {**fields, "updated_at": now}},
+                                  lambda doc: {**doc, **fields, "updated_at": now})
 
     async def open_dispute(self, session: Session, account_id: str, dispute_id: str,
                            now: datetime) -> None:
-        await self.col.update_one(
-            {"_id": account_id},
+        await self._update(
+            session, account_id,
             {"$addToSet": {"open_disputes": dispute_id}, "$set": {"updated_at": now}},
-            session=session)
+            lambda doc: {**doc, "updated_at": now, "open_disputes": [
+                *[d for d in doc.get("open_disputes") or [] if d != dispute_id], dispute_id]})
 
     async def close_dispute(self, session: Session, account_id: str, dispute_id: str,
                             now: datetime) -> None:
-        await self.col.update_one(
-            {"_id": account_id},
+        await self._update(
+            session, account_id,
             {"$pull": {"open_disputes": dispute_id}, "$set": {"updated_at": now}},
+            lambda doc: {**doc, "updated_at": now, "open_disputes": [
+                d for d in doc.get("open_disputes") or [] if d != dispute_id]})
+
+    async def _update(self, session: Session, account_id: str, update: Doc,
+                      apply: Any) -> Doc | None:
+        """Change subscription fields; the outbox gets the account before and after."""
+        before = await self.col.find_one_and_update(
+            {"_id": account_id}, update, return_document=ReturnDocument.BEFORE,
             session=session)
+        if before is None:
+            return None
+        after = apply(before)
+        record_outbox("account", account_id, after, before)
+        return after
 
 
 class GrantRepository:
@@ -166,6 +183,7 @@ class LedgerRepository:
 
     async def insert(self, session: Session, entry: Doc) -> None:
         await self.col.insert_one(entry, session=session)
+        record_outbox("entry", entry["account_id"], entry)
 
     async def by_key(self, session: Session, account_id: str, key: str) -> Doc | None:
         return await self.col.find_one(self.key_query(account_id, key), session=session)
@@ -212,10 +230,13 @@ class ReservationRepository:
         query: Doc = {"_id": reservation_id, "status": "held"}
         if live_at is not None:
             query["expires_at"] = {"$gt": live_at}
-        return await self.col.find_one_and_update(
+        done = await self.col.find_one_and_update(
             query, {"$set": {"status": status, "captured": captured, "resolved_at": now}},
             return_document=ReturnDocument.AFTER, session=session,
         )
+        if done is not None and status == "expired":
+            record_outbox("reservation", done["account_id"], done)
+        return done
 
     async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
         return await self.col.find(self._due(account_id, now), session=session).to_list(None)

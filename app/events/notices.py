@@ -1,0 +1,92 @@
+"""The notice sweep: what becomes true with time alone (a grant about to expire, a grace period
+that ended, a Stripe event failed or parked too long), each noticed once; and retention."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from pymongo.errors import DuplicateKeyError
+
+from app.clock import Clock
+from app.config import Settings
+from app.db import Database
+from app.events.delivery_repository import DeliveryRepository
+from app.events.recorder import EventRecorder
+from app.events.repository import OutboxRepository
+from app.ledger.views import grant_view
+from app.webhooks.event_log import event_view as stripe_event_view
+
+log = logging.getLogger("app.events.notices")
+
+
+class NoticeSweep:
+    def __init__(self, db: Database, events: OutboxRepository, deliveries: DeliveryRepository,
+                 recorder: EventRecorder, clock: Clock, settings: Settings) -> None:
+        self.db = db
+        self.events = events
+        self.deliveries = deliveries
+        self.recorder = recorder
+        self.clock = clock
+        self.notice = timedelta(days=settings.expiry_notice_days)
+        self.parked = timedelta(minutes=settings.parked_alert_minutes)
+        self.retention = timedelta(days=settings.event_retention_days)
+
+    async def run(self, limit: int = 500) -> int:
+        """One pass; returns how many events it wrote."""
+        written = await self._expiring(limit)
+        written += await self._grace_ended(limit)
+        written += await self._stripe_events(limit)
+        cutoff = self.clock.now() - self.retention
+        await self.events.purge(cutoff)
+        await self.deliveries.purge(cutoff)
+        return written
+
+    async def _expiring(self, limit: int) -> int:
+        now = self.clock.now()
+        written = 0
+        for grant in await self.events.grants_expiring(now, now + self.notice, limit):
+            async def unit(session, grant=grant):
+                if not await self.events.mark_expiry_noticed(session, grant["_id"], now):
+                    return 0  # another instance noticed it first
+                view = grant_view(grant).model_dump(mode="json")
+                await self.recorder.record(session, grant["account_id"], [(
+                    "credits.expiring", {"grant": view, "expires_at": view["expires_at"],
+                                         "remaining": view["remaining"]})])
+                return 1
+
+            written += await self._once(unit)
+        return written
+
+    async def _grace_ended(self, limit: int) -> int:
+        ids = await self.events.grace_ended(self.clock.now(), limit)
+        streams = await self.events.streams_of(ids)
+        written = 0
+        for account_id in ids:
+            if streams.get(account_id, {}).get("access_reason") == "past_due":
+                continue  # already told
+            await self.db.transaction(
+                lambda s, a=account_id: self.recorder.reassess_access(s, a))
+            written += 1
+        return written
+
+    async def _stripe_events(self, limit: int) -> int:
+        now = self.clock.now()
+        written = 0
+        for event in await self.events.stripe_events_to_alert(now - self.parked, limit):
+            async def unit(session, event=event):
+                if not await self.events.mark_stripe_alerted(session, event, now):
+                    return 0
+                await self.recorder.record(session, event.get("account_id"), [(
+                    "stripe_event.failed",
+                    {"stripe_event": stripe_event_view(event).model_dump(mode="json")})])
+                return 1
+
+            written += await self._once(unit)
+        return written
+
+    async def _once(self, unit) -> int:
+        try:
+            return await self.db.transaction(unit)
+        except DuplicateKeyError:  # two instances created the same stream at once
+            return 0

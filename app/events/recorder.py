@@ -1,0 +1,147 @@
+"""The outbox listener: at the end of every unit of work, inside its transaction, turns what the
+ledger noted into events (types, threshold crossings, access changes), numbered per account."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.billing.catalog import Catalog
+from app.clock import Clock
+from app.db import Session
+from app.events.repository import OutboxRepository
+from app.events.thresholds import AlertState, Draft, crossings, effective_threshold
+from app.ledger.access import available, suspended_reason
+from app.ledger.outbox import Fact
+from app.ledger.repository import Repositories
+from app.ledger.views import account_view, entry_view, grant_view, reservation_view
+
+# A change of any of these is a `subscription.updated`; the event shows all of SHOWN.
+WATCHED = ("subscription_status", "plan", "current_period_end", "cancel_at")
+SHOWN = (*WATCHED, "current_period_start", "grace_until", "stripe_subscription_id")
+
+
+class SubscriptionFields(BaseModel):
+    subscription_status: str | None = None
+    plan: str | None = None
+    current_period_end: datetime | None = None
+    cancel_at: datetime | None = None
+    current_period_start: datetime | None = None
+    grace_until: datetime | None = None
+    stripe_subscription_id: str | None = None
+
+
+class EventRecorder:
+    def __init__(self, events: OutboxRepository, repos: Repositories, catalog: Catalog,
+                 clock: Clock, default_threshold: int | None) -> None:
+        self.events = events
+        self.repos = repos
+        self.catalog = catalog
+        self.clock = clock
+        self.default_threshold = default_threshold
+
+    async def __call__(self, session: Session, facts: list[Any]) -> None:
+        by_account: dict[str, list[Fact]] = {}
+        for fact in facts:
+            if isinstance(fact, Fact):
+                by_account.setdefault(fact.account_id, []).append(fact)
+        now = self.clock.now()
+        for account_id, noted in by_account.items():
+            await self._account_unit(session, account_id, noted, now)
+
+    async def _account_unit(self, session: Session, account_id: str, noted: list[Fact],
+                            now: datetime) -> None:
+        drafts: list[Draft] = []
+        for fact in noted:
+            if fact.kind == "entry":
+                drafts += await self._entry_events(session, fact.doc)
+            elif fact.kind == "reservation":
+                drafts.append(("reservation.expired",
+                               {"reservation": _json(reservation_view(fact.doc))}))
+        states = [f for f in noted if f.kind in ("balance", "account")]
+        if not states:
+            await self._write(session, account_id, drafts, {}, now)
+            return
+        account = states[-1].doc  # the account as the unit of work leaves it
+        stream = await self.events.stream(session, account_id)
+        state: dict[str, Any] = {}
+        view = {"account": _json(account_view(account, now))}
+        moves = [f for f in noted if f.kind == "balance"]
+        if moves:
+            # One evaluation per unit of work: a renewal that expires and grants is no alert.
+            threshold, _ = effective_threshold(stream, account.get("plan"), self.catalog,
+                                               self.default_threshold)
+            alerts, after = crossings(available(moves[0].before), available(moves[-1].doc),
+                                      threshold, _alert_state(stream))
+            drafts += [(type_, {**view, **data}) for type_, data in alerts]
+            state.update(low_fired=after.low_fired, depleted_fired=after.depleted_fired)
+        changes = [f for f in noted if f.kind == "account"]
+        if changes:
+            before = SubscriptionFields(**{k: changes[0].before.get(k) for k in SHOWN})
+            after_fields = SubscriptionFields(**{k: changes[-1].doc.get(k) for k in SHOWN})
+            if any(getattr(before, k) != getattr(after_fields, k) for k in WATCHED):
+                drafts.append(("subscription.updated", {
+                    **view, "before": _json(before), "after": _json(after_fields)}))
+            drafts += access_change(stream, account, now, view, state)
+        await self._write(session, account_id, drafts, state, now)
+
+    async def reassess_access(self, session: Session, account_id: str) -> None:
+        """The access decision can change with time alone (grace ends): the sweep asks."""
+        now = self.clock.now()
+        account = await self.repos.accounts.get(session, account_id)
+        if account is None:
+            return
+        stream = await self.events.stream(session, account_id)
+        state: dict[str, Any] = {}
+        drafts = access_change(stream, account, now,
+                               {"account": _json(account_view(account, now))}, state)
+        if drafts:
+            await self._write(session, account_id, drafts, state, now)
+
+    async def record(self, session: Session, account_id: str | None, drafts: list[Draft],
+                     state: dict | None = None) -> list[dict]:
+        """Write events decided outside a ledger unit of work (the notice sweep)."""
+        return await self.events.append(session, account_id, drafts, state or {},
+                                        self.clock.now())
+
+    async def _write(self, session: Session, account_id: str, drafts: list[Draft],
+                     state: dict, now: datetime) -> None:
+        if drafts or state:
+            await self.events.append(session, account_id, drafts, state, now)
+
+    async def _entry_events(self, session: Session, entry: dict) -> list[Draft]:
+        if entry["type"] == "expiry" and entry["amount"] < 0:
+            return [("credits.expired", {"entry": _json(entry_view(entry))})]
+        if entry["amount"] > 0 and entry["type"] in ("grant", "adjustment"):
+            # The grant is written in the same unit of work, before or after its entry.
+            grant = await self.repos.grants.get(session, entry["grants"][0]["grant_id"])
+            if grant is not None:
+                return [("credits.granted", {"entry": _json(entry_view(entry)),
+                                             "grant": _json(grant_view(grant))})]
+        return []
+
+
+def access_change(stream: dict, account: dict, now: datetime, view: dict,
+                  state: dict) -> list[Draft]:
+    """`access.suspended` / `access.restored` when the decision for a cost of 1 flips for a
+    reason other than the balance; `state` gets the reason to remember."""
+    reason = suspended_reason(account, now)
+    was = stream.get("access_reason")
+    if reason == was:
+        return []
+    state["access_reason"] = reason
+    if was is None:
+        return [("access.suspended", {**view, "reason": reason})]
+    if reason is None:
+        return [("access.restored", {**view, "reason": was})]
+    return []  # still suspended, for another reason
+
+
+def _alert_state(stream: dict) -> AlertState:
+    return AlertState(bool(stream.get("low_fired")), bool(stream.get("depleted_fired")))
+
+
+def _json(model: BaseModel) -> dict:
+    return model.model_dump(mode="json")

@@ -1,0 +1,145 @@
+"""Queries of the outbox: events, each account's event stream (sequence and alert state), and
+what the notice sweep looks for."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bson import ObjectId
+from pymongo import ASCENDING, ReturnDocument
+
+from app.db import ACCOUNTS, EVENT_STREAMS, EVENTS, GRANTS, STRIPE_EVENTS, Database, Session
+
+Doc = dict[str, Any]
+# Events about no account (operator alerts on Stripe events) are numbered in their own stream;
+# no account id contains a space.
+OPERATOR_STREAM = " operator"
+
+
+def event_id_at(when: datetime) -> str:
+    """The smallest event id created at or after `when` (ids sort by creation time)."""
+    return f"evt_{ObjectId.from_datetime(when)}"
+
+
+class OutboxRepository:
+    def __init__(self, db: Database) -> None:
+        self.events = db[EVENTS]
+        self.streams = db[EVENT_STREAMS]
+        self.db = db
+
+    async def stream(self, session: Session, account_id: str | None) -> Doc:
+        found = await self.streams.find_one({"_id": account_id or OPERATOR_STREAM},
+                                            session=session)
+        return found or {}
+
+    async def append(self, session: Session, account_id: str | None, drafts: list[tuple],
+                     state: Doc, now: datetime) -> list[Doc]:
+        """Write events numbered in the account's stream, and its alert state, in the caller's
+        transaction: concurrent writers of one stream conflict, and one is run again."""
+        update: Doc = {"$set": {**state, "updated_at": now}}
+        if drafts:
+            update["$inc"] = {"seq": len(drafts)}
+        stream = await self.streams.find_one_and_update(
+            {"_id": account_id or OPERATOR_STREAM}, update, upsert=True,
+            return_document=ReturnDocument.AFTER, session=session)
+        first = stream.get("seq", 0) - len(drafts) + 1
+        docs = [{"_id": f"evt_{ObjectId()}", "type": type_, "account_id": account_id,
+                 "account_seq": first + i, "created_at": now, "data": data,
+                 "dispatched": False} for i, (type_, data) in enumerate(drafts)]
+        for doc in docs:  # one by one: each insert is journaled on the embedded engine
+            await self.events.insert_one(doc, session=session)
+        return docs
+
+    async def set_threshold(self, session: Session, account_id: str, value: int | None,
+                            state: Doc, now: datetime) -> None:
+        await self.streams.update_one(
+            {"_id": account_id},
+            {"$set": {"threshold_set": True, "low_balance_threshold": value, **state,
+                      "updated_at": now}},
+            upsert=True, session=session)
+
+    async def get(self, event_id: str) -> Doc | None:
+        return await self.events.find_one({"_id": event_id})
+
+    async def page(self, *, account_id: str | None, type_: str | None,
+                   created_gte: datetime | None, after: Doc | None, limit: int) -> list[Doc]:
+        """Oldest first: by account_seq within an account, by id (creation) across accounts."""
+        query: Doc = {}
+        if type_:
+            query["type"] = type_
+        if created_gte:
+            query["created_at"] = {"$gte": created_gte}
+        if account_id is not None:
+            query["account_id"] = account_id
+            if after is not None:
+                query["account_seq"] = {"$gt": after["account_seq"]}
+            order = [("account_seq", ASCENDING)]
+        else:
+            bounds: Doc = {}
+            if after is not None:
+                bounds["$gt"] = after["_id"]
+            if created_gte:
+                bounds["$gte"] = event_id_at(created_gte)  # lets the _id index bound the scan
+            if bounds:
+                query["_id"] = bounds
+            order = [("_id", ASCENDING)]
+        cursor = self.events.find(query).sort(order).limit(limit + 1)
+        return await cursor.to_list(None)
+
+    # The dispatcher's side of the outbox.
+
+    async def undispatched(self, limit: int) -> list[Doc]:
+        cursor = self.events.find({"dispatched": False}).sort("_id", ASCENDING).limit(limit)
+        return await cursor.to_list(None)
+
+    async def mark_dispatched(self, event_id: str) -> None:
+        await self.events.update_one({"_id": event_id}, {"$set": {"dispatched": True}})
+
+    async def oldest_undispatched(self) -> Doc | None:
+        return await self.events.find_one({"dispatched": False}, sort=[("_id", ASCENDING)])
+
+    async def purge(self, before: datetime) -> int:
+        result = await self.events.delete_many({"created_at": {"$lt": before},
+                                                "dispatched": True})
+        return result.deleted_count
+
+    # What the notice sweep looks for (each marked once, in the transaction of its event).
+
+    async def grants_expiring(self, now: datetime, horizon: datetime, limit: int) -> list[Doc]:
+        query = {"expired": False, "expiry_noticed_at": None, "never_expires": False,
+                 "expires_at": {"$gt": now, "$lte": horizon},
+                 "$or": [{"remaining": {"$gt": 0}}, {"held": {"$gt": 0}}]}
+        return await self.db[GRANTS].find(query).limit(limit).to_list(None)
+
+    async def mark_expiry_noticed(self, session: Session, grant_id: str, now: datetime) -> bool:
+        result = await self.db[GRANTS].update_one(
+            {"_id": grant_id, "expiry_noticed_at": None},
+            {"$set": {"expiry_noticed_at": now}}, session=session)
+        return result.modified_count == 1
+
+    async def grace_ended(self, now: datetime, limit: int) -> list[str]:
+        query = {"subscription_status": "past_due", "grace_until": {"$lte": now}}
+        docs = await self.db[ACCOUNTS].find(query, {"_id": 1}).limit(limit).to_list(None)
+        return [d["_id"] for d in docs]
+
+    async def streams_of(self, account_ids: list[str]) -> dict[str, Doc]:
+        docs = await self.streams.find({"_id": {"$in": account_ids}}).to_list(None)
+        return {d["_id"]: d for d in docs}
+
+    async def stripe_events_to_alert(self, parked_before: datetime, limit: int) -> list[Doc]:
+        failed = {"status": "failed", "alerted_at": None}
+        parked = {"status": "parked", "alerted_at": None, "parked_alerted_at": None,
+                  "received_at": {"$lte": parked_before}}
+        found: list[Doc] = []
+        for query in (failed, parked):
+            found += await self.db[STRIPE_EVENTS].find(query, {"payload": 0}).limit(
+                limit).to_list(None)
+        return found
+
+    async def mark_stripe_alerted(self, session: Session, event: Doc, now: datetime) -> bool:
+        field = "alerted_at" if event["status"] == "failed" else "parked_alerted_at"
+        result = await self.db[STRIPE_EVENTS].update_one(
+            {"_id": event["_id"], "status": event["status"], field: None},
+            {"$set": {field: now}}, session=session)
+        return result.modified_count == 1

@@ -1,0 +1,83 @@
+"""Reading events (the pull API) and setting an account's low-balance alert."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from app.billing.catalog import Catalog
+from app.clock import Clock
+from app.db import Database
+from app.errors import AccountNotFound, ValidationFailed
+from app.events import schemas
+from app.events.repository import OutboxRepository
+from app.events.thresholds import AlertState, effective_threshold, rearmed
+from app.ledger.access import available
+from app.ledger.repository import Repositories
+
+
+def event_view(doc: dict) -> schemas.Event:
+    return schemas.Event(id=doc["_id"], type=doc["type"], account_id=doc.get("account_id"),
+                         account_seq=doc["account_seq"], created_at=doc["created_at"],
+                         data=doc["data"])
+
+
+class EventService:
+    def __init__(self, db: Database, events: OutboxRepository, repos: Repositories,
+                 catalog: Catalog, clock: Clock, default_threshold: int | None) -> None:
+        self.db = db
+        self.events = events
+        self.repos = repos
+        self.catalog = catalog
+        self.clock = clock
+        self.default_threshold = default_threshold
+
+    async def page(self, *, account_id: str | None, type_: str | None,
+                   created_gte: datetime | None, starting_after: str | None,
+                   limit: int) -> schemas.EventPage:
+        after = None
+        if starting_after is not None:
+            after = await self.events.get(starting_after)
+            if after is None or (account_id is not None and after["account_id"] != account_id):
+                raise ValidationFailed("starting_after: no such event in this list", errors=[
+                    {"loc": ["query", "starting_after"], "msg": "no such event in this list",
+                     "type": "value_error"}])
+        docs = await self.events.page(account_id=account_id, type_=type_,
+                                      created_gte=created_gte, after=after, limit=limit)
+        has_more = len(docs) > limit
+        docs = docs[:limit]
+        return schemas.EventPage(data=[event_view(d) for d in docs], has_more=has_more,
+                                 next_cursor=docs[-1]["_id"] if has_more else None)
+
+    async def alerts(self, account_id: str) -> schemas.Alerts:
+        account = await self._account(None, account_id)
+        stream = await self.events.stream(None, account_id)
+        return self._alerts_view(account_id, stream, account)
+
+    async def set_alerts(self, account_id: str, req: schemas.AlertsUpdate) -> schemas.Alerts:
+        now = self.clock.now()
+        value = req.low_balance_threshold
+
+        async def unit(session):
+            account = await self._account(session, account_id)
+            stream = await self.events.stream(session, account_id)
+            state = rearmed(available(account), value, AlertState(
+                bool(stream.get("low_fired")), bool(stream.get("depleted_fired"))))
+            await self.events.set_threshold(session, account_id, value, {
+                "low_fired": state.low_fired, "depleted_fired": state.depleted_fired}, now)
+            return account
+
+        account = await self.db.transaction(unit)
+        stream = {"threshold_set": True, "low_balance_threshold": value}
+        return self._alerts_view(account_id, stream, account)
+
+    def _alerts_view(self, account_id: str, stream: dict, account: dict) -> schemas.Alerts:
+        value, source = effective_threshold(stream, account.get("plan"), self.catalog,
+                                            self.default_threshold)
+        return schemas.Alerts(account_id=account_id, low_balance_threshold=value,
+                              source=source)
+
+    async def _account(self, session, account_id: str) -> dict:
+        account = await self.repos.accounts.get(session, account_id)
+        if account is None:
+            raise AccountNotFound(f"account {account_id!r} not found")
+        return account

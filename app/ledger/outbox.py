@@ -1,0 +1,25 @@
+"""What the ledger tells others: each change it makes is noted as a fact of the running unit of
+work; listeners (the outgoing events) turn the facts into events inside the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from app.db import Database
+
+Doc = dict[str, Any]
+FactKind = Literal["entry", "balance", "account", "reservation"]
+
+
+@dataclass(frozen=True)
+class Fact:
+    kind: FactKind  # entry inserted | available moved | account fields set | hold expired
+    account_id: str
+    doc: Doc  # the entry, the account after, the reservation after
+    before: Doc | None = None  # the account before (kinds "balance" and "account")
+
+
+def record_outbox(kind: FactKind, account_id: str, doc: Doc, before: Doc | None = None) -> None:
+    """The one hook of the ledger's writes: note what happened for the outbox listeners."""
+    Database.note(Fact(kind, account_id, doc, before))
