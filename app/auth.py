@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
+import time
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -18,6 +20,7 @@ from app.errors import AccountNotFound, Forbidden, Unauthenticated, problem_resp
 
 API_PREFIX = "/v1/"
 PRINCIPAL = "credit_ledger.principal"  # where the middleware leaves the caller in the scope
+IAT_SKEW_SECONDS = 60  # clocks of the issuer and of this service may differ this much
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,7 @@ class Authenticator:
             self._jwt_keys["RS256"] = settings.jwt_public_key
         self._audience = settings.jwt_audience
         self._claim = settings.jwt_account_claim
+        self._max_lifetime = settings.jwt_max_lifetime_seconds
 
     def authenticate(self, token: str) -> Principal:
         if token.count(".") == 2 and self._jwt_keys:
@@ -68,16 +72,39 @@ class Authenticator:
             key = self._jwt_keys.get(alg) if isinstance(alg, str) else None
             if key is None:
                 raise Unauthenticated("token algorithm not accepted")
+            # `aud` is always verified: with no JWT_AUDIENCE configured, a token minted for
+            # some audience (another service) is refused rather than accepted by default.
             claims = jwt.decode(
                 token, key, algorithms=[alg], audience=self._audience,
-                options={"require": ["exp"], "verify_aud": self._audience is not None},
+                options={"require": ["exp"], "verify_aud": True, "verify_iat": False},
             )
         except jwt.PyJWTError as exc:
             raise Unauthenticated(f"invalid token: {exc.__class__.__name__}") from None
+        self._check_lifetime(claims, time.time())
         account = claims.get(self._claim)
         if not isinstance(account, str) or not account:
             raise Unauthenticated(f"token has no {self._claim!r} claim")
         return Principal("user", f"user:{account}", frozenset({Scope.credits_read}), account)
+
+    def _check_lifetime(self, claims: dict, now: float) -> None:
+        """A numeric `exp` no further than JWT_MAX_LIFETIME_SECONDS past `iat` (or past now,
+        without one), and no `iat` from the future beyond clock skew: a stolen or mis-minted
+        token must not live for years. Checked against the wall clock, as `exp` is."""
+        exp, iat = claims.get("exp"), claims.get("iat")
+        if not _is_number(exp):
+            raise Unauthenticated("invalid token: exp must be a number of seconds")
+        if iat is not None and not _is_number(iat):
+            raise Unauthenticated("invalid token: iat must be a number of seconds")
+        if iat is not None and iat > now + IAT_SKEW_SECONDS:
+            raise Unauthenticated("invalid token: issued in the future")
+        if exp - (now if iat is None else iat) > self._max_lifetime:
+            raise Unauthenticated("invalid token: it lives longer than "
+                                  f"{self._max_lifetime} seconds (JWT_MAX_LIFETIME_SECONDS)")
+
+
+def _is_number(value: object) -> bool:
+    return (isinstance(value, int | float) and not isinstance(value, bool)
+            and math.isfinite(value))
 
 
 def authenticate_headers(authenticator: Authenticator, headers: Headers) -> Principal:

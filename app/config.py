@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     jwt_public_key: str | None = None
     jwt_audience: str | None = None
     jwt_account_claim: str = "sub"
+    # The longest a user token may live: exp - iat (or exp - now without iat).
+    jwt_max_lifetime_seconds: int = Field(default=86_400, ge=60, le=31 * 86_400)
     plans_file: Path = DEFAULT_PLANS_FILE
     app_env: Literal["development", "production"] = "development"
     port: int = Field(default=8000, ge=1, le=65535)
@@ -83,6 +85,9 @@ class Settings(BaseSettings):
             )
             if not value
         ]
+        # User tokens without an audience would accept a token minted for another service.
+        if (self.jwt_secret or self.jwt_public_key) and not self.jwt_audience:
+            missing.append("JWT_AUDIENCE (user tokens are enabled)")
         if missing:
             raise ValueError(
                 "APP_ENV=production refuses to start without " + ", ".join(missing)

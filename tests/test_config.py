@@ -9,7 +9,7 @@ from app.config import Scope, SettingsError, load_settings, sha256_hex
 
 SETTING_VARS = ["MONGODB_URI", "MONGODB_DB", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_KEY",
                 "API_KEYS", "JWT_SECRET", "JWT_PUBLIC_KEY", "JWT_AUDIENCE", "JWT_ACCOUNT_CLAIM",
-                "PLANS_FILE", "APP_ENV", "PORT"]
+                "JWT_MAX_LIFETIME_SECONDS", "PLANS_FILE", "APP_ENV", "PORT"]
 REQUIRED_IN_PRODUCTION = ["MONGODB_URI", "STRIPE_WEBHOOK_SECRET", "API_KEYS"]
 SECRET = "sk_live_do_not_print_me"
 VALID_KEYS = json.dumps([{"name": "worker", "sha256": sha256_hex("key-worker"),
