@@ -20,7 +20,7 @@ WRITES = ("insert_one", "update_one", "update_many", "find_one_and_update", "rep
 class Faults(Protocol):
     """A test's plan of errors to raise where a replica set could raise them."""
 
-    def step(self, session: Journal, operation: str, collection: str) -> None: ...
+    def step(self, session: Journal, operation: str, collection: str, upsert: bool) -> None: ...
 
     def commit(self, session: Journal) -> None: ...
 
@@ -57,12 +57,12 @@ class EmbeddedCollection:
     def __getattr__(self, name: str) -> Any:  # indexes, drop, ...: passed through
         return getattr(self.raw, name)
 
-    def _step(self, session: Journal | None, operation: str) -> None:
+    def _step(self, session: Journal | None, operation: str, upsert: bool = False) -> None:
         if session is None:
             return
         session.steps += 1
         if self.engine.faults is not None:
-            self.engine.faults.step(session, operation, self.name)
+            self.engine.faults.step(session, operation, self.name, upsert)
 
     def find(self, filter: Doc | None = None, *args: Any, session: Journal | None = None,
              **kwargs: Any) -> Any:
@@ -107,7 +107,7 @@ class EmbeddedCollection:
 
     async def update_one(self, filter: Doc, update: Any, upsert: bool = False, *,
                          session: Journal | None = None, **kwargs: Any):
-        self._step(session, "update_one")
+        self._step(session, "update_one", upsert)
         await self._keep_matching(session, filter, many=False)
         result = await self.raw.update_one(filter, update, upsert=upsert, **kwargs)
         if session is not None and result.upserted_id is not None:
@@ -116,13 +116,13 @@ class EmbeddedCollection:
 
     async def update_many(self, filter: Doc, update: Any, upsert: bool = False, *,
                           session: Journal | None = None, **kwargs: Any):
-        self._step(session, "update_many")
+        self._step(session, "update_many", upsert)
         await self._keep_matching(session, filter, many=True)
         return await self.raw.update_many(filter, update, upsert=upsert, **kwargs)
 
     async def find_one_and_update(self, filter: Doc, update: Any, *args: Any,
                                   session: Journal | None = None, **kwargs: Any):
-        self._step(session, "find_one_and_update")
+        self._step(session, "find_one_and_update", bool(kwargs.get("upsert")))
         matched = await self._keep_matching(session, filter, many=False, sort=kwargs.get("sort"))
         result = await self.raw.find_one_and_update(filter, update, *args, **kwargs)
         if kwargs.get("upsert"):
@@ -131,7 +131,7 @@ class EmbeddedCollection:
 
     async def replace_one(self, filter: Doc, replacement: Doc, upsert: bool = False, *,
                           session: Journal | None = None, **kwargs: Any):
-        self._step(session, "replace_one")
+        self._step(session, "replace_one", upsert)
         matched = await self._keep_matching(session, filter, many=False)
         result = await self.raw.replace_one(filter, replacement, upsert=upsert, **kwargs)
         if upsert:

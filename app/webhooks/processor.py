@@ -24,6 +24,8 @@ from app.webhooks.validation import UnusableEvent, check_event
 
 log = logging.getLogger("app.webhooks")
 
+DRAIN_ATTEMPTS = 3
+
 
 class WebhookProcessor:
     def __init__(self, db: Database, stores: WebhookStores, events: EventRepository,
@@ -142,9 +144,18 @@ class WebhookProcessor:
             "account_id": account_id, "processed_at": self.clock.now()})
 
     async def _drain(self, customer_id: str) -> None:
-        """Apply, oldest first, the events parked until this customer had an account."""
+        """Apply, oldest first, the events parked until this customer had an account. The
+        link that drains them has committed, so a transient failure of one of them must not
+        fail the delivery that made the link: Stripe would only re-deliver that one."""
         for event_id in await self.events.parked_for(customer_id):
-            await self.process(event_id)
+            for attempt in range(DRAIN_ATTEMPTS):
+                try:
+                    await self.process(event_id)
+                    break
+                except Exception:
+                    # Left "received" with its error: visible in the log, and replayable.
+                    log.warning("parked event %s: attempt %d of %d failed", event_id,
+                                attempt + 1, DRAIN_ATTEMPTS)
 
 
 def _readable(payload: object) -> dict[str, Any]:
