@@ -8,11 +8,9 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from app.db import Database
+from app.db import INDEXES, Database
 from app.embedded import Journal
 
-STATE_COLLECTIONS = ("accounts", "grants", "ledger_entries", "reservations", "idempotency_keys",
-                     "stripe_events", "stripe_customers", "stripe_payments")
 
 
 def write_conflict(operation: str, collection: str) -> OperationFailure:
@@ -112,7 +110,7 @@ async def database_state(db: Database, *, drop: tuple[str, ...] = ()) -> dict[st
     rename = _Names()
     state = {}
     left_out = ("claim", "fingerprint", *drop)
-    for name in STATE_COLLECTIONS:
+    for name in sorted(INDEXES):  # every collection of the service
         docs = await db.db[name].find({}).sort("_id", 1).to_list(None)
         state[name] = [rename({k: v for k, v in d.items() if k not in left_out}) for d in docs]
     return state
