@@ -12,7 +12,6 @@ from app.db import INDEXES, Database
 from app.embedded import Journal
 
 
-
 def write_conflict(operation: str, collection: str) -> OperationFailure:
     return OperationFailure(
         f"WriteConflict in {operation} on {collection} (injected)", code=112,
