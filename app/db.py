@@ -90,10 +90,14 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Outgoing events: accounts whose grace period has ended (access.suspended).
         IndexModel([("subscription_status", ASCENDING), ("grace_until", ASCENDING)],
                    name="grace_ended"),
+        # Otherwise looked up by _id: the sweep's due months of yearly plans.
+        IndexModel([("allocation.next_at", ASCENDING)], sparse=True, name="allocation_due"),
     ],
     PAYMENTS: [
-        # _id is the payment intent (or the charge id when there is none).
+        # _id is a pack's payment intent (or charge), or a subscription invoice's id whose
+        # payment is linked by these two.
         IndexModel([("charge_id", ASCENDING)], name="charge", sparse=True),
+        IndexModel([("payment_intent", ASCENDING)], name="payment_intent", sparse=True),
     ],
     EVENTS: [
         # The outbox. An account's stream, numbered without gaps, and its pull-list filters.

@@ -115,6 +115,16 @@ class Plan(_Model):
     rollover: Rollover = Rollover(mode="none")
     # The default low-balance alert of the plan's accounts (None: LOW_BALANCE_THRESHOLD).
     low_balance_threshold: int | None = Field(default=None, ge=1)
+    # "seat": the month's credits are monthly_credits x the subscription item's quantity.
+    credits_per: Literal["subscription", "seat"] = "subscription"
+    # A price billed for more than a month (yearly): "monthly" grants each month on its day,
+    # "per_period" grants every month of the period at once.
+    allocation: Literal["monthly", "per_period"] = "monthly"
+
+    def credits_for(self, quantity: int, months: int = 1) -> int:
+        """Credits of `months` months for a plan line of `quantity` (seats)."""
+        seats = max(quantity, 0) if self.credits_per == "seat" else 1
+        return self.monthly_credits * seats * months
 
     @field_validator("rollover", mode="before")
     @classmethod

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from app.billing.catalog import BillingPolicy, Plan
+from app.billing.catalog import BillingPolicy
 
 STATUSES = {"trialing", "active", "past_due", "unpaid", "paused", "canceled", "incomplete"}
 
@@ -55,10 +55,11 @@ def starts_next_period(current_period_end: datetime | None,
             and period_start >= current_period_end)
 
 
-def upgrade_credits(policy: BillingPolicy, old: Plan, new: Plan, at: datetime,
+def upgrade_credits(policy: BillingPolicy, old_credits: int, new_credits: int, at: datetime,
                     period_start: datetime | None, period_end: datetime | None) -> int:
-    """Credits granted at once for a move to a plan with more monthly credits."""
-    difference = new.monthly_credits - old.monthly_credits
+    """Credits granted at once for a move to more credits a period (a better plan, more
+    seats): the difference, prorated over what is left of the period, per the policy."""
+    difference = new_credits - old_credits
     if difference <= 0 or policy.upgrade_credits == "none":
         return 0
     if policy.upgrade_credits == "full":

@@ -66,12 +66,8 @@ def invoice_subscription_metadata(invoice: Obj) -> dict[str, Any]:
     return {}
 
 
-def _subscription_line(invoice: Obj) -> Obj | None:
-    lines = _items(invoice, "lines")
-    for line in lines:
-        if invoice_line_price(line):
-            return line
-    return lines[0] if lines else None
+def invoice_lines(invoice: Obj) -> list[Obj]:
+    return _items(invoice, "lines")
 
 
 def invoice_line_price(line: Obj) -> str | None:
@@ -79,17 +75,44 @@ def invoice_line_price(line: Obj) -> str | None:
         object_id(line.get("price"))
 
 
-def invoice_price(invoice: Obj) -> str | None:
-    line = _subscription_line(invoice)
-    return invoice_line_price(line) if line else None
+def is_subscription_line(line: Obj, subscription: str | None) -> bool:
+    """A line billing a subscription item of `subscription` for its period, not a proration:
+    `parent.subscription_item_details` (current layout) or `type: "subscription"` (legacy).
+    One-off invoice items and proration lines ("Unused time on ...") are not."""
+    details = _dig(line, "parent", "subscription_item_details")
+    if isinstance(details, dict):
+        owner, proration = object_id(details.get("subscription")), details.get("proration")
+    elif line.get("type") == "subscription":
+        owner, proration = object_id(line.get("subscription")), line.get("proration")
+    else:
+        return False
+    return proration is not True and (owner is None or subscription is None
+                                      or owner == subscription)
 
 
-def invoice_period(invoice: Obj) -> tuple[datetime | None, datetime | None]:
-    """The service period the invoice pays for: its subscription line's period."""
-    line = _subscription_line(invoice)
-    if line is None:
-        return ts(invoice.get("period_start")), ts(invoice.get("period_end"))
+def line_period(line: Obj) -> tuple[datetime | None, datetime | None]:
     return ts(_dig(line, "period", "start")), ts(_dig(line, "period", "end"))
+
+
+def line_quantity(line: Obj) -> int:
+    quantity = line.get("quantity")
+    return quantity if isinstance(quantity, int) and not isinstance(quantity, bool) else 1
+
+
+def line_bills_nothing(line: Obj) -> bool:
+    """A line of 0 for a price that costs something, with no discount: a trial line
+    ("Trial period for ..."), as opposed to a 100 % coupon, which keeps the line's amount and
+    takes it off in `discount_amounts`."""
+    unit = _dig(line, "pricing", "unit_amount_decimal")
+    if unit is None:
+        unit = _dig(line, "price", "unit_amount")
+    try:
+        costs = float(unit) > 0
+    except (TypeError, ValueError):
+        costs = False
+    discounted = any(isinstance(d, dict) and (d.get("amount") or 0) > 0
+                     for d in line.get("discount_amounts") or [])
+    return line.get("amount") == 0 and costs and not discounted
 
 
 def invoice_payment_intent(invoice: Obj) -> str | None:
@@ -110,13 +133,16 @@ def invoice_charge(invoice: Obj) -> str | None:
 
 # Subscriptions
 
-def subscription_price(subscription: Obj) -> str | None:
+def subscription_items(subscription: Obj) -> list[tuple[str, int]]:
+    """(price, quantity) of each item; very old payloads name one plan on the subscription."""
+    items = []
     for item in _items(subscription, "items"):
-        found = object_id(item.get("price"))
-        if found:
-            return found
-    plan = subscription.get("plan")  # very old payloads
-    return object_id(plan)
+        price = object_id(item.get("price")) or object_id(item.get("plan"))
+        if price:
+            items.append((price, line_quantity(item)))
+    if not items and object_id(subscription.get("plan")):
+        items.append((object_id(subscription.get("plan")), line_quantity(subscription)))
+    return items
 
 
 def subscription_period(subscription: Obj) -> tuple[datetime | None, datetime | None]:

@@ -126,10 +126,33 @@ class PaymentRepository:
         await self.col.update_one({"_id": payment["_id"]}, {"$setOnInsert": fields},
                                   upsert=True, session=session)
 
+    async def remember_invoice(self, session: Session, invoice_id: str, fields: Doc, *,
+                               payment_intent: str | None, charge_id: str | None,
+                               now: datetime) -> None:
+        """What a subscription invoice's payment brought, by the invoice's id: the payment
+        itself may be linked before (`invoice_payment.paid`) or after."""
+        update: Doc = {"$set": {**fields, **_payment_ids(payment_intent, charge_id)},
+                       "$setOnInsert": {"clawed_back": 0, "created_at": now}}
+        await self.col.update_one({"_id": invoice_id}, update, upsert=True, session=session)
+
+    async def link_invoice(self, session: Session, invoice_id: str,
+                           payment_intent: str | None, charge_id: str | None,
+                           now: datetime) -> Doc:
+        """Record that this payment paid this invoice; returns what is known of the invoice."""
+        return await self.col.find_one_and_update(
+            {"_id": invoice_id},
+            {"$set": _payment_ids(payment_intent, charge_id),
+             "$setOnInsert": {"kind": "invoice", "account_id": None, "credits": 0,
+                              "clawed_back": 0, "created_at": now}},
+            upsert=True, return_document=ReturnDocument.AFTER, session=session)
+
     async def find(self, session: Session, payment_intent: str | None,
                    charge_id: str | None) -> Doc | None:
+        """The payment that brought credits: a pack's by its payment intent or charge, a
+        subscription invoice's by the payment linked to it."""
         ors = [{"_id": v} for v in (payment_intent, charge_id) if v]
         ors += [{"charge_id": charge_id}] if charge_id else []
+        ors += [{"payment_intent": payment_intent}] if payment_intent else []
         if not ors:
             return None
         return await self.col.find_one({"$or": ors}, session=session)
@@ -142,3 +165,12 @@ class PaymentRepository:
             session=session,
         )
         return result.modified_count == 1
+
+
+def _payment_ids(payment_intent: str | None, charge_id: str | None) -> Doc:
+    ids: Doc = {}
+    if payment_intent:
+        ids["payment_intent"] = payment_intent
+    if charge_id:
+        ids["charge_id"] = charge_id
+    return ids

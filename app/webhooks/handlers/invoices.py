@@ -5,35 +5,35 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.billing.catalog import Plan
+from app.billing.allocation import month_bounds, schedule
 from app.billing.subscriptions import has_ended, period_grant_expiry
 from app.clock import as_utc
 from app.ledger.grants import grant_credits
 from app.ledger.periods import close_period
-from app.webhooks.context import EventContext, Outcome, PermanentFailure
+from app.webhooks.context import EventContext, Outcome
 from app.webhooks.payloads import (
     customer_of,
     invoice_charge,
     invoice_payment_intent,
-    invoice_period,
-    invoice_price,
     invoice_subscription,
     invoice_subscription_metadata,
 )
+from app.webhooks.plan_lines import PlanLine, invoice_plan_line
 from app.webhooks.resolution import resolve_account
 
 CREDITED_REASONS = ("subscription_create", "subscription_cycle")
 
 
-def _credited_plan(ctx: EventContext) -> Plan | None:
-    """The plan whose monthly credits this invoice pays for, or None if it brings none."""
-    invoice = ctx.obj
-    reason = invoice.get("billing_reason")
-    if reason not in CREDITED_REASONS:
-        return None  # upgrades are credited from the subscription change, not the proration
-    if reason == "subscription_create" and not invoice.get("amount_paid"):
-        return None  # the $0 invoice that opens a trial
-    return ctx.plan_for_price(invoice_price(invoice), f"invoice {invoice.get('id')}")
+def _opens_trial(invoice: dict, line: PlanLine, account: dict, subscription: str) -> bool:
+    """The 0 first invoice of a trial grants nothing beyond the trial credits; a 0 invoice
+    because a coupon took it all off is paid, and grants the period's credits."""
+    if invoice.get("billing_reason") != "subscription_create" or invoice.get("amount_paid"):
+        return False
+    if line.bills_nothing:
+        return True  # the "Trial period for ..." line
+    trial_end = account.get("trial_end") if account.get(
+        "stripe_subscription_id") == subscription else None
+    return trial_end is not None and as_utc(trial_end) > line.start
 
 
 async def _account(ctx: EventContext) -> tuple[str, str | None]:
@@ -50,7 +50,9 @@ async def invoice_paid(ctx: EventContext) -> Outcome:
     if subscription is None:
         return Outcome("ignored", customer_id=customer_of(invoice),
                        note="not a subscription invoice")
-    plan = _credited_plan(ctx)  # before any write: an unknown price changes nothing
+    reason = invoice.get("billing_reason")
+    # Before any write: an invoice without a plan line of the catalog changes nothing.
+    line = invoice_plan_line(ctx.catalog, invoice) if reason in CREDITED_REASONS else None
     account_id, customer = await _account(ctx)
     account = await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
     fields: dict = {}
@@ -60,44 +62,52 @@ async def invoice_paid(ctx: EventContext) -> Outcome:
     if account.get("subscription_status") == "past_due":
         # Recovery: the failure's grace ends with the payment.
         fields.update(subscription_status="active", grace_until=None, first_failure_at=None)
-    if plan is None:
+    if line is None or _opens_trial(invoice, line, account, subscription):
         await _save(ctx, account_id, fields)
-        return Outcome("processed", account_id, customer,
-                       note=f"no credits for billing_reason {invoice.get('billing_reason')}")
+        await _remember_payment(ctx, account_id, None, 0)
+        why = f"billing_reason {reason}" if line is None else "the trial's invoice"
+        return Outcome("processed", account_id, customer, note=f"no credits for {why}")
     key = f"invoice:{invoice['id']}"
     if await ctx.repos.ledger.by_key(ctx.session, account_id, key):
         await _save(ctx, account_id, fields)
         return Outcome("duplicate", account_id, customer, note="invoice already credited")
-    start, end = invoice_period(invoice)
-    if start is None or end is None:
-        raise PermanentFailure(f"invoice {invoice['id']}: no service period on its lines",
-                               code="bad_payload")
+    plan, start, end = line.plan, line.start, line.end
+    bounds = month_bounds(start, end)
+    monthly = plan.allocation == "monthly" and len(bounds) > 2
+    # A yearly price with monthly credits: this invoice pays the first month, the sweep the rest.
+    granted_until = bounds[1] if monthly else end
+    credits = plan.credits_for(line.quantity, 1 if monthly else len(bounds) - 1)
     policy = ctx.catalog.billing
-    expires_at = period_grant_expiry(policy, end)
+    expires_at = period_grant_expiry(policy, granted_until)
     source = f"stripe:invoice:{invoice['id']}"
     notes = []
-    if invoice.get("billing_reason") == "subscription_cycle":
+    if reason == "subscription_cycle":
         closed = await close_period(
-            ctx.session, ctx.repos, account_id, before=start, period_end=end,
+            ctx.session, ctx.repos, account_id, before=start, period_end=granted_until,
             carry_policy=plan.rollover, expires_at=expires_at, now=ctx.now, source=source,
             key=f"rollover:{invoice['id']}")
         if closed:
             notes.append(closed["description"])
-    if plan.monthly_credits:
+    entry = None
+    if credits > 0:
         entry, _ = await grant_credits(
-            ctx.session, ctx.repos, account_id, plan.monthly_credits, "subscription", ctx.now,
+            ctx.session, ctx.repos, account_id, credits, "subscription", ctx.now,
             expires_at=expires_at, source=source, idempotency_key=key, actor="stripe",
-            description=f"{plan.name}: credits for the period",
-            grant_fields={"period_start": start, "period_end": end,
+            description=f"{plan.name}: credits for the "
+                        + ("first month of the period" if monthly else "period"),
+            grant_fields={"period_start": start, "period_end": granted_until,
                           "subscription_id": subscription})
-        await _remember_payment(ctx, account_id, entry, plan.monthly_credits, source)
+    await _remember_payment(ctx, account_id, entry, credits)
     current_end = account.get("current_period_end")
     # A paid invoice never revives a canceled subscription.
     if not has_ended(account, subscription) and (current_end is None or as_utc(current_end) <= end):
         # A paid period is active; a late invoice of an older period changes no state.
-        fields.update(subscription_status="active", plan=plan.key, current_period_start=start,
-                      current_period_end=end, stripe_subscription_id=subscription,
-                      grace_until=None, first_failure_at=None)
+        fields.update(subscription_status="active", plan=plan.key, plan_quantity=line.quantity,
+                      current_period_start=start, current_period_end=end,
+                      stripe_subscription_id=subscription, grace_until=None,
+                      first_failure_at=None,
+                      allocation=schedule(subscription, invoice["id"], start, end)
+                      if monthly else None)
     await _save(ctx, account_id, fields)
     return Outcome("processed", account_id, customer, note="; ".join(notes) or None)
 
@@ -131,16 +141,15 @@ async def _save(ctx: EventContext, account_id: str, fields: dict) -> None:
         await ctx.repos.accounts.set_fields(ctx.session, account_id, fields, ctx.now)
 
 
-async def _remember_payment(ctx: EventContext, account_id: str, entry: dict, credits: int,
-                            source: str) -> None:
-    """So a dispute of this invoice's charge can find its account and credits."""
+async def _remember_payment(ctx: EventContext, account_id: str, entry: dict | None,
+                            credits: int) -> None:
+    """What this invoice's payment brought, keyed by the invoice, so that a refund or dispute
+    of its payment (linked now from the legacy fields, or by `invoice_payment.paid`) finds
+    its account and credits."""
     invoice = ctx.obj
-    payment_intent, charge = invoice_payment_intent(invoice), invoice_charge(invoice)
-    if not (payment_intent or charge):
-        return
-    await ctx.stores.payments.remember(ctx.session, {
-        "_id": payment_intent or charge, "charge_id": charge, "kind": "invoice",
-        "account_id": account_id, "grant_id": entry["grants"][0]["grant_id"],
-        "credits": credits, "amount": invoice.get("amount_paid"), "clawed_back": 0,
-        "source": source, "created_at": ctx.now,
-    })
+    await ctx.stores.payments.remember_invoice(ctx.session, invoice["id"], {
+        "kind": "invoice", "account_id": account_id,
+        "grant_id": entry["grants"][0]["grant_id"] if entry else None, "credits": credits,
+        "amount": invoice.get("amount_paid"), "source": f"stripe:invoice:{invoice['id']}",
+    }, payment_intent=invoice_payment_intent(invoice), charge_id=invoice_charge(invoice),
+        now=ctx.now)

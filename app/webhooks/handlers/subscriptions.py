@@ -3,6 +3,7 @@ trial credits; upgrade credits; cancellation ends the period credits."""
 
 from __future__ import annotations
 
+from app.billing.allocation import month_bounds
 from app.billing.catalog import Plan
 from app.billing.subscriptions import (
     account_status,
@@ -18,17 +19,15 @@ from app.ledger.expiry import expire_grant
 from app.ledger.grants import grant_credits
 from app.ledger.periods import PERIOD_KINDS
 from app.webhooks.context import EventContext, Outcome
-from app.webhooks.payloads import customer_of, metadata, subscription_period, subscription_price, ts
+from app.webhooks.payloads import customer_of, metadata, subscription_period, ts
+from app.webhooks.plan_lines import subscription_plan
 from app.webhooks.resolution import resolve_account
-
-
-def _plan(ctx: EventContext) -> Plan:
-    return ctx.plan_for_price(subscription_price(ctx.obj), f"subscription {ctx.obj.get('id')}")
 
 
 async def subscription_changed(ctx: EventContext) -> Outcome:
     sub = ctx.obj
-    plan = _plan(ctx)  # before any write: an unknown price changes nothing
+    # Before any write: a subscription without a plan of the catalog changes nothing.
+    plan, quantity = subscription_plan(ctx.catalog, sub)
     customer = customer_of(sub)
     account_id = await resolve_account(ctx, customer, metadata=[metadata(sub)])
     account = await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
@@ -54,13 +53,15 @@ async def subscription_changed(ctx: EventContext) -> Outcome:
     if (old is not None and account.get("stripe_subscription_id") == sub["id"]
             and status in ("active", "past_due")
             and not starts_next_period(current_end, start)):
-        notes.append(await _credit_upgrade(ctx, account_id, old, plan, start, end))
+        notes.append(await _credit_upgrade(ctx, account_id, (old, account.get("plan_quantity")
+                                                             or 1), (plan, quantity), start, end))
     if status == "past_due" and account.get("last_paid_at") is not None \
             and as_utc(account["last_paid_at"]) >= ctx.created:
         status = account["subscription_status"]  # a payment since then settled it
     fields = {
-        "subscription_status": status, "plan": plan.key, "current_period_start": start,
-        "current_period_end": end, "cancel_at": _cancel_at(sub, end),
+        "subscription_status": status, "plan": plan.key, "plan_quantity": quantity,
+        "current_period_start": start, "current_period_end": end,
+        "cancel_at": _cancel_at(sub, end), "trial_end": ts(sub.get("trial_end")),
         "stripe_subscription_id": sub["id"], "subscription_order": order,
     }
     if status != "past_due":
@@ -69,21 +70,44 @@ async def subscription_changed(ctx: EventContext) -> Outcome:
     return Outcome("processed", account_id, customer, note="; ".join(n for n in notes if n))
 
 
-async def _credit_upgrade(ctx: EventContext, account_id: str, old: Plan, new: Plan,
-                          start, end) -> str | None:
+async def _credit_upgrade(ctx: EventContext, account_id: str, old: tuple[Plan, int],
+                          new: tuple[Plan, int], start, end) -> str | None:
+    """More credits a month (a better plan, more seats): per `upgrade_credits`, as a grant
+    expiring with the current period (with the current month, for monthly credits)."""
+    (old_plan, old_seats), (new_plan, new_seats) = old, new
     policy = ctx.catalog.billing
-    credits = upgrade_credits(policy, old, new, ctx.created, start, end)
+    if start is not None and end is not None:
+        start, end, months = _credited_span(new_plan, start, end, ctx.created)
+    else:
+        months = 1
+    before, after = old_plan.credits_for(old_seats, months), new_plan.credits_for(new_seats,
+                                                                                  months)
+    credits = upgrade_credits(policy, before, after, ctx.created, start, end)
     if credits <= 0:
-        return None if new.monthly_credits <= old.monthly_credits else "upgrade: no credits"
+        return None if after <= before else "upgrade: no credits"
     sub_id = ctx.obj["id"]
-    key = f"upgrade:{sub_id}:{old.key}:{new.key}:{int(start.timestamp()) if start else 0}"
+    seats = old_plan.credits_per == "seat" or new_plan.credits_per == "seat"
+    change = (f"{old_plan.key}x{old_seats}:{new_plan.key}x{new_seats}" if seats
+              else f"{old_plan.key}:{new_plan.key}")
+    key = f"upgrade:{sub_id}:{change}:{int(start.timestamp()) if start else 0}"
     granted = await grant_credits(
         ctx.session, ctx.repos, account_id, credits, "subscription", ctx.now,
         expires_at=period_grant_expiry(policy, end) if end else None,
         source=f"stripe:subscription:{sub_id}", idempotency_key=key, actor="stripe",
-        description=f"upgrade {old.name} -> {new.name} ({policy.upgrade_credits})",
+        description=f"upgrade {old_plan.name} x{old_seats} -> {new_plan.name} x{new_seats} "
+                    f"({policy.upgrade_credits})",
         grant_fields={"period_start": start, "period_end": end, "subscription_id": sub_id})
     return f"upgrade credits {credits}" if granted else "upgrade already credited"
+
+
+def _credited_span(plan: Plan, start, end, at):
+    """The span an upgrade's credits are for, and its months: the month under way when a
+    longer period's credits come monthly, else the whole period."""
+    bounds = month_bounds(start, end)
+    if plan.allocation == "per_period" or len(bounds) <= 2:
+        return start, end, len(bounds) - 1
+    current = max((n for n in range(len(bounds) - 1) if bounds[n] <= at), default=0)
+    return bounds[current], bounds[current + 1], 1
 
 
 async def subscription_deleted(ctx: EventContext) -> Outcome:
@@ -105,7 +129,7 @@ async def subscription_deleted(ctx: EventContext) -> Outcome:
     await ctx.repos.accounts.set_fields(ctx.session, account_id, {
         "subscription_status": "canceled", "cancel_at": None, "grace_until": None,
         "first_failure_at": None, "stripe_subscription_id": sub["id"],
-        "canceled_subscriptions": with_canceled(account, sub["id"]),
+        "canceled_subscriptions": with_canceled(account, sub["id"]), "allocation": None,
         "subscription_order": order if is_newer(order, last) else last,
     }, ctx.now)
     return Outcome("processed", account_id, customer)

@@ -1,0 +1,127 @@
+"""Yearly (or any multi-month) prices with monthly credits: the paid invoice grants the first
+month, and the sweep grants each later month of the paid period on its day, exactly once."""
+
+from __future__ import annotations
+
+import calendar
+import logging
+from datetime import datetime, timedelta
+
+from app.billing.catalog import Catalog
+from app.billing.repository import AllocationRepository
+from app.billing.subscriptions import period_grant_expiry
+from app.clock import as_utc
+from app.db import Session
+from app.ledger.access import suspended_reason
+from app.ledger.expiry import expire_due
+from app.ledger.grants import grant_credits
+from app.ledger.periods import close_period
+from app.ledger.repository import Doc, Repositories
+
+log = logging.getLogger("app.billing.allocation")
+
+_AVERAGE_MONTH = timedelta(days=365.2425 / 12)
+GOOD_STANDING = ("active", "past_due", "trialing")
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` later, clamped to the month's last day (Jan 31 + 1 month
+    is Feb 28 or 29), as Stripe anchors monthly periods."""
+    index = moment.month - 1 + months
+    year, month = moment.year + index // 12, index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def months_in(start: datetime, end: datetime) -> int:
+    """Whole months a billing period spans (12 for a year); a month or less counts as one."""
+    return max(1, round((end - start) / _AVERAGE_MONTH))
+
+
+def month_bounds(start: datetime, end: datetime) -> list[datetime]:
+    """The starts of the period's months, then its end: month n is [bounds[n], bounds[n+1])."""
+    months = months_in(start, end)
+    return [add_months(start, n) for n in range(months)] + [end]
+
+
+def allocation_key(subscription: str, period_start: datetime, month: int) -> str:
+    return f"allocation:{subscription}:{int(period_start.timestamp())}:{month}"
+
+
+def schedule(subscription: str, invoice: str, start: datetime, end: datetime) -> Doc | None:
+    """What the account keeps so the sweep can grant months 1.. of a paid period."""
+    bounds = month_bounds(start, end)
+    if len(bounds) <= 2:
+        return None
+    return {"subscription_id": subscription, "invoice_id": invoice, "period_start": start,
+            "period_end": end, "next_month": 1, "next_at": bounds[1]}
+
+
+async def grant_due_months(session: Session, repos: Repositories,
+                           schedules: AllocationRepository, catalog: Catalog,
+                           account_id: str, now: datetime) -> int:
+    """Grant the months of the account's paid period that have begun by `now`; returns how
+    many were granted. Months of a canceled, unpaid, paused or disputed subscription, and
+    months already over, are skipped: credits are never granted for them later."""
+    account = await repos.accounts.get(session, account_id)
+    plan_of = account and account.get("allocation")
+    if not plan_of or as_utc(plan_of["next_at"]) > now:
+        return 0
+    start, end = as_utc(plan_of["period_start"]), as_utc(plan_of["period_end"])
+    bounds = month_bounds(start, end)
+    first = plan_of["next_month"]
+    last = first
+    while last < len(bounds) - 1 and bounds[last] <= now:
+        last += 1
+    # The guarded move of the schedule is the write that can be refused: a second sweep
+    # racing this one finds it moved and grants nothing.
+    next_at = bounds[last] if last < len(bounds) - 1 else None
+    if not await schedules.advance(session, account_id, plan_of, last, next_at):
+        return 0
+    await expire_due(session, repos, account_id, now)
+    granted = 0
+    for month in range(first, last):
+        if await _grant_month(session, repos, catalog, account, bounds, month, now):
+            granted += 1
+    return granted
+
+
+async def _grant_month(session: Session, repos: Repositories, catalog: Catalog, account: Doc,
+                       bounds: list[datetime], month: int, now: datetime) -> bool:
+    subscription = account["allocation"]["subscription_id"]
+    plan = catalog.plan(account.get("plan") or "")
+    begins, ends = bounds[month], bounds[month + 1]
+    expires_at = period_grant_expiry(catalog.billing, ends)
+    if (plan is None or account.get("stripe_subscription_id") != subscription
+            or account.get("subscription_status") not in GOOD_STANDING
+            or suspended_reason(account, begins) is not None or expires_at <= now):
+        log.info("account %s: month %d of %s not granted", account["_id"], month, subscription)
+        return False
+    source = f"stripe:subscription:{subscription}"
+    key = allocation_key(subscription, bounds[0], month)
+    await close_period(session, repos, account["_id"], before=begins, period_end=ends,
+                       carry_policy=plan.rollover, expires_at=expires_at, now=now,
+                       source=source, key=f"rollover:{key}")
+    credits = plan.credits_for(account.get("plan_quantity") or 1)
+    if credits <= 0:
+        return False
+    granted = await grant_credits(
+        session, repos, account["_id"], credits, "subscription", now, expires_at=expires_at,
+        source=source, idempotency_key=key, actor="stripe",
+        description=f"{plan.name}: credits for month {month + 1} of {len(bounds) - 1}",
+        grant_fields={"period_start": begins, "period_end": ends,
+                      "subscription_id": subscription})
+    return granted is not None
+
+
+async def sweep_allocations(repos: Repositories, catalog: Catalog, now: datetime,
+                            limit: int = 500) -> int:
+    """Grant the due months of up to `limit` accounts, each in its own transaction; returns
+    the months granted."""
+    schedules = AllocationRepository(repos.db)
+    granted = 0
+    for account_id in await schedules.due(now, limit):
+        granted += await repos.db.transaction(
+            lambda session, a=account_id: grant_due_months(session, repos, schedules, catalog,
+                                                           a, now))
+    return granted

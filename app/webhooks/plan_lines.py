@@ -1,0 +1,68 @@
+"""Which line of an invoice, and which item of a subscription, pays for the plan: the first
+non-proration line (item) of the subscription whose price is a plan in the catalog. One-off
+items, proration lines and add-ons never set the plan, the period or the credits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.billing.catalog import Catalog, Plan
+from app.webhooks.context import PermanentFailure
+from app.webhooks.payloads import (
+    Obj,
+    invoice_line_price,
+    invoice_lines,
+    invoice_subscription,
+    is_subscription_line,
+    line_bills_nothing,
+    line_period,
+    line_quantity,
+    subscription_items,
+)
+
+
+@dataclass(frozen=True)
+class PlanLine:
+    plan: Plan
+    price: str
+    quantity: int
+    start: datetime
+    end: datetime
+    bills_nothing: bool  # a trial line: 0 for a price that costs something, no discount
+
+
+def invoice_plan_line(catalog: Catalog, invoice: Obj) -> PlanLine:
+    """The plan line of a subscription invoice; none with a catalog price fails the event."""
+    subscription = invoice_subscription(invoice)
+    lines = invoice_lines(invoice)
+    for line in lines:
+        price = invoice_line_price(line)
+        plan = catalog.plan_for_price(price) if price else None
+        if plan is None or not is_subscription_line(line, subscription):
+            continue
+        start, end = line_period(line)
+        if start is None or end is None:
+            raise PermanentFailure(f"invoice {invoice.get('id')}: its plan line has no period",
+                                   code="bad_payload")
+        return PlanLine(plan, price, line_quantity(line), start, end, line_bills_nothing(line))
+    seen = sorted({p for p in map(invoice_line_price, lines) if p})
+    raise PermanentFailure(
+        f"invoice {invoice.get('id')}: no line bills a plan of the catalog for the period "
+        f"(prices seen: {', '.join(seen) or 'none'}); add the plan's price to PLANS_FILE and "
+        "replay the event", code="unknown_price")
+
+
+def subscription_plan(catalog: Catalog, subscription: Obj) -> tuple[Plan, int]:
+    """The plan of a subscription and its quantity (seats), from its first item whose price is
+    a plan; add-on items are not the plan."""
+    items = subscription_items(subscription)
+    for price, quantity in items:
+        plan = catalog.plan_for_price(price)
+        if plan is not None:
+            return plan, quantity
+    seen = ", ".join(sorted({price for price, _ in items})) or "none"
+    raise PermanentFailure(
+        f"subscription {subscription.get('id')}: no item's price is a plan of the catalog "
+        f"(prices seen: {seen}); add it to PLANS_FILE and replay the event",
+        code="unknown_price")
