@@ -90,7 +90,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Outgoing events: accounts whose grace period has ended (access.suspended).
         IndexModel([("subscription_status", ASCENDING), ("grace_until", ASCENDING)],
                    name="grace_ended"),
-        # Otherwise looked up by _id: the sweep's due months of yearly plans.
+        # The sweep: due months of yearly plans with monthly credits.
         IndexModel([("allocation.next_at", ASCENDING)], sparse=True, name="allocation_due"),
     ],
     PAYMENTS: [

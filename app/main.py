@@ -7,10 +7,13 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
+import stripe
 from fastapi import FastAPI
 
 from app.auth import AuthenticateApi, Authenticator
+from app.billing.allocation import sweep_allocations
 from app.billing.catalog import Catalog, CatalogError, load_catalog
 from app.body_limit import BodyLimit
 from app.clock import Clock
@@ -31,36 +34,51 @@ from app.webhooks.context import WebhookStores
 from app.webhooks.event_log import EventLog
 from app.webhooks.processor import WebhookProcessor
 from app.webhooks.repository import CustomerRepository, EventRepository, PaymentRepository
+from app.webhooks.stripe_api import PaymentLookup, key_livemode
 
 log = logging.getLogger("app")
 
 SWEEP_INTERVAL_SECONDS = 60
 
 
-async def _sweep_forever(repos: Repositories, notices: NoticeSweep, clock: Clock) -> None:
+async def sweep_once(repos: Repositories, catalog: Catalog, now: datetime) -> None:
+    """Expire what is due on accounts nobody touches, then grant the months of yearly plans
+    that have begun (after the expiry, so a month's rollover sees the last one's expiry)."""
+    await sweep(repos, now)
+    await sweep_allocations(repos, catalog, now)
+
+
+async def _sweep_forever(repos: Repositories, notices: NoticeSweep, catalog: Catalog,
+                         clock: Clock) -> None:
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
         try:
-            await sweep(repos, clock.now())
+            await sweep_once(repos, catalog, clock.now())
             await notices.run()
         except Exception:  # the sweep must outlive a bad moment of the database
             log.exception("expiry sweep failed; retrying next interval")
 
 
 def build_processor(settings: Settings, database: Database, catalog: Catalog, clock: Clock,
-                    metrics: Metrics | None = None,
-                    repos: Repositories | None = None) -> WebhookProcessor:
+                    metrics: Metrics | None = None, repos: Repositories | None = None,
+                    stripe_client: stripe.StripeClient | None = None) -> WebhookProcessor:
     """The webhook processor and the stores it writes to: the app's, and the backfill's
-    (`python -m app stripe backfill`), wired in this one place."""
+    (`python -m app stripe backfill`), wired in this one place. With STRIPE_API_KEY, payments
+    the service never saw linked to an invoice are looked up in Stripe's API."""
     repos = repos or Repositories(database)
-    stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database))
+    if stripe_client is None and settings.stripe_api_key:
+        stripe_client = stripe.StripeClient(settings.stripe_api_key, max_network_retries=2)
+    lookup = PaymentLookup(stripe_client) if stripe_client is not None else None
+    stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database),
+                           lookup)
     return WebhookProcessor(database, stores, EventRepository(database), catalog, clock,
-                            settings.webhook_secrets, metrics or Metrics())
+                            settings.webhook_secrets, metrics or Metrics(),
+                            livemode=key_livemode(settings.stripe_api_key))
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None,
                clock: Clock | None = None, catalog: Catalog | None = None,
-               sweeper: bool = True) -> FastAPI:
+               sweeper: bool = True, stripe_client: stripe.StripeClient | None = None) -> FastAPI:
     settings = settings or load_settings()
     settings.check()
     # A bad catalog stops the start with a message naming the file and the field.
@@ -72,8 +90,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.ensure_indexes()
-        task = asyncio.create_task(
-            _sweep_forever(app.state.repos, app.state.notices, clock)) if sweeper else None
+        task = asyncio.create_task(_sweep_forever(
+            app.state.repos, app.state.notices, catalog, clock)) if sweeper else None
         try:
             yield
         finally:
@@ -100,7 +118,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.catalog = catalog
     app.state.metrics = Metrics()
     app.state.webhooks = build_processor(settings, database, catalog, clock,
-                                         app.state.metrics, repos)
+                                         app.state.metrics, repos, stripe_client)
     app.state.event_log = EventLog(app.state.webhooks.events)
     _wire_events(app, settings, database, repos, catalog, clock)
     install_error_handlers(app)

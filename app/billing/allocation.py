@@ -81,13 +81,16 @@ async def grant_due_months(session: Session, repos: Repositories,
     await expire_due(session, repos, account_id, now)
     granted = 0
     for month in range(first, last):
-        if await _grant_month(session, repos, catalog, account, bounds, month, now):
+        credits = await _grant_month(session, repos, catalog, account, bounds, month, now)
+        if credits:
+            await schedules.add_invoice_credits(session, plan_of["invoice_id"], credits)
             granted += 1
     return granted
 
 
 async def _grant_month(session: Session, repos: Repositories, catalog: Catalog, account: Doc,
-                       bounds: list[datetime], month: int, now: datetime) -> bool:
+                       bounds: list[datetime], month: int, now: datetime) -> int:
+    """Month `month`'s credits, if the subscription still stands; returns what was granted."""
     subscription = account["allocation"]["subscription_id"]
     plan = catalog.plan(account.get("plan") or "")
     begins, ends = bounds[month], bounds[month + 1]
@@ -96,7 +99,7 @@ async def _grant_month(session: Session, repos: Repositories, catalog: Catalog, 
             or account.get("subscription_status") not in GOOD_STANDING
             or suspended_reason(account, begins) is not None or expires_at <= now):
         log.info("account %s: month %d of %s not granted", account["_id"], month, subscription)
-        return False
+        return 0
     source = f"stripe:subscription:{subscription}"
     key = allocation_key(subscription, bounds[0], month)
     await close_period(session, repos, account["_id"], before=begins, period_end=ends,
@@ -104,14 +107,14 @@ async def _grant_month(session: Session, repos: Repositories, catalog: Catalog, 
                        source=source, key=f"rollover:{key}")
     credits = plan.credits_for(account.get("plan_quantity") or 1)
     if credits <= 0:
-        return False
+        return 0
     granted = await grant_credits(
         session, repos, account["_id"], credits, "subscription", now, expires_at=expires_at,
         source=source, idempotency_key=key, actor="stripe",
         description=f"{plan.name}: credits for month {month + 1} of {len(bounds) - 1}",
         grant_fields={"period_start": begins, "period_end": ends,
                       "subscription_id": subscription})
-    return granted is not None
+    return credits if granted is not None else 0
 
 
 async def sweep_allocations(repos: Repositories, catalog: Catalog, now: datetime,

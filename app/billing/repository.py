@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.db import ACCOUNTS, Database, Session
+from app.db import ACCOUNTS, PAYMENTS, Database, Session
 
 Doc = dict[str, Any]
 
@@ -13,6 +13,7 @@ Doc = dict[str, Any]
 class AllocationRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[ACCOUNTS]
+        self.payments = db[PAYMENTS]
 
     async def due(self, now: datetime, limit: int) -> list[str]:
         docs = await self.col.find({"allocation.next_at": {"$lte": now}},
@@ -29,3 +30,9 @@ class AllocationRepository:
             {"_id": account_id, "allocation.next_month": schedule["next_month"],
              "allocation.period_start": schedule["period_start"]}, update, session=session)
         return result.modified_count == 1
+
+    async def add_invoice_credits(self, session: Session, invoice_id: str, credits: int) -> None:
+        """A month granted for a paid invoice is part of what that payment brought (what a
+        lost dispute of it claws back)."""
+        await self.payments.update_one({"_id": invoice_id}, {"$inc": {"credits": credits}},
+                                       session=session)

@@ -30,8 +30,9 @@ DRAIN_ATTEMPTS = 3
 class WebhookProcessor:
     def __init__(self, db: Database, stores: WebhookStores, events: EventRepository,
                  catalog: Catalog, clock: Clock, secrets: tuple[str, ...],
-                 metrics: Metrics) -> None:
+                 metrics: Metrics, *, livemode: bool | None = None) -> None:
         self.db = db
+        self.livemode = livemode  # the STRIPE_API_KEY's mode; None: every event applies
         self.metrics = metrics
         self.stores = stores
         self.events = events
@@ -122,7 +123,11 @@ class WebhookProcessor:
         event = _readable(claimed["payload"])
         ctx = EventContext(session, self.stores, self.catalog, event, self.clock.now())
         handler = HANDLERS.get(event["type"])
-        outcome = await handler(ctx) if handler else Outcome("ignored", note="not handled")
+        other_mode = wrong_mode(event, self.livemode)
+        if other_mode:
+            outcome = Outcome("ignored", note=other_mode)
+        else:
+            outcome = await handler(ctx) if handler else Outcome("ignored", note="not handled")
         note = "; ".join(n for n in (outcome.note, *ctx.notes) if n) or None
         await self.events.finish(session, event_id, {
             "status": outcome.status, "account_id": outcome.account_id,
@@ -173,6 +178,18 @@ def _readable(payload: object) -> dict[str, Any]:
     except UnusableEvent as exc:
         raise PermanentFailure(f"unusable payload: {exc}", code="bad_payload") from None
     return event
+
+
+def wrong_mode(event: dict[str, Any], livemode: bool | None) -> str | None:
+    """Why an event of the other mode than STRIPE_API_KEY's is not applied, or None."""
+    sent = event.get("livemode")
+    if livemode is None or not isinstance(sent, bool) or sent == livemode:
+        return None
+    if sent:
+        return ("a live-mode event, but STRIPE_API_KEY is a test key: a live endpoint points "
+                "at this test service; not applied")
+    return ("a test-mode event, but STRIPE_API_KEY is a live key: a test endpoint points at "
+            "this production service; not applied")
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from app.webhooks.context import EventContext, Outcome
-from app.webhooks.handlers import charges, checkout, customers, invoices, subscriptions
+from app.webhooks.handlers import charges, checkout, customers, invoices, payments, subscriptions
 
 Handler = Callable[[EventContext], Awaitable[Outcome]]
 
@@ -22,6 +22,7 @@ HANDLERS: dict[str, Handler] = {
     "invoice.paid": invoices.invoice_paid,
     "invoice.payment_succeeded": invoices.invoice_paid,
     "invoice.payment_failed": invoices.invoice_payment_failed,
+    "invoice_payment.paid": payments.invoice_payment_paid,
     "charge.refunded": charges.charge_refunded,
     "charge.dispute.created": charges.dispute_created,
     "charge.dispute.closed": charges.dispute_closed,

@@ -10,12 +10,29 @@ from app.webhooks.payloads import object_id
 
 
 async def _payment(ctx: EventContext, payment_intent, charge_id):
-    payment = await ctx.stores.payments.find(ctx.session, object_id(payment_intent),
-                                             object_id(charge_id))
-    if payment is not None:
-        # Every write to an account first expires what is due on it.
-        await expire_due(ctx.session, ctx.repos, payment["account_id"], ctx.now)
+    """The payment that brought credits (a pack's, a subscription invoice's), or None."""
+    payment_intent, charge_id = object_id(payment_intent), object_id(charge_id)
+    payment = await ctx.stores.payments.find(ctx.session, payment_intent, charge_id)
+    if (payment is None or payment.get("account_id") is None) and ctx.stores.lookup:
+        payment = await _look_up(ctx, payment_intent, charge_id) or payment
+    if payment is None or payment.get("account_id") is None:
+        return None
+    # Every write to an account first expires what is due on it.
+    await expire_due(ctx.session, ctx.repos, payment["account_id"], ctx.now)
     return payment
+
+
+async def _look_up(ctx: EventContext, payment_intent: str | None, charge_id: str | None):
+    """Ask Stripe which invoices the payment paid (a subscription's payment whose
+    `invoice_payment.paid` never came), and keep the link."""
+    found = None
+    for invoice in await ctx.stores.lookup.invoices_paid_by(payment_intent, charge_id):
+        known = await ctx.stores.payments.link_invoice(ctx.session, invoice, payment_intent,
+                                                       charge_id, ctx.now)
+        ctx.notes.append(f"Stripe's API: the payment paid invoice {invoice}")
+        if found is None and known.get("account_id") is not None:
+            found = known
+    return found
 
 
 async def charge_refunded(ctx: EventContext) -> Outcome:
