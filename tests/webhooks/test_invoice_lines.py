@@ -1,0 +1,147 @@
+"""Which invoice line pays for the plan, as Stripe really lays invoices out (shapes from
+Stripe's published objects: tests/stripe_shapes): one-off fees, add-ons and proration lines, in
+any order and in both layouts, never set the plan, the period or the credits."""
+
+from itertools import permutations
+
+import pytest
+
+from tests.factories import assert_invariants, live_grants
+from tests.stripe_shapes.common import LAYOUTS
+from tests.stripe_shapes.invoices import fee_line
+from tests.webhooks.helpers import get_account, same_time, stored_event
+from tests.webhooks.shapes_story import (
+    ADDON,
+    DAY,
+    FEE,
+    GROWTH,
+    MONTH,
+    STARTER,
+    UNIT,
+    Story,
+    shapes_catalog,
+)
+
+
+@pytest.fixture
+async def client(app_with):
+    return (await app_with(shapes_catalog()))[1]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+async def test_first_invoice_of_a_one_off_fee_then_the_plan_grants_the_plans_credits(
+        client, db, clock, layout):
+    story = Story(client, clock, layout)
+    start, end = story.now, story.now + MONTH
+
+    await story.subscribe(STARTER, lines=[
+        fee_line(FEE, UNIT[FEE], at=start, subscription=story.sub),
+        story.plan(STARTER, start, end)])
+
+    acc = await get_account(client, "user_1")
+    assert (acc["balance"], acc["plan"], acc["subscription_status"]) == (1000, "starter",
+                                                                         "active")
+    assert same_time(acc["current_period_end"], end)
+    [grant] = await live_grants(client, "user_1")
+    assert (grant["kind"], grant["amount"]) == ("subscription", 1000)
+    assert same_time(grant["expires_at"], end + 3 * DAY)
+    await assert_invariants(db, "user_1")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("order", list(permutations(("fee", "addon", "plan"))))
+async def test_the_plan_line_is_found_in_any_order_of_lines(client, db, clock, layout, order):
+    story = Story(client, clock, layout)
+    start, end = story.now, story.now + MONTH
+    lines = {"fee": fee_line(FEE, UNIT[FEE], at=start, subscription=story.sub),
+             "addon": story.plan(ADDON, start, end, quantity=2),
+             "plan": story.plan(STARTER, start, end)}
+
+    await story.subscribe(STARTER, lines=[lines[name] for name in order])
+
+    acc = await get_account(client, "user_1")
+    assert (acc["balance"], acc["plan"]) == (1000, "starter")
+    assert same_time(acc["current_period_end"], end)
+    await assert_invariants(db, "user_1")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+async def test_an_invoice_without_a_plan_line_fails_naming_the_prices_seen(
+        client, db, clock, layout):
+    story = Story(client, clock, layout)
+    start = story.now
+    await story.checkout()
+    bad = story.invoice([fee_line(FEE, UNIT[FEE], at=start, subscription=story.sub),
+                         story.plan(ADDON, start, start + MONTH)], "subscription_create")
+
+    assert await story.send("invoice.paid", bad) == "failed"
+
+    stored = await stored_event(db, (await db["stripe_events"].find_one(
+        {"type": "invoice.paid"}))["_id"])
+    assert FEE in stored["error"] and ADDON in stored["error"]
+    assert (await get_account(client, "user_1"))["balance"] == 0
+    await assert_invariants(db, "user_1")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+async def test_a_subscription_with_an_add_on_item_first_takes_the_plan_from_its_plan_item(
+        client, db, clock, layout):
+    story = Story(client, clock, layout)
+    start, end = story.now, story.now + MONTH
+    await story.checkout()
+
+    assert await story.send("customer.subscription.created", story.subscription(
+        [(ADDON, 1), (GROWTH, 1)], start, end)) == "processed"
+
+    assert (await get_account(client, "user_1"))["plan"] == "growth"
+    await assert_invariants(db, "user_1")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+async def test_first_invoice_of_0_with_a_100_percent_coupon_grants_the_periods_credits(
+        client, db, clock, layout):
+    story = Story(client, clock, layout)
+    start, end = story.now, story.now + MONTH
+
+    first = await story.subscribe(STARTER, lines=[
+        story.plan(STARTER, start, end, discount=UNIT[STARTER])])
+
+    assert (first["amount_paid"], first["total"]) == (0, 0)
+    acc = await get_account(client, "user_1")
+    assert (acc["balance"], acc["subscription_status"]) == (1000, "active")
+    await assert_invariants(db, "user_1")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+async def test_first_invoice_of_0_for_a_trial_grants_only_the_trial_credits(
+        client, db, clock, layout):
+    story = Story(client, clock, layout)
+    start, trial_end = story.now, story.now + 14 * DAY
+    await story.checkout()
+    assert await story.send("customer.subscription.created", story.subscription(
+        [(STARTER, 1)], start, trial_end, status="trialing",
+        trial_end=trial_end)) == "processed"
+
+    trial_invoice = story.invoice([story.plan(STARTER, start, trial_end, trial=True)],
+                                  "subscription_create")
+    assert await story.send("invoice.paid", trial_invoice) == "processed"
+
+    acc = await get_account(client, "user_1")
+    assert (acc["balance"], acc["subscription_status"]) == (100, "trialing")
+    assert [g["kind"] for g in await live_grants(client, "user_1")] == ["trial"]
+    await assert_invariants(db, "user_1")
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+async def test_a_trial_invoice_before_the_subscription_event_grants_nothing(
+        client, db, clock, layout):
+    story = Story(client, clock, layout)
+    start, trial_end = story.now, story.now + 14 * DAY
+    await story.checkout()
+
+    trial_invoice = story.invoice([story.plan(STARTER, start, trial_end, trial=True)],
+                                  "subscription_create")
+    assert await story.send("invoice.paid", trial_invoice) == "processed"
+
+    assert (await get_account(client, "user_1"))["balance"] == 0
+    await assert_invariants(db, "user_1")
