@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -27,14 +28,20 @@ class Scope(StrEnum):
 class ApiKeyEntry(BaseModel):
     """One configured service key: only the SHA-256 of the key is ever stored."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str = Field(min_length=1)
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha256: str
     scopes: frozenset[Scope]
 
     @field_validator("sha256", mode="before")
     @classmethod
-    def _lower(cls, value: object) -> object:
-        return value.lower() if isinstance(value, str) else value
+    def _hex_digest(cls, value: object) -> object:
+        if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+            # Never echo it: a key pasted here instead of its hash is a secret.
+            raise ValueError("must be the 64 hex characters of the key's SHA-256 "
+                             "(python -m app keys new prints it)")
+        return value.lower()
 
 
 class SettingsError(RuntimeError):
@@ -105,12 +112,13 @@ class Settings(BaseSettings):
             return ()
         try:
             data = json.loads(self.api_keys)
-            if not isinstance(data, list):
-                raise ValueError("expected a JSON list")
-            return tuple(ApiKeyEntry.model_validate(item) for item in data)
-        except (ValueError, ValidationError) as exc:
-            # Never echo the value: it is a secret-bearing setting.
-            raise SettingsError(f"API_KEYS is not valid: {_short_reason(exc)}") from None
+        except ValueError as exc:
+            # Never echo the value: it is a secret-bearing setting. The position is enough.
+            raise SettingsError(f"API_KEYS is not valid JSON: {_short_reason(exc)}") from None
+        if not isinstance(data, list):
+            raise SettingsError('API_KEYS must be a JSON list of {"name", "sha256", "scopes"} '
+                                "objects") from None
+        return tuple(_api_key_entry(index, item) for index, item in enumerate(data))
 
     def check(self) -> None:
         """Parse the derived settings once at start-up so a bad one stops the service."""
@@ -121,6 +129,20 @@ class Settings(BaseSettings):
             raise SettingsError(
                 "APP_ENV=production refuses to start without STRIPE_WEBHOOK_SECRET"
             )
+
+
+def _api_key_entry(index: int, item: object) -> ApiKeyEntry:
+    try:
+        return ApiKeyEntry.model_validate(item)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field (an entry holds name, sha256 and scopes only)"
+        # The entry's index and field, never its content: the entry may hold a pasted key.
+        where = f"API_KEYS entry {index}" + (f" ({field})" if field else "")
+        raise SettingsError(f"{where}: {msg}") from None
 
 
 def _short_reason(exc: Exception) -> str:

@@ -148,14 +148,18 @@ def _wire_events(app: FastAPI, settings: Settings, database: Database, repos: Re
     app.state.endpoints_repo = EndpointRepository(database)
 
 
-def _app_from_environment() -> FastAPI:
+def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _app_from_environment() -> FastAPI:
+    configure_logging()
     try:
         return create_app()
     except (SettingsError, CatalogError) as exc:
         # A clear line, not a traceback: the message names the setting or catalog field.
         log.error("cannot start: %s", exc)
-        raise SystemExit(1) from None
+        raise SystemExit(2) from None
 
 
 # `uvicorn app.main:app` builds the app from the environment; tests call create_app().

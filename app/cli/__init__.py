@@ -3,6 +3,7 @@ Stripe events the webhook endpoint never received.
 
     python -m app keys new --name gen-worker --scopes credits:read credits:debit
     python -m app dev [--reload]
+    python -m app serve [--workers N] [--host H] [--forwarded-allow-ips IPS]
     python -m app stripe backfill --since 3d|72h|2026-11-20 [--type T ...] [--limit N]
 
 `dev` writes what it mints to `.dev-credentials.json` in the repo root (for `make demo`):
@@ -16,9 +17,16 @@ import argparse
 from collections.abc import Sequence
 
 from app.cli.backfill import backfill_command, parse_since, positive_int, run_backfill
-from app.cli.common import DEV_WEBHOOK_SECRET_PREFIX, KEY_PREFIX, SCOPES, CommandError
+from app.cli.common import (
+    DEV_CREDENTIALS_FILE,
+    DEV_WEBHOOK_SECRET_PREFIX,
+    KEY_PREFIX,
+    SCOPES,
+    CommandError,
+)
 from app.cli.dev import dev_command, prepare_dev_environment
 from app.cli.keys import keys_new_command, new_api_key
+from app.cli.serve import add_serve_arguments, serve_command
 
 __all__ = [
     "DEV_WEBHOOK_SECRET_PREFIX", "KEY_PREFIX", "SCOPES", "build_parser", "main", "new_api_key",
@@ -55,7 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a development server, minting a key and webhook secret if unset.",
     )
     dev.add_argument("--reload", action="store_true", help="restart when the code changes")
+    dev.add_argument("--credentials-file", default=str(DEV_CREDENTIALS_FILE), metavar="PATH",
+                     help="where a started server saves what it minted, for make demo "
+                     "(default: .dev-credentials.json in the repo)")
     dev.set_defaults(handler=dev_command)
+
+    serve = commands.add_parser(
+        "serve",
+        help="run the production server",
+        description="Run the service for production: settings from the environment, worker "
+        "processes, proxy headers trusted from FORWARDED_ALLOW_IPS, graceful shutdown on "
+        "SIGTERM.",
+    )
+    add_serve_arguments(serve)
+    serve.set_defaults(handler=serve_command)
 
     stripe_parser = commands.add_parser("stripe", help="Stripe operations")
     stripe_commands = stripe_parser.add_subparsers(dest="stripe_command", required=True,

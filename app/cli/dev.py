@@ -1,4 +1,5 @@
-"""python -m app dev: fill in development defaults, print how to call the API, run uvicorn."""
+"""python -m app dev: fill in development defaults, check every setting, take the port, run
+uvicorn, and once it is up print how to call the API and save the minted credentials."""
 
 from __future__ import annotations
 
@@ -6,27 +7,19 @@ import argparse
 import json
 import os
 import secrets
-import sys
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from app.cli.common import (
     DEV_CREDENTIALS_FILE,
     DEV_WEBHOOK_SECRET_PREFIX,
     EXAMPLE_PLANS_FILE,
     SCOPES,
-    CommandError,
     redact_uri,
 )
 from app.cli.keys import new_api_key
-
-if TYPE_CHECKING:
-
-    pass
-
-# --- Development server ---------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -58,7 +51,10 @@ def _read_dotenv(path: Path) -> dict[str, str]:
 def prepare_dev_environment(
     environ: MutableMapping[str, str], dotenv: Mapping[str, str] | None = None
 ) -> DevSetup:
-    """Fill in development defaults for whatever neither `environ` nor `.env` sets."""
+    """Fill in development defaults for whatever neither `environ` nor `.env` sets.
+
+    Only `environ` changes: nothing is printed or written, so a start that the settings then
+    refuse leaves no trace."""
     dotenv = dotenv or {}
 
     def configured(name: str) -> str | None:
@@ -77,10 +73,6 @@ def prepare_dev_environment(
 
     app_env = default("APP_ENV", "development")
     port_setting = default("PORT", "8000")
-    try:
-        port = int(port_setting)
-    except ValueError:
-        raise ValueError(f"PORT must be a number, not {port_setting!r}") from None
     plans_file = default("PLANS_FILE", str(EXAMPLE_PLANS_FILE))
     # Production must be configured on purpose: mint nothing, let the settings refuse to start.
     production = app_env.strip().lower() == "production"
@@ -97,7 +89,8 @@ def prepare_dev_environment(
 
     return DevSetup(
         host=configured("HOST") or "127.0.0.1",
-        port=port,
+        # The settings validate PORT (and say so in one line) before it is used.
+        port=int(port_setting) if port_setting.strip().isdigit() else 0,
         app_env=app_env,
         mongodb_uri=configured("MONGODB_URI"),
         plans_file=plans_file,
@@ -112,16 +105,19 @@ def write_dev_credentials(setup: DevSetup, path: Path = DEV_CREDENTIALS_FILE) ->
         "api_key": setup.api_key,
         "webhook_secret": setup.webhook_secret,
     }
-    # Owner-only: the file holds a key with every scope.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # Owner-only: the file holds a key with every scope. Written beside and renamed, so a
+    # reader never sees half a file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
         json.dump(credentials, file, indent=2)
         file.write("\n")
+    os.replace(partial, path)
 
 
 
 
-def dev_banner(setup: DevSetup) -> str:
+def dev_banner(setup: DevSetup, credentials_file: Path = DEV_CREDENTIALS_FILE) -> str:
     url = setup.base_url
     local = f"localhost:{setup.port}"
     key = setup.api_key or "$API_KEY"
@@ -147,8 +143,10 @@ def dev_banner(setup: DevSetup) -> str:
         f"  API key         {key_line}",
         f"  webhook secret  {secret_line}",
     ]
-    if setup.api_key or setup.webhook_secret:
-        lines.append(f"  (both saved in {DEV_CREDENTIALS_FILE.name} for make demo)")
+    if setup.app_env.strip().lower() == "production":
+        lines.append("  (APP_ENV=production: no development key or webhook secret minted)")
+    elif setup.api_key or setup.webhook_secret:
+        lines.append(f"  (saved in {credentials_file.name} for make demo)")
     lines += [
         "",
         "Try it:",
@@ -164,25 +162,31 @@ def dev_banner(setup: DevSetup) -> str:
     return "\n".join(lines)
 
 
-def dev_command(args: argparse.Namespace) -> int:
-    # Settings go into os.environ before anything imports app.main (uvicorn imports it by name).
-    try:
-        setup = prepare_dev_environment(os.environ, _read_dotenv(Path(".env")))
-    except ValueError as error:
-        raise CommandError(str(error)) from None
-    if setup.app_env.strip().lower() == "production":
-        print(
-            "APP_ENV=production: no development key or webhook secret is minted.",
-            file=sys.stderr,
-        )
-    else:
-        write_dev_credentials(setup)
-    print(dev_banner(setup), flush=True)
+def announce(setup: DevSetup, credentials_file: Path) -> None:
+    """Called once the server is up: only a running server writes the credentials file."""
+    production = setup.app_env.strip().lower() == "production"
+    if not production:
+        write_dev_credentials(setup, credentials_file)
+    print(dev_banner(setup, credentials_file), flush=True)
 
+
+def dev_command(args: argparse.Namespace) -> int:
     import uvicorn
 
-    uvicorn.run("app.main:app", host=setup.host, port=setup.port, reload=args.reload)
-    return 0
+    from app.cli.startup import bind_port, load_configuration, run_server
+    from app.main import configure_logging, create_app
 
-
-
+    # Settings go into os.environ first: the reloader's processes read them from there.
+    setup = prepare_dev_environment(os.environ, _read_dotenv(Path(".env")))
+    configuration = load_configuration()  # every mistake stops here, in one line
+    setup = replace(setup, port=configuration.settings.port)
+    sock = bind_port(setup.host, setup.port)
+    configure_logging()
+    on_started = partial(announce, setup, Path(args.credentials_file))
+    if args.reload:
+        # The reloader imports the app by name in a fresh process, from the same environment.
+        config = uvicorn.Config("app.main:app", reload=True, log_level="info")
+    else:
+        config = uvicorn.Config(create_app(configuration.settings,
+                                           catalog=configuration.catalog), log_level="info")
+    return run_server(config, sock, on_started)
