@@ -31,19 +31,22 @@ class PaymentLookup:
         self.client = client
 
     async def invoices_paid_by(self, payment_intent: str | None,
-                               charge_id: str | None) -> list[str]:
+                               charge_id: str | None) -> tuple[str | None, list[str]]:
+        """The payment's intent (found from the charge when only that is known) and the
+        invoices it paid."""
         # stripe-python's synchronous client (the service installs no async HTTP client),
         # off the event loop.
         return await asyncio.to_thread(self._invoices_paid_by, payment_intent, charge_id)
 
-    def _invoices_paid_by(self, payment_intent: str | None, charge_id: str | None) -> list[str]:
+    def _invoices_paid_by(self, payment_intent: str | None,
+                          charge_id: str | None) -> tuple[str | None, list[str]]:
         try:
             if payment_intent is None and charge_id is not None:
                 # Invoice payments are listed by payment intent: find the charge's.
                 charge = self.client.v1.charges.retrieve(charge_id)
-                payment_intent = object_id(charge.get("payment_intent"))
+                payment_intent = object_id(charge.to_dict().get("payment_intent"))
             if payment_intent is None:
-                return []
+                return None, []
             page = self.client.v1.invoice_payments.list(params={
                 "payment": {"type": "payment_intent", "payment_intent": payment_intent},
                 "limit": 10})
@@ -51,7 +54,7 @@ class PaymentLookup:
             # No such payment (of another account, or deleted): it paid no invoice of ours.
             log.info("Stripe knows no invoice payment of %s: %s", payment_intent or charge_id,
                      error.user_message or error.code)
-            return []
+            return payment_intent, []
         paid = [p.to_dict() for p in page.data]
-        return [found for p in paid if p.get("status") == "paid"
-                and (found := object_id(p.get("invoice")))]
+        return payment_intent, [found for p in paid if p.get("status") == "paid"
+                                and (found := object_id(p.get("invoice")))]

@@ -26,7 +26,7 @@ async def app_with(tmp_path, db, clock):
     async with contextlib.AsyncExitStack() as stack:
         built = 0
 
-        async def build(catalog: dict | None = None, **settings):
+        async def build(catalog: dict | None = None, stripe_client=None, **settings):
             nonlocal built
             built += 1
             overrides = {}
@@ -35,7 +35,7 @@ async def app_with(tmp_path, db, clock):
                 path.write_text(catalog_toml(catalog))
                 overrides["plans_file"] = path
             application = create_app(make_settings(**overrides, **settings), db=db,
-                                     clock=clock, sweeper=False)
+                                     clock=clock, sweeper=False, stripe_client=stripe_client)
             await stack.enter_async_context(application.router.lifespan_context(application))
             transport = httpx.ASGITransport(app=application)
             client = await stack.enter_async_context(

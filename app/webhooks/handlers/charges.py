@@ -26,7 +26,9 @@ async def _look_up(ctx: EventContext, payment_intent: str | None, charge_id: str
     """Ask Stripe which invoices the payment paid (a subscription's payment whose
     `invoice_payment.paid` never came), and keep the link."""
     found = None
-    for invoice in await ctx.stores.lookup.invoices_paid_by(payment_intent, charge_id):
+    payment_intent, invoices = await ctx.stores.lookup.invoices_paid_by(payment_intent,
+                                                                        charge_id)
+    for invoice in invoices:
         known = await ctx.stores.payments.link_invoice(ctx.session, invoice, payment_intent,
                                                        charge_id, ctx.now)
         ctx.notes.append(f"Stripe's API: the payment paid invoice {invoice}")
