@@ -53,7 +53,7 @@ def test_example_catalog_loads_billing_policy():
 def test_example_catalog_plans():
     catalog = load_catalog(EXAMPLE)
 
-    assert set(catalog.plans) == {"starter", "pro", "scale"}
+    assert set(catalog.plans) == {"starter", "pro", "scale", "team"}
     starter, pro, scale = catalog.plans["starter"], catalog.plans["pro"], catalog.plans["scale"]
     assert starter.stripe_prices == ["price_starter_monthly", "price_starter_yearly"]
     assert (starter.monthly_credits, starter.trial_credits) == (1000, 100)
