@@ -14,6 +14,7 @@ from pymongo.errors import CollectionInvalid
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
+from app.calls import COMMIT, CallCounter, CountedCollection
 from app.embedded import EmbeddedEngine
 
 log = logging.getLogger("app.db")
@@ -141,7 +142,10 @@ class Database:
         # The embedded engine has no transactions: units of work run one at a time so
         # each sees a consistent state, as they would under snapshot isolation, and the
         # engine undoes a unit that fails.
-        self.engine = EmbeddedEngine(self.db) if embedded else None
+        # Every collection call, by operation and collection (off unless turned on).
+        self.calls = CallCounter()
+        self.engine = EmbeddedEngine(self.db, self.calls) if embedded else None
+        self._counted: dict[str, CountedCollection] = {}
         self._serial = asyncio.Lock()
         # Called at the end of every unit of work, inside its transaction, with what it noted:
         # the outgoing events' outbox is written in the same transaction as its cause.
@@ -150,7 +154,10 @@ class Database:
     def __getitem__(self, collection: str) -> Any:
         if self.engine is not None:
             return self.engine.collection(collection)
-        return self.db[collection]
+        if collection not in self._counted:
+            self._counted[collection] = CountedCollection(self.db[collection], collection,
+                                                          self.calls)
+        return self._counted[collection]
 
     async def transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
         """Run `work(session)` in one multi-document transaction: all of it commits or none
@@ -159,11 +166,14 @@ class Database:
         work = self._with_listeners(work)
         if self.engine is not None:
             async with self._serial:
-                return await self.engine.run(work)
-        async with self.client.start_session() as session:
-            return await session.with_transaction(
-                work, read_concern=MAJORITY_READ, write_concern=MAJORITY_WRITE
-            )
+                result = await self.engine.run(work)
+        else:
+            async with self.client.start_session() as session:
+                result = await session.with_transaction(
+                    work, read_concern=MAJORITY_READ, write_concern=MAJORITY_WRITE
+                )
+        self.calls.add(*COMMIT)  # its own round trip (the first statement starts the transaction)
+        return result
 
     def _with_listeners(self, work: Callable[[Session], Awaitable[T]]
                         ) -> Callable[[Session], Awaitable[T]]:

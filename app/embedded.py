@@ -8,7 +8,12 @@ import copy
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
+from pymongo import UpdateOne
 from pymongo.errors import PyMongoError
+from pymongo.results import BulkWriteResult
+
+from app.calls import CallCounter
+from app.embedded_fast import install as install_fast_paths
 
 T = TypeVar("T")
 Doc = dict[str, Any]
@@ -58,6 +63,7 @@ class EmbeddedCollection:
         return getattr(self.raw, name)
 
     def _step(self, session: Journal | None, operation: str, upsert: bool = False) -> None:
+        self.engine.calls.add(operation, self.name)
         if session is None:
             return
         session.steps += 1
@@ -143,6 +149,23 @@ class EmbeddedCollection:
         await self._keep_matching(session, filter, many=False)
         return await self.raw.delete_one(filter, **kwargs)
 
+    async def bulk_write(self, requests: list[UpdateOne], *, session: Journal | None = None,
+                         **kwargs: Any) -> BulkWriteResult:
+        """One call (one round trip on a replica set) for many updates, applied in order; the
+        stand-in has no bulk_write of its own that takes today's pymongo operations."""
+        self._step(session, "bulk_write")
+        matched = modified = 0
+        for request in requests:
+            if not isinstance(request, UpdateOne):
+                raise NotImplementedError("the embedded engine's bulk_write takes UpdateOne only")
+            doc = request._doc  # pymongo keeps the operation's parts private
+            await self._keep_matching(session, request._filter, many=False)
+            result = await self.raw.update_one(request._filter, doc)
+            matched += result.matched_count
+            modified += result.modified_count
+        return BulkWriteResult({"nInserted": 0, "nUpserted": 0, "nMatched": matched,
+                                "nModified": modified, "nRemoved": 0, "upserted": []}, True)
+
     async def delete_many(self, filter: Doc, *, session: Journal | None = None, **kwargs: Any):
         self._step(session, "delete_many")
         await self._keep_matching(session, filter, many=True)
@@ -152,8 +175,10 @@ class EmbeddedCollection:
 class EmbeddedEngine:
     """Runs units of work one at a time (the isolation a transaction gives) with rollback."""
 
-    def __init__(self, raw_db: Any) -> None:
+    def __init__(self, raw_db: Any, calls: CallCounter | None = None) -> None:
+        install_fast_paths()  # before any collection is created: mongomock-motor wraps them
         self.raw_db = raw_db
+        self.calls = calls or CallCounter()
         self.faults: Faults | None = None  # set by the fault-injection tests only
         self._collections: dict[str, EmbeddedCollection] = {}
 

@@ -70,6 +70,7 @@ async def db():
     uri = os.environ.get("MONGODB_TEST_URI")
     name = f"test_{uuid.uuid4().hex[:12]}"
     database: Database = connect(uri, name)
+    database.calls.enabled = True  # what each operation costs: tests/test_call_budgets.py
     yield database
     if uri:
         await database.client.drop_database(name)

@@ -9,6 +9,7 @@ from app.db import Session
 from app.errors import AccountNotFound, InsufficientCredits
 from app.ledger.access import ensure_can_spend, spend_guard
 from app.ledger.entries import ledger_entry
+from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.repository import Doc, Repositories
 from app.ledger.spending import draw, total
 
@@ -17,10 +18,11 @@ async def debit_credits(session: Session, repos: Repositories, account_id: str, 
                         now: datetime, *, idempotency_key: str, actor: str,
                         description: str | None = None,
                         metadata: dict[str, Any] | None = None) -> tuple[Doc, Doc]:
-    """Spend `amount` now. What was due on the account has expired before, in a transaction of
-    its own: the guarded change of the (contended) account is this unit's first statement."""
+    """Spend `amount` now. The guarded change of the (contended) account is this unit's first
+    statement; it also refuses when something on the account is due (expired first, in a
+    transaction of its own, and the unit runs again)."""
     after = await repos.accounts.change(session, account_id, now, balance=-amount,
-                                        guard=spend_guard(amount, now))
+                                        guard=spend_guard(amount, now), nothing_due=True)
     if after is None:
         await refuse_spending(session, repos, account_id, amount, now)
     taken = await draw(session, repos, account_id, amount, now)
@@ -39,5 +41,7 @@ async def refuse_spending(session: Session, repos: Repositories, account_id: str
     account = await repos.accounts.get(session, account_id)
     if account is None:
         raise AccountNotFound(f"account {account_id!r} not found")
+    if is_due(account, now):
+        raise ExpiryDue(account_id)
     ensure_can_spend(account, amount, now)
     raise InsufficientCredits(f"{amount} credits requested, fewer available")

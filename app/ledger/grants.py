@@ -8,6 +8,7 @@ from typing import Any
 
 from app.db import Session
 from app.ledger.entries import ledger_entry
+from app.ledger.expiry import expire_due, is_due
 from app.ledger.repository import Doc, Repositories, new_id
 from app.ledger.spending import draw
 
@@ -29,6 +30,9 @@ async def grant_credits(session: Session, repos: Repositories, account_id: str, 
     if kind not in GRANT_KINDS:
         raise ValueError(f"unknown grant kind {kind!r}")
     account = await repos.accounts.ensure(session, account_id, now)
+    if is_due(account, now):  # the grant's entry comes after what was due
+        await expire_due(session, repos, account_id, now, look=True)
+        account = await repos.accounts.get(session, account_id)
     if idempotency_key is not None and await repos.ledger.by_key(
             session, account_id, idempotency_key):
         return None
@@ -50,7 +54,7 @@ async def grant_credits(session: Session, repos: Repositories, account_id: str, 
         "created_at": now, **(grant_fields or {}),
     })
     after = await repos.accounts.change(session, account_id, now, balance=amount,
-                                        deficit=-payoff)
+                                        deficit=-payoff, due_by=expires_at)
     return entry, after
 
 

@@ -13,6 +13,7 @@ from pymongo.errors import DuplicateKeyError
 
 from app.db import Session
 from app.errors import IdempotencyKeyReused
+from app.ledger.expiry import after_expiry
 from app.ledger.repository import Repositories
 
 
@@ -37,19 +38,16 @@ def fingerprint(operation: str, request: dict[str, Any]) -> str:
 
 async def run_idempotent(repos: Repositories, account_id: str, key: str, print_: str,
                          now: datetime, work: Callable[[Session], Awaitable[dict[str, Any]]],
-                         status: int, *, before: Callable[[], Awaitable[None]] | None = None,
-                         retry: bool = True) -> Outcome:
+                         status: int, *, seen: bool = True, retry: bool = True) -> Outcome:
     """Run `work` once per (account, key), in one transaction with its stored answer. A replay
-    is one read and no transaction; `before` (expiring what is due) runs only for new keys.
-    A refused request (an exception) stores nothing, so it may be retried with the same key."""
-    seen = await repos.idempotency.get(None, account_id, key)
-    if seen is not None:
-        if seen["fingerprint"] != print_:
-            raise IdempotencyKeyReused(
-                "this Idempotency-Key was already used with a different request")
-        return Outcome(seen["status"], seen["body"], replayed=True)
-    if before is not None:
-        await before()
+    is one read and no transaction. `seen=False`: the caller knows the key is new here (the
+    hold it resolves is still held), so that read is skipped. What is due on the account is
+    expired first, in a transaction of its own (see `after_expiry`). A refused request (an
+    exception) stores nothing, so it may be retried with the same key."""
+    if seen:
+        record = await repos.idempotency.get(None, account_id, key)
+        if record is not None:
+            return replayed(record, print_)
 
     async def unit(session: Session) -> Outcome:
         body = await work(session)
@@ -60,11 +58,18 @@ async def run_idempotent(repos: Repositories, account_id: str, key: str, print_:
         return Outcome(status, body, replayed=False)
 
     try:
-        return await repos.db.transaction(unit)
+        return await after_expiry(repos, account_id, now, unit)
     except DuplicateKeyError:
         if not retry:
             raise
-        # A concurrent request with the same key committed first: this one replays it (or is
-        # refused as a reuse). Any other duplicate is raised by the second run.
+        # A concurrent request with the same key committed first, or the key was used for
+        # something else on this account: this one replays it (or is refused as a reuse).
         return await run_idempotent(repos, account_id, key, print_, now, work, status,
-                                    before=before, retry=False)
+                                    retry=False)
+
+
+def replayed(record: dict[str, Any], print_: str) -> Outcome:
+    """The first answer again, if `record` was stored for the same request."""
+    if record["fingerprint"] != print_:
+        raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")
+    return Outcome(record["status"], record["body"], replayed=True)

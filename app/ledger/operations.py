@@ -9,14 +9,15 @@ from app.errors import AccountNotFound, ValidationFailed
 from app.ledger import schemas
 from app.ledger.access import access_reason, available
 from app.ledger.debits import debit_credits
-from app.ledger.expiry import expire_if_due, load_account
+from app.ledger.expiry import expire_due, expire_now, is_due, load_account
 from app.ledger.grants import grant_credits, take_back
-from app.ledger.idempotency import Outcome, fingerprint, run_idempotent
+from app.ledger.idempotency import Outcome, fingerprint, replayed, run_idempotent
 from app.ledger.repository import Repositories
 from app.ledger.reservations import (
     capture_amount,
     capture_reservation,
     find_reservation,
+    refuse_resolved,
     release_reservation,
     reserve_credits,
 )
@@ -28,8 +29,8 @@ class Ledger:
         self.repos = repos
         self.clock = clock
 
-    # Reads: each expires what is due first (in its own transaction, only when something
-    # is), so no answer includes expired credits; the read itself needs no transaction.
+    # Reads: each expires what is due first (in its own transaction, only when the account
+    # says something is), so no answer includes expired credits; no read needs a transaction.
 
     async def account(self, account_id: str) -> schemas.Account:
         now = self.clock.now()
@@ -60,9 +61,12 @@ class Ledger:
                                       available=available(account))
 
     async def reservation(self, reservation_id: str) -> schemas.Reservation:
+        now = self.clock.now()
         found = await find_reservation(None, self.repos, reservation_id)
-        await expire_if_due(self.repos, found["account_id"], self.clock.now())
-        return reservation_view(await find_reservation(None, self.repos, reservation_id))
+        if found["status"] == "held" and as_utc(found["expires_at"]) <= now:
+            await expire_now(self.repos, found["account_id"], now)
+            found = await find_reservation(None, self.repos, reservation_id)
+        return reservation_view(found)
 
     # Writes: each runs once per Idempotency-Key, in one transaction with its stored answer.
 
@@ -96,28 +100,59 @@ class Ledger:
     async def capture(self, reservation_id: str, req: schemas.CaptureCreate, key: str,
                       actor: str) -> Outcome:
         now = self.clock.now()
+        request = {"reservation": reservation_id, **req.model_dump(mode="json")}
+        print_ = fingerprint("capture", request)
         found = await find_reservation(None, self.repos, reservation_id)
+        stored = await self._resolved_before(found, key, print_, now)
+        if stored is not None:
+            return stored
         captured = capture_amount(found, req.amount)  # refused before anything is written
 
         async def work(session):
+            answers: dict = {}
             reservation, entry = await capture_reservation(
-                session, self.repos, found, captured, now, idempotency_key=key, actor=actor)
-            return schemas.CaptureResult(reservation=reservation_view(reservation),
-                                         entry=entry_view(entry)).model_dump(mode="json")
+                session, self.repos, found, captured, now, idempotency_key=key, actor=actor,
+                replay=lambda hold, entry: _remember(answers, key, print_, 200, _captured(
+                    hold, entry)))
+            return answers["body"]
 
-        request = {"reservation": reservation_id, **req.model_dump(mode="json")}
-        return await self._once(found["account_id"], key, "capture", request, now, work, 200)
+        return await run_idempotent(self.repos, found["account_id"], key, print_, now, work,
+                                    200, seen=False)
 
     async def release(self, reservation_id: str, key: str, actor: str) -> Outcome:
         now = self.clock.now()
+        print_ = fingerprint("release", {"reservation": reservation_id})
         found = await find_reservation(None, self.repos, reservation_id)
+        stored = await self._resolved_before(found, key, print_, now)
+        if stored is not None:
+            return stored
 
         async def work(session):
-            reservation = await release_reservation(session, self.repos, found, now)
-            return reservation_view(reservation).model_dump(mode="json")
+            answers: dict = {}
+            await release_reservation(
+                session, self.repos, found, now,
+                replay=lambda hold, _: _remember(answers, key, print_, 200, _view(hold)))
+            return answers["body"]
 
-        return await self._once(found["account_id"], key, "release",
-                                {"reservation": reservation_id}, now, work, 200)
+        return await run_idempotent(self.repos, found["account_id"], key, print_, now, work,
+                                    200, seen=False)
+
+    async def _resolved_before(self, found: dict, key: str, print_: str,
+                               now: datetime) -> Outcome | None:
+        """A capture or release of a hold: answered from the hold when this key resolved it
+        (one read, no transaction); refused when it is no longer held (after looking up the
+        key, which may have been used for something else on the account). None: go on, the
+        key is new (a use elsewhere on the account shows as a duplicate key at the end)."""
+        stored = found.get("replay")
+        if stored is not None and stored["key"] == key:
+            return replayed({**stored, "fingerprint": found["fingerprint"]}, print_)
+        if found["status"] == "held":
+            return None
+        record = await self.repos.idempotency.get(None, found["account_id"], key)
+        if record is not None:
+            return replayed(record, print_)
+        refuse_resolved(found, now)
+        return None
 
     async def grant(self, account_id: str, req: schemas.GrantCreate, key: str,
                     actor: str) -> Outcome:
@@ -147,6 +182,9 @@ class Ledger:
             account = await self.repos.accounts.get(session, account_id)
             if account is None:
                 raise AccountNotFound(f"account {account_id!r} not found")
+            if is_due(account, now):  # a correction comes after what was due
+                await expire_due(session, self.repos, account_id, now)
+                account = await self.repos.accounts.get(session, account_id)
             if req.amount > 0:
                 entry, after = await grant_credits(
                     session, self.repos, account_id, req.amount, "correction", now,
@@ -163,15 +201,25 @@ class Ledger:
                                 work, 201)
 
     async def _once(self, account_id, key, operation, request, now, work, status) -> Outcome:
-        async def before() -> None:
-            # Committed whatever becomes of the request: a refusal must not undo the expiry.
-            await expire_if_due(self.repos, account_id, now)
-
         return await run_idempotent(self.repos, account_id, key,
-                                    fingerprint(operation, request), now, work, status,
-                                    before=before)
+                                    fingerprint(operation, request), now, work, status)
 
 
 def _entry_with_account(entry, after, now) -> dict:
     return schemas.EntryWithAccount(entry=entry_view(entry),
                                     account=account_view(after, now)).model_dump(mode="json")
+
+
+def _remember(answers: dict, key: str, print_: str, status: int, body: dict) -> dict:
+    """The answer a retry of this request gets, kept on the hold it resolved."""
+    answers["body"] = body
+    return {"key": key, "fingerprint": print_, "status": status, "body": body}
+
+
+def _captured(hold, entry) -> dict:
+    return schemas.CaptureResult(reservation=reservation_view(hold),
+                                 entry=entry_view(entry)).model_dump(mode="json")
+
+
+def _view(hold) -> dict:
+    return reservation_view(hold).model_dump(mode="json")

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from bson import ObjectId
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
+from pymongo.errors import OperationFailure
 
 from app.db import ACCOUNTS, GRANTS, IDEMPOTENCY, LEDGER, RESERVATIONS, Database, Session
 from app.ledger.outbox import record_outbox
@@ -14,6 +15,10 @@ from app.ledger.outbox import record_outbox
 Doc = dict[str, Any]
 SPENDING_ORDER = [("never_expires", ASCENDING), ("expires_at", ASCENDING),
                   ("created_at", ASCENDING), ("_id", ASCENDING)]
+
+
+# An account's `next_due_at` when nothing on it can come due (no expiring grant, no hold).
+NOTHING_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
 def new_id(prefix: str) -> str:
@@ -28,6 +33,9 @@ def new_account(account_id: str, now: datetime) -> Doc:
         "current_period_end": None, "grace_until": None, "cancel_at": None,
         "open_disputes": [], "stripe_customer_id": None, "stripe_subscription_id": None,
         "created_at": now, "updated_at": now,
+        # Never later than the first deadline of its holds and expiry of its grants: a read or
+        # write that finds it ahead knows that nothing is due without looking further.
+        "next_due_at": NOTHING_DUE,
     }
 
 
@@ -49,21 +57,32 @@ class AccountRepository:
 
     async def change(self, session: Session, account_id: str, now: datetime, *,
                      balance: int = 0, reserved: int = 0, deficit: int = 0,
-                     guard: Doc | None = None) -> Doc | None:
+                     guard: Doc | None = None, nothing_due: bool = False,
+                     due_by: datetime | None = None) -> Doc | None:
         """The one way the cached balance moves: an atomic $inc, optionally guarded by a
-        filter on the account (None when the guard refuses, or there is no such account)."""
+        filter on the account (None when the guard refuses, or there is no such account).
+        `nothing_due` also refuses when something on the account is due at `now`; `due_by` is
+        a new deadline (a hold's, an expiring grant's) the account must know of."""
         query: Doc = {"_id": account_id, **(guard or {})}
+        if nothing_due:
+            query["next_due_at"] = {"$gt": now}
         inc = {k: v for k, v in (("balance", balance), ("reserved", reserved),
                                  ("deficit", deficit)) if v}
+        update: Doc = {**({"$inc": inc} if inc else {}), "$set": {"updated_at": now}}
+        if due_by is not None:
+            update["$min"] = {"next_due_at": due_by}
         after = await self.col.find_one_and_update(
-            query, {**({"$inc": inc} if inc else {}), "$set": {"updated_at": now}},
-            return_document=ReturnDocument.AFTER, session=session,
+            query, update, return_document=ReturnDocument.AFTER, session=session,
         )
         if after is not None and balance != reserved:
             before = {**after, "balance": after["balance"] - balance,
                       "reserved": after["reserved"] - reserved}
             record_outbox("balance", account_id, after, before)
         return after
+
+    async def set_next_due(self, session: Session, account_id: str, when: datetime) -> None:
+        await self.col.update_one({"_id": account_id}, {"$set": {"next_due_at": when}},
+                                  session=session)
 
     async def set_fields(self, session: Session, account_id: str, fields: Doc,
                          now: datetime) -> Doc | None:
@@ -127,9 +146,6 @@ class GrantRepository:
     async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
         return await self.col.find(self._due(account_id, now), session=session).to_list(None)
 
-    async def first_due(self, session: Session, account_id: str, now: datetime) -> Doc | None:
-        return await self.col.find_one(self._due(account_id, now), {"_id": 1}, session=session)
-
     @staticmethod
     def _due(account_id: str, now: datetime) -> Doc:
         return {"account_id": account_id, "expired": False, "never_expires": False,
@@ -139,26 +155,48 @@ class GrantRepository:
         query = {"account_id": account_id, "expired": False, "kind": {"$in": kinds}}
         return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
 
-    async def take(self, session: Session, grant_id: str, amount: int, *, hold: bool) -> bool:
-        """Take `amount` free credits from a live grant (into `held` for a hold)."""
-        inc = {"remaining": -amount, **({"held": amount} if hold else {})}
-        result = await self.col.update_one(
-            {"_id": grant_id, "expired": False, "remaining": {"$gte": amount}},
-            {"$inc": inc}, session=session,
-        )
-        return result.modified_count == 1
+    async def next_expiry(self, session: Session, account_id: str) -> Doc | None:
+        """The account's unexpired grant that expires first (spending order's index)."""
+        return await self.col.find_one(
+            {"account_id": account_id, "expired": False, "never_expires": False},
+            {"expires_at": 1}, sort=[("expires_at", ASCENDING)], session=session)
 
-    async def settle_hold(self, session: Session, grant_id: str, held: int, freed: int) -> bool:
-        """Resolve `held` credits of a hold: `freed` go back to the grant if it is still live.
-        Returns False when the grant has expired meanwhile (the freed credits expire too)."""
-        result = await self.col.update_one(
-            {"_id": grant_id, "expired": False},
-            {"$inc": {"held": -held, "remaining": freed}}, session=session,
-        )
-        if result.modified_count == 1:
-            return True
-        await self.col.update_one({"_id": grant_id}, {"$inc": {"held": -held}}, session=session)
-        return False
+    async def take(self, session: Session, takes: list[tuple[str, int]], *, hold: bool) -> None:
+        """Take free credits from live grants (into `held` for a hold): one call for all."""
+        await self._all_or_rerun(session, [
+            UpdateOne({"_id": grant_id, "expired": False, "remaining": {"$gte": amount}},
+                      {"$inc": {"remaining": -amount, **({"held": amount} if hold else {})}})
+            for grant_id, amount in takes])
+
+    async def settle_live(self, session: Session, parts: list[tuple[str, int, int]]) -> int:
+        """Resolve the held credits of a hold, `(grant_id, held, freed)` per grant: the freed
+        credits go back to the grants still live. Returns how many grants were still live."""
+        result = await self.col.bulk_write([
+            UpdateOne({"_id": grant_id, "expired": False},
+                      {"$inc": {"held": -held, "remaining": freed}})
+            for grant_id, held, freed in parts], session=session)
+        return result.matched_count
+
+    async def expired_among(self, session: Session, grant_ids: list[str]) -> set[str]:
+        docs = await self.col.find({"_id": {"$in": grant_ids}, "expired": True}, {"_id": 1},
+                                   session=session).to_list(None)
+        return {doc["_id"] for doc in docs}
+
+    async def drop_held(self, session: Session, parts: list[tuple[str, int]]) -> None:
+        """Held credits of expired grants leave them (they expire with the hold's release)."""
+        await self._all_or_rerun(session, [
+            UpdateOne({"_id": grant_id, "expired": True}, {"$inc": {"held": -held}})
+            for grant_id, held in parts])
+
+    async def _all_or_rerun(self, session: Session, updates: list[UpdateOne]) -> None:
+        if not updates:
+            return
+        result = await self.col.bulk_write(updates, session=session)
+        if result.matched_count != len(updates):
+            # Inside a transaction the grants just read cannot have changed; if they ever
+            # did, the whole unit of work runs again on fresh reads.
+            raise OperationFailure("grants changed under the unit of work", code=112,
+                                   details={"errorLabels": ["TransientTransactionError"]})
 
     async def pay_deficit(self, session: Session, grant_id: str, amount: int) -> None:
         await self.col.update_one(
@@ -224,14 +262,20 @@ class ReservationRepository:
         return await self.col.find_one({"_id": reservation_id}, session=session)
 
     async def resolve(self, session: Session, reservation_id: str, status: str,
-                      captured: int, now: datetime, *, live_at: datetime | None) -> Doc | None:
+                      captured: int, now: datetime, *, live_at: datetime | None,
+                      replay: Doc | None = None) -> Doc | None:
         """Move a held reservation to its final state once. With `live_at`, only a hold whose
-        deadline is still ahead resolves (a capture may not take an expired hold)."""
+        deadline is still ahead resolves (a capture may not take an expired hold). `replay`
+        is the answer to a retry of the request that resolved it (its key and fingerprint)."""
         query: Doc = {"_id": reservation_id, "status": "held"}
         if live_at is not None:
             query["expires_at"] = {"$gt": live_at}
+        fields = {"status": status, "captured": captured, "resolved_at": now}
+        if replay is not None:  # as an idempotency record: the fingerprint beside the answer
+            fields["fingerprint"] = replay["fingerprint"]
+            fields["replay"] = {k: v for k, v in replay.items() if k != "fingerprint"}
         done = await self.col.find_one_and_update(
-            query, {"$set": {"status": status, "captured": captured, "resolved_at": now}},
+            query, {"$set": fields},
             return_document=ReturnDocument.AFTER, session=session,
         )
         if done is not None and status == "expired":
@@ -241,8 +285,11 @@ class ReservationRepository:
     async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
         return await self.col.find(self._due(account_id, now), session=session).to_list(None)
 
-    async def first_due(self, session: Session, account_id: str, now: datetime) -> Doc | None:
-        return await self.col.find_one(self._due(account_id, now), {"_id": 1}, session=session)
+    async def next_deadline(self, session: Session, account_id: str) -> Doc | None:
+        """The account's held reservation whose deadline comes first."""
+        return await self.col.find_one({"account_id": account_id, "status": "held"},
+                                       {"expires_at": 1}, sort=[("expires_at", ASCENDING)],
+                                       session=session)
 
     @staticmethod
     def _due(account_id: str, now: datetime) -> Doc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,7 @@ from app.errors import (
 from app.ledger.access import spend_guard
 from app.ledger.debits import refuse_spending
 from app.ledger.entries import ledger_entry
-from app.ledger.expiry import record_lost, release_hold, settle_hold
+from app.ledger.expiry import ExpiryDue, record_lost, settle_hold
 from app.ledger.repository import Doc, Repositories, new_id
 from app.ledger.spending import draw, total
 
@@ -25,9 +26,12 @@ async def reserve_credits(session: Session, repos: Repositories, account_id: str
                           ttl_seconds: int, now: datetime, *, idempotency_key: str, actor: str,
                           description: str | None = None,
                           metadata: dict[str, Any] | None = None) -> Doc:
-    # The guarded change of the (contended) account is the first statement, as for a debit.
+    # The guarded change of the (contended) account is the first statement, as for a debit;
+    # the account learns the hold's deadline in the same write.
+    expires_at = now + timedelta(seconds=ttl_seconds)
     after = await repos.accounts.change(session, account_id, now, reserved=amount,
-                                        guard=spend_guard(amount, now))
+                                        guard=spend_guard(amount, now), nothing_due=True,
+                                        due_by=expires_at)
     if after is None:
         await refuse_spending(session, repos, account_id, amount, now)
     held = await draw(session, repos, account_id, amount, now, hold=True)
@@ -35,7 +39,7 @@ async def reserve_credits(session: Session, repos: Repositories, account_id: str
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
     reservation = {
         "_id": new_id("rsv"), "account_id": account_id, "amount": amount, "captured": 0,
-        "status": "held", "grants": held, "expires_at": now + timedelta(seconds=ttl_seconds),
+        "status": "held", "grants": held, "expires_at": expires_at,
         "idempotency_key": idempotency_key, "actor": actor, "description": description,
         "metadata": metadata or {}, "created_at": now, "resolved_at": None,
     }
@@ -50,7 +54,7 @@ async def find_reservation(session: Session, repos: Repositories, reservation_id
     return reservation
 
 
-def _refuse_resolved(reservation: Doc, now: datetime) -> None:
+def refuse_resolved(reservation: Doc, now: datetime) -> None:
     status = reservation["status"]
     if status == "expired" or (status == "held" and as_utc(reservation["expires_at"]) <= now):
         raise ReservationExpired(f"reservation {reservation['_id']} expired at "
@@ -69,41 +73,70 @@ def capture_amount(reservation: Doc, amount: int | None) -> int:
     return captured
 
 
+Answer = Callable[[Doc, Doc | None], dict[str, Any]]  # (hold after, entry) -> the replay
+
+
 async def capture_reservation(session: Session, repos: Repositories, reservation: Doc,
                               captured: int, now: datetime, *, idempotency_key: str,
-                              actor: str) -> tuple[Doc, Doc]:
+                              actor: str, replay: Answer) -> tuple[Doc, Doc]:
     """Spend `captured` of a live hold (read before: a hold's amount and grants never change);
-    the rest is released at once. What was due on the account has expired before."""
-    reservation_id = reservation["_id"]
-    held = reservation["amount"]
-    # Resolving the hold once is the write that can be refused: it goes first.
-    done = await repos.reservations.resolve(session, reservation_id, "captured", captured, now,
-                                            live_at=now)
-    if done is None:
-        _refuse_resolved(await find_reservation(session, repos, reservation_id), now)
-    lost = await settle_hold(session, repos, reservation, captured)
-    account_id = reservation["account_id"]
-    after = await repos.accounts.change(session, account_id, now, balance=-(captured + lost),
-                                        reserved=-held)
-    spent = _spent_grants(reservation["grants"], captured)
-    entry = ledger_entry(account_id, "capture", -captured, after["balance"] + lost, now,
-                         grants=spent, source=f"reservation:{reservation_id}",
+    the rest goes back to its grants at once. The change of the (contended) account is the
+    first statement; resolving the hold once is the write that can refuse (the unit is then
+    undone)."""
+    reservation_id, account_id = reservation["_id"], reservation["account_id"]
+    after = await _account_first(session, repos, reservation, now, balance=-captured)
+    entry = ledger_entry(account_id, "capture", -captured, after["balance"], now,
+                         grants=_spent_grants(reservation["grants"], captured),
+                         source=f"reservation:{reservation_id}",
                          idempotency_key=idempotency_key, actor=actor,
                          description=reservation.get("description"),
                          metadata=reservation.get("metadata"), reservation_id=reservation_id)
+    done = await _resolve(session, repos, reservation, "captured", captured, now, replay, entry)
+    lost = await settle_hold(session, repos, reservation, captured)
     await repos.ledger.insert(session, entry)
-    await record_lost(session, repos, reservation, lost, after, now)
+    await _expire_lost(session, repos, reservation, lost, now)
     return done, entry
 
 
 async def release_reservation(session: Session, repos: Repositories, reservation: Doc,
-                              now: datetime) -> Doc:
-    """Give a live hold's credits back (the hold was read before; what was due on the account
-    has expired before)."""
-    done = await release_hold(session, repos, reservation, "released", now)
-    if done is None:
-        _refuse_resolved(await find_reservation(session, repos, reservation["_id"]), now)
+                              now: datetime, *, replay: Answer) -> Doc:
+    """Give a live hold's credits back to its grants (the hold was read before), in the same
+    order as a capture."""
+    await _account_first(session, repos, reservation, now, balance=0)
+    done = await _resolve(session, repos, reservation, "released", 0, now, replay, None)
+    lost = await settle_hold(session, repos, reservation, 0)
+    await _expire_lost(session, repos, reservation, lost, now)
     return done
+
+
+async def _account_first(session: Session, repos: Repositories, reservation: Doc,
+                         now: datetime, *, balance: int) -> Doc:
+    after = await repos.accounts.change(session, reservation["account_id"], now,
+                                        balance=balance, reserved=-reservation["amount"],
+                                        nothing_due=True)
+    if after is None:
+        # The account exists (it holds this hold): something on it is due, maybe this hold.
+        raise ExpiryDue(reservation["account_id"])
+    return after
+
+
+async def _resolve(session: Session, repos: Repositories, reservation: Doc, status: str,
+                   captured: int, now: datetime, replay: Answer, entry: Doc | None) -> Doc:
+    resolved = {**reservation, "status": status, "captured": captured, "resolved_at": now}
+    done = await repos.reservations.resolve(session, reservation["_id"], status, captured, now,
+                                            live_at=now, replay=replay(resolved, entry))
+    if done is None:
+        refuse_resolved(await find_reservation(session, repos, reservation["_id"]), now)
+    return done
+
+
+async def _expire_lost(session: Session, repos: Repositories, reservation: Doc, lost: int,
+                       now: datetime) -> None:
+    """Credits the hold gave back to grants that expired during it expire now (rare)."""
+    if lost:
+        after = await repos.accounts.change(session, reservation["account_id"], now,
+                                            balance=-lost)
+        await record_lost(session, repos, reservation, lost, after, now)
 
 
 def _spent_grants(allocations: list[Doc], captured: int) -> list[Doc]:

@@ -22,11 +22,11 @@ async def draw(session: Session, repos: Repositories, account_id: str, amount: i
         if left == 0:
             break
         take = min(grant["remaining"], left)
-        # Guarded: inside a transaction (or the embedded engine's serial lock) this holds;
-        # if it ever did not, the credits are simply taken from the next grant.
-        if await repos.grants.take(session, grant["_id"], take, hold=hold):
-            taken.append({"grant_id": grant["_id"], "kind": grant["kind"], "amount": -take})
-            left -= take
+        taken.append({"grant_id": grant["_id"], "kind": grant["kind"], "amount": -take})
+        left -= take
+    # One call for all the grants, however many: each update is guarded, and inside the
+    # transaction they all hold (the unit of work runs again if one ever did not).
+    await repos.grants.take(session, [(a["grant_id"], -a["amount"]) for a in taken], hold=hold)
     return taken
 
 

@@ -1,0 +1,139 @@
+"""Fast paths for the embedded engine (mongomock), so that its cost does not grow with the data:
+mongomock copies and filters every document of a collection for every query, and again for
+every unique index on every insert. Answers are unchanged (every candidate still goes through
+mongomock's own filter); only documents that cannot match are skipped. A real server is not
+touched by any of this."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from bson import ObjectId
+from mongomock import DuplicateKeyError, helpers
+from mongomock.collection import Collection
+from mongomock.filtering import filter_applies
+
+_original_iter_documents = Collection._iter_documents
+_original_ensure_uniques = Collection._ensure_uniques
+_CACHE = "_credit_ledger_unique_keys"
+_SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
+
+
+def _exact_ids(filter: Any) -> tuple | None:
+    """The `_id`s a filter can match when it names them (`_id: x` or `_id: {$in: [...]}`)."""
+    if not isinstance(filter, Mapping) or "_id" not in filter:
+        return None
+    value = filter["_id"]
+    if _plain(value):
+        return (value,)
+    if (isinstance(value, Mapping) and set(value) == {"$in"} and isinstance(value["$in"], list)
+            and all(_plain(v) for v in value["$in"])):
+        return tuple(dict.fromkeys(value["$in"]))
+    return None
+
+
+def _plain(value: Any) -> bool:
+    return isinstance(value, str | ObjectId) or (type(value) is int)
+
+
+def _iter_documents(self: Collection, filter: Any):
+    """Documents matching `filter`: by `_id` straight from the store when the filter names the
+    ids; otherwise a scan that skips, before mongomock's costly filter, every document whose
+    top-level string equalities cannot hold."""
+    store = self._store
+    ids = _exact_ids(filter)
+    if ids is not None:
+        docs = [store[i] for i in ids if i in store]
+        return (doc for doc in docs if filter_applies(filter, doc))
+    equal = [(k, wanted) for k, v in filter.items()
+             if (wanted := _equality(v)) is not None and not k.startswith("$") and "." not in k
+             ] if isinstance(filter, Mapping) else []
+    if not equal or store.is_empty:
+        return _original_iter_documents(self, filter)
+    docs = [doc for doc in store.documents
+            if all(_may_equal(doc.get(k), v) for k, v in equal)]
+    return (doc for doc in docs if filter_applies(filter, doc))
+
+
+def _equality(condition: Any) -> str | None:
+    """The string a top-level condition requires the field to equal (`x` or `{$eq: x, ...}`)."""
+    if isinstance(condition, str):
+        return condition
+    if isinstance(condition, Mapping) and isinstance(condition.get("$eq"), str):
+        return condition["$eq"]
+    return None
+
+
+def _may_equal(value: Any, wanted: str) -> bool:
+    return value == wanted or isinstance(value, list)  # an array may hold it
+
+
+def _index_key(index: Mapping, doc: Mapping) -> Any:
+    values = []
+    for field, _ in index["key"]:
+        try:
+            values.append(helpers.get_value_by_dot(doc, field))
+        except KeyError:
+            values.append(None)
+    if index.get("sparse") and all(v is None for v in values):
+        return _SKIP
+    partial = index.get("partialFilterExpression")
+    if partial is not None and not filter_applies(partial, doc):
+        return _SKIP
+    key = tuple(values)
+    hash(key)  # TypeError for arrays and sub-documents: the caller falls back
+    return key
+
+
+def _ensure_uniques(self: Collection, new_data: Mapping) -> None:
+    """mongomock's unique-index check (the new document is already in the store), answered from
+    a map of each unique index's keys to the document that holds them. An entry is trusted only
+    after checking that its document still exists and still holds the key, so documents
+    deleted or changed behind the map's back never make a false duplicate."""
+    store = self._store
+    doc_id = new_data.get("_id")
+    if not _plain(doc_id):
+        return _original_ensure_uniques(self, new_data)
+    caches: dict = store.__dict__.setdefault(_CACHE, {})
+    for name, index in store.indexes.items():
+        if not index.get("unique"):
+            continue
+        try:
+            key = _index_key(index, new_data)
+            if key is _SKIP:
+                continue
+            seen = caches.get(name)
+            if seen is None:
+                seen = caches[name] = _build(store, index, doc_id)
+        except TypeError:
+            return _original_ensure_uniques(self, new_data)
+        holder = seen.get(key)
+        if holder is not None and holder != doc_id and holder in store:
+            try:
+                held = _index_key(index, store[holder])
+            except TypeError:
+                held = _SKIP
+            if held == key:
+                raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
+        seen[key] = doc_id
+    return None
+
+
+def _build(store: Any, index: Mapping, new_id: Any) -> dict:
+    """The first check of an index reads the store once; later ones keep the map current."""
+    seen: dict = {}
+    for doc in store.documents:
+        if doc.get("_id") == new_id:
+            continue
+        key = _index_key(index, doc)
+        if key is not _SKIP:
+            seen[key] = doc["_id"]
+    return seen
+
+
+def install() -> None:
+    """Put the fast paths on mongomock's collections (idempotent; mongomock-motor wraps the
+    methods per collection when it creates one, so this runs before any is created)."""
+    Collection._iter_documents = _iter_documents
+    Collection._ensure_uniques = _ensure_uniques

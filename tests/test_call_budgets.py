@@ -1,0 +1,136 @@
+"""The round trips of each hot operation, pinned: a change that adds a collection call to one of
+them fails here. Every call is a round trip on a replica set, and a transaction's length sets
+how many requests a busy account can take (docs/design.md, "Calls per operation").
+
+The budgets are the common case: nothing due to expire on the account, a key not seen before,
+no outgoing event fired. The outgoing events' listener (app/events/recorder.py) adds its own
+calls to every unit that moves a balance; they are listed apart (OUTBOX) so that a change to
+either side shows which one grew."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from app.calls import COMMIT
+from app.db import EVENT_STREAMS
+from tests.conftest import auth
+from tests.factories import assert_invariants, capture, debit, grant, new_key, release, reserve
+
+# The outbox listener, on a unit that moves `available` without firing an event: it reads the
+# account's event stream to know its alert state (written only when an event fires or the
+# state changes).
+OUTBOX = [("find_one", EVENT_STREAMS)]
+
+BUDGETS = {  # operation: (collection calls, commits), the outbox's calls not included
+    "debit": (6, 1),
+    "hold": (6, 1),
+    "capture": (6, 1),
+    "release": (5, 1),
+    "account read": (1, 0),
+    "access decision": (1, 0),
+    "replay": (1, 0),
+}
+
+
+def spent(db) -> tuple[int, int, list[str]]:
+    """(calls, commits, what they were) since the last reset, the outbox's calls not counted."""
+    counts = dict(db.calls.counts)
+    for call in OUTBOX:
+        if counts.get(call):
+            counts[call] -= 1
+    calls = sum(n for key, n in counts.items() if key != COMMIT)
+    return calls, counts.get(COMMIT, 0), db.calls.calls()
+
+
+def assert_budget(db, operation: str) -> None:
+    calls, commits, made = spent(db)
+    budget_calls, budget_commits = BUDGETS[operation]
+    assert (calls, commits) == (budget_calls, budget_commits), (
+        f"{operation}: {calls} calls and {commits} commits, budget {budget_calls} and "
+        f"{budget_commits}; made: {made}")
+    db.calls.reset()
+
+
+@pytest.fixture
+async def funded(client, db, clock):
+    """An account with three grants (one expiring later, two never), nothing due."""
+    for amount, expires in ((30, clock.now() + timedelta(days=30)), (40, None), (50, None)):
+        response = await grant(client, "user_b", amount, expires_at=expires)
+        assert response.status_code == 201
+    db.calls.reset()
+    return "user_b"
+
+
+async def test_debit_from_three_grants_is_six_calls_and_a_commit(client, db, funded):
+    response = await debit(client, funded, 100)  # takes from all three grants
+    assert response.status_code == 201
+    assert len(response.json()["entry"]["grants"]) == 3
+    assert_budget(db, "debit")
+    await assert_invariants(db, funded)
+
+
+async def test_debit_from_one_grant_costs_the_same(client, db, funded):
+    assert (await debit(client, funded, 5)).status_code == 201
+    assert_budget(db, "debit")
+
+
+async def test_hold_capture_and_release_budgets(client, db, funded):
+    response = await reserve(client, funded, 90)
+    assert response.status_code == 201
+    assert_budget(db, "hold")
+    assert (await capture(client, response.json()["id"], 60)).status_code == 200
+    assert_budget(db, "capture")
+    response = await reserve(client, funded, 20)
+    db.calls.reset()
+    assert (await release(client, response.json()["id"])).status_code == 200
+    assert_budget(db, "release")
+    await assert_invariants(db, funded)
+
+
+async def test_reads_are_one_call_and_no_transaction(client, db, funded):
+    response = await client.get(f"/v1/accounts/{funded}", headers=auth("reader"))
+    assert response.status_code == 200
+    assert_budget(db, "account read")
+    response = await client.get(f"/v1/accounts/{funded}/access?cost=5", headers=auth("reader"))
+    assert response.json()["allowed"] is True
+    assert_budget(db, "access decision")
+
+
+@pytest.mark.parametrize("operation", ["debit", "hold", "grant"])
+async def test_replay_is_one_call_and_no_transaction(client, db, funded, operation):
+    key = new_key("replay")
+    first = {"debit": lambda: debit(client, funded, 3, key=key),
+             "hold": lambda: reserve(client, funded, 3, key=key),
+             "grant": lambda: grant(client, funded, 3, key=key)}[operation]
+    assert (await first()).status_code == 201
+    db.calls.reset()
+    again = await first()
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert_budget(db, "replay")
+
+
+async def test_capture_replay_is_answered_from_the_hold(client, db, funded):
+    hold = (await reserve(client, funded, 10)).json()["id"]
+    key = new_key("cap")
+    assert (await capture(client, hold, 4, key=key)).status_code == 200
+    db.calls.reset()
+    again = await capture(client, hold, 4, key=key)
+    assert again.headers.get("Idempotent-Replayed") == "true"
+    assert_budget(db, "replay")
+
+
+async def test_a_due_grant_is_expired_first_then_the_debit_keeps_its_budget(
+        client, db, clock, funded):
+    """Something due costs more (its own transaction); the next request is back to budget."""
+    clock.advance(days=31)  # the 30-credit grant is due
+    db.calls.reset()
+    response = await debit(client, funded, 5)
+    assert response.status_code == 201
+    assert response.json()["account"]["balance"] == 85
+    assert db.calls.commits == 2  # the expiry, then the debit
+    db.calls.reset()
+    assert (await debit(client, funded, 5)).status_code == 201
+    assert_budget(db, "debit")
+    await assert_invariants(db, funded)
