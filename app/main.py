@@ -34,11 +34,12 @@ from app.webhooks.context import WebhookStores
 from app.webhooks.event_log import EventLog
 from app.webhooks.processor import WebhookProcessor
 from app.webhooks.repository import CustomerRepository, EventRepository, PaymentRepository
-from app.webhooks.stripe_api import PaymentLookup, key_livemode
+from app.webhooks.stripe_api import StripeLookup, key_livemode
 
 log = logging.getLogger("app")
 
 SWEEP_INTERVAL_SECONDS = 60
+LOOKUP_TIMEOUT_SECONDS = 10
 
 
 async def sweep_once(repos: Repositories, catalog: Catalog, now: datetime) -> None:
@@ -67,8 +68,12 @@ def build_processor(settings: Settings, database: Database, catalog: Catalog, cl
     the service never saw linked to an invoice are looked up in Stripe's API."""
     repos = repos or Repositories(database)
     if stripe_client is None and settings.stripe_api_key:
-        stripe_client = stripe.StripeClient(settings.stripe_api_key, max_network_retries=2)
-    lookup = PaymentLookup(stripe_client) if stripe_client is not None else None
+        # A look-up runs inside the event's transaction: bounded well under its 60 s limit.
+        stripe_client = stripe.StripeClient(
+            settings.stripe_api_key, max_network_retries=1,
+            http_client=stripe.HTTPXClient(timeout=LOOKUP_TIMEOUT_SECONDS,
+                                           allow_sync_methods=True))
+    lookup = StripeLookup(stripe_client) if stripe_client is not None else None
     stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database),
                            lookup)
     return WebhookProcessor(database, stores, EventRepository(database), catalog, clock,

@@ -11,7 +11,7 @@ from app.db import Session
 from app.ledger.repository import Repositories
 from app.webhooks.payloads import ts
 from app.webhooks.repository import CustomerRepository, PaymentRepository
-from app.webhooks.stripe_api import PaymentLookup
+from app.webhooks.stripe_api import StripeLookup
 
 
 class Park(Exception):  # noqa: N818 - an outcome, not an error
@@ -49,7 +49,7 @@ class WebhookStores:
     ledger: Repositories
     customers: CustomerRepository
     payments: PaymentRepository
-    lookup: PaymentLookup | None = None  # with STRIPE_API_KEY: asks Stripe about payments
+    lookup: StripeLookup | None = None  # with STRIPE_API_KEY: asks Stripe about payments
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """What the service asks Stripe's API (with STRIPE_API_KEY) while applying an event: which
-invoices a payment paid, and the mode (live or test) of the key."""
+invoices a payment paid, an invoice's lines beyond those its event carries; and the mode
+(live or test) of the key."""
 
 from __future__ import annotations
 
@@ -23,19 +24,27 @@ def key_livemode(api_key: str | None) -> bool | None:
     return None
 
 
-class PaymentLookup:
-    """The invoices a payment paid, asked of Stripe (`GET /v1/invoice_payments`) when a refund
-    or dispute names a payment the service has not seen linked to an invoice."""
+class StripeLookup:
+    """Questions to Stripe's API, each off the event loop (stripe-python's synchronous client:
+    the fake HTTP clients of the tests answer it as Stripe does)."""
 
     def __init__(self, client: stripe.StripeClient) -> None:
         self.client = client
 
+    async def invoice_lines(self, invoice_id: str) -> list[dict]:
+        """Every line of an invoice (`GET /v1/invoices/{id}/lines`, every page): an event
+        carries only the first ones."""
+        return await asyncio.to_thread(self._invoice_lines, invoice_id)
+
+    def _invoice_lines(self, invoice_id: str) -> list[dict]:
+        page = self.client.v1.invoices.line_items.list(invoice_id, params={"limit": 100})
+        return [line.to_dict(for_json=True) for line in page.auto_paging_iter()]
+
     async def invoices_paid_by(self, payment_intent: str | None,
                                charge_id: str | None) -> tuple[str | None, list[str]]:
         """The payment's intent (found from the charge when only that is known) and the
-        invoices it paid."""
-        # stripe-python's synchronous client (the service installs no async HTTP client),
-        # off the event loop.
+        invoices it paid (`GET /v1/invoice_payments`): for a refund or dispute of a payment
+        the service has not seen linked to an invoice."""
         return await asyncio.to_thread(self._invoices_paid_by, payment_intent, charge_id)
 
     def _invoices_paid_by(self, payment_intent: str | None,

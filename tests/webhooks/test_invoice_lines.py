@@ -5,10 +5,12 @@ any order and in both layouts, never set the plan, the period or the credits."""
 from itertools import permutations
 
 import pytest
+import stripe
 
 from tests.factories import assert_invariants, live_grants
 from tests.stripe_shapes.common import LAYOUTS
-from tests.stripe_shapes.invoices import fee_line
+from tests.stripe_shapes.invoices import fee_line, proration_line
+from tests.webhooks.fake_stripe_api import API_KEY, FakeStripeAPI
 from tests.webhooks.helpers import get_account, same_time, stored_event
 from tests.webhooks.shapes_story import (
     ADDON,
@@ -144,4 +146,52 @@ async def test_a_trial_invoice_before_the_subscription_event_grants_nothing(
     assert await story.send("invoice.paid", trial_invoice) == "processed"
 
     assert (await get_account(client, "user_1"))["balance"] == 0
+    await assert_invariants(db, "user_1")
+
+
+def _long_renewal(story: Story, start: int) -> tuple[dict, list[dict]]:
+    """A renewal after many changes: its event carries the first 10 lines (prorations, which
+    Stripe lists first), the plan line is further down (`has_more`)."""
+    end = start + MONTH
+    lines = [proration_line(STARTER, -100 - n, start=start - 20 * DAY, end=start,
+                            subscription=story.sub, name="Starter") for n in range(12)]
+    lines.append(story.plan(STARTER, start, end))
+    renewal = story.invoice(lines, "subscription_cycle")
+    every = renewal["lines"]["data"]
+    renewal["lines"] = {**renewal["lines"], "data": every[:10], "has_more": True}
+    return renewal, every
+
+
+async def test_a_plan_line_beyond_the_events_first_lines_is_read_from_stripes_api(
+        app_with, db, clock):
+    api = FakeStripeAPI()
+    _, client = await app_with(shapes_catalog(), stripe_client=stripe.StripeClient(
+        API_KEY, http_client=api), stripe_api_key=API_KEY)
+    story = Story(client, clock, "current")
+    await story.subscribe(STARTER)
+    clock.advance(days=30)
+    renewal, every = _long_renewal(story, story.now)
+    api.invoice_lines[renewal["id"]] = every
+
+    assert await story.send("invoice.paid", renewal) == "processed"
+
+    acc = await get_account(client, "user_1")
+    assert same_time(acc["current_period_end"], story.now + MONTH)
+    assert [g["amount"] for g in await live_grants(client, "user_1")
+            if g["kind"] == "subscription"] == [1000]
+    await assert_invariants(db, "user_1")
+
+
+async def test_without_an_api_key_a_plan_line_beyond_the_events_lines_fails_saying_so(
+        client, db, clock):
+    story = Story(client, clock, "current")
+    await story.subscribe(STARTER)
+    clock.advance(days=30)
+    renewal, _ = _long_renewal(story, story.now)
+
+    assert await story.send("invoice.paid", renewal) == "failed"
+
+    failed = await db["stripe_events"].find_one({"type": "invoice.paid", "status": "failed"})
+    assert "STRIPE_API_KEY" in failed["error"]
+    assert (await get_account(client, "user_1"))["balance"] == 1000  # nothing of it applied
     await assert_invariants(db, "user_1")

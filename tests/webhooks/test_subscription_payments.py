@@ -3,55 +3,17 @@ names no charge or payment intent: the link comes from `invoice_payment.paid`, o
 never came, from Stripe's API (`GET /v1/invoice_payments`, a real stripe.StripeClient over a
 fake HTTP client); the legacy layout's own fields link it too. Shapes: tests/stripe_shapes."""
 
-import json
-from urllib.parse import parse_qs, urlsplit
-
+import httpx
 import pytest
 import stripe
 
 from app.db import PAYMENTS
 from tests.factories import assert_invariants, assert_problem, debit
+from tests.stripe_shapes.common import event
 from tests.stripe_shapes.payments import dispute, invoice_payment
-from tests.webhooks.helpers import entry_by_key, get_account, stored_event
+from tests.webhooks.fake_stripe_api import API_KEY, FakeStripeAPI
+from tests.webhooks.helpers import entry_by_key, get_account, send, stored_event
 from tests.webhooks.shapes_story import STARTER, Story, shapes_catalog
-
-API_KEY = "sk_test_lookup_key"
-
-
-class FakeStripeAPI(stripe.HTTPClient):
-    """GET /v1/invoice_payments (filtered by payment intent) and GET /v1/charges/{id}, as
-    Stripe answers them."""
-
-    name = "fake"
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.invoice_payments: list[dict] = []
-        self.charges: dict[str, dict] = {}
-        self.requests: list[tuple[str, dict]] = []
-
-    def request(self, method, url, headers, post_data=None, **_):
-        assert method == "get" and headers["Authorization"] == f"Bearer {API_KEY}"
-        parts = urlsplit(url)
-        query = parse_qs(parts.query)
-        self.requests.append((parts.path, query))
-        if parts.path.startswith("/v1/charges/"):
-            charge = self.charges.get(parts.path.rsplit("/", 1)[1])
-            if charge is None:
-                error = {"type": "invalid_request_error", "code": "resource_missing",
-                         "message": "No such charge"}
-                return json.dumps({"error": error}), 404, {}
-            return json.dumps(charge), 200, {}
-        assert parts.path == "/v1/invoice_payments"
-        assert query["payment[type]"] == ["payment_intent"]
-        wanted = query["payment[payment_intent]"][0]
-        data = [p for p in self.invoice_payments
-                if p["payment"]["payment_intent"] == wanted]
-        return json.dumps({"object": "list", "url": "/v1/invoice_payments", "data": data,
-                           "has_more": False}), 200, {}
-
-    def close(self):
-        pass
 
 
 async def _subscribed(client, clock, layout="current", **invoice_kw) -> tuple[Story, dict]:
@@ -195,3 +157,32 @@ async def test_a_refund_of_a_subscription_payment_claws_nothing_back(client, db,
 
     assert (await get_account(client, "user_1"))["balance"] == 1000
     await assert_invariants(db, "user_1")
+
+
+async def test_a_stripe_api_error_answers_500_and_stripes_retry_applies_the_dispute(
+        app_with, db, clock):
+    api = FakeStripeAPI()
+    app, _ = await app_with(shapes_catalog(), stripe_client=stripe.StripeClient(
+        API_KEY, http_client=api, max_network_retries=0), stripe_api_key=API_KEY)
+    # A 500 answered, as Stripe sees it, rather than the exception raised into the test.
+    client = httpx.AsyncClient(base_url="http://test", transport=httpx.ASGITransport(
+        app=app, raise_app_exceptions=False))
+    story, first = await _subscribed(client, clock)
+    api.invoice_payments.append(invoice_payment(invoice=first["id"], payment_intent="pi_1",
+                                                amount=1000, created=story.now))
+    opened = event("current", "charge.dispute.created", dispute(
+        charge="ch_1", payment_intent="pi_1", amount=1000, created=story.now),
+        created=story.now)
+    api.down = True
+
+    failed = await send(client, opened)
+
+    assert failed.status_code == 500
+    assert (await stored_event(db, opened["id"]))["status"] == "received"
+    assert (await get_account(client, "user_1"))["suspended_reason"] is None
+    api.down = False  # Stripe's retry of the same event
+    retried = await send(client, opened)
+    assert (retried.status_code, retried.json()["status"]) == (200, "processed")
+    assert (await get_account(client, "user_1"))["suspended_reason"] == "disputed"
+    await assert_invariants(db, "user_1")
+    await client.aclose()

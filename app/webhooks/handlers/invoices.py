@@ -10,7 +10,7 @@ from app.billing.subscriptions import has_ended, period_grant_expiry
 from app.clock import as_utc
 from app.ledger.grants import grant_credits
 from app.ledger.periods import close_period
-from app.webhooks.context import EventContext, Outcome
+from app.webhooks.context import EventContext, Outcome, PermanentFailure
 from app.webhooks.payloads import (
     customer_of,
     invoice_charge,
@@ -36,6 +36,26 @@ def _opens_trial(invoice: dict, line: PlanLine, account: dict, subscription: str
     return trial_end is not None and as_utc(trial_end) > line.start
 
 
+async def _plan_line(ctx: EventContext) -> PlanLine:
+    """The plan line; when the event carries only the first of many lines (after many
+    changes, Stripe lists the prorations first) and none is the plan's, the rest are asked
+    of Stripe's API, given STRIPE_API_KEY."""
+    invoice = ctx.obj
+    try:
+        return invoice_plan_line(ctx.catalog, invoice)
+    except PermanentFailure as missing:
+        lines = invoice.get("lines")
+        if not (isinstance(lines, dict) and lines.get("has_more")):
+            raise
+        if ctx.stores.lookup is None:
+            raise PermanentFailure(f"{missing} The event carries only the invoice's first "
+                                   "lines: set STRIPE_API_KEY so the rest can be read, and "
+                                   "replay.", code=missing.code) from None
+        every = await ctx.stores.lookup.invoice_lines(invoice["id"])
+        ctx.notes.append(f"{len(every)} lines read from Stripe's API")
+        return invoice_plan_line(ctx.catalog, {**invoice, "lines": {"data": every}})
+
+
 async def _account(ctx: EventContext) -> tuple[str, str | None]:
     invoice = ctx.obj
     customer = customer_of(invoice)
@@ -52,7 +72,7 @@ async def invoice_paid(ctx: EventContext) -> Outcome:
                        note="not a subscription invoice")
     reason = invoice.get("billing_reason")
     # Before any write: an invoice without a plan line of the catalog changes nothing.
-    line = invoice_plan_line(ctx.catalog, invoice) if reason in CREDITED_REASONS else None
+    line = await _plan_line(ctx) if reason in CREDITED_REASONS else None
     account_id, customer = await _account(ctx)
     account = await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
     fields: dict = {}
