@@ -14,16 +14,19 @@ from tests.webhooks.helpers import example_catalog, send_ok
 MONTH = 30 * DAY
 STARTER, GROWTH = "price_starter_monthly", "price_growth_monthly"
 TEAM_SEAT, ANNUAL = "price_team_seat", "price_annual_yearly"
+ANNUAL_PRO, ANNUAL_ONCE = "price_annual_pro_yearly", "price_annual_once_yearly"
 ADDON, FEE = "price_extra_storage", "price_setup_fee"
-UNIT = {STARTER: 1000, GROWTH: 4000, TEAM_SEAT: 1200, ANNUAL: 10000, ADDON: 500, FEE: 2500}
+UNIT = {STARTER: 1000, GROWTH: 4000, TEAM_SEAT: 1200, ANNUAL: 10000, ANNUAL_PRO: 40000,
+        ANNUAL_ONCE: 10000, ADDON: 500, FEE: 2500}
 NAMES = {STARTER: "Starter", GROWTH: "Growth", TEAM_SEAT: "Team", ANNUAL: "Annual",
-         ADDON: "Extra storage"}
+         ADDON: "Extra storage", ANNUAL_PRO: "Annual Pro", ANNUAL_ONCE: "Annual at once"}
 
 
 def shapes_catalog(**billing) -> dict:
     """starter 1000 (carries at most 300), growth 4000 (at most 500), team 1000 a seat,
-    annual: a yearly price with 1000 credits a month (carries at most 200). Add-on and fee
-    prices are not in it."""
+    annual: a yearly price with 1000 credits a month (carries at most 200), annual_pro: 4000
+    a month, annual_once: 1000 a month granted for the year at once. Add-on and fee prices
+    are not in it."""
     catalog = example_catalog()
     catalog["billing"].update(billing)
     catalog["plans"]["starter"].update(rollover="max:300",
@@ -34,6 +37,10 @@ def shapes_catalog(**billing) -> dict:
                                 "monthly_credits": 1000, "credits_per": "seat"}
     catalog["plans"]["annual"] = {"name": "Annual", "stripe_prices": [ANNUAL],
                                   "monthly_credits": 1000, "rollover": "max:200"}
+    catalog["plans"]["annual_pro"] = {"name": "Annual Pro", "stripe_prices": [ANNUAL_PRO],
+                                      "monthly_credits": 4000}
+    catalog["plans"]["annual_once"] = {"name": "Annual at once", "stripe_prices": [ANNUAL_ONCE],
+                                       "monthly_credits": 1000, "allocation": "per_period"}
     return catalog
 
 

@@ -14,7 +14,16 @@ from app.main import sweep_once
 from tests.factories import assert_invariants
 from tests.stripe_shapes.invoices import plan_line
 from tests.webhooks.helpers import get_account, same_time
-from tests.webhooks.shapes_story import ANNUAL, UNIT, Story, shapes_catalog, unix, utc
+from tests.webhooks.shapes_story import (
+    ANNUAL,
+    ANNUAL_ONCE,
+    ANNUAL_PRO,
+    UNIT,
+    Story,
+    shapes_catalog,
+    unix,
+    utc,
+)
 
 GRACE = 3 * 86_400
 YEAR_END = utc(2027, 11, 1, 12)
@@ -167,4 +176,39 @@ async def test_the_next_years_invoice_closes_month_twelve_and_starts_a_new_year(
     assert same_time(acc["current_period_end"], next_end)
     entries = await db[LEDGER].find({"account_id": "user_1", "type": "grant"}).to_list(None)
     assert sum(1 for e in entries if e["amount"] == 1000) == 13
+    await assert_invariants(db, "user_1")
+
+
+async def test_an_upgrade_mid_year_is_prorated_over_the_month_and_later_months_get_more(
+        app_with, db, clock):
+    app, client, story, _ = await _subscribe_yearly(app_with, clock)
+    _at(clock, MONTH_STARTS[1])
+    await _sweep(app, clock)
+    clock.advance(days=10)  # 10 of December's 31 days gone
+    year = (unix(MONTH_STARTS[0]), unix(YEAR_END))
+    before = story.subscription([(ANNUAL, 1)], *year)["items"]
+    assert await story.send("customer.subscription.updated", story.subscription(
+        [(ANNUAL_PRO, 1)], *year), previous_attributes={"items": before}) == "processed"
+
+    upgrade = await db[GRANTS].find_one({"account_id": "user_1",
+                                         "idempotency_key": {"$regex": "^upgrade:"}})
+    assert upgrade["amount"] == 3000 * 21 // 31
+    assert upgrade["expires_at"] == MONTH_STARTS[2] + timedelta(seconds=GRACE)
+    _at(clock, MONTH_STARTS[2])
+    await _sweep(app, clock)
+    assert (await _monthly_grants(db))[-1]["amount"] == 4000
+    await assert_invariants(db, "user_1")
+
+
+async def test_per_period_allocation_grants_the_whole_year_at_once(app_with, db, clock):
+    app, client = await app_with(shapes_catalog())
+    story = Story(client, clock, "current")
+
+    await story.subscribe(ANNUAL_ONCE, end=unix(YEAR_END))
+    _at(clock, MONTH_STARTS[3])
+    await _sweep(app, clock)
+
+    [grant] = await _monthly_grants(db)
+    assert grant["amount"] == 12_000
+    assert grant["expires_at"] == YEAR_END + timedelta(seconds=GRACE)
     await assert_invariants(db, "user_1")
