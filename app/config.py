@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     plans_file: Path = DEFAULT_PLANS_FILE
     app_env: Literal["development", "production"] = "development"
     port: int = Field(default=8000, ge=1, le=65535)
+    # Bounds and retention (docs/design.md, "Limits chosen" and "Retention").
+    max_held_reservations: int = Field(default=1000, ge=1, le=100_000)
+    # Beyond the 30 days Stripe's API lists events for: a backfill never re-brings a
+    # forgotten event.
+    stripe_event_retention_days: int = Field(default=400, ge=31)
+    idempotency_answer_retention_days: int = Field(default=90, ge=1)
     # Outgoing events (docs/events.md).
     expiry_notice_days: int = Field(default=3, ge=1, le=365)
     low_balance_threshold: int | None = Field(default=None, ge=1)

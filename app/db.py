@@ -70,7 +70,12 @@ INDEXES: dict[str, list[IndexModel]] = {
                    name="account_status_expiry"),
         IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
     ],
-    IDEMPOTENCY: [],  # _id is {"account_id", "key"}: unique by construction
+    IDEMPOTENCY: [
+        # _id is "<account> <key>": unique by construction, and kept for good. Retention: the
+        # answers still stored, oldest first (dropping one takes it out of this index).
+        IndexModel([("created_at", ASCENDING)], name="answer_retention",
+                   partialFilterExpression={"body": {"$exists": True}}),
+    ],
     STRIPE_EVENTS: [
         # The log newest first (seq is an ObjectId string taken at receipt), and its filters.
         IndexModel([("seq", DESCENDING)], name="newest"),
@@ -82,6 +87,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Outgoing events: failed or long-parked events not yet alerted (stripe_event.failed).
         IndexModel([("status", ASCENDING), ("alerted_at", ASCENDING), ("received_at", ASCENDING)],
                    name="outgoing_alerts"),
+        # Retention (STRIPE_EVENT_RETENTION_DAYS).
+        IndexModel([("received_at", ASCENDING)], name="retention"),
     ],
     CUSTOMERS: [
         # _id is the Stripe customer id; the mapping is unique both ways.

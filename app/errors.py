@@ -62,6 +62,14 @@ class IdempotencyKeyReused(DomainError):
     code, status, title = "idempotency_key_reused", 409, "Idempotency key reused"
 
 
+class IdempotencyKeyExpired(DomainError):
+    code, status, title = "idempotency_key_expired", 409, "Idempotency key expired"
+
+
+class TooManyReservations(DomainError):
+    code, status, title = "too_many_reservations", 409, "Too many reservations"
+
+
 class ReservationNotHeld(DomainError):
     code, status, title = "reservation_not_held", 409, "Reservation not held"
 

@@ -29,6 +29,7 @@ from app.ledger.expiry import sweep
 from app.ledger.operations import Ledger
 from app.ledger.repository import Repositories
 from app.metrics import Metrics
+from app.retention import RetentionSweep
 from app.routers import accounts, credits, events, health, webhooks
 from app.webhooks.context import WebhookStores
 from app.webhooks.event_log import EventLog
@@ -49,13 +50,14 @@ async def sweep_once(repos: Repositories, catalog: Catalog, now: datetime) -> No
     await sweep_allocations(repos, catalog, now)
 
 
-async def _sweep_forever(repos: Repositories, notices: NoticeSweep, catalog: Catalog,
-                         clock: Clock) -> None:
+async def _sweep_forever(repos: Repositories, notices: NoticeSweep, retention: RetentionSweep,
+                         catalog: Catalog, clock: Clock) -> None:
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
         try:
             await sweep_once(repos, catalog, clock.now())
             await notices.run()
+            await retention.run()
         except Exception:  # the sweep must outlive a bad moment of the database
             log.exception("expiry sweep failed; retrying next interval")
 
@@ -96,7 +98,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.ensure_indexes()
         task = asyncio.create_task(_sweep_forever(
-            app.state.repos, app.state.notices, catalog, clock)) if sweeper else None
+            app.state.repos, app.state.notices, app.state.retention, catalog, clock)
+        ) if sweeper else None
         try:
             yield
         finally:
@@ -119,12 +122,14 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.clock = clock
     app.state.repos = repos
     app.state.authenticator = Authenticator(settings)
-    app.state.ledger = Ledger(repos, clock)
+    app.state.ledger = Ledger(repos, clock, max_held=settings.max_held_reservations)
     app.state.catalog = catalog
     app.state.metrics = Metrics()
     app.state.webhooks = build_processor(settings, database, catalog, clock,
                                          app.state.metrics, repos, stripe_client)
     app.state.event_log = EventLog(app.state.webhooks.events)
+    app.state.retention = RetentionSweep(app.state.webhooks.events, repos.idempotency, clock,
+                                         settings)
     _wire_events(app, settings, database, repos, catalog, clock)
     install_error_handlers(app)
     # The last added runs first: authenticate from the headers, then read the body.

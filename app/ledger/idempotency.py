@@ -12,7 +12,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Session
-from app.errors import IdempotencyKeyReused
+from app.errors import IdempotencyKeyExpired, IdempotencyKeyReused
 from app.ledger.expiry import after_expiry
 from app.ledger.repository import Repositories
 
@@ -72,4 +72,10 @@ def replayed(record: dict[str, Any], print_: str) -> Outcome:
     """The first answer again, if `record` was stored for the same request."""
     if record["fingerprint"] != print_:
         raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")
+    if "body" not in record:
+        # Its answer outlived IDEMPOTENCY_ANSWER_RETENTION_DAYS; the key still did its one
+        # thing, so the retry must not do it again.
+        raise IdempotencyKeyExpired(
+            "this Idempotency-Key was used long ago and its answer is no longer kept; the "
+            "request it made took effect once (see the ledger)")
     return Outcome(record["status"], record["body"], replayed=True)

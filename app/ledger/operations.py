@@ -25,9 +25,10 @@ from app.ledger.views import account_view, entry_view, grant_view, reservation_v
 
 
 class Ledger:
-    def __init__(self, repos: Repositories, clock: Clock) -> None:
+    def __init__(self, repos: Repositories, clock: Clock, *, max_held: int = 1000) -> None:
         self.repos = repos
         self.clock = clock
+        self.max_held = max_held  # MAX_HELD_RESERVATIONS
 
     # Reads: each expires what is due first (in its own transaction, only when the account
     # says something is), so no answer includes expired credits; no read needs a transaction.
@@ -36,10 +37,22 @@ class Ledger:
         now = self.clock.now()
         return account_view(await load_account(self.repos, account_id, now), now)
 
-    async def grants(self, account_id: str) -> schemas.GrantList:
+    async def grants(self, account_id: str, *, limit: int,
+                     starting_after: str | None) -> schemas.GrantList:
         await load_account(self.repos, account_id, self.clock.now())
-        live = await self.repos.grants.live(None, account_id)
-        return schemas.GrantList(data=[grant_view(g) for g in live])
+        after = None
+        if starting_after is not None:
+            after = await self.repos.grants.get(None, starting_after)
+            if after is None or after["account_id"] != account_id:
+                raise ValidationFailed(
+                    "starting_after: not a grant of this account", errors=[
+                        {"loc": ["query", "starting_after"], "msg": "not a grant of this account",
+                         "type": "value_error"}])
+        docs = await self.repos.grants.live(None, account_id, limit=limit, after=after)
+        has_more = len(docs) > limit
+        docs = docs[:limit]
+        return schemas.GrantList(data=[grant_view(g) for g in docs], has_more=has_more,
+                                 next_cursor=docs[-1]["_id"] if has_more else None)
 
     async def ledger_page(self, account_id: str, *, limit: int, starting_after: str | None,
                           type_: str | None, created_gte: datetime | None,
@@ -90,8 +103,8 @@ class Ledger:
         async def work(session):
             reservation = await reserve_credits(
                 session, self.repos, account_id, req.amount, req.ttl_seconds, now,
-                idempotency_key=key, actor=actor, description=req.description,
-                metadata=req.metadata)
+                idempotency_key=key, actor=actor, max_held=self.max_held,
+                description=req.description, metadata=req.metadata)
             return reservation_view(reservation).model_dump(mode="json")
 
         return await self._once(account_id, key, "reserve", req.model_dump(mode="json"), now,

@@ -39,6 +39,18 @@ def new_account(account_id: str, now: datetime) -> Doc:
     }
 
 
+def _after_in_spending_order(grant: Doc) -> Doc:
+    """Grants that come after `grant` in SPENDING_ORDER: a keyset cursor over the sort."""
+    same = {"never_expires": grant["never_expires"], "expires_at": grant.get("expires_at")}
+    ties = [{**same, "created_at": {"$gt": grant["created_at"]}},
+            {**same, "created_at": grant["created_at"], "_id": {"$gt": grant["_id"]}}]
+    if grant["never_expires"]:
+        return {"$or": ties}
+    return {"$or": [{"never_expires": True},
+                    {"never_expires": False, "expires_at": {"$gt": grant["expires_at"]}},
+                    *ties]}
+
+
 class AccountRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[ACCOUNTS]
@@ -138,10 +150,15 @@ class GrantRepository:
         return {"account_id": account_id, "expired": False, "remaining": {"$gt": 0},
                 "$or": [{"never_expires": True}, {"expires_at": {"$gt": now}}]}
 
-    async def live(self, session: Session, account_id: str) -> list[Doc]:
-        query = {"account_id": account_id, "expired": False,
-                 "$or": [{"remaining": {"$gt": 0}}, {"held": {"$gt": 0}}]}
-        return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
+    async def live(self, session: Session, account_id: str, *, limit: int,
+                   after: Doc | None = None) -> list[Doc]:
+        """Up to `limit` + 1 live grants in spending order, those after `after` (a grant)."""
+        query: Doc = {"account_id": account_id, "expired": False,
+                      "$or": [{"remaining": {"$gt": 0}}, {"held": {"$gt": 0}}]}
+        if after is not None:
+            query = {"$and": [query, _after_in_spending_order(after)]}
+        cursor = self.col.find(query, session=session).sort(SPENDING_ORDER).limit(limit + 1)
+        return await cursor.to_list(None)
 
     async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
         return await self.col.find(self._due(account_id, now), session=session).to_list(None)
@@ -295,6 +312,13 @@ class ReservationRepository:
     def _due(account_id: str, now: datetime) -> Doc:
         return {"account_id": account_id, "status": "held", "expires_at": {"$lte": now}}
 
+    async def count_held(self, session: Session, account_id: str, now: datetime) -> int:
+        """Holds of the account still live at `now` (one past its deadline no longer counts,
+        swept or not)."""
+        return await self.col.count_documents(
+            {"account_id": account_id, "status": "held", "expires_at": {"$gt": now}},
+            session=session)
+
 
 class IdempotencyRepository:
     def __init__(self, db: Database) -> None:
@@ -311,6 +335,14 @@ class IdempotencyRepository:
     async def insert(self, session: Session, account_id: str, key: str, record: Doc) -> None:
         await self.col.insert_one({"_id": self._id(account_id, key), "account_id": account_id,
                                    "key": key, **record}, session=session)
+
+    async def drop_answers(self, before: datetime, now: datetime) -> int:
+        """Forget the stored answers of keys used before `before`; the keys themselves (and
+        their fingerprints) stay, so a key is never used twice."""
+        result = await self.col.update_many(
+            {"created_at": {"$lt": before}, "body": {"$exists": True}},
+            {"$unset": {"body": "", "status": ""}, "$set": {"answer_dropped_at": now}})
+        return result.modified_count
 
 
 class Repositories:

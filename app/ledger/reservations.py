@@ -12,6 +12,7 @@ from app.errors import (
     ReservationExpired,
     ReservationNotFound,
     ReservationNotHeld,
+    TooManyReservations,
     ValidationFailed,
 )
 from app.ledger.access import spend_guard
@@ -24,7 +25,7 @@ from app.ledger.spending import draw, total
 
 async def reserve_credits(session: Session, repos: Repositories, account_id: str, amount: int,
                           ttl_seconds: int, now: datetime, *, idempotency_key: str, actor: str,
-                          description: str | None = None,
+                          max_held: int, description: str | None = None,
                           metadata: dict[str, Any] | None = None) -> Doc:
     # The guarded change of the (contended) account is the first statement, as for a debit;
     # the account learns the hold's deadline in the same write.
@@ -34,6 +35,11 @@ async def reserve_credits(session: Session, repos: Repositories, account_id: str
                                         due_by=expires_at)
     if after is None:
         await refuse_spending(session, repos, account_id, amount, now)
+    # Counted after the account write: two holds at once conflict on the account document (a
+    # replica set re-runs the later one, which then counts the earlier), so the bound is exact.
+    if await repos.reservations.count_held(session, account_id, now) >= max_held:
+        raise TooManyReservations(f"account {account_id} already has {max_held} live holds "
+                                  "(MAX_HELD_RESERVATIONS); capture or release some first")
     held = await draw(session, repos, account_id, amount, now, hold=True)
     if total(held) != amount:
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")

@@ -140,6 +140,8 @@ class Grant(BaseModel):
 
 class GrantList(BaseModel):
     data: list[Grant]
+    has_more: bool
+    next_cursor: str | None
 
 
 class LedgerEntry(BaseModel):

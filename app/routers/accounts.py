@@ -22,9 +22,13 @@ async def get_account(account_id: AccountId, caller: ReadCaller, ledger: LedgerD
 
 
 @router.get("/{account_id}/grants", response_model=schemas.GrantList)
-async def list_grants(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep):
+async def list_grants(
+    account_id: AccountId, caller: ReadCaller, ledger: LedgerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: Annotated[str | None, Query(pattern=r"^gr_[0-9a-f]{24}$")] = None,
+):
     caller.check_account(account_id)
-    return await ledger.grants(account_id)
+    return await ledger.grants(account_id, limit=limit, starting_after=starting_after)
 
 
 @router.get("/{account_id}/ledger", response_model=schemas.LedgerPage)

@@ -66,6 +66,11 @@ class EventRepository:
             {"$set": {**fields, "attempts": attempts}},
         )
 
+    async def purge(self, before: datetime) -> int:
+        """Forget events received before `before`, whatever became of them."""
+        result = await self.col.delete_many({"received_at": {"$lt": before}})
+        return result.deleted_count
+
     async def parked_for(self, customer_id: str) -> list[str]:
         cursor = self.col.find({"status": "parked", "customer_id": customer_id}, {"_id": 1})
         docs = await cursor.sort([("created", 1), ("seq", 1)]).to_list(None)

@@ -1,0 +1,44 @@
+"""What the service forgets, and when: Stripe events after STRIPE_EVENT_RETENTION_DAYS, and the
+stored answers of idempotency keys after IDEMPOTENCY_ANSWER_RETENTION_DAYS (the keys stay)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from app.clock import Clock
+from app.config import Settings
+from app.ledger.repository import IdempotencyRepository
+from app.webhooks.repository import EventRepository
+
+log = logging.getLogger("app.retention")
+
+
+@dataclass(frozen=True)
+class Forgotten:
+    stripe_events: int
+    idempotency_answers: int
+
+
+class RetentionSweep:
+    """Run by the periodic sweep. A sweep rather than TTL indexes: a TTL index can only delete
+    whole documents (an idempotency key must outlive its answer), runs on the server's clock
+    (not the injectable one), and changing its period needs collMod on every deployment."""
+
+    def __init__(self, events: EventRepository, idempotency: IdempotencyRepository,
+                 clock: Clock, settings: Settings) -> None:
+        self.events = events
+        self.idempotency = idempotency
+        self.clock = clock
+        self.event_days = timedelta(days=settings.stripe_event_retention_days)
+        self.answer_days = timedelta(days=settings.idempotency_answer_retention_days)
+
+    async def run(self) -> Forgotten:
+        now = self.clock.now()
+        forgotten = Forgotten(await self.events.purge(now - self.event_days),
+                              await self.idempotency.drop_answers(now - self.answer_days, now))
+        if forgotten.stripe_events or forgotten.idempotency_answers:
+            log.info("retention: forgot %d Stripe events and %d idempotency answers",
+                     forgotten.stripe_events, forgotten.idempotency_answers)
+        return forgotten
