@@ -16,7 +16,7 @@ help:
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make fmt      sort imports and format the code with ruff"
 	@echo "make demo     run the demo against a running 'make run'"
-	@echo "make bench    run the benchmark"
+	@echo "make bench    benchmark a service it starts (or BENCH_ARGS='--url URL --key KEY')"
 	@echo "make clean    remove .venv, caches and build output"
 
 install: $(STAMP)
@@ -44,8 +44,9 @@ fmt: install
 demo: install
 	$(BIN)/python -m scripts.demo
 
+# BENCH_ARGS, e.g. --url http://host:8000 --key ck_... (see docs/benchmarks.md)
 bench: install
-	$(BIN)/python scripts/bench.py
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info .dev-credentials.json

@@ -138,7 +138,7 @@ class AuthenticateApi:
 
 
 def require(scope: Scope):
-    def dependency(request: Request) -> Principal:
+    async def dependency(request: Request) -> Principal:
         principal = request.scope.get(PRINCIPAL) or authenticate_headers(
             request.app.state.authenticator, request.headers)
         if scope not in principal.scopes:

@@ -6,16 +6,19 @@ touched by any of this."""
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from typing import Any
 
 from bson import ObjectId
 from mongomock import DuplicateKeyError, helpers
-from mongomock.collection import Collection
+from mongomock.collection import Collection, Cursor
 from mongomock.filtering import filter_applies
 
 _original_iter_documents = Collection._iter_documents
 _original_ensure_uniques = Collection._ensure_uniques
+_original_find_one = Collection.find_one
+_original_compute_results = Cursor._compute_results
 _CACHE = "_credit_ledger_unique_keys"
 _SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
 
@@ -132,8 +135,33 @@ def _build(store: Any, index: Mapping, new_id: Any) -> dict:
     return seen
 
 
+def _find_one(self: Collection, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
+    """mongomock's find_one copies every match to return the first: ask for one."""
+    if len(args) < 3:
+        kwargs.setdefault("limit", 1)
+    return _original_find_one(self, filter, *args, **kwargs)
+
+
+def _compute_results(self: Cursor, with_limit_and_skip: bool = False) -> list:
+    """A cursor with a limit copies only the documents it returns (mongomock copies every
+    match, then cuts): a ledger page costs its page, not the account's whole history."""
+    if not with_limit_and_skip or not self._limit or self._results:
+        return _original_compute_results(self, with_limit_and_skip)
+    cached = self.__dict__.get("_limited")
+    if cached is not None and cached[0] is self._factory:
+        return cached[1]
+    docs = list(itertools.islice(self._factory(), self._skip + abs(self._limit)))
+    if self.collection.codec_options.tz_aware:
+        docs = [helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
+    results = docs[self._skip:]
+    self._limited = (self._factory, results)
+    return results
+
+
 def install() -> None:
     """Put the fast paths on mongomock's collections (idempotent; mongomock-motor wraps the
     methods per collection when it creates one, so this runs before any is created)."""
     Collection._iter_documents = _iter_documents
     Collection._ensure_uniques = _ensure_uniques
+    Collection.find_one = _find_one
+    Cursor._compute_results = _compute_results

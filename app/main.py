@@ -12,6 +12,7 @@ from datetime import datetime
 import stripe
 from fastapi import FastAPI
 
+from app.access_log import AccessLog
 from app.auth import AuthenticateApi, Authenticator
 from app.billing.allocation import sweep_allocations
 from app.billing.catalog import Catalog, CatalogError, load_catalog
@@ -135,6 +136,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     # The last added runs first: authenticate from the headers, then read the body.
     app.add_middleware(BodyLimit)
     app.add_middleware(AuthenticateApi, authenticator=app.state.authenticator)
+    app.add_middleware(AccessLog)  # outermost: it times the whole request
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(credits.router)

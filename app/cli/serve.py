@@ -65,6 +65,7 @@ def serve_command(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=graceful,
         server_header=False,
         log_level="info",
+        access_log=False,  # app/access_log.py logs the failed and the slow requests
     )
     if workers > 1:
         # Each worker process imports the app by name and builds it from the same environment.

@@ -21,10 +21,13 @@ async def grant_credits(session: Session, repos: Repositories, account_id: str, 
                         source: str = "api", idempotency_key: str | None = None,
                         entry_type: str = "grant", actor: str | None = None,
                         description: str | None = None, metadata: dict[str, Any] | None = None,
-                        grant_fields: dict[str, Any] | None = None) -> tuple[Doc, Doc] | None:
+                        grant_fields: dict[str, Any] | None = None,
+                        request_key: bool = False) -> tuple[Doc, Doc] | None:
     """Add a grant and its ledger entry; the account is created if new. The first credits go
     to paying off a deficit. Returns (entry, account after), or None when `idempotency_key`
-    was already used on this account (the grant exists: nothing is done twice)."""
+    was already used on this account (the grant exists: nothing is done twice). With
+    `request_key` the key is an API request's, whose idempotency record this unit writes: no
+    entry can hold it yet (Stripe's keys have prefixes of their own), so it is not looked up."""
     if amount <= 0:
         raise ValueError("a grant adds a positive amount")
     if kind not in GRANT_KINDS:
@@ -33,7 +36,7 @@ async def grant_credits(session: Session, repos: Repositories, account_id: str, 
     if is_due(account, now):  # the grant's entry comes after what was due
         await expire_due(session, repos, account_id, now, look=True)
         account = await repos.accounts.get(session, account_id)
-    if idempotency_key is not None and await repos.ledger.by_key(
+    if idempotency_key is not None and not request_key and await repos.ledger.by_key(
             session, account_id, idempotency_key):
         return None
     payoff = min(account["deficit"], amount)
@@ -62,14 +65,15 @@ async def take_back(session: Session, repos: Repositories, account: Doc, amount:
                     now: datetime, *, entry_type: str, first_grant: str | None = None,
                     source: str = "api", idempotency_key: str | None = None,
                     actor: str | None = None, description: str | None = None,
-                    metadata: dict[str, Any] | None = None) -> tuple[Doc, Doc] | None:
+                    metadata: dict[str, Any] | None = None,
+                    request_key: bool = False) -> tuple[Doc, Doc] | None:
     """Remove credits (a clawback or a negative correction): from `first_grant`, then grants in
     spending order; what no grant covers becomes a deficit and may push the balance below zero.
     Returns (entry, account after), or None if `idempotency_key` was already used."""
     if amount <= 0:
         raise ValueError("take_back removes a positive amount")
     account_id = account["_id"]
-    if idempotency_key is not None and await repos.ledger.by_key(
+    if idempotency_key is not None and not request_key and await repos.ledger.by_key(
             session, account_id, idempotency_key):
         return None
     taken = await draw(session, repos, account_id, amount, now, first=first_grant)

@@ -181,7 +181,8 @@ class Ledger:
             entry, after = await grant_credits(
                 session, self.repos, account_id, req.amount, req.kind, now,
                 expires_at=req.expires_at, source="api", idempotency_key=key, actor=actor,
-                description=req.description, metadata=req.metadata)
+                description=req.description, metadata=req.metadata,
+                request_key=True)
             return _entry_with_account(entry, after, now)
 
         return await self._once(account_id, key, "grant", req.model_dump(mode="json"), now,
@@ -202,12 +203,13 @@ class Ledger:
                 entry, after = await grant_credits(
                     session, self.repos, account_id, req.amount, "correction", now,
                     source="adjustment", idempotency_key=key, entry_type="adjustment",
-                    actor=actor, description=req.reason, metadata=req.metadata)
+                    actor=actor, description=req.reason, metadata=req.metadata,
+                    request_key=True)
             else:
                 entry, after = await take_back(
                     session, self.repos, account, -req.amount, now, entry_type="adjustment",
                     source="adjustment", idempotency_key=key, actor=actor,
-                    description=req.reason, metadata=req.metadata)
+                    description=req.reason, metadata=req.metadata, request_key=True)
             return _entry_with_account(entry, after, now)
 
         return await self._once(account_id, key, "adjust", req.model_dump(mode="json"), now,

@@ -16,7 +16,7 @@ AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="the pro
 ReservationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,64}$")]
 
 
-def _idempotency_key(
+async def _idempotency_key(
     key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> str:
     if key is None:
@@ -33,7 +33,7 @@ def _idempotency_key(
 IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
 
 
-def get_ledger(request: Request) -> Ledger:
+async def get_ledger(request: Request) -> Ledger:
     return request.app.state.ledger
 
 

@@ -15,7 +15,7 @@ from app.routers.common import AccountId
 router = APIRouter(tags=["events"])
 
 
-def get_events(request: Request) -> EventService:
+async def get_events(request: Request) -> EventService:
     return request.app.state.events
 
 

@@ -1,0 +1,105 @@
+"""python -m bench: see bench/__init__.py and docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import sys
+from pathlib import Path
+
+from bench import report, scenarios
+from bench.calls import count_calls
+from bench.runner import run
+from bench.scenarios import Service
+from bench.server import started_service
+from bench.volume import volume
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    p.add_argument("--url", help="a running service (default: start `make run`'s server)")
+    p.add_argument("--key", help="an API key with every scope (with --url; default: "
+                   ".dev-credentials.json's)")
+    p.add_argument("--webhook-secret", help="the service's STRIPE_WEBHOOK_SECRET (with --url; "
+                   "default: .dev-credentials.json's; none: no webhook scenario)")
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--seconds", type=float, default=5.0, help="per throughput scenario")
+    p.add_argument("--sizes", default="100,10000,50000",
+                   help="ledger entries at which a debit is probed (empty: skip)")
+    p.add_argument("--accounts", type=int, default=5000, help="accounts the volume opens")
+    p.add_argument("--probes", type=int, default=100, help="requests per probe")
+    p.add_argument("--no-calls", action="store_true", help="skip counting calls in-process")
+    return p
+
+
+async def measure(service: Service, args: argparse.Namespace) -> list[str]:
+    conns, seconds = args.connections, args.seconds
+    conn = service.connect()
+    hot = service.account("hot")
+    await service.fund(conn, hot)
+    await conn.close()
+    plan = [("debit", scenarios.debit(service, hot)),
+            ("hold + capture", scenarios.hold_and_capture(service, hot)),
+            ("account read", scenarios.account_read(service, hot)),
+            ("ledger page (20)", scenarios.ledger_page(service, hot))]
+    if service.webhook_secret:
+        plan.append(("webhook invoice.paid", scenarios.webhook(service)))
+    floor = await run("no route (floor)", service.connect, scenarios.no_route(service),
+                      connections=conns, seconds=seconds, warmup=1)
+    results = [floor]
+    for name, op in plan:
+        print(f"  {name}...", file=sys.stderr)
+        results.append(await run(name, service.connect, op, connections=conns,
+                                 seconds=seconds, warmup=1))
+    lines = ["## Throughput", "", *report.throughput_table(results, floor), ""]
+    sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+    stages = []
+    if sizes:
+        print("  volume...", file=sys.stderr)
+        stages = await volume(service, sizes, args.accounts, conns, args.probes)
+        lines += ["## A debit as the data grows (one request at a time)", "",
+                  *report.volume_table(stages), ""]
+    lines += ["## Acceptance", "", *report.acceptance({r.name: r for r in results}, floor,
+                                                     stages), ""]
+    return lines
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    lines = ["# Credit Ledger benchmark", "", f"machine: {report.machine()}"]
+    async with contextlib.AsyncExitStack() as stack:
+        if args.url:
+            key, secret = args.key, args.webhook_secret
+            saved = ROOT / ".dev-credentials.json"
+            if (key is None or secret is None) and saved.is_file():
+                credentials = json.loads(saved.read_text())
+                key = key or credentials.get("api_key")
+                secret = secret or credentials.get("webhook_secret")
+            if not key:
+                raise SystemExit("bench: --url needs --key (or a .dev-credentials.json)")
+            service = Service(args.url, key, secret)
+            lines.append(f"service: {args.url}")
+        else:
+            service, pid = await stack.enter_async_context(started_service())
+            lines.append(f"service: `python -m app dev` (pid {pid}), {args.connections} "
+                         "connections over loopback")
+        lines += ["", *await measure(service, args)]
+    if not args.no_calls:
+        logging.getLogger("app.db").setLevel(logging.ERROR)
+        lines += ["## Collection calls per operation (in-process counter)", "",
+                  *report.calls_table(await count_calls()), ""]
+    lines.append(f"load average after: {report.machine().rsplit('load average ', 1)[1]}")
+    print("\n".join(lines))
+    return 0
+
+
+def main() -> int:
+    return asyncio.run(main_async(parser().parse_args()))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
