@@ -38,6 +38,7 @@ EVENTS = "events"
 EVENT_STREAMS = "event_streams"
 ENDPOINTS = "webhook_endpoints"
 DELIVERIES = "webhook_deliveries"
+MIGRATIONS = "migrations"
 
 _unique_key = {"idempotency_key": {"$type": "string"}}
 
@@ -58,9 +59,15 @@ INDEXES: dict[str, list[IndexModel]] = {
     LEDGER: [
         IndexModel([("account_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True,
                    partialFilterExpression=_unique_key, name="account_idempotency_key"),
-        IndexModel([("account_id", ASCENDING), ("_id", DESCENDING)], name="account_newest"),
-        IndexModel([("account_id", ASCENDING), ("type", ASCENDING), ("_id", DESCENDING)],
+        # An account's ledger in its order (seq 1, 2, 3...: unique, so never numbered twice;
+        # partial, so entries written before seq existed do not collide until numbered).
+        IndexModel([("account_id", ASCENDING), ("seq", ASCENDING)], unique=True,
+                   partialFilterExpression={"seq": {"$gt": 0}}, name="account_newest"),
+        IndexModel([("account_id", ASCENDING), ("type", ASCENDING), ("seq", ASCENDING)],
                    name="account_type_newest"),
+        # The balance at a time: the last entry created at or before it.
+        IndexModel([("account_id", ASCENDING), ("created_at", ASCENDING), ("seq", ASCENDING)],
+                   name="account_created"),
     ],
     RESERVATIONS: [
         IndexModel([("account_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True,
@@ -101,6 +108,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         # The sweep: due months of yearly plans with monthly credits.
         IndexModel([("allocation.next_at", ASCENDING)], sparse=True, name="allocation_due"),
     ],
+    MIGRATIONS: [],  # _id names a one-time data change that is done
     PAYMENTS: [
         # _id is a pack's payment intent (or charge), or a subscription invoice's id whose
         # payment is linked by these two.
@@ -219,20 +227,25 @@ class Database:
 
     async def _create_indexes(self, col: Any, models: list[IndexModel]) -> None:
         declared = {m.document["name"]: m.document["key"] for m in models}
+        kept = set()
         async for index in await list_indexes(col):
             # An index whose keys changed between versions keeps its name: replace it.
             keys = declared.get(index["name"])
             if keys is not None and list(index["key"].items()) != list(keys.items()):
                 await col.drop_index(index["name"])
+            else:
+                kept.add(index["name"])
         if not self.embedded:
             await col.create_indexes(models)
             return
         # The embedded engine's create_indexes drops partialFilterExpression, which would
-        # make every key-less ledger entry collide: create them one by one instead.
+        # make every key-less ledger entry collide: create them one by one instead (and only
+        # the missing ones: it checks a unique index's documents without its partial filter).
         for model in models:
             options = dict(model.document)
             keys = options.pop("key")
-            await col.create_index(list(keys.items()), **options)
+            if options["name"] not in kept:
+                await col.create_index(list(keys.items()), **options)
 
     async def ping(self) -> None:
         await self.db.command("ping")

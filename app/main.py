@@ -27,11 +27,12 @@ from app.events.recorder import EventRecorder
 from app.events.repository import OutboxRepository
 from app.events.service import EventService
 from app.ledger.expiry import sweep
+from app.ledger.numbering import number_legacy_ledgers
 from app.ledger.operations import Ledger
 from app.ledger.repository import Repositories
 from app.metrics import Metrics
 from app.retention import RetentionSweep
-from app.routers import accounts, credits, events, health, webhooks
+from app.routers import accounts, admin, credits, events, health, webhooks
 from app.webhooks.context import WebhookStores
 from app.webhooks.event_log import EventLog
 from app.webhooks.processor import WebhookProcessor
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await database.ensure_indexes()
+        # Once per database: ledgers written before entries carried seq get numbered.
+        await number_legacy_ledgers(app.state.repos, clock.now())
         task = asyncio.create_task(_sweep_forever(
             app.state.repos, app.state.notices, app.state.retention, catalog, clock)
         ) if sweeper else None
@@ -142,6 +145,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.include_router(credits.router)
     app.include_router(webhooks.router)
     app.include_router(events.router)
+    app.include_router(admin.router)
     return app
 
 

@@ -82,11 +82,23 @@ def settings() -> Settings:
     return make_settings()
 
 
+async def assert_verified(application) -> None:
+    """The billing rules' invariants hold on every account, as GET /v1/admin/verify says."""
+    transport = httpx.ASGITransport(app=application)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        r = await c.get("/v1/admin/verify", headers=auth("admin"))
+    assert r.status_code == 200, r.text
+    assert r.json()["ok"], r.json()["problems"]
+
+
 @pytest.fixture
-async def app(settings, db, clock):
+async def app(settings, db, clock, request):
     application = create_app(settings, db=db, clock=clock, sweeper=False)
     async with application.router.lifespan_context(application):
         yield application
+        # After every scenario; a test that breaks the ledger on purpose says so.
+        if "ledger_broken" not in request.keywords:
+            await assert_verified(application)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from app.clock import FrozenClock
 from app.db import connect
 from app.ledger.expiry import sweep
 from app.main import create_app
-from tests.conftest import START, auth, make_settings
+from tests.conftest import START, assert_verified, auth, make_settings
 from tests.factories import adjust, capture, debit, grant, release, reserve
 from tests.faults import DuplicateAt, EveryPoint, database_state
 from tests.stripe_events import MONTH, StripeEvents
@@ -84,7 +84,7 @@ async def ledger_story(client, app, clock, events) -> None:
     expect(await reserve(client, "user_2", 4, ttl_seconds=60, key="r5"), 201)
     clock.advance(hours=2)
     await sweep_as_the_loop_does(app, clock)  # nobody touches user_2
-    for path in ("", "/grants", "/ledger", "/access"):
+    for path in ("", "/grants", "/ledger", "/access", "/balance"):
         expect(await client.get(f"/v1/accounts/user_1{path}", headers=auth("reader")), 200)
 
 
@@ -128,6 +128,7 @@ async def run(story, faults=None, *, drop: tuple[str, ...] = ()) -> dict:
             await story(client, app, clock, events)
             db.engine.faults = None
             metrics = (await client.get("/metrics", headers=auth("admin"))).text
+        await assert_verified(app)
         state = await database_state(db, drop=drop)
     await db.close()
     return {**state, "metrics": metrics}

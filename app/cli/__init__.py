@@ -5,6 +5,7 @@ Stripe events the webhook endpoint never received.
     python -m app dev [--reload]
     python -m app serve [--workers N] [--host H] [--forwarded-allow-ips IPS]
     python -m app stripe backfill --since 3d|72h|2026-11-20 [--type T ...] [--limit N]
+    python -m app ledger verify [--account ID]
 
 `dev` writes what it mints to `.dev-credentials.json` in the repo root (for `make demo`):
 `{"base_url": "http://127.0.0.1:8000", "api_key": str | null, "webhook_secret": str | null}`,
@@ -26,6 +27,7 @@ from app.cli.common import (
 )
 from app.cli.dev import dev_command, prepare_dev_environment
 from app.cli.keys import keys_new_command, new_api_key
+from app.cli.ledger import verify_command
 from app.cli.serve import add_serve_arguments, serve_command
 
 __all__ = [
@@ -96,6 +98,19 @@ def build_parser() -> argparse.ArgumentParser:
     backfill.add_argument("--limit", type=positive_int, metavar="N",
                           help="apply at most the N oldest events of the window")
     backfill.set_defaults(handler=backfill_command)
+
+    ledger_parser = commands.add_parser("ledger", help="ledger operations")
+    ledger_commands = ledger_parser.add_subparsers(dest="ledger_command", required=True,
+                                                   metavar="COMMAND")
+    verify = ledger_commands.add_parser(
+        "verify",
+        help="check every invariant of the billing rules (read only)",
+        description="Check the ledger at MONGODB_URI: balance = sum of entries, seq without "
+        "gaps, the balance_after chain, grants and holds against the balance, nothing "
+        "negative, each Stripe effect once. Prints the report as JSON; exits 1 on any problem.",
+    )
+    verify.add_argument("--account", metavar="ID", help="one account (default: every account)")
+    verify.set_defaults(handler=verify_command)
     return parser
 
 

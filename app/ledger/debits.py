@@ -8,7 +8,7 @@ from typing import Any, NoReturn
 from app.db import Session
 from app.errors import AccountNotFound, InsufficientCredits
 from app.ledger.access import ensure_can_spend, spend_guard
-from app.ledger.entries import ledger_entry
+from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.repository import Doc, Repositories
 from app.ledger.spending import draw, total
@@ -21,7 +21,7 @@ async def debit_credits(session: Session, repos: Repositories, account_id: str, 
     """Spend `amount` now. The guarded change of the (contended) account is this unit's first
     statement; it also refuses when something on the account is due (expired first, in a
     transaction of its own, and the unit runs again)."""
-    after = await repos.accounts.change(session, account_id, now, balance=-amount,
+    after = await repos.accounts.change(session, account_id, now, balance=-amount, entries=1,
                                         guard=spend_guard(amount, now), nothing_due=True)
     if after is None:
         await refuse_spending(session, repos, account_id, amount, now)
@@ -30,7 +30,7 @@ async def debit_credits(session: Session, repos: Repositories, account_id: str, 
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
     entry = ledger_entry(account_id, "debit", -amount, after["balance"], now, grants=taken,
                          idempotency_key=idempotency_key, actor=actor,
-                         description=description, metadata=metadata)
+                         description=description, metadata=metadata, **position(after))
     await repos.ledger.insert(session, entry)
     return entry, after
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from app.clock import as_utc
 from app.ledger.repository import Doc, new_id
+
+
+def position(after: Doc, later: int = 0) -> Doc:
+    """An entry's place in its account's ledger, from the account after the change that
+    numbered it (`AccountRepository.change(entries=...)`): `seq` 1, 2, 3... without gaps, and a
+    `created_at` never before the account's previous entry (a request that took its time
+    earlier may commit later). `later` counts the entries the same change numbered after it."""
+    return {"seq": after["seq"] - later, "created_at": as_utc(after["last_entry_at"])}
 
 
 def ledger_entry(account_id: str, type_: str, amount: int, balance_after: int, now: datetime,
@@ -17,7 +26,7 @@ def ledger_entry(account_id: str, type_: str, amount: int, balance_after: int, n
         "_id": new_id("le"), "account_id": account_id, "type": type_, "amount": amount,
         "balance_after": balance_after, "grants": grants or [], "source": source,
         "actor": actor, "description": description, "metadata": metadata or {},
-        "created_at": now, **extra,
+        "created_at": now, **extra,  # `extra` holds the position: seq and created_at
     }
     if idempotency_key is not None:
         # Only set when present: the unique index is partial on string keys.

@@ -10,7 +10,7 @@ from typing import TypeVar
 from app.clock import as_utc
 from app.db import GRANTS, RESERVATIONS, Session
 from app.errors import AccountNotFound
-from app.ledger.entries import ledger_entry
+from app.ledger.entries import ledger_entry, position
 from app.ledger.repository import NOTHING_DUE, Doc, Repositories
 
 T = TypeVar("T")
@@ -48,19 +48,21 @@ async def release_hold(session: Session, repos: Repositories, reservation: Doc, 
         return None
     lost = await settle_hold(session, repos, reservation, 0)
     after = await repos.accounts.change(session, reservation["account_id"], now,
-                                        balance=-lost, reserved=-reservation["amount"])
+                                        balance=-lost, reserved=-reservation["amount"],
+                                        entries=int(bool(lost)))
     await record_lost(session, repos, reservation, lost, after, now)
     return done
 
 
 async def record_lost(session: Session, repos: Repositories, reservation: Doc, lost: int,
                       after: Doc, now: datetime) -> None:
-    """Credits a hold gave back to grants that expired meanwhile expire now."""
+    """Credits a hold gave back to grants that expired meanwhile expire now (the entry the
+    account change `after` numbered)."""
     if lost:
         await repos.ledger.insert(session, ledger_entry(
             reservation["account_id"], "expiry", -lost, after["balance"], now,
             source=f"reservation:{reservation['_id']}",
-            description="held credits of expired grants, released"))
+            description="held credits of expired grants, released", **position(after)))
 
 
 async def expire_grant(session: Session, repos: Repositories, grant: Doc, now: datetime,
@@ -71,11 +73,12 @@ async def expire_grant(session: Session, repos: Repositories, grant: Doc, now: d
         return 0
     lost = grant["remaining"]
     if lost:
-        account = await repos.accounts.change(session, grant["account_id"], now, balance=-lost)
+        account = await repos.accounts.change(session, grant["account_id"], now, balance=-lost,
+                                              entries=1)
         await repos.ledger.insert(session, ledger_entry(
             grant["account_id"], "expiry", -lost, account["balance"], now,
             grants=[{"grant_id": grant["_id"], "kind": grant["kind"], "amount": -lost}],
-            source=grant["source"], description=reason))
+            source=grant["source"], description=reason, **position(account)))
     return lost
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.db import Session
-from app.ledger.entries import ledger_entry
+from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import expire_due, is_due
 from app.ledger.repository import Doc, Repositories, new_id
 from app.ledger.spending import draw
@@ -41,13 +41,16 @@ async def grant_credits(session: Session, repos: Repositories, account_id: str, 
         return None
     payoff = min(account["deficit"], amount)
     grant_id = new_id("gr")
+    # The account change numbers the entry; a duplicate (account, key) insert after it aborts
+    # the whole unit, as every unit of work is undone when it fails.
+    after = await repos.accounts.change(session, account_id, now, balance=amount,
+                                        deficit=-payoff, due_by=expires_at, entries=1)
     entry = ledger_entry(
-        account_id, entry_type, amount, account["balance"] + amount, now,
+        account_id, entry_type, amount, after["balance"], now,
         grants=[{"grant_id": grant_id, "kind": kind, "amount": amount}], source=source,
         idempotency_key=idempotency_key, actor=actor, description=description,
-        metadata=metadata, deficit_paid=payoff,
+        metadata=metadata, deficit_paid=payoff, **position(after),
     )
-    # The unique (account_id, idempotency_key) insert is the write that can be refused: first.
     await repos.ledger.insert(session, entry)
     await repos.grants.insert(session, {
         "_id": grant_id, "account_id": account_id, "kind": kind, "amount": amount,
@@ -56,8 +59,6 @@ async def grant_credits(session: Session, repos: Repositories, account_id: str, 
         "source": source, "idempotency_key": idempotency_key, "description": description,
         "created_at": now, **(grant_fields or {}),
     })
-    after = await repos.accounts.change(session, account_id, now, balance=amount,
-                                        deficit=-payoff, due_by=expires_at)
     return entry, after
 
 
@@ -79,11 +80,11 @@ async def take_back(session: Session, repos: Repositories, account: Doc, amount:
     taken = await draw(session, repos, account_id, amount, now, first=first_grant)
     shortfall = amount + sum(a["amount"] for a in taken)
     after = await repos.accounts.change(session, account_id, now, balance=-amount,
-                                        deficit=shortfall)
+                                        deficit=shortfall, entries=1)
     entry = ledger_entry(
         account_id, entry_type, -amount, after["balance"], now, grants=taken, source=source,
         idempotency_key=idempotency_key, actor=actor, description=description,
-        metadata=metadata, deficit_added=shortfall,
+        metadata=metadata, deficit_added=shortfall, **position(after),
     )
     await repos.ledger.insert(session, entry)
     return entry, after

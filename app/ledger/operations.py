@@ -21,6 +21,7 @@ from app.ledger.reservations import (
     release_reservation,
     reserve_credits,
 )
+from app.ledger.verify import verify
 from app.ledger.views import account_view, entry_view, grant_view, reservation_view
 
 
@@ -65,6 +66,23 @@ class Ledger:
         docs = docs[:limit]
         return schemas.LedgerPage(data=[entry_view(d) for d in docs], has_more=has_more,
                                   next_cursor=docs[-1]["_id"] if has_more else None)
+
+    async def balance_at(self, account_id: str, at: datetime | None) -> schemas.BalanceAt:
+        """The balance right after the last entry created at or before `at` (default: now)."""
+        now = self.clock.now()
+        await load_account(self.repos, account_id, now)
+        at = as_utc(at) if at is not None else now
+        last = await self.repos.ledger.last_at(None, account_id, at)
+        return schemas.BalanceAt(balance=last["balance_after"] if last else 0, at=at,
+                                 as_of_seq=last["seq"] if last else 0)
+
+    async def verify(self, account_id: str | None) -> schemas.VerifyReport:
+        if account_id is not None and await self.repos.accounts.get(None, account_id) is None:
+            raise AccountNotFound(f"account {account_id!r} not found")
+        report = await verify(self.repos, account_id)
+        return schemas.VerifyReport(
+            ok=report.ok, accounts_checked=report.accounts_checked,
+            problems=[schemas.VerifyProblem(**vars(p)) for p in report.problems])
 
     async def access(self, account_id: str, cost: int) -> schemas.AccessDecision:
         now = self.clock.now()

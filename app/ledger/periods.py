@@ -7,7 +7,7 @@ from datetime import datetime
 
 from app.clock import as_utc
 from app.db import Session
-from app.ledger.entries import ledger_entry
+from app.ledger.entries import ledger_entry, position
 from app.ledger.repository import Doc, Repositories, new_id
 
 PERIOD_KINDS = ["subscription", "rollover", "trial"]
@@ -43,11 +43,11 @@ async def close_period(session: Session, repos: Repositories, account_id: str, *
         parts.append({"grant_id": rollover_id, "kind": "rollover", "amount": carry})
     lost = unused - carry
     after = await repos.accounts.change(session, account_id, now, balance=-lost,
-                                        due_by=expires_at if carry else None)
+                                        due_by=expires_at if carry else None, entries=1)
     entry = ledger_entry(
         account_id, "expiry" if lost else "grant", -lost, after["balance"], now, grants=parts,
         source=source, idempotency_key=key,
-        description=f"period closed: {carry} carried over, {lost} expired",
+        description=f"period closed: {carry} carried over, {lost} expired", **position(after),
     )
     await repos.ledger.insert(session, entry)
     return entry

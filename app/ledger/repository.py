@@ -36,6 +36,9 @@ def new_account(account_id: str, now: datetime) -> Doc:
         # Never later than the first deadline of its holds and expiry of its grants: a read or
         # write that finds it ahead knows that nothing is due without looking further.
         "next_due_at": NOTHING_DUE,
+        # The ledger's sequence: the last entry's seq (its time, `last_entry_at`, is set by
+        # the first entry: see entries.position).
+        "seq": 0,
     }
 
 
@@ -70,19 +73,23 @@ class AccountRepository:
     async def change(self, session: Session, account_id: str, now: datetime, *,
                      balance: int = 0, reserved: int = 0, deficit: int = 0,
                      guard: Doc | None = None, nothing_due: bool = False,
-                     due_by: datetime | None = None) -> Doc | None:
+                     due_by: datetime | None = None, entries: int = 0) -> Doc | None:
         """The one way the cached balance moves: an atomic $inc, optionally guarded by a
         filter on the account (None when the guard refuses, or there is no such account).
         `nothing_due` also refuses when something on the account is due at `now`; `due_by` is
-        a new deadline (a hold's, an expiring grant's) the account must know of."""
+        a new deadline (a hold's, an expiring grant's) the account must know of. It numbers
+        the `entries` ledger entries the change records (see entries.position), in the same
+        write: an account's entries are numbered in the order they commit."""
         query: Doc = {"_id": account_id, **(guard or {})}
         if nothing_due:
             query["next_due_at"] = {"$gt": now}
         inc = {k: v for k, v in (("balance", balance), ("reserved", reserved),
-                                 ("deficit", deficit)) if v}
+                                 ("deficit", deficit), ("seq", entries)) if v}
         update: Doc = {**({"$inc": inc} if inc else {}), "$set": {"updated_at": now}}
         if due_by is not None:
             update["$min"] = {"next_due_at": due_by}
+        if entries:
+            update["$max"] = {"last_entry_at": now}
         after = await self.col.find_one_and_update(
             query, update, return_document=ReturnDocument.AFTER, session=session,
         )
@@ -252,11 +259,14 @@ class LedgerRepository:
     async def page(self, session: Session, account_id: str, *, limit: int,
                    starting_after: str | None, type_: str | None,
                    created_gte: datetime | None, created_lt: datetime | None) -> list[Doc]:
-        query: Doc = {"account_id": account_id}
+        # `seq > 0` implies the partial filter of the (account_id, seq) index: it can serve.
+        query: Doc = {"account_id": account_id, "seq": {"$gt": 0}}
         if type_:
             query["type"] = type_
         if starting_after:
-            query["_id"] = {"$lt": starting_after}
+            anchor = await self.col.find_one({"_id": starting_after, "account_id": account_id},
+                                             {"seq": 1}, session=session)
+            query["seq"]["$lt"] = anchor["seq"] if anchor else 0
         created: Doc = {}
         if created_gte:
             created["$gte"] = created_gte
@@ -264,8 +274,14 @@ class LedgerRepository:
             created["$lt"] = created_lt
         if created:
             query["created_at"] = created
-        cursor = self.col.find(query, session=session).sort("_id", DESCENDING).limit(limit + 1)
+        cursor = self.col.find(query, session=session).sort("seq", DESCENDING).limit(limit + 1)
         return await cursor.to_list(None)
+
+    async def last_at(self, session: Session, account_id: str, at: datetime) -> Doc | None:
+        """The account's last entry created at or before `at`."""
+        return await self.col.find_one(
+            {"account_id": account_id, "created_at": {"$lte": at}},
+            sort=[("created_at", DESCENDING), ("seq", DESCENDING)], session=session)
 
 
 class ReservationRepository:

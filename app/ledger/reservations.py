@@ -17,7 +17,7 @@ from app.errors import (
 )
 from app.ledger.access import spend_guard
 from app.ledger.debits import refuse_spending
-from app.ledger.entries import ledger_entry
+from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, record_lost, settle_hold
 from app.ledger.repository import Doc, Repositories, new_id
 from app.ledger.spending import draw, total
@@ -90,13 +90,15 @@ async def capture_reservation(session: Session, repos: Repositories, reservation
     first statement; resolving the hold once is the write that can refuse (the unit is then
     undone)."""
     reservation_id, account_id = reservation["_id"], reservation["account_id"]
-    after = await _account_first(session, repos, reservation, now, balance=-captured)
+    after = await _account_first(session, repos, reservation, now, balance=-captured,
+                                 entries=1)
     entry = ledger_entry(account_id, "capture", -captured, after["balance"], now,
                          grants=_spent_grants(reservation["grants"], captured),
                          source=f"reservation:{reservation_id}",
                          idempotency_key=idempotency_key, actor=actor,
                          description=reservation.get("description"),
-                         metadata=reservation.get("metadata"), reservation_id=reservation_id)
+                         metadata=reservation.get("metadata"), reservation_id=reservation_id,
+                         **position(after))
     done = await _resolve(session, repos, reservation, "captured", captured, now, replay, entry)
     lost = await settle_hold(session, repos, reservation, captured)
     await repos.ledger.insert(session, entry)
@@ -108,7 +110,7 @@ async def release_reservation(session: Session, repos: Repositories, reservation
                               now: datetime, *, replay: Answer) -> Doc:
     """Give a live hold's credits back to its grants (the hold was read before), in the same
     order as a capture."""
-    await _account_first(session, repos, reservation, now, balance=0)
+    await _account_first(session, repos, reservation, now, balance=0, entries=0)
     done = await _resolve(session, repos, reservation, "released", 0, now, replay, None)
     lost = await settle_hold(session, repos, reservation, 0)
     await _expire_lost(session, repos, reservation, lost, now)
@@ -116,10 +118,10 @@ async def release_reservation(session: Session, repos: Repositories, reservation
 
 
 async def _account_first(session: Session, repos: Repositories, reservation: Doc,
-                         now: datetime, *, balance: int) -> Doc:
+                         now: datetime, *, balance: int, entries: int) -> Doc:
     after = await repos.accounts.change(session, reservation["account_id"], now,
                                         balance=balance, reserved=-reservation["amount"],
-                                        nothing_due=True)
+                                        nothing_due=True, entries=entries)
     if after is None:
         # The account exists (it holds this hold): something on it is due, maybe this hold.
         raise ExpiryDue(reservation["account_id"])
@@ -141,7 +143,7 @@ async def _expire_lost(session: Session, repos: Repositories, reservation: Doc, 
     """Credits the hold gave back to grants that expired during it expire now (rare)."""
     if lost:
         after = await repos.accounts.change(session, reservation["account_id"], now,
-                                            balance=-lost)
+                                            balance=-lost, entries=1)
         await record_lost(session, repos, reservation, lost, after, now)
 
 

@@ -146,6 +146,7 @@ class GrantList(BaseModel):
 
 class LedgerEntry(BaseModel):
     id: str
+    seq: int = Field(description="1, 2, 3... per account, without gaps, in commit order")
     type: str
     amount: int
     balance_after: int
@@ -191,3 +192,22 @@ class AccessDecision(BaseModel):
     reason: Literal["ok", "insufficient_credits", "past_due", "unpaid", "paused", "disputed",
                     "negative_balance"]
     available: int
+
+
+class BalanceAt(BaseModel):
+    balance: int = Field(description="the balance right after the last entry created at or "
+                         "before `at` (0 before the first)")
+    at: datetime
+    as_of_seq: int = Field(description="that entry's seq (0: none yet)")
+
+
+class VerifyProblem(BaseModel):
+    account_id: str
+    invariant: str
+    detail: str
+
+
+class VerifyReport(BaseModel):
+    ok: bool
+    accounts_checked: int
+    problems: list[VerifyProblem]

@@ -34,7 +34,7 @@ def grant_view(doc: Doc) -> schemas.Grant:
 
 def entry_view(doc: Doc) -> schemas.LedgerEntry:
     return schemas.LedgerEntry(
-        id=doc["_id"], type=doc["type"], amount=doc["amount"],
+        id=doc["_id"], seq=doc["seq"], type=doc["type"], amount=doc["amount"],
         balance_after=doc["balance_after"], grants=doc.get("grants", []),
         source=doc["source"], description=doc.get("description"),
         metadata=doc.get("metadata") or {}, idempotency_key=doc.get("idempotency_key"),

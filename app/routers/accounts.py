@@ -45,6 +45,14 @@ async def list_ledger(
                                     type_=type, created_gte=created_gte, created_lt=created_lt)
 
 
+@router.get("/{account_id}/balance", response_model=schemas.BalanceAt)
+async def balance_at(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep,
+                     at: Annotated[schemas.UtcTime | None, Query()] = None):
+    """The balance as it stood at a time (default: now), from the ledger."""
+    caller.check_account(account_id)
+    return await ledger.balance_at(account_id, at)
+
+
 @router.get("/{account_id}/access", response_model=schemas.AccessDecision)
 async def check_access(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep,
                        cost: Annotated[int, Query(ge=0, le=schemas.MAX_CREDITS)] = 1):

@@ -41,6 +41,7 @@ async def test_debit_whose_ledger_insert_fails_after_the_balance_moved_changes_n
 
     assert r.status_code == 500, r.text
     assert await snapshot(db) == before  # balance, grant remaining, entries: all as they were
+    await db[LEDGER].delete_one({"_id": "le_planted"})  # the verify after the test: clean
     acc = await assert_invariants(db, "user_1")
     assert acc["balance"] == 100
 

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from app.main import create_app
-from tests.conftest import make_settings
+from tests.conftest import assert_verified, make_settings
 from tests.stripe_events import StripeEvents
 from tests.webhooks.helpers import catalog_toml
 
@@ -20,11 +20,12 @@ def events(clock) -> StripeEvents:
 
 
 @pytest.fixture
-async def app_with(tmp_path, db, clock):
+async def app_with(tmp_path, db, clock, request):
     """Build an app (and a client for it) on the test database, from a catalog given as a dict
     (see `example_catalog`) and settings overrides; every app built is shut down at the end."""
     async with contextlib.AsyncExitStack() as stack:
         built = 0
+        apps = []
 
         async def build(catalog: dict | None = None, stripe_client=None, **settings):
             nonlocal built
@@ -37,9 +38,12 @@ async def app_with(tmp_path, db, clock):
             application = create_app(make_settings(**overrides, **settings), db=db,
                                      clock=clock, sweeper=False, stripe_client=stripe_client)
             await stack.enter_async_context(application.router.lifespan_context(application))
+            apps.append(application)
             transport = httpx.ASGITransport(app=application)
             client = await stack.enter_async_context(
                 httpx.AsyncClient(transport=transport, base_url="http://test"))
             return application, client
 
         yield build
+        if apps and "ledger_broken" not in request.keywords:
+            await assert_verified(apps[-1])  # one database: every app sees all of it
