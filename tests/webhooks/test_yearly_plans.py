@@ -12,6 +12,7 @@ import pytest
 from app.db import GRANTS, LEDGER
 from app.main import sweep_once
 from tests.factories import assert_invariants
+from tests.stripe_shapes.common import LAYOUTS
 from tests.stripe_shapes.invoices import plan_line
 from tests.webhooks.helpers import get_account, same_time
 from tests.webhooks.shapes_story import (
@@ -41,9 +42,9 @@ async def _monthly_grants(db) -> list[dict]:
     return sorted(grants, key=lambda g: g["period_start"])
 
 
-async def _subscribe_yearly(app_with, clock):
+async def _subscribe_yearly(app_with, clock, layout="current"):
     app, client = await app_with(shapes_catalog())
-    story = Story(client, clock, "current")
+    story = Story(client, clock, layout)
     first = await story.subscribe(ANNUAL, end=unix(YEAR_END))
     return app, client, story, first
 
@@ -52,9 +53,10 @@ def _at(clock, moment) -> None:
     clock.advance(seconds=(moment - clock.now()).total_seconds())
 
 
+@pytest.mark.parametrize("layout", LAYOUTS)
 async def test_a_paid_year_grants_twelve_months_once_each_whenever_the_sweep_runs(
-        app_with, db, clock):
-    app, client, story, first = await _subscribe_yearly(app_with, clock)
+        app_with, db, clock, layout):
+    app, client, story, first = await _subscribe_yearly(app_with, clock, layout)
     assert (await get_account(client, "user_1"))["balance"] == 1000
     rng = random.Random(6)
     for n, month_start in enumerate(MONTH_STARTS[1:], start=1):
