@@ -17,6 +17,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PLANS_FILE = REPO_ROOT / "plans.example.toml"
 
 
+_ORIGIN = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/?")
+
+
 class Scope(StrEnum):
     credits_read = "credits:read"
     credits_debit = "credits:debit"
@@ -77,10 +80,14 @@ class Settings(BaseSettings):
     parked_alert_minutes: int = Field(default=60, ge=1)
     event_retention_days: int = Field(default=30, ge=30)
     outgoing_webhooks_allow_private: bool = False
+    # Browsers: origins of a frontend that calls the API with user tokens (comma-separated).
+    cors_origins: str | None = None
+    # Signs console session cookies; unset: a random key per process (sign-ins end at restart).
+    console_secret: str | None = None
 
     @field_validator("mongodb_uri", "stripe_webhook_secret", "stripe_api_key", "api_keys",
                      "jwt_secret", "jwt_public_key", "jwt_audience", "low_balance_threshold",
-                     mode="before")
+                     "cors_origins", "console_secret", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -125,6 +132,28 @@ class Settings(BaseSettings):
             raise SettingsError('API_KEYS must be a JSON list of {"name", "sha256", "scopes"} '
                                 "objects") from None
         return tuple(_api_key_entry(index, item) for index, item in enumerate(data))
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str | None) -> str | None:
+        for origin in (value or "").split(","):
+            origin = origin.strip()
+            if origin and origin != "*" and not _ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin such as https://app.example.com "
+                                 "(scheme, host and optional port; no path)")
+        return value
+
+    @field_validator("console_secret")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 32:
+            raise ValueError("must be at least 32 characters")  # never echo a secret
+        return value
+
+    @cached_property
+    def cors_origin_list(self) -> tuple[str, ...]:
+        return tuple(o.strip().rstrip("/") for o in (self.cors_origins or "").split(",")
+                     if o.strip())
 
     def check(self) -> None:
         """Parse the derived settings once at start-up so a bad one stops the service."""

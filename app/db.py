@@ -65,9 +65,13 @@ INDEXES: dict[str, list[IndexModel]] = {
                    partialFilterExpression={"seq": {"$gt": 0}}, name="account_newest"),
         IndexModel([("account_id", ASCENDING), ("type", ASCENDING), ("seq", ASCENDING)],
                    name="account_type_newest"),
-        # The balance at a time: the last entry created at or before it.
+        # The balance at a time: the last entry created at or before it; the timeline (read
+        # backwards).
         IndexModel([("account_id", ASCENDING), ("created_at", ASCENDING), ("seq", ASCENDING)],
                    name="account_created"),
+        # Usage: an account's debits and captures in a time range.
+        IndexModel([("account_id", ASCENDING), ("type", ASCENDING), ("created_at", ASCENDING)],
+                   name="account_type_created"),
     ],
     RESERVATIONS: [
         IndexModel([("account_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True,
@@ -76,6 +80,12 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING), ("status", ASCENDING), ("expires_at", ASCENDING)],
                    name="account_status_expiry"),
         IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
+        # An account's holds newest first (all, or by status), and the timeline.
+        IndexModel([("account_id", ASCENDING), ("_id", DESCENDING)], name="account_newest"),
+        IndexModel([("account_id", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)],
+                   name="account_status_newest"),
+        IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                   name="account_timeline"),
     ],
     IDEMPOTENCY: [
         # _id is "<account> <key>": unique by construction, and kept for good. Retention: the
@@ -88,6 +98,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("seq", DESCENDING)], name="newest"),
         IndexModel([("status", ASCENDING), ("seq", DESCENDING)], name="status_newest"),
         IndexModel([("type", ASCENDING), ("seq", DESCENDING)], name="type_newest"),
+        # One account's events (the log's account_id filter), and its timeline.
+        IndexModel([("account_id", ASCENDING), ("seq", DESCENDING)], name="account_newest"),
+        IndexModel([("account_id", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)],
+                   name="account_timeline"),
         # Parked events waiting for their customer to be linked, oldest first.
         IndexModel([("status", ASCENDING), ("customer_id", ASCENDING), ("created", ASCENDING),
                     ("seq", ASCENDING)], name="parked_customer"),
@@ -107,6 +121,12 @@ INDEXES: dict[str, list[IndexModel]] = {
                    name="grace_ended"),
         # The sweep: due months of yearly plans with monthly credits.
         IndexModel([("allocation.next_at", ASCENDING)], sparse=True, name="allocation_due"),
+        # Account search (each branch of q ends with _id, so pages merge in id order), and
+        # the status filter.
+        IndexModel([("stripe_customer_id", ASCENDING), ("_id", ASCENDING)], name="customer"),
+        IndexModel([("email", ASCENDING), ("_id", ASCENDING)], name="email"),
+        IndexModel([("subscription_status", ASCENDING), ("_id", ASCENDING)],
+                   name="status_id"),
     ],
     MIGRATIONS: [],  # _id names a one-time data change that is done
     PAYMENTS: [
@@ -125,8 +145,16 @@ INDEXES: dict[str, list[IndexModel]] = {
         # What the dispatcher has not fanned out yet; retention.
         IndexModel([("dispatched", ASCENDING), ("_id", ASCENDING)], name="undispatched"),
         IndexModel([("created_at", ASCENDING)], name="retention"),
+        # An account's timeline, newest first.
+        IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+                   name="account_timeline"),
     ],
-    EVENT_STREAMS: [],  # _id is the account id: sequence and alert state
+    EVENT_STREAMS: [
+        # _id is the account id: sequence and alert state. Accounts whose balance alert is on
+        # (the account list's low_balance filter), in id order.
+        IndexModel([("low_fired", ASCENDING), ("_id", ASCENDING)], name="low_fired"),
+        IndexModel([("depleted_fired", ASCENDING), ("_id", ASCENDING)], name="depleted_fired"),
+    ],
     ENDPOINTS: [IndexModel([("disabled", ASCENDING)], name="enabled")],
     DELIVERIES: [
         IndexModel([("event_id", ASCENDING), ("endpoint_id", ASCENDING)], unique=True,

@@ -11,6 +11,7 @@ from datetime import datetime
 
 import stripe
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 
 from app.access_log import AccessLog
 from app.auth import AuthenticateApi, Authenticator
@@ -26,13 +27,17 @@ from app.events.notices import NoticeSweep
 from app.events.recorder import EventRecorder
 from app.events.repository import OutboxRepository
 from app.events.service import EventService
+from app.ledger.directory import Directory
 from app.ledger.expiry import sweep
 from app.ledger.numbering import number_legacy_ledgers
 from app.ledger.operations import Ledger
+from app.ledger.reads import ReadRepository
 from app.ledger.repository import Repositories
 from app.metrics import Metrics
 from app.retention import RetentionSweep
-from app.routers import accounts, admin, credits, events, health, webhooks
+from app.routers import accounts, admin, credits, directory, events, health, webhooks
+from app.timeline.repository import TimelineRepository
+from app.timeline.service import Timeline
 from app.webhooks.context import WebhookStores
 from app.webhooks.event_log import EventLog
 from app.webhooks.processor import WebhookProcessor
@@ -127,6 +132,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.repos = repos
     app.state.authenticator = Authenticator(settings)
     app.state.ledger = Ledger(repos, clock, max_held=settings.max_held_reservations)
+    app.state.directory = Directory(repos, ReadRepository(database), clock)
+    app.state.timeline = Timeline(repos, TimelineRepository(database), clock)
     app.state.catalog = catalog
     app.state.metrics = Metrics()
     app.state.webhooks = build_processor(settings, database, catalog, clock,
@@ -139,8 +146,17 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     # The last added runs first: authenticate from the headers, then read the body.
     app.add_middleware(BodyLimit)
     app.add_middleware(AuthenticateApi, authenticator=app.state.authenticator)
+    if settings.cors_origin_list:
+        # Outermost: preflights are answered before authentication, and every answer (a 401
+        # included) carries the headers a browser needs to read it. Bearer tokens, no cookies.
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origin_list),
+                           allow_credentials=False, allow_methods=["GET", "POST", "PUT",
+                                                                   "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+                           expose_headers=["Idempotent-Replayed"], max_age=600)
     app.add_middleware(AccessLog)  # outermost: it times the whole request
     app.include_router(health.router)
+    app.include_router(directory.router)
     app.include_router(accounts.router)
     app.include_router(credits.router)
     app.include_router(webhooks.router)

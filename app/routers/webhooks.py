@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Path, Query, Request
 
 from app.auth import EventsAdmin
 from app.errors import WebhooksDisabled
+from app.ledger.schemas import ACCOUNT_ID_PATTERN
 from app.webhooks import schemas
 
 router = APIRouter(tags=["webhooks"])
@@ -34,9 +35,11 @@ async def list_webhook_events(
     type: Annotated[str | None, Query(max_length=100)] = None,  # noqa: A002 - the spec's name
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=255)] = None,
+    account_id: Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN)] = None,
 ):
     return await request.app.state.event_log.page(limit=limit, starting_after=starting_after,
-                                                  status=status, type_=type)
+                                                  status=status, type_=type,
+                                                  account_id=account_id)
 
 
 @router.post("/v1/webhook-events/{event_id}/replay", response_model=schemas.WebhookEvent)

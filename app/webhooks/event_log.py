@@ -55,9 +55,10 @@ class EventLog:
         return event_view(doc)
 
     async def page(self, *, limit: int, starting_after: str | None, status: str | None,
-                   type_: str | None) -> schemas.WebhookEventPage:
+                   type_: str | None, account_id: str | None = None
+                   ) -> schemas.WebhookEventPage:
         docs = await self.events.page(limit=limit, starting_after=starting_after,
-                                      status=status, type_=type_)
+                                      status=status, type_=type_, account_id=account_id)
         has_more = len(docs) > limit
         docs = docs[:limit]
         return schemas.WebhookEventPage(data=[event_view(d) for d in docs], has_more=has_more,

@@ -77,8 +77,10 @@ class EventRepository:
         return [d["_id"] for d in docs]
 
     async def page(self, *, limit: int, starting_after: str | None, status: str | None,
-                   type_: str | None) -> list[Doc]:
+                   type_: str | None, account_id: str | None = None) -> list[Doc]:
         query: Doc = {}
+        if account_id:
+            query["account_id"] = account_id
         if status:
             query["status"] = status
         if type_:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from app.ledger.grants import grant_credits
 from app.webhooks.context import EventContext, Outcome, PermanentFailure
+from app.webhooks.handlers.customers import remember_email
 from app.webhooks.payloads import customer_of, metadata, object_id
 from app.webhooks.resolution import resolve_account
 
@@ -26,6 +27,7 @@ async def _subscription_checkout(ctx: EventContext) -> Outcome:
     account_id = await resolve_account(ctx, customer,
                                        client_reference_id=session.get("client_reference_id"),
                                        metadata=[metadata(session)])
+    await remember_email(ctx, account_id, _email(session))
     subscription = object_id(session.get("subscription"))
     if subscription:
         await ctx.repos.accounts.set_fields(
@@ -70,6 +72,12 @@ async def _pack_checkout(ctx: EventContext) -> Outcome:
         "source": source, "created_at": ctx.now,
     })
     return Outcome("processed", account_id, customer)
+
+
+def _email(session: dict) -> object:
+    details = session.get("customer_details")
+    found = details.get("email") if isinstance(details, dict) else None
+    return found or session.get("customer_email")
 
 
 def _quantity(value: object) -> int:
