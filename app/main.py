@@ -20,6 +20,8 @@ from app.billing.catalog import Catalog, CatalogError, load_catalog
 from app.body_limit import BodyLimit
 from app.clock import Clock
 from app.config import Settings, SettingsError, load_settings
+from app.console.pages import install_console
+from app.console.session import SessionSigner
 from app.db import Database, connect
 from app.errors import install_error_handlers
 from app.events.delivery_repository import DeliveryRepository, EndpointRepository
@@ -162,6 +164,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.include_router(webhooks.router)
     app.include_router(events.router)
     app.include_router(admin.router)
+    app.state.console = SessionSigner(settings)
+    install_console(app)
     return app
 
 

@@ -1,0 +1,1 @@
+"""The operator console: a few server-rendered pages at /console over the same services."""

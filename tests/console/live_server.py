@@ -1,0 +1,60 @@
+"""The service as a real HTTP server for the browser: uvicorn in a thread on 127.0.0.1, on the
+embedded engine, restartable over the same data (as an operator restarts after a fix)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import uvicorn
+
+from app.db import Database, connect
+from app.main import create_app
+from tests.conftest import make_settings
+
+CONSOLE_SECRET = "console-secret-for-the-browser-tests-0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.name = f"console_{uuid.uuid4().hex[:8]}"
+        self.client = connect(None, self.name).client
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    def start(self, plans_file: Path) -> None:
+        # A fresh Database over the same in-memory data: its lock belongs to the new loop.
+        database = Database(self.client, self.name, embedded=True)
+        app = create_app(
+            make_settings(plans_file=plans_file, console_secret=CONSOLE_SECRET),
+            db=database,
+            sweeper=False,
+        )
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:  # start-up, not a wait for the code under test
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(timeout=20)
+        self.server = self.thread = None
