@@ -149,7 +149,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.add_middleware(BodyLimit)
     app.add_middleware(AuthenticateApi, authenticator=app.state.authenticator)
     if settings.cors_origin_list:
-        # Outermost: preflights are answered before authentication, and every answer (a 401
+        # Outside authentication: preflights are answered before it, and every answer (a 401
         # included) carries the headers a browser needs to read it. Bearer tokens, no cookies.
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origin_list),
                            allow_credentials=False, allow_methods=["GET", "POST", "PUT",
