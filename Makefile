@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt demo bench clean
+.PHONY: help install run test lint fmt demo bench screenshots clean
 
 help:
 	@echo "make install  create .venv and install the project with its dev tools"
@@ -16,6 +16,7 @@ help:
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make fmt      sort imports and format the code with ruff"
 	@echo "make demo     run the demo against a running 'make run'"
+	@echo "make screenshots  browser tests that write docs/console/*.png"
 	@echo "make bench    benchmark a service it starts (or BENCH_ARGS='--url URL --key KEY')"
 	@echo "make clean    remove .venv, caches and build output"
 
@@ -47,6 +48,9 @@ demo: install
 # BENCH_ARGS, e.g. --url http://host:8000 --key ck_... (see docs/benchmarks.md)
 bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
+
+screenshots: install
+	CONSOLE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/console/test_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info .dev-credentials.json

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import socket
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -16,6 +15,18 @@ from app.main import create_app
 from tests.conftest import make_settings
 
 CONSOLE_SECRET = "console-secret-for-the-browser-tests-0123456789"
+
+
+class _Server(uvicorn.Server):
+    """Says when it listens, so the test waits for that event rather than polling."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.listening = threading.Event()
+
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets=sockets)
+        self.listening.set()
 
 
 def free_port() -> int:
@@ -30,7 +41,7 @@ class LiveServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self.name = f"console_{uuid.uuid4().hex[:8]}"
         self.client = connect(None, self.name).client
-        self.server: uvicorn.Server | None = None
+        self.server: _Server | None = None
         self.thread: threading.Thread | None = None
 
     def start(self, plans_file: Path) -> None:
@@ -44,14 +55,11 @@ class LiveServer:
         config = uvicorn.Config(
             app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
         )
-        self.server = uvicorn.Server(config)
+        self.server = _Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:  # start-up, not a wait for the code under test
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the live server did not start")
-            time.sleep(0.02)
+        if not self.server.listening.wait(timeout=30) or not self.server.started:
+            raise RuntimeError("the live server did not start")
 
     def stop(self) -> None:
         if self.server is not None and self.thread is not None:

@@ -1,0 +1,143 @@
+"""Console pages of accounts: the list and search, an account's page, grants, adjustments."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+from pydantic import ValidationError
+
+from app.console import forms
+from app.console.chart import usage_bars
+from app.console.rendering import ConsoleError, Operator, back, render
+from app.errors import AccountNotFound, DomainError
+from app.ledger import schemas
+from app.ledger.schemas import is_account_id
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+@router.get("/accounts")
+async def accounts_page(
+    request: Request,
+    operator: Operator,
+    q: str = "",
+    status: str = "",
+    low_balance: str = "",
+    after: str = "",
+) -> Response:
+    statuses = (
+        "none",
+        "trialing",
+        "active",
+        "past_due",
+        "unpaid",
+        "paused",
+        "canceled",
+        "incomplete",
+    )
+    page = await request.app.state.directory.accounts(
+        q=q[:255] or None,
+        status=status if status in statuses else None,
+        low_balance=low_balance == "true",
+        starting_after=after if is_account_id(after) else None,
+        limit=50,
+    )
+    return render(
+        request,
+        "accounts.html",
+        operator=operator,
+        page=page,
+        q=q,
+        status=status,
+        statuses=statuses,
+        low_balance=low_balance == "true",
+    )
+
+
+@router.get("/accounts/{account_id}")
+async def account_page(
+    request: Request,
+    account_id: str,
+    operator: Operator,
+    after: str = "",
+    notice: str = "",
+    error: str = "",
+) -> Response:
+    state = request.app.state
+    try:
+        account = await state.ledger.account(account_id)
+    except AccountNotFound:
+        raise ConsoleError(404, f"no account {account_id!r}") from None
+    access = await state.ledger.access(account_id, 1)
+    grants = await state.ledger.grants(account_id, limit=100, starting_after=None)
+    holds = await state.directory.reservations(
+        account_id, status="held", starting_after=None, limit=100
+    )
+    usage = await state.directory.usage(
+        account_id, start=None, end=None, group_by="day", metadata_key=None
+    )
+    timeline = await state.timeline.page(account_id, starting_after=after or None, limit=25)
+    return render(
+        request,
+        "account.html",
+        operator=operator,
+        account=account,
+        access=access,
+        grants=grants.data,
+        holds=holds.data,
+        usage=usage,
+        bars=usage_bars(usage),
+        timeline=timeline,
+        notice=notice,
+        error=error,
+        grant_key=forms.new_idempotency_key(),
+        adjust_key=forms.new_idempotency_key(),
+    )
+
+
+@router.post("/accounts/{account_id}/grants")
+async def grant(request: Request, account_id: str, operator: Operator) -> Response:
+    form = await forms.checked_form(request, operator)
+    path = f"/console/accounts/{account_id}"
+    if not operator.can_grant:
+        raise ConsoleError(403, "this console session's key lacks the scope credits:grant")
+    try:
+        body = schemas.GrantCreate.model_validate(
+            {
+                "amount": _int(form.get("amount")),
+                "kind": form.get("kind", "bonus"),
+                "description": form.get("reason", "").strip(),
+                **({"expires_at": form["expires_at"]} if form.get("expires_at") else {}),
+            }
+        )
+        outcome = await request.app.state.ledger.grant(
+            account_id, body, form.get("idempotency_key", ""), f"console:{operator.name}"
+        )
+    except (ValidationError, DomainError) as exc:
+        return back(path, error=f"grant refused: {forms.problem_text(exc)}")
+    balance = outcome.body["account"]["balance"]
+    return back(path, notice=f"granted {body.amount} credits; balance {balance}")
+
+
+@router.post("/accounts/{account_id}/adjustments")
+async def adjust(request: Request, account_id: str, operator: Operator) -> Response:
+    form = await forms.checked_form(request, operator)
+    path = f"/console/accounts/{account_id}"
+    if not operator.can_grant:
+        raise ConsoleError(403, "this console session's key lacks the scope credits:grant")
+    try:
+        body = schemas.AdjustmentCreate.model_validate(
+            {"amount": _int(form.get("amount")), "reason": form.get("reason", "").strip()}
+        )
+        outcome = await request.app.state.ledger.adjust(
+            account_id, body, form.get("idempotency_key", ""), f"console:{operator.name}"
+        )
+    except (ValidationError, DomainError) as exc:
+        return back(path, error=f"adjustment refused: {forms.problem_text(exc)}")
+    balance = outcome.body["account"]["balance"]
+    return back(path, notice=f"adjusted by {body.amount:+d}; balance {balance}")
+
+
+def _int(value: str | None) -> int | str | None:
+    text = (value or "").strip()
+    return int(text) if text.lstrip("-").isdigit() and len(text) < 20 else text

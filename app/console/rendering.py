@@ -1,0 +1,60 @@
+"""What every console page shares: the session dependency, rendering, redirects, errors."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+
+from app.console.session import COOKIE, ConsoleSession
+
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+
+
+class SignInNeeded(Exception):
+    """No valid console session: every page answers with the way to the sign-in page."""
+
+
+class ConsoleError(Exception):
+    """A page that cannot be shown, rendered as a page (not problem+json)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def console_session(request: Request) -> ConsoleSession:
+    session = request.app.state.console.read(request.cookies.get(COOKIE))
+    if session is None:
+        raise SignInNeeded
+    return session
+
+
+Operator = Annotated[ConsoleSession, Depends(console_session)]
+
+
+# Nothing from elsewhere, no framing, no inline script; pages hold account data: not cached.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "script-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+}
+
+
+def render(request: Request, name: str, code: int = 200, **context) -> HTMLResponse:
+    response = templates.TemplateResponse(request, name, context, status_code=code)
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def back(path: str, **params: str) -> RedirectResponse:
+    query = urlencode({k: v for k, v in params.items() if v})
+    return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)

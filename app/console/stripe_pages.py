@@ -1,0 +1,70 @@
+"""Console page of the Stripe event log: failed and parked events first, with Replay."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.console import forms
+from app.console.rendering import Operator, back, render
+from app.errors import DomainError
+from app.ledger.schemas import is_account_id
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+
+@router.get("/stripe-events")
+async def stripe_events(
+    request: Request,
+    operator: Operator,
+    status: str = "",
+    type: str = "",
+    account_id: str = "",
+    after: str = "",  # noqa: A002
+    notice: str = "",
+    error: str = "",
+) -> Response:
+    log = request.app.state.event_log
+    statuses = ("received", "processed", "duplicate", "ignored", "parked", "failed")
+    account = account_id if is_account_id(account_id) else None
+    attention = []
+    for stuck in ("failed", "parked"):
+        attention += (
+            await log.page(
+                limit=50, starting_after=None, status=stuck, type_=None, account_id=account
+            )
+        ).data
+    page = await log.page(
+        limit=50,
+        starting_after=after[:255] or None,
+        status=status if status in statuses else None,
+        type_=type[:100] or None,
+        account_id=account,
+    )
+    return render(
+        request,
+        "stripe_events.html",
+        operator=operator,
+        attention=attention,
+        page=page,
+        status=status,
+        type=type,
+        account_id=account_id,
+        statuses=statuses,
+        notice=notice,
+        error=error,
+    )
+
+
+@router.post("/stripe-events/{event_id}/replay")
+async def replay(request: Request, event_id: str, operator: Operator) -> Response:
+    await forms.checked_form(request, operator)
+    try:
+        await request.app.state.webhooks.replay(event_id[:255])
+        event = await request.app.state.event_log.get(event_id[:255])
+    except DomainError as exc:
+        return back("/console/stripe-events", error=f"replay refused: {exc.detail}")
+    text = f"replayed {event.id}: {event.status}"
+    if event.error:
+        return back("/console/stripe-events", error=f"{text}: {event.error}")
+    return back("/console/stripe-events", notice=text)

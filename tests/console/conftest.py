@@ -1,0 +1,12 @@
+"""Read-view fixtures: Stripe events on the test clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.stripe_events import StripeEvents
+
+
+@pytest.fixture
+def events(clock) -> StripeEvents:
+    return StripeEvents("endive", now=int(clock.now().timestamp()))

@@ -1,0 +1,82 @@
+"""Console pages over HTTP: what each shows, and what a key without credits:grant may do."""
+
+from __future__ import annotations
+
+from tests.console.helpers import account_form, hidden, sign_in
+from tests.factories import account, debit, make_account
+from tests.webhooks.helpers import send_ok, subscribe
+
+
+async def test_an_unknown_account_is_a_404_page(client):
+    await sign_in(client)
+    response = await client.get("/console/accounts/nobody")
+    assert response.status_code == 404
+    assert "text/html" in response.headers["content-type"]
+    assert "no account" in response.text
+
+
+async def test_a_key_without_credits_grant_reads_but_cannot_grant(client):
+    await make_account(client, "user_1", 10)
+    await sign_in(client, "events")
+    page = await client.get("/console/accounts/user_1")
+    assert page.status_code == 200 and "disabled" in page.text
+    form = await account_form(client, "user_1", "grant-form")
+    refused = await client.post(
+        "/console/accounts/user_1/grants",
+        data={**form, "amount": "5", "kind": "bonus", "reason": "x"},
+    )
+    assert refused.status_code == 403
+    assert (await account(client, "user_1"))["balance"] == 10
+
+
+async def test_the_account_page_pages_its_timeline(client):
+    await make_account(client, "user_1", 100)
+    for _ in range(30):
+        assert (await debit(client, "user_1", 1)).status_code == 201
+    await sign_in(client)
+    first = await client.get("/console/accounts/user_1")
+    assert first.text.count('class="kind-') == 25
+    older = hidden(first.text.replace("?after=", 'name="after" value="'), "after")
+    second = await client.get("/console/accounts/user_1", params={"after": older})
+    assert 0 < second.text.count('class="kind-') <= 25
+    assert "balance 70" in first.text  # the newest debit
+
+
+async def test_failed_events_come_first_with_their_error_and_replay(client, events):
+    await sign_in(client)
+    await subscribe(client, events, account="user_2", customer="cus_2", subscription="sub_2")
+    unknown = events.invoice_event(
+        "invoice.paid",
+        customer="cus_2",
+        subscription="sub_2",
+        price="price_unknown",
+        billing_reason="subscription_cycle",
+        period_start=events.now,
+        period_end=events.now + 86400,
+    )
+    assert await send_ok(client, unknown) == "failed"
+    page = await client.get("/console/stripe-events")
+    attention = page.text[page.text.index('id="attention"') : page.text.index('id="log"')]
+    assert unknown["id"] in attention and "price_unknown" in attention
+    assert f"/console/stripe-events/{unknown['id']}/replay" in attention
+    filtered = await client.get(
+        "/console/stripe-events", params={"status": "processed", "account_id": "user_2"}
+    )
+    log = filtered.text[filtered.text.index('id="log"') :]
+    assert log.count("<code>evt_") == 3
+    replay = await client.post(
+        f"/console/stripe-events/{unknown['id']}/replay",
+        data={"csrf_token": hidden(page.text, "csrf_token")},
+    )
+    assert replay.status_code == 303 and "error=" in replay.headers["location"]  # still unknown
+
+
+async def test_search_and_filters_on_the_accounts_page(client):
+    await make_account(client, "team-a", 10)
+    await make_account(client, "team-b", 10)
+    await make_account(client, "solo", 10)
+    await sign_in(client)
+    page = await client.get("/console/accounts", params={"q": "team"})
+    assert "team-a" in page.text and "team-b" in page.text and "solo" not in page.text
+    low = await client.get("/console/accounts", params={"low_balance": "true"})
+    assert "No account matches" in low.text
