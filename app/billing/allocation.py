@@ -62,28 +62,28 @@ async def grant_due_months(session: Session, repos: Repositories,
                            account_id: str, now: datetime) -> int:
     """Grant the months of the account's paid period that have begun by `now`; returns how
     many were granted. Months of a canceled, unpaid, paused or disputed subscription, and
-    months already over, are skipped: credits are never granted for them later."""
+    months whose credits would already have expired, are skipped: never granted later."""
     account = await repos.accounts.get(session, account_id)
-    plan_of = account and account.get("allocation")
-    if not plan_of or as_utc(plan_of["next_at"]) > now:
+    paid = account and account.get("allocation")  # the schedule of the paid period
+    if not paid or as_utc(paid["next_at"]) > now:
         return 0
-    start, end = as_utc(plan_of["period_start"]), as_utc(plan_of["period_end"])
+    start, end = as_utc(paid["period_start"]), as_utc(paid["period_end"])
     bounds = month_bounds(start, end)
-    first = plan_of["next_month"]
+    first = paid["next_month"]
     last = first
     while last < len(bounds) - 1 and bounds[last] <= now:
         last += 1
     # The guarded move of the schedule is the write that can be refused: a second sweep
     # racing this one finds it moved and grants nothing.
     next_at = bounds[last] if last < len(bounds) - 1 else None
-    if not await schedules.advance(session, account_id, plan_of, last, next_at):
+    if not await schedules.advance(session, account_id, paid, last, next_at):
         return 0
     await expire_due(session, repos, account_id, now)
     granted = 0
     for month in range(first, last):
         credits = await _grant_month(session, repos, catalog, account, bounds, month, now)
         if credits:
-            await schedules.add_invoice_credits(session, plan_of["invoice_id"], credits)
+            await schedules.add_invoice_credits(session, paid["invoice_id"], credits)
             granted += 1
     return granted
 
