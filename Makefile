@@ -16,7 +16,7 @@ help:
 	@echo "make lint     ruff check and ruff format --check"
 	@echo "make fmt      sort imports and format the code with ruff"
 	@echo "make demo     run the demo against a running 'make run'"
-	@echo "make screenshots  browser tests that write docs/console/*.png"
+	@echo "make screenshots  only the browser tests (they write docs/console/*.png)"
 	@echo "make bench    benchmark a service it starts (or BENCH_ARGS='--url URL --key KEY')"
 	@echo "make clean    remove .venv, caches and build output"
 
@@ -50,7 +50,7 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 screenshots: install
-	CONSOLE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/console/test_browser.py
+	$(BIN)/python -m pytest tests/console/test_browser.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info .dev-credentials.json

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import uvicorn
 
+from app.clock import Clock
 from app.db import Database, connect
 from app.main import create_app
 from tests.conftest import make_settings
@@ -36,7 +37,8 @@ def free_port() -> int:
 
 
 class LiveServer:
-    def __init__(self) -> None:
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.name = f"console_{uuid.uuid4().hex[:8]}"
@@ -50,6 +52,7 @@ class LiveServer:
         app = create_app(
             make_settings(plans_file=plans_file, console_secret=CONSOLE_SECRET),
             db=database,
+            clock=self.clock,
             sweeper=False,
         )
         config = uvicorn.Config(

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import pytest
+
+from app.db import ACCOUNTS
 from tests.console.helpers import account_form, hidden, sign_in
 from tests.factories import account, debit, make_account
 from tests.webhooks.helpers import send_ok, subscribe
@@ -80,3 +83,23 @@ async def test_search_and_filters_on_the_accounts_page(client):
     assert "team-a" in page.text and "team-b" in page.text and "solo" not in page.text
     low = await client.get("/console/accounts", params={"low_balance": "true"})
     assert "No account matches" in low.text
+
+
+async def test_verify_runs_the_invariant_check_and_shows_the_report(client):
+    await make_account(client, "user_1", 10)
+    await sign_in(client)
+    assert 'id="verdict"' not in (await client.get("/console/verify")).text  # runs on request
+    page = await client.get("/console/verify", params={"run": "1"})
+    assert "No problem in 1 account(s)" in page.text
+    unknown = await client.get("/console/verify", params={"run": "1", "account_id": "nobody"})
+    assert "not found" in unknown.text and 'id="verdict"' not in unknown.text
+
+
+@pytest.mark.ledger_broken
+async def test_verify_lists_a_broken_invariant(client, db):
+    await make_account(client, "user_1", 10)
+    await db[ACCOUNTS].update_one({"_id": "user_1"}, {"$inc": {"balance": 5}})
+    await sign_in(client)
+    page = await client.get("/console/verify", params={"run": "1", "account_id": "user_1"})
+    problems = page.text[page.text.index('id="problems"') :]
+    assert "user_1" in problems and 'class="error"' in page.text

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from app.db import LEDGER
 from tests.conftest import auth
 from tests.factories import assert_invariants, assert_problem, capture, debit, make_account, reserve
+from tests.reads.test_account_list import user_token
 
 FEATURES = ("image", "video", None)
 
@@ -143,3 +144,12 @@ async def test_usage_refuses_bad_ranges_and_other_accounts(client, clock):
     ):
         assert_problem(await usage(client, "acct_b", **params), 422, "validation_error")
     assert_problem(await usage(client, "nobody"), 404, "account_not_found")
+
+
+async def test_a_user_reads_its_own_usage_only(client):
+    await make_account(client, "user_1", 100)
+    await make_account(client, "user_2", 100)
+    url = "/v1/accounts/{}/usage"
+    assert (await client.get(url.format("user_1"), headers=user_token("user_1"))).status_code == 200
+    other = await client.get(url.format("user_2"), headers=user_token("user_1"))
+    assert_problem(other, 404, "account_not_found")
