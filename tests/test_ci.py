@@ -37,6 +37,8 @@ def test_the_replica_set_lane_runs_the_suite_against_a_pinned_mongodb_8_replica_
     assert "--replSet rs0" in script and "rs.initiate" in script and "isWritablePrimary" in script
     assert script.index("rs.initiate") < script.index("make test")
     assert "make test" in _runs(workflow["jobs"]["embedded"])
+    for lane in ("embedded", "replica-set"):  # the console's browser tests need one
+        assert "/usr/bin/chromium" in _runs(workflow["jobs"][lane])
 
 
 def test_the_docker_lane_builds_and_waits_for_the_health_checks():
