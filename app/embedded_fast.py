@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
@@ -18,6 +19,8 @@ from mongomock.filtering import filter_applies
 _original_iter_documents = Collection._iter_documents
 _original_ensure_uniques = Collection._ensure_uniques
 _original_find_one = Collection.find_one
+_original_get_dataset = Collection._get_dataset
+_PLAIN_SORT = (str, int, float, datetime)
 _original_compute_results = Cursor._compute_results
 _CACHE = "_credit_ledger_unique_keys"
 _SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
@@ -54,9 +57,17 @@ def _iter_documents(self: Collection, filter: Any):
              ] if isinstance(filter, Mapping) else []
     if not equal or store.is_empty:
         return _original_iter_documents(self, filter)
-    docs = [doc for doc in store.documents
-            if all(_may_equal(doc.get(k), v) for k, v in equal)]
+    docs = _all_documents(store)
+    for key, wanted in equal:  # a plain comparison per document; an array may hold it
+        docs = [doc for doc in docs if (v := doc.get(key)) == wanted or type(v) is list]
     return (doc for doc in docs if filter_applies(filter, doc))
+
+
+def _all_documents(store: Any) -> list:
+    """The store's documents without its reader lock (a generator per document): the engine
+    runs on one thread."""
+    store._remove_expired_documents()
+    return list(store._documents.values())
 
 
 def _equality(condition: Any) -> str | None:
@@ -66,10 +77,6 @@ def _equality(condition: Any) -> str | None:
     if isinstance(condition, Mapping) and isinstance(condition.get("$eq"), str):
         return condition["$eq"]
     return None
-
-
-def _may_equal(value: Any, wanted: str) -> bool:
-    return value == wanted or isinstance(value, list)  # an array may hold it
 
 
 def _index_key(index: Mapping, doc: Mapping) -> Any:
@@ -135,6 +142,22 @@ def _build(store: Any, index: Mapping, new_id: Any) -> dict:
     return seen
 
 
+def _get_dataset(self: Collection, spec: Any, sort: Any, fields: Any, as_class: Any):
+    """mongomock sorts through its BSON comparison, a Python call per comparison; when every
+    document has a value of one plain type for each sort key, Python's own order is the same."""
+    keys = list(sort.items() if isinstance(sort, Mapping) else sort or [])
+    if not keys or any(not isinstance(k, str) or k.startswith("$") or "." in k for k, _ in keys):
+        return _original_get_dataset(self, spec, sort, fields, as_class)
+    docs = list(self._iter_documents(spec))
+    for key, _ in keys:
+        kinds = {type(doc.get(key)) for doc in docs}
+        if len(kinds) > 1 or (kinds and not issubclass(kinds.pop(), _PLAIN_SORT)):
+            return _original_get_dataset(self, spec, sort, fields, as_class)
+    for key, direction in reversed(keys):
+        docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
+    return (self._copy_only_fields(doc, fields, as_class) for doc in docs)
+
+
 def _find_one(self: Collection, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
     """mongomock's find_one copies every match to return the first: ask for one."""
     if len(args) < 3:
@@ -164,4 +187,5 @@ def install() -> None:
     Collection._iter_documents = _iter_documents
     Collection._ensure_uniques = _ensure_uniques
     Collection.find_one = _find_one
+    Collection._get_dataset = _get_dataset
     Cursor._compute_results = _compute_results

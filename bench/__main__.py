@@ -37,7 +37,12 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-async def measure(service: Service, args: argparse.Namespace) -> list[str]:
+def emit(*lines: str) -> None:
+    """Each table as soon as it is measured: a long run stopped halfway still reports."""
+    print("\n".join(lines), flush=True)
+
+
+async def measure(service: Service, args: argparse.Namespace) -> None:
     conns, seconds = args.connections, args.seconds
     conn = service.connect()
     hot = service.account("hot")
@@ -56,21 +61,20 @@ async def measure(service: Service, args: argparse.Namespace) -> list[str]:
         print(f"  {name}...", file=sys.stderr)
         results.append(await run(name, service.connect, op, connections=conns,
                                  seconds=seconds, warmup=1))
-    lines = ["## Throughput", "", *report.throughput_table(results, floor), ""]
+    emit("## Throughput", "", *report.throughput_table(results, floor), "")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     stages = []
     if sizes:
         print("  volume...", file=sys.stderr)
         stages = await volume(service, sizes, args.accounts, conns, args.probes)
-        lines += ["## A debit as the data grows (one request at a time)", "",
-                  *report.volume_table(stages), ""]
-    lines += ["## Acceptance", "", *report.acceptance({r.name: r for r in results}, floor,
-                                                     stages), ""]
-    return lines
+        emit("## A debit as the data grows (one request at a time)", "",
+             *report.volume_table(stages), "")
+    emit("## Acceptance", "", *report.acceptance({r.name: r for r in results}, floor, stages),
+         "")
 
 
 async def main_async(args: argparse.Namespace) -> int:
-    lines = ["# Credit Ledger benchmark", "", f"machine: {report.machine()}"]
+    emit("# Credit Ledger benchmark", "", f"machine: {report.machine()}")
     async with contextlib.AsyncExitStack() as stack:
         if args.url:
             key, secret = args.key, args.webhook_secret
@@ -82,18 +86,17 @@ async def main_async(args: argparse.Namespace) -> int:
             if not key:
                 raise SystemExit("bench: --url needs --key (or a .dev-credentials.json)")
             service = Service(args.url, key, secret)
-            lines.append(f"service: {args.url}")
+            emit(f"service: {args.url}", "")
         else:
             service, pid = await stack.enter_async_context(started_service())
-            lines.append(f"service: `python -m app dev` (pid {pid}), {args.connections} "
-                         "connections over loopback")
-        lines += ["", *await measure(service, args)]
+            emit(f"service: `python -m app dev` (pid {pid}), {args.connections} "
+                 "connections over loopback", "")
+        await measure(service, args)
     if not args.no_calls:
         logging.getLogger("app.db").setLevel(logging.ERROR)
-        lines += ["## Collection calls per operation (in-process counter)", "",
-                  *report.calls_table(await count_calls()), ""]
-    lines.append(f"load average after: {report.machine().rsplit('load average ', 1)[1]}")
-    print("\n".join(lines))
+        emit("## Collection calls per operation (in-process counter)", "",
+             *report.calls_table(await count_calls()), "")
+    emit(f"load average after: {report.machine().rsplit('load average ', 1)[1]}")
     return 0
 
 

@@ -25,7 +25,8 @@ async def debit_credits(session: Session, repos: Repositories, account_id: str, 
                                         guard=spend_guard(amount, now), nothing_due=True)
     if after is None:
         await refuse_spending(session, repos, account_id, amount, now)
-    taken = await draw(session, repos, account_id, amount, now)
+    taken = await draw(session, repos, account_id, amount, now,
+                       grant_ids=after.get("grant_ids"))
     if total(taken) != amount:
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
     entry = ledger_entry(account_id, "debit", -amount, after["balance"], now, grants=taken,

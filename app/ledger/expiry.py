@@ -89,9 +89,9 @@ class ExpiryDue(Exception):
 
 def is_due(account: Doc, now: datetime) -> bool:
     """Whether something on the account may be due (an account written before `next_due_at`
-    existed counts as due once: its expiry sets the field)."""
+    and `grant_ids` existed counts as due once: its expiry sets them)."""
     due = account.get("next_due_at")
-    return due is None or as_utc(due) <= now
+    return due is None or as_utc(due) <= now or "grant_ids" not in account
 
 
 async def expire_due(session: Session, repos: Repositories, account_id: str,
@@ -114,10 +114,16 @@ async def expire_due(session: Session, repos: Repositories, account_id: str,
 
 
 async def _learn_next_due(session: Session, repos: Repositories, account_id: str) -> None:
-    firsts = (await repos.reservations.next_deadline(session, account_id),
-              await repos.grants.next_expiry(session, account_id))
-    deadlines = [as_utc(doc["expires_at"]) for doc in firsts if doc is not None]
-    await repos.accounts.set_next_due(session, account_id, min(deadlines, default=NOTHING_DUE))
+    """The account learns its next deadline and the grants that may still have credits (a
+    grant with none free and none held never gets any again)."""
+    hold = await repos.reservations.next_deadline(session, account_id)
+    grants = await repos.grants.unexpired(session, account_id)
+    deadlines = [as_utc(g["expires_at"]) for g in grants if not g["never_expires"]]
+    if hold is not None:
+        deadlines.append(as_utc(hold["expires_at"]))
+    live = [g["_id"] for g in grants if g["remaining"] > 0 or g["held"] > 0]
+    await repos.accounts.set_next_due(session, account_id, min(deadlines, default=NOTHING_DUE),
+                                      live)
 
 
 async def expire_now(repos: Repositories, account_id: str, now: datetime) -> None:

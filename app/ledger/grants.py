@@ -44,7 +44,8 @@ async def grant_credits(session: Session, repos: Repositories, account_id: str, 
     # The account change numbers the entry; a duplicate (account, key) insert after it aborts
     # the whole unit, as every unit of work is undone when it fails.
     after = await repos.accounts.change(session, account_id, now, balance=amount,
-                                        deficit=-payoff, due_by=expires_at, entries=1)
+                                        deficit=-payoff, due_by=expires_at, entries=1,
+                                        new_grant=grant_id)
     entry = ledger_entry(
         account_id, entry_type, amount, after["balance"], now,
         grants=[{"grant_id": grant_id, "kind": kind, "amount": amount}], source=source,

@@ -43,7 +43,8 @@ async def close_period(session: Session, repos: Repositories, account_id: str, *
         parts.append({"grant_id": rollover_id, "kind": "rollover", "amount": carry})
     lost = unused - carry
     after = await repos.accounts.change(session, account_id, now, balance=-lost,
-                                        due_by=expires_at if carry else None, entries=1)
+                                        due_by=expires_at if carry else None, entries=1,
+                                        new_grant=rollover_id if carry else None)
     entry = ledger_entry(
         account_id, "expiry" if lost else "grant", -lost, after["balance"], now, grants=parts,
         source=source, idempotency_key=key,

@@ -39,6 +39,9 @@ def new_account(account_id: str, now: datetime) -> Doc:
         # The ledger's sequence: the last entry's seq (its time, `last_entry_at`, is set by
         # the first entry: see entries.position).
         "seq": 0,
+        # Its grants that may still have credits (a superset: the grant itself decides), so
+        # that a debit reads them by `_id`.
+        "grant_ids": [],
     }
 
 
@@ -73,7 +76,8 @@ class AccountRepository:
     async def change(self, session: Session, account_id: str, now: datetime, *,
                      balance: int = 0, reserved: int = 0, deficit: int = 0,
                      guard: Doc | None = None, nothing_due: bool = False,
-                     due_by: datetime | None = None, entries: int = 0) -> Doc | None:
+                     due_by: datetime | None = None, entries: int = 0,
+                     new_grant: str | None = None) -> Doc | None:
         """The one way the cached balance moves: an atomic $inc, optionally guarded by a
         filter on the account (None when the guard refuses, or there is no such account).
         `nothing_due` also refuses when something on the account is due at `now`; `due_by` is
@@ -90,6 +94,8 @@ class AccountRepository:
             update["$min"] = {"next_due_at": due_by}
         if entries:
             update["$max"] = {"last_entry_at": now}
+        if new_grant is not None:
+            update["$push"] = {"grant_ids": new_grant}
         after = await self.col.find_one_and_update(
             query, update, return_document=ReturnDocument.AFTER, session=session,
         )
@@ -99,8 +105,10 @@ class AccountRepository:
             record_outbox("balance", account_id, after, before)
         return after
 
-    async def set_next_due(self, session: Session, account_id: str, when: datetime) -> None:
-        await self.col.update_one({"_id": account_id}, {"$set": {"next_due_at": when}},
+    async def set_next_due(self, session: Session, account_id: str, when: datetime,
+                           grant_ids: list[str]) -> None:
+        await self.col.update_one({"_id": account_id},
+                                  {"$set": {"next_due_at": when, "grant_ids": grant_ids}},
                                   session=session)
 
     async def set_fields(self, session: Session, account_id: str, fields: Doc,
@@ -147,9 +155,14 @@ class GrantRepository:
     async def get(self, session: Session, grant_id: str) -> Doc | None:
         return await self.col.find_one({"_id": grant_id}, session=session)
 
-    async def spendable(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
-        """Live grants with free credits, in spending order."""
-        cursor = self.col.find(self.spendable_query(account_id, now), session=session)
+    async def spendable(self, session: Session, account_id: str, now: datetime, *,
+                        grant_ids: list[str] | None = None) -> list[Doc]:
+        """Live grants with free credits, in spending order: by `_id` among `grant_ids` (the
+        account's list) when given, else by the account."""
+        query = self.spendable_query(account_id, now)
+        if grant_ids is not None:
+            query["_id"] = {"$in": grant_ids}
+        cursor = self.col.find(query, session=session)
         return await cursor.sort(SPENDING_ORDER).to_list(None)
 
     @staticmethod
@@ -179,11 +192,12 @@ class GrantRepository:
         query = {"account_id": account_id, "expired": False, "kind": {"$in": kinds}}
         return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
 
-    async def next_expiry(self, session: Session, account_id: str) -> Doc | None:
-        """The account's unexpired grant that expires first (spending order's index)."""
-        return await self.col.find_one(
-            {"account_id": account_id, "expired": False, "never_expires": False},
-            {"expires_at": 1}, sort=[("expires_at", ASCENDING)], session=session)
+    async def unexpired(self, session: Session, account_id: str) -> list[Doc]:
+        """The account's unexpired grants, what decides whether they still count."""
+        return await self.col.find(
+            {"account_id": account_id, "expired": False},
+            {"expires_at": 1, "never_expires": 1, "remaining": 1, "held": 1},
+            session=session).to_list(None)
 
     async def take(self, session: Session, takes: list[tuple[str, int]], *, hold: bool) -> None:
         """Take free credits from live grants (into `held` for a hold): one call for all."""

@@ -40,7 +40,8 @@ async def reserve_credits(session: Session, repos: Repositories, account_id: str
     if await repos.reservations.count_held(session, account_id, now) >= max_held:
         raise TooManyReservations(f"account {account_id} already has {max_held} live holds "
                                   "(MAX_HELD_RESERVATIONS); capture or release some first")
-    held = await draw(session, repos, account_id, amount, now, hold=True)
+    held = await draw(session, repos, account_id, amount, now, hold=True,
+                      grant_ids=after.get("grant_ids"))
     if total(held) != amount:
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
     reservation = {

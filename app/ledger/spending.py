@@ -9,11 +9,12 @@ from app.ledger.repository import Doc, Repositories
 
 
 async def draw(session: Session, repos: Repositories, account_id: str, amount: int,
-               now: datetime, *, hold: bool = False, first: str | None = None) -> list[Doc]:
+               now: datetime, *, hold: bool = False, first: str | None = None,
+               grant_ids: list[str] | None = None) -> list[Doc]:
     """Take up to `amount` free credits from live grants: soonest expiry first, never-expiring
     last, oldest first within that (a clawback names the grant it concerns as `first`).
     Returns what was taken from each grant, as `[{"grant_id", "amount"}]` (negative amounts)."""
-    grants = await repos.grants.spendable(session, account_id, now)
+    grants = await repos.grants.spendable(session, account_id, now, grant_ids=grant_ids)
     if first is not None:
         grants.sort(key=lambda g: g["_id"] != first)
     taken: list[Doc] = []
