@@ -85,6 +85,12 @@ async def assert_invariants(db: Database, account_id: str) -> dict:
     held = sum(r["amount"] for r in holds if r["status"] == "held")
     assert acc["reserved"] == held
     assert sum(g["held"] for g in grants) == held
+    # The account's own count of its held reservations (the MAX_HELD_RESERVATIONS bound), and
+    # the grants it lists include every one that still has credits.
+    assert acc.get("holds", 0) == sum(1 for r in holds if r["status"] == "held")
+    listed = set(acc.get("grant_ids", []))
+    assert all(g["_id"] in listed for g in grants
+               if not g["expired"] and (g["remaining"] > 0 or g["held"] > 0))
     # 3. Balance is what the grants still have (live remaining + held) less the deficit.
     live = sum(g["remaining"] for g in grants if not g["expired"])
     assert all(g["remaining"] == 0 for g in grants if g["expired"])

@@ -25,7 +25,7 @@ OUTBOX = [("find_one", EVENT_STREAMS)]
 
 BUDGETS = {  # operation: (collection calls, commits), the outbox's calls not included
     "debit": (6, 1),
-    "hold": (7, 1),  # the count of live holds (MAX_HELD_RESERVATIONS) is one of them
+    "hold": (6, 1),  # MAX_HELD_RESERVATIONS: a clause of the account write (`holds`)
     "capture": (6, 1),
     "release": (5, 1),
     "account read": (1, 0),

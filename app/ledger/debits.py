@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 from app.db import Session
 from app.errors import AccountNotFound, InsufficientCredits
@@ -37,12 +37,15 @@ async def debit_credits(session: Session, repos: Repositories, account_id: str, 
 
 
 async def refuse_spending(session: Session, repos: Repositories, account_id: str, amount: int,
-                          now: datetime) -> NoReturn:
-    """The spend guard refused: say why, as the access decision would."""
+                          now: datetime, *, final: bool = True) -> Doc:
+    """The spend guard refused: say why, as the access decision would. `final=False`: the
+    guard had a clause of the caller's own, which it explains when this returns the account."""
     account = await repos.accounts.get(session, account_id)
     if account is None:
         raise AccountNotFound(f"account {account_id!r} not found")
     if is_due(account, now):
         raise ExpiryDue(account_id)
     ensure_can_spend(account, amount, now)
+    if not final:
+        return account
     raise InsufficientCredits(f"{amount} credits requested, fewer available")

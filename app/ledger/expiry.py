@@ -48,7 +48,7 @@ async def release_hold(session: Session, repos: Repositories, reservation: Doc, 
         return None
     lost = await settle_hold(session, repos, reservation, 0)
     after = await repos.accounts.change(session, reservation["account_id"], now,
-                                        balance=-lost, reserved=-reservation["amount"],
+                                        balance=-lost, reserved=-reservation["amount"], holds=-1,
                                         entries=int(bool(lost)))
     await record_lost(session, repos, reservation, lost, after, now)
     return done
@@ -89,9 +89,10 @@ class ExpiryDue(Exception):
 
 def is_due(account: Doc, now: datetime) -> bool:
     """Whether something on the account may be due (an account written before `next_due_at`
-    and `grant_ids` existed counts as due once: its expiry sets them)."""
+    `grant_ids` and `holds` existed counts as due once: its expiry sets them)."""
     due = account.get("next_due_at")
-    return due is None or as_utc(due) <= now or "grant_ids" not in account
+    return (due is None or as_utc(due) <= now or "grant_ids" not in account
+            or "holds" not in account)
 
 
 async def expire_due(session: Session, repos: Repositories, account_id: str,
@@ -116,14 +117,13 @@ async def expire_due(session: Session, repos: Repositories, account_id: str,
 async def _learn_next_due(session: Session, repos: Repositories, account_id: str) -> None:
     """The account learns its next deadline and the grants that may still have credits (a
     grant with none free and none held never gets any again)."""
-    hold = await repos.reservations.next_deadline(session, account_id)
+    holds = await repos.reservations.held(session, account_id)
     grants = await repos.grants.unexpired(session, account_id)
     deadlines = [as_utc(g["expires_at"]) for g in grants if not g["never_expires"]]
-    if hold is not None:
-        deadlines.append(as_utc(hold["expires_at"]))
+    deadlines += [as_utc(h["expires_at"]) for h in holds]
     live = [g["_id"] for g in grants if g["remaining"] > 0 or g["held"] > 0]
     await repos.accounts.set_next_due(session, account_id, min(deadlines, default=NOTHING_DUE),
-                                      live)
+                                      live, len(holds))
 
 
 async def expire_now(repos: Repositories, account_id: str, now: datetime) -> None:

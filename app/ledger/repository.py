@@ -42,6 +42,8 @@ def new_account(account_id: str, now: datetime) -> Doc:
         # Its grants that may still have credits (a superset: the grant itself decides), so
         # that a debit reads them by `_id`.
         "grant_ids": [],
+        # Its held reservations (MAX_HELD_RESERVATIONS bounds them in the hold's own write).
+        "holds": 0,
     }
 
 
@@ -77,7 +79,7 @@ class AccountRepository:
                      balance: int = 0, reserved: int = 0, deficit: int = 0,
                      guard: Doc | None = None, nothing_due: bool = False,
                      due_by: datetime | None = None, entries: int = 0,
-                     new_grant: str | None = None) -> Doc | None:
+                     new_grant: str | None = None, holds: int = 0) -> Doc | None:
         """The one way the cached balance moves: an atomic $inc, optionally guarded by a
         filter on the account (None when the guard refuses, or there is no such account).
         `nothing_due` also refuses when something on the account is due at `now`; `due_by` is
@@ -88,7 +90,8 @@ class AccountRepository:
         if nothing_due:
             query["next_due_at"] = {"$gt": now}
         inc = {k: v for k, v in (("balance", balance), ("reserved", reserved),
-                                 ("deficit", deficit), ("seq", entries)) if v}
+                                 ("deficit", deficit), ("seq", entries), ("holds", holds))
+               if v}
         update: Doc = {**({"$inc": inc} if inc else {}), "$set": {"updated_at": now}}
         if due_by is not None:
             update["$min"] = {"next_due_at": due_by}
@@ -106,10 +109,11 @@ class AccountRepository:
         return after
 
     async def set_next_due(self, session: Session, account_id: str, when: datetime,
-                           grant_ids: list[str]) -> None:
-        await self.col.update_one({"_id": account_id},
-                                  {"$set": {"next_due_at": when, "grant_ids": grant_ids}},
-                                  session=session)
+                           grant_ids: list[str], holds: int) -> None:
+        await self.col.update_one(
+            {"_id": account_id},
+            {"$set": {"next_due_at": when, "grant_ids": grant_ids, "holds": holds}},
+            session=session)
 
     async def set_fields(self, session: Session, account_id: str, fields: Doc,
                          now: datetime) -> Doc | None:
@@ -332,23 +336,14 @@ class ReservationRepository:
     async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
         return await self.col.find(self._due(account_id, now), session=session).to_list(None)
 
-    async def next_deadline(self, session: Session, account_id: str) -> Doc | None:
-        """The account's held reservation whose deadline comes first."""
-        return await self.col.find_one({"account_id": account_id, "status": "held"},
-                                       {"expires_at": 1}, sort=[("expires_at", ASCENDING)],
-                                       session=session)
+    async def held(self, session: Session, account_id: str) -> list[Doc]:
+        """The account's held reservations, their deadlines only."""
+        return await self.col.find({"account_id": account_id, "status": "held"},
+                                   {"expires_at": 1}, session=session).to_list(None)
 
     @staticmethod
     def _due(account_id: str, now: datetime) -> Doc:
         return {"account_id": account_id, "status": "held", "expires_at": {"$lte": now}}
-
-    async def count_held(self, session: Session, account_id: str, now: datetime) -> int:
-        """Holds of the account still live at `now` (one past its deadline no longer counts,
-        swept or not)."""
-        return await self.col.count_documents(
-            {"account_id": account_id, "status": "held", "expires_at": {"$gt": now}},
-            session=session)
-
 
 class IdempotencyRepository:
     def __init__(self, db: Database) -> None:

@@ -28,18 +28,17 @@ async def reserve_credits(session: Session, repos: Repositories, account_id: str
                           max_held: int, description: str | None = None,
                           metadata: dict[str, Any] | None = None) -> Doc:
     # The guarded change of the (contended) account is the first statement, as for a debit;
-    # the account learns the hold's deadline in the same write.
+    # the same write bounds the account's held reservations (nothing due: every held one is
+    # live) and tells the account the hold's deadline.
     expires_at = now + timedelta(seconds=ttl_seconds)
-    after = await repos.accounts.change(session, account_id, now, reserved=amount,
-                                        guard=spend_guard(amount, now), nothing_due=True,
-                                        due_by=expires_at)
+    after = await repos.accounts.change(
+        session, account_id, now, reserved=amount, holds=1, nothing_due=True,
+        guard={**spend_guard(amount, now), "holds": {"$lt": max_held}}, due_by=expires_at)
     if after is None:
-        await refuse_spending(session, repos, account_id, amount, now)
-    # Counted after the account write: two holds at once conflict on the account document (a
-    # replica set re-runs the later one, which then counts the earlier), so the bound is exact.
-    if await repos.reservations.count_held(session, account_id, now) >= max_held:
-        raise TooManyReservations(f"account {account_id} already has {max_held} live holds "
-                                  "(MAX_HELD_RESERVATIONS); capture or release some first")
+        account = await refuse_spending(session, repos, account_id, amount, now, final=False)
+        raise TooManyReservations(
+            f"account {account_id} already has {account['holds']} live holds "
+            "(MAX_HELD_RESERVATIONS); capture or release some first")
     held = await draw(session, repos, account_id, amount, now, hold=True,
                       grant_ids=after.get("grant_ids"))
     if total(held) != amount:
@@ -121,7 +120,7 @@ async def release_reservation(session: Session, repos: Repositories, reservation
 async def _account_first(session: Session, repos: Repositories, reservation: Doc,
                          now: datetime, *, balance: int, entries: int) -> Doc:
     after = await repos.accounts.change(session, reservation["account_id"], now,
-                                        balance=balance, reserved=-reservation["amount"],
+                                        balance=balance, reserved=-reservation["amount"], holds=-1,
                                         nothing_due=True, entries=entries)
     if after is None:
         # The account exists (it holds this hold): something on it is due, maybe this hold.

@@ -55,7 +55,8 @@ async def _hold_many(client, db, count: int) -> None:
     await db[RESERVATIONS].insert_many(copies)
     await db[GRANTS].update_one({"_id": first["grants"][0]["grant_id"]},
                                 {"$inc": {"remaining": -(count - 1), "held": count - 1}})
-    await db[ACCOUNTS].update_one({"_id": ACCOUNT}, {"$inc": {"reserved": count - 1}})
+    await db[ACCOUNTS].update_one({"_id": ACCOUNT},
+                                  {"$inc": {"reserved": count - 1, "holds": count - 1}})
     await assert_invariants(db, ACCOUNT)
 
 
