@@ -22,7 +22,7 @@ from tests.conftest import START, assert_verified, auth, make_settings
 from tests.factories import adjust, capture, debit, grant, release, reserve
 from tests.faults import DuplicateAt, EveryPoint, database_state
 from tests.stripe_events import MONTH, StripeEvents
-from tests.webhooks.helpers import pack_checkout, renewal_invoice, subscribe
+from tests.webhooks.helpers import PRO, pack_checkout, renewal_invoice, subscribe
 from tests.webhooks.helpers import send as signed
 
 pytestmark = pytest.mark.embedded_only  # faults are injected into the embedded engine
@@ -106,7 +106,17 @@ async def webhook_story(client, app, clock, events) -> None:
     await send(events.dispute_event("created", **dispute))
     await send(events.dispute_event("closed", status="lost", **dispute))
     expect(await debit(client, "user_1", 3, key="d1"), 201)
-    clock.advance(seconds=MONTH)
+    # A customer linked by its metadata drains what was parked for it; an upgrade credits now.
+    await send(events.invoice_event("invoice.paid", customer="cus_3", subscription="sub_3",
+                                    billing_reason="subscription_create"), "parked")
+    await send(events.customer_event("customer.updated", customer="cus_3",
+                                     metadata={"account_id": "user_3"}))
+    clock.advance(days=10)
+    events.now = int(clock.now().timestamp())
+    await send(events.subscription_event("updated", subscription_id="sub_1", customer="cus_1",
+                                         price=PRO, period_start=sub["start"],
+                                         period_end=sub["end"]))
+    clock.advance(seconds=MONTH - 10 * 86400)
     events.now = int(clock.now().timestamp())
     await send(renewal_invoice(events, period_start=sub["end"], type="invoice.payment_failed"))
     await send(renewal_invoice(events, period_start=sub["end"]))  # the old period closes

@@ -87,5 +87,13 @@ async def test_due_holds_and_ledger_pages_use_their_indexes(client, db):
     stages, _ = await _winning(db.db[RESERVATIONS], {"account_id": "user_1", "status": "held",
                                                       "expires_at": {"$lte": START}})
     assert "COLLSCAN" not in stages
-    stages, _ = await _winning(db.db[LEDGER], {"account_id": "user_1"}, [("_id", DESCENDING)])
+    # The ledger page as LedgerRepository.page asks for it, newest first by seq.
+    stages, names = await _winning(db.db[LEDGER], {"account_id": "user_1", "seq": {"$gt": 0}},
+                                   [("seq", DESCENDING)])
+    assert "COLLSCAN" not in stages and "SORT" not in stages
+    assert names == {"account_newest"}
+    # The balance at a time: the last entry created at or before it.
+    stages, _ = await _winning(db.db[LEDGER], {"account_id": "user_1",
+                                               "created_at": {"$lte": START}},
+                               [("created_at", DESCENDING), ("seq", DESCENDING)])
     assert "COLLSCAN" not in stages and "SORT" not in stages
