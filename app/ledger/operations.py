@@ -143,8 +143,8 @@ class Ledger:
             answers: dict = {}
             reservation, entry = await capture_reservation(
                 session, self.repos, found, captured, now, idempotency_key=key, actor=actor,
-                replay=lambda hold, entry: _remember(answers, key, print_, 200, _captured(
-                    hold, entry)))
+                replay=lambda hold, entry, after: _remember(answers, key, print_, 200,
+                                                            _captured(hold, entry, after, now)))
             return answers["body"]
 
         return await run_idempotent(self.repos, found["account_id"], key, print_, now, work,
@@ -162,7 +162,7 @@ class Ledger:
             answers: dict = {}
             await release_reservation(
                 session, self.repos, found, now,
-                replay=lambda hold, _: _remember(answers, key, print_, 200, _view(hold)))
+                replay=lambda hold, *_: _remember(answers, key, print_, 200, _view(hold)))
             return answers["body"]
 
         return await run_idempotent(self.repos, found["account_id"], key, print_, now, work,
@@ -249,9 +249,9 @@ def _remember(answers: dict, key: str, print_: str, status: int, body: dict) -> 
     return {"key": key, "fingerprint": print_, "status": status, "body": body}
 
 
-def _captured(hold, entry) -> dict:
-    return schemas.CaptureResult(reservation=reservation_view(hold),
-                                 entry=entry_view(entry)).model_dump(mode="json")
+def _captured(hold, entry, after, now) -> dict:
+    return schemas.CaptureResult(reservation=reservation_view(hold), entry=entry_view(entry),
+                                 account=account_view(after, now)).model_dump(mode="json")
 
 
 def _view(hold) -> dict:

@@ -79,7 +79,8 @@ def capture_amount(reservation: Doc, amount: int | None) -> int:
     return captured
 
 
-Answer = Callable[[Doc, Doc | None], dict[str, Any]]  # (hold after, entry) -> the replay
+# (hold after, entry, account after the entry) -> the replay
+Answer = Callable[[Doc, Doc | None, Doc | None], dict[str, Any]]
 
 
 async def capture_reservation(session: Session, repos: Repositories, reservation: Doc,
@@ -99,7 +100,8 @@ async def capture_reservation(session: Session, repos: Repositories, reservation
                          description=reservation.get("description"),
                          metadata=reservation.get("metadata"), reservation_id=reservation_id,
                          **position(after))
-    done = await _resolve(session, repos, reservation, "captured", captured, now, replay, entry)
+    done = await _resolve(session, repos, reservation, "captured", captured, now, replay, entry,
+                          after)
     lost = await settle_hold(session, repos, reservation, captured)
     await repos.ledger.insert(session, entry)
     await _expire_lost(session, repos, reservation, lost, now)
@@ -129,10 +131,11 @@ async def _account_first(session: Session, repos: Repositories, reservation: Doc
 
 
 async def _resolve(session: Session, repos: Repositories, reservation: Doc, status: str,
-                   captured: int, now: datetime, replay: Answer, entry: Doc | None) -> Doc:
+                   captured: int, now: datetime, replay: Answer, entry: Doc | None,
+                   account: Doc | None = None) -> Doc:
     resolved = {**reservation, "status": status, "captured": captured, "resolved_at": now}
     done = await repos.reservations.resolve(session, reservation["_id"], status, captured, now,
-                                            live_at=now, replay=replay(resolved, entry))
+                                            live_at=now, replay=replay(resolved, entry, account))
     if done is None:
         refuse_resolved(await find_reservation(session, repos, reservation["_id"]), now)
     return done

@@ -185,6 +185,7 @@ class Reservation(BaseModel):
 class CaptureResult(BaseModel):
     reservation: Reservation
     entry: LedgerEntry
+    account: Account
 
 
 class AccessDecision(BaseModel):

@@ -81,6 +81,8 @@ async def test_capture_of_30_from_a_hold_of_50_spends_30_and_frees_20(client, db
     assert sum(p["amount"] for p in entry["grants"]) == -30
     acc = await account(client, "user_1")
     assert (acc["balance"], acc["reserved"], acc["available"]) == (70, 0, 70)
+    # The answer carries the account after the capture, as a debit's does.
+    assert body["account"] == acc
     stored = await db[LEDGER].find_one({"_id": entry["id"]})
     assert stored["reservation_id"] == rid and stored["amount"] == -30
     assert [g["remaining"] for g in await live_grants(client, "user_1")] == [70]
