@@ -106,6 +106,10 @@ class WebhooksDisabled(DomainError):
     code, status, title = "webhooks_not_configured", 503, "Webhooks not configured"
 
 
+class NotReady(DomainError):
+    code, status, title = "not_ready", 503, "Not ready"
+
+
 class ValidationFailed(DomainError):
     code, status, title = "validation_error", 422, "Validation error"
 
@@ -133,10 +137,22 @@ _HTTP_CODES = {
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
+        if err.get("type") == "json_invalid":
+            errors.append(_json_error(err))
+            continue
         # Echo where and why, never the input itself (it may be huge or secret).
         errors.append({"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""),
                        "type": err.get("type", "")})
     return errors
+
+
+def _json_error(err: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI says `body.13: JSON decode error`; say what a person can act on."""
+    loc = err.get("loc", ())
+    reason = str((err.get("ctx") or {}).get("error", "")).strip()
+    where = f" (at character {loc[1]})" if len(loc) > 1 and isinstance(loc[1], int) else ""
+    msg = "not valid JSON" + (f": {reason}" if reason else "") + where
+    return {"loc": ["body"], "msg": msg, "type": "json_invalid"}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.access_log import AccessLog
+from app.apidoc import install_openapi
 from app.auth import AuthenticateApi, Authenticator
 from app.billing.allocation import sweep_allocations
 from app.billing.catalog import Catalog, CatalogError, load_catalog
@@ -145,6 +146,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
                                          settings)
     _wire_events(app, settings, database, repos, catalog, clock)
     install_error_handlers(app)
+    install_openapi(app)
     # The last added runs first: authenticate from the headers, then read the body.
     app.add_middleware(BodyLimit)
     app.add_middleware(AuthenticateApi, authenticator=app.state.authenticator)

@@ -3,7 +3,7 @@ what the notice sweep looks for."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
@@ -17,9 +17,14 @@ Doc = dict[str, Any]
 OPERATOR_STREAM = " operator"
 
 
+# An ObjectId holds seconds since 1970 in 32 bits: a time outside is clamped, not a 500.
+_FIRST_ID_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+_LAST_ID_TIME = _FIRST_ID_TIME + timedelta(seconds=2**32 - 1)
+
+
 def event_id_at(when: datetime) -> str:
     """The smallest event id created at or after `when` (ids sort by creation time)."""
-    return f"evt_{ObjectId.from_datetime(when)}"
+    return f"evt_{ObjectId.from_datetime(min(max(when, _FIRST_ID_TIME), _LAST_ID_TIME))}"
 
 
 class OutboxRepository:

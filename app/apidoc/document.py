@@ -1,0 +1,195 @@
+"""Build /openapi.json from FastAPI's document: the bearer scheme, each operation's real error
+answers as problem+json (with an example per code), and the glossary's words on every field."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+
+from app import errors
+from app.apidoc.glossary import PARAMETERS, field_words
+
+BEARER = "bearerAuth"
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+E = errors
+
+# Errors an operation answers beyond those its shape implies (see _implied_errors).
+SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
+    "POST /v1/accounts/{account_id}/debits": [E.InsufficientCredits, E.AccessSuspended,
+                                              E.NegativeBalance],
+    "POST /v1/accounts/{account_id}/reservations": [E.InsufficientCredits, E.AccessSuspended,
+                                                    E.NegativeBalance],
+    "POST /v1/reservations/{reservation_id}/capture": [E.ReservationNotHeld,
+                                                       E.ReservationExpired],
+    "POST /v1/reservations/{reservation_id}/release": [E.ReservationNotHeld,
+                                                       E.ReservationExpired],
+    "POST /v1/webhook-events/{event_id}/replay": [E.EventNotFound, E.EventNotReplayable],
+    "GET /readyz": [E.NotReady],
+    "POST /webhooks/stripe": [E.InvalidSignature, E.InvalidPayload, E.PayloadTooLarge,
+                              E.WebhooksDisabled],
+}
+# Grants create the account they name, so an unknown one is no 404 there.
+CREATES_ACCOUNT = {"POST /v1/accounts/{account_id}/grants"}
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "An error, as application/problem+json (RFC 9457), with a stable code.",
+    "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string", "description": "Always about:blank: the code says what.",
+                 "examples": ["about:blank"]},
+        "title": {"type": "string", "description": "The code in words.",
+                  "examples": ["Insufficient credits"]},
+        "status": {"type": "integer", "description": "The HTTP status.", "examples": [402]},
+        "detail": {"type": "string", "description": "What went wrong in this request.",
+                   "examples": ["account 'user_42' has 2 credits available; 3 needed"]},
+        "code": {"type": "string", "description": "Stable, for programs to branch on.",
+                 "examples": ["insufficient_credits"]},
+        "reason": {"type": "string", "description": "access_suspended only: past_due, unpaid, "
+                   "paused or disputed.", "examples": ["past_due"]},
+        "errors": {
+            "type": "array", "description": "validation_error only: each field's problem.",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "loc": {"type": "array", "items": {"type": "string"},
+                            "description": "Where: body, query, path or header, then the "
+                            "field.", "examples": [["body", "amount"]]},
+                    "msg": {"type": "string", "description": "What is wrong with it.",
+                            "examples": ["Input should be greater than or equal to 1"]},
+                    "type": {"type": "string", "description": "The kind of problem.",
+                             "examples": ["greater_than_equal"]},
+                },
+            },
+        },
+    },
+}
+
+
+def _implied_errors(key: str, path: str, operation: dict[str, Any]) -> list[type]:
+    found: list[type] = []
+    params = {p["name"] for p in operation.get("parameters", [])}
+    if path.startswith("/v1/"):
+        found += [E.Unauthenticated, E.Forbidden]
+    if "{account_id}" in path and key not in CREATES_ACCOUNT:
+        found.append(E.AccountNotFound)
+    if "{reservation_id}" in path:
+        found.append(E.ReservationNotFound)
+    if "Idempotency-Key" in params:
+        found += [E.MissingIdempotencyKey, E.InvalidIdempotencyKey, E.IdempotencyKeyReused]
+    if "requestBody" in operation and path.startswith("/v1/"):
+        found.append(E.PayloadTooLarge)
+    if params or "requestBody" in operation:
+        found.append(E.ValidationFailed)
+    return found
+
+
+def _example(error: type[errors.DomainError]) -> dict[str, Any]:
+    value: dict[str, Any] = {"type": "about:blank", "title": error.title,
+                             "status": error.status, "detail": error.title, "code": error.code}
+    if error is E.ValidationFailed:
+        value["detail"] = "body.amount: Input should be greater than or equal to 1"
+        value["errors"] = [{"loc": ["body", "amount"], "type": "greater_than_equal",
+                            "msg": "Input should be greater than or equal to 1"}]
+    if error is E.AccessSuspended:
+        value["reason"] = "past_due"
+    return value
+
+
+def _error_responses(found: list[type]) -> dict[str, Any]:
+    by_status: dict[int, list[type]] = {}
+    for error in dict.fromkeys(found):
+        by_status.setdefault(error.status, []).append(error)
+    responses = {}
+    for status, group in sorted(by_status.items()):
+        responses[str(status)] = {
+            "description": " or ".join(f"{e.code} ({e.title})" for e in group),
+            "content": {errors.PROBLEM_JSON: {
+                "schema": PROBLEM_REF,
+                "examples": {e.code: {"summary": e.title, "value": _example(e)}
+                             for e in group},
+            }},
+        }
+    return responses
+
+
+def _describe_fields(schemas: dict[str, Any]) -> None:
+    for name, schema in schemas.items():
+        for field, prop in schema.get("properties", {}).items():
+            words = field_words(name, field)
+            if words is None:
+                continue
+            description, example = words
+            prop.setdefault("description", description)
+            if example is not None and "$ref" not in prop and "examples" not in prop:
+                prop["examples"] = [example]
+    for name, schema in schemas.items():
+        if "properties" in schema:
+            schema["examples"] = [_schema_example(name, schemas, set())]
+
+
+def _value(prop: dict[str, Any], schemas: dict[str, Any], seen: set[str]) -> Any:
+    if "$ref" in prop:
+        ref = prop["$ref"].rsplit("/", 1)[-1]
+        return None if ref in seen else _schema_example(ref, schemas, seen)
+    if prop.get("examples"):
+        return prop["examples"][0]
+    if prop.get("type") == "array":
+        item = _value(prop.get("items", {}), schemas, seen)
+        return [] if item is None else [item]
+    for option in prop.get("anyOf", []):
+        if option.get("type") != "null":
+            value = _value(option, schemas, seen)
+            if value is not None:
+                return value
+    return None
+
+
+def _schema_example(name: str, schemas: dict[str, Any], seen: set[str]) -> dict[str, Any]:
+    schema = schemas[name]
+    if schema.get("examples"):
+        return schema["examples"][0]
+    seen = seen | {name}
+    return {field: _value(prop, schemas, seen)
+            for field, prop in schema.get("properties", {}).items()}
+
+
+def build_openapi(app: FastAPI) -> dict[str, Any]:
+    doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
+                      description=app.description, routes=app.routes)
+    components = doc.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shape: not ours
+        schemas.pop(unused, None)
+    schemas["Problem"] = copy.deepcopy(PROBLEM_SCHEMA)
+    components["securitySchemes"] = {BEARER: {
+        "type": "http", "scheme": "bearer",
+        "description": "A service API key (ck_..., from python -m app keys new) or, to read "
+                       "one's own account, a user JWT."}}
+    for path, operations in doc.get("paths", {}).items():
+        for method, operation in operations.items():
+            key = f"{method.upper()} {path}"
+            if path.startswith("/v1/"):
+                operation["security"] = [{BEARER: []}]
+            for param in operation.get("parameters", []):
+                param.setdefault("description", PARAMETERS.get(param["name"], param["name"]))
+            responses = operation.setdefault("responses", {})
+            responses.pop("422", None)
+            found = _implied_errors(key, path, operation) + SPECIFIC_ERRORS.get(key, [])
+            responses.update(_error_responses(found))
+    _describe_fields(schemas)
+    return doc
+
+
+def install_openapi(app: FastAPI) -> None:
+    def openapi() -> dict[str, Any]:
+        # Built once, on the first request for it.
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(app)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,146 @@
+"""The API's words: what each field and parameter means, with an example value. One glossary
+(by field name, or `Schema.field` where a name means something else there), so the answers of
+every router read alike in /docs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ACCOUNT = "user_42"
+T0 = "2026-11-01T12:00:00Z"
+T1 = "2030-01-01T00:00:00Z"
+GRANT_ID = "gr_6743a1f0c2a4b5d6e7f80912"
+ENTRY_ID = "le_6743a1f0c2a4b5d6e7f80913"
+RESERVATION_ID = "rsv_6743a1f0c2a4b5d6e7f80914"
+
+# name -> (description, example)
+FIELDS: dict[str, tuple[str, Any]] = {
+    "id": ("The object's id.", ENTRY_ID),
+    "account_id": ("The product's own account id (user, team or workspace).", ACCOUNT),
+    "amount": ("Credits, a positive integer.", 20),
+    "balance": ("Credits the account holds, held ones included; negative only through a "
+                "deficit.", 97),
+    "reserved": ("Credits set aside by live holds.", 20),
+    "available": ("Credits that may be spent now: balance - reserved.", 77),
+    "deficit": ("Credits owed after a clawback or negative adjustment; the next grants pay "
+                "it off first.", 0),
+    "subscription_status": ("none, trialing, active, past_due, unpaid, paused, canceled or "
+                            "incomplete, from Stripe.", "active"),
+    "plan": ("The plan's key in the catalog, or null.", "pro"),
+    "current_period_end": ("End of the paid period (UTC), or null.", T1),
+    "grace_until": ("While past due, spending is allowed until this time (UTC).", None),
+    "cancel_at": ("When the subscription ends, if it is set to cancel (UTC).", None),
+    "suspended_reason": ("Why spending is refused: past_due, unpaid, paused, disputed, or "
+                         "null.", None),
+    "stripe_customer_id": ("The linked Stripe customer, or null.", "cus_RZ3kX9mA7bQ2"),
+    "stripe_subscription_id": ("The Stripe subscription, or null.", "sub_1QZ3kX9mA7bQ2"),
+    "created_at": ("When it was created (UTC).", T0),
+    "updated_at": ("When it last changed (UTC).", T0),
+    "kind": ("What the credits are: subscription, pack, bonus, promotional, compensation, "
+             "rollover or correction.", "bonus"),
+    "remaining": ("Credits of the grant not yet spent (held ones included).", 80),
+    "held": ("Credits of the grant set aside by live holds.", 20),
+    "expires_at": ("When the credits expire (UTC); null: never.", T1),
+    "source": ("What made it: api, adjustment, invoice:<id>, checkout:<id>, "
+               "reservation:<id>, ...", "api"),
+    "description": ("Free text shown in the ledger, up to 500 characters.", "image 1024px"),
+    "metadata": ("Up to 50 keys ([A-Za-z0-9_-]{1,40}) of strings (up to 500 characters), "
+                 "integers, booleans or null.", {"feature": "image", "job": "j_81"}),
+    "type": ("The kind of entry: grant, debit, capture, expiry, clawback or adjustment.",
+             "debit"),
+    "balance_after": ("The account's balance right after this entry.", 97),
+    "grants": ("How much it took from (negative) or gave to (positive) each grant.", None),
+    "grant_id": ("The grant.", GRANT_ID),
+    "idempotency_key": ("The Idempotency-Key of the request that made it, or null.", "gen-1"),
+    "actor": ("Who made it: the API key's name, user:<account>, or stripe.", "gen-worker"),
+    "data": ("The objects of this page.", None),
+    "has_more": ("Whether another page follows.", False),
+    "next_cursor": ("Pass as starting_after to get the next page; null on the last.", None),
+    "entry": ("The ledger entry it wrote.", None),
+    "account": ("The account right after it.", None),
+    "reservation": ("The hold.", None),
+    "captured": ("Credits the capture spent (0 until then).", 0),
+    "status": ("held, captured, released or expired.", "held"),
+    "ttl_seconds": ("How long the hold lives, 1 to 86400 seconds; when it runs out the "
+                    "credits go back.", 600),
+    "allowed": ("Whether the account may spend `cost` credits now.", True),
+    "reason": ("ok, or why not: insufficient_credits, past_due, unpaid, paused, disputed or "
+               "negative_balance.", "ok"),
+    "created": ("When Stripe created the event (UTC).", T0),
+    "api_version": ("The Stripe API version of the payload.", "2026-10-28.endive"),
+    "customer_id": ("The Stripe customer of the event, or null.", "cus_RZ3kX9mA7bQ2"),
+    "error": ("Why processing failed, or null.", None),
+    "note": ("Something worth knowing about how it was applied, or null.", None),
+    "attempts": ("How many times it was processed.", 1),
+    "received_at": ("When it first arrived (UTC).", T0),
+    "processed_at": ("When it was last processed (UTC), or null.", T0),
+    "account_seq": ("The event's number within its account: 1, 2, 3 ...", 7),
+    "low_balance_threshold": ("Below this many available credits a balance.low event is "
+                              "recorded; null: no alert.", 50),
+}
+
+# Where a name means something else in one schema.
+BY_SCHEMA: dict[str, tuple[str, Any]] = {
+    "Account.id": ("The account id (the product's own).", ACCOUNT),
+    "Grant.id": ("The grant's id.", GRANT_ID),
+    "Grant.amount": ("Credits the grant gave.", 100),
+    "Grant.source": ("What made it: api, invoice:<id>, checkout:<id>, ...", "api"),
+    "GrantPart.amount": ("Credits taken from (negative) or given to (positive) this grant.",
+                         -3),
+    "GrantPart.kind": ("The grant's kind.", "bonus"),
+    "GrantCreate.kind": ("bonus, promotional or compensation.", "bonus"),
+    "GrantCreate.amount": ("Credits to grant, 1 to 10^12.", 100),
+    "GrantCreate.description": ("Required: why the credits are given (shown in the ledger).",
+                                "welcome"),
+    "GrantCreate.expires_at": ("When the credits expire (UTC, with a timezone); omit for "
+                               "never.", T1),
+    "LedgerEntry.id": ("The entry's id; entries sort by it, newest first.", ENTRY_ID),
+    "LedgerEntry.amount": ("Signed credits: positive adds, negative takes away.", -3),
+    "LedgerEntry.source": ("What made it: api, adjustment, invoice:<id>, reservation:<id>, ...",
+                           "api"),
+    "DebitCreate.amount": ("Credits to spend, 1 to 10^12.", 3),
+    "ReservationCreate.amount": ("Credits to hold, 1 to 10^12.", 20),
+    "CaptureCreate.amount": ("Credits to spend, at most the hold; omit to spend all of it. The "
+                             "rest is released.", 12),
+    "AdjustmentCreate.amount": ("Signed credits, not zero: positive adds, negative takes "
+                                "away (a deficit if they are not there).", -5),
+    "AdjustmentCreate.reason": ("Required: why (shown in the ledger).", "refund of job j_81"),
+    "Reservation.id": ("The hold's id.", RESERVATION_ID),
+    "Reservation.amount": ("Credits held.", 20),
+    "Reservation.expires_at": ("When the hold runs out and its credits go back (UTC).", T1),
+    "AccessDecision.available": ("Credits that may be spent now.", 77),
+    "WebhookAnswer.status": ("What became of the event: processed, duplicate, ignored, "
+                             "parked or failed.", "processed"),
+    "WebhookEvent.id": ("Stripe's event id.", "evt_1QZ3kX9mA7bQ2"),
+    "WebhookEvent.type": ("Stripe's event type.", "invoice.paid"),
+    "WebhookEvent.status": ("received, processed, duplicate, ignored, parked or failed.",
+                            "processed"),
+    "WebhookEvent.account_id": ("The account it applied to, or null.", ACCOUNT),
+    "Event.id": ("The event's id.", "evt_6743a1f0c2a4b5d6e7f80915"),
+    "Event.type": ("What happened: credits.granted, balance.low, access.suspended, ...",
+                   "balance.low"),
+    "Event.data": ("What the event says (its fields depend on the type).", {"available": 12}),
+    "Alerts.source": ("Where the threshold comes from: account, plan, default or off.",
+                      "account"),
+}
+
+PARAMETERS: dict[str, str] = {
+    "account_id": "The product's own account id: 1-128 of A-Z a-z 0-9 _ . : -",
+    "reservation_id": "The hold's id (rsv_...).",
+    "event_id": "Stripe's event id (evt_...).",
+    "Idempotency-Key": "1-255 printable ASCII characters, one per logical operation: a retry "
+                       "with the same key and body gets the first answer "
+                       "(Idempotent-Replayed: true) and changes nothing.",
+    "Stripe-Signature": "Stripe's signature of the raw body.",
+    "limit": "How many to return, 1-100.",
+    "starting_after": "The next_cursor of the previous page.",
+    "type": "Only this type.",
+    "status": "Only this status.",
+    "created_gte": "Only those created at or after this time (ISO 8601).",
+    "created_lt": "Only those created before this time (ISO 8601).",
+    "cost": "The credits the operation would cost (0 to 10^12).",
+}
+
+
+def field_words(schema: str, name: str) -> tuple[str, Any] | None:
+    return BY_SCHEMA.get(f"{schema}.{name}") or FIELDS.get(name)
