@@ -81,6 +81,9 @@ FIELDS: dict[str, tuple[str, Any]] = {
 
 # Where a name means something else in one schema.
 BY_SCHEMA: dict[str, tuple[str, Any]] = {
+    "CaptureResult.account": ("The account right after the capture entry (credits the hold "
+                              "gives back to grants that expired meanwhile then expire in an "
+                              "expiry entry).", None),
     "Account.id": ("The account id (the product's own).", ACCOUNT),
     "Grant.id": ("The grant's id.", GRANT_ID),
     "Grant.amount": ("Credits the grant gave.", 100),
