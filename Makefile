@@ -3,11 +3,15 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-# Touched after a successful install: pip runs again only when pyproject.toml changes.
+# Touched after a successful install: pip runs again only when a lock or pyproject changes.
 STAMP := $(VENV)/.installed
+# Exact versions of everything make run / make test / CI install (the app, its embedded
+# engine and the dev tools); requirements/prod.lock is the production image's.
+LOCK := requirements/dev.lock
+CLIENT := clients/python
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt demo bench screenshots clean
+.PHONY: help install run test lint fmt demo bench screenshots lock clean
 
 help:
 	@echo "make install  create .venv and install the project with its dev tools"
@@ -18,13 +22,17 @@ help:
 	@echo "make demo     run the demo against a running 'make run'"
 	@echo "make screenshots  only the browser tests (they write docs/console/*.png)"
 	@echo "make bench    benchmark a service it starts (or BENCH_ARGS='--url URL --key KEY')"
+	@echo "make lock     re-pin requirements/*.lock from pyproject.toml (pip-tools)"
 	@echo "make clean    remove .venv, caches and build output"
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK) $(CLIENT)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -e '.[dev]'
+	$(BIN)/python -m pip install -r $(LOCK)
+	# The service (with its embedded engine and dev tools) and the Python client, editable;
+	# their dependencies all come from the lock.
+	$(BIN)/python -m pip install --no-deps -e '.[dev,embedded]' -e $(CLIENT)
 	touch $@
 
 run: install
@@ -52,6 +60,16 @@ bench: install
 screenshots: install
 	$(BIN)/python -m pytest tests/console/test_browser.py
 
+# pip-tools in a throwaway venv, so the locks never depend on what .venv holds.
+lock:
+	test -x .lock-venv/bin/pip-compile || ($(PYTHON) -m venv .lock-venv && \
+		.lock-venv/bin/pip install pip-tools==7.6.2)
+	.lock-venv/bin/pip-compile --quiet --strip-extras --no-emit-index-url \
+		--no-emit-find-links --no-emit-trusted-host -o requirements/prod.lock pyproject.toml
+	.lock-venv/bin/pip-compile --quiet --strip-extras --no-emit-index-url \
+		--no-emit-find-links --no-emit-trusted-host --extra embedded --extra dev \
+		-o requirements/dev.lock pyproject.toml
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info .dev-credentials.json
+	rm -rf $(VENV) .lock-venv .pytest_cache .ruff_cache build dist *.egg-info .dev-credentials.json
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,98 @@
+"""The service's problem+json answers as exceptions, one class per stable code."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class CreditLedgerError(Exception):
+    """An error answer of the service: `status`, `code`, `title`, `detail` and the whole
+    problem body."""
+
+    code = "error"
+
+    def __init__(self, status: int, code: str, title: str, detail: str,
+                 body: dict[str, Any] | None = None) -> None:
+        super().__init__(f"{status} {code}: {detail}")
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.body = body or {}
+
+
+class InsufficientCredits(CreditLedgerError):
+    code = "insufficient_credits"
+
+
+class AccessSuspended(CreditLedgerError):
+    code = "access_suspended"
+
+    @property
+    def reason(self) -> str | None:
+        """past_due, unpaid, paused or disputed."""
+        return self.body.get("reason")
+
+
+class NegativeBalance(CreditLedgerError):
+    code = "negative_balance"
+
+
+class Unauthenticated(CreditLedgerError):
+    code = "unauthenticated"
+
+
+class Forbidden(CreditLedgerError):
+    code = "forbidden"
+
+
+class AccountNotFound(CreditLedgerError):
+    code = "account_not_found"
+
+
+class ReservationNotFound(CreditLedgerError):
+    code = "reservation_not_found"
+
+
+class IdempotencyKeyReused(CreditLedgerError):
+    code = "idempotency_key_reused"
+
+
+class ReservationNotHeld(CreditLedgerError):
+    code = "reservation_not_held"
+
+
+class ReservationExpired(CreditLedgerError):
+    code = "reservation_expired"
+
+
+class ValidationFailed(CreditLedgerError):
+    code = "validation_error"
+
+    @property
+    def errors(self) -> list[dict[str, Any]]:
+        return list(self.body.get("errors", []))
+
+
+class PayloadTooLarge(CreditLedgerError):
+    code = "payload_too_large"
+
+
+class ServiceUnavailable(CreditLedgerError):
+    """Connection errors or 5xx answers until the retries ran out."""
+
+    code = "service_unavailable"
+
+
+_BY_CODE = {cls.code: cls for cls in CreditLedgerError.__subclasses__()}
+
+
+def error_from_answer(status: int, body: Any) -> CreditLedgerError:
+    """The exception for an error answer (problem+json, or anything else a proxy sent)."""
+    if not isinstance(body, dict):
+        body = {}
+    code = str(body.get("code") or f"http_{status}")
+    title = str(body.get("title") or "")
+    detail = str(body.get("detail") or title or f"HTTP {status}")
+    cls = _BY_CODE.get(code, ServiceUnavailable if status >= 500 else CreditLedgerError)
+    return cls(status, code, title, detail, body)
