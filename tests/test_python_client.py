@@ -219,3 +219,4 @@ def test_the_sync_client_debits_and_holds_the_same_way():
     assert captured.account.balance == 41
     assert [e.type for e in page.data] == ["capture", "debit", "grant"]
     assert page.data[0].amount == -4
+    assert [e.seq for e in page.data] == [3, 2, 1]

@@ -75,7 +75,7 @@ def _implied_errors(key: str, path: str, operation: dict[str, Any]) -> list[type
     params = {p["name"] for p in operation.get("parameters", [])}
     if path.startswith("/v1/"):
         found += [E.Unauthenticated, E.Forbidden]
-    if "{account_id}" in path and key not in CREATES_ACCOUNT:
+    if "account_id" in params and key not in CREATES_ACCOUNT:  # in the path or the query
         found.append(E.AccountNotFound)
     if "{reservation_id}" in path:
         found.append(E.ReservationNotFound)

@@ -75,6 +75,16 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "received_at": ("When it first arrived (UTC).", T0),
     "processed_at": ("When it was last processed (UTC), or null.", T0),
     "account_seq": ("The event's number within its account: 1, 2, 3 ...", 7),
+    "seq": ("The entry's number within its account: 1, 2, 3 ... without gaps, in commit "
+            "order.", 7),
+    "at": ("The time asked about (UTC).", T0),
+    "as_of_seq": ("The seq of the last entry at or before `at` (0: none yet).", 7),
+    "ok": ("Whether every invariant holds.", True),
+    "accounts_checked": ("How many accounts were checked.", 1),
+    "problems": ("Each invariant that does not hold, with the account and what differs.", None),
+    "invariant": ("The invariant that does not hold, e.g. balance_equals_sum_of_entries.",
+                  "balance_equals_sum_of_entries"),
+    "detail": ("What differs, in numbers.", "balance 97, sum of entries 100"),
     "low_balance_threshold": ("Below this many available credits a balance.low event is "
                               "recorded; null: no alert.", 50),
 }
@@ -142,6 +152,7 @@ PARAMETERS: dict[str, str] = {
     "created_gte": "Only those created at or after this time (ISO 8601).",
     "created_lt": "Only those created before this time (ISO 8601).",
     "cost": "The credits the operation would cost (0 to 10^12).",
+    "at": "A time (ISO 8601): the balance right after the last entry created at or before it.",
 }
 
 

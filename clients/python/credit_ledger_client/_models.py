@@ -64,6 +64,7 @@ class LedgerEntry:
     idempotency_key: str | None
     created_at: datetime
     actor: str | None = None
+    seq: int | None = None  # 1, 2, 3 ... per account, in commit order
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LedgerEntry:
@@ -74,7 +75,7 @@ class LedgerEntry:
                     for g in data.get("grants", [])],
             source=data["source"], description=data.get("description"),
             metadata=data.get("metadata") or {}, idempotency_key=data.get("idempotency_key"),
-            created_at=_time(data["created_at"]), actor=data.get("actor"),
+            created_at=_time(data["created_at"]), actor=data.get("actor"), seq=data.get("seq"),
         )
 
 
