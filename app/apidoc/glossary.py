@@ -85,6 +85,16 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "invariant": ("The invariant that does not hold, e.g. balance_equals_sum_of_entries.",
                   "balance_equals_sum_of_entries"),
     "detail": ("What differs, in numbers.", "balance 97, sum of entries 100"),
+    "from": ("Start of the window (UTC, included).", T0),
+    "to": ("End of the window (UTC, excluded).", T1),
+    "group_by": ("The bucket size: day, week or month (UTC).", "day"),
+    "metadata_key": ("The metadata key the credits are split by, or null.", "feature"),
+    "totals": ("The sums over the whole window.", None),
+    "start": ("Start of the bucket (UTC, included).", T0),
+    "end": ("End of the bucket (UTC, excluded).", T1),
+    "credits": ("Credits spent (debits and captures).", 42),
+    "operations": ("How many debits and captures spent them.", 14),
+    "groups": ("The same split by the value of metadata_key.", None),
     "low_balance_threshold": ("Below this many available credits a balance.low event is "
                               "recorded; null: no alert.", 50),
 }
@@ -152,6 +162,11 @@ PARAMETERS: dict[str, str] = {
     "created_gte": "Only those created at or after this time (ISO 8601).",
     "created_lt": "Only those created before this time (ISO 8601).",
     "cost": "The credits the operation would cost (0 to 10^12).",
+    "subscription_status": "Only accounts in this subscription status.",
+    "from": "Start of the window (ISO 8601, included).",
+    "to": "End of the window (ISO 8601, excluded).",
+    "group_by": "Bucket size: day, week or month (UTC).",
+    "metadata_key": "Split the credits by the value of this metadata key (e.g. feature).",
     "at": "A time (ISO 8601): the balance right after the last entry created at or before it.",
 }
 
