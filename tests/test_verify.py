@@ -76,7 +76,14 @@ async def test_a_hold_released_by_hand_breaks_reserved(client, db):
     broken = await _invariants_broken(client, db, RESERVATIONS,
                                       {"account_id": "user_1", "status": "held"},
                                       {"$set": {"status": "released"}})
-    assert broken == {"reserved_is_held_reservations"}
+    assert broken == {"reserved_is_held_reservations", "holds_count"}
+
+
+@pytest.mark.ledger_broken
+async def test_the_accounts_own_lists_are_checked(client, db):
+    broken = await _invariants_broken(client, db, ACCOUNTS, {"_id": "user_1"},
+                                      {"$inc": {"holds": 1}, "$set": {"grant_ids": []}})
+    assert broken == {"holds_count", "grant_ids_cover_live_grants"}
 
 
 @pytest.mark.ledger_broken

@@ -75,7 +75,24 @@ async def check_account(session: Session, repos: Repositories, account_id: str) 
                 f"{held_grants} - deficit {deficit} = {live + held_grants - deficit}")
     _check_signs(account, grants, problem)
     _check_stripe_effects(entries, problem)
+    _check_account_lists(account, grants, holds, problem)
     return found
+
+
+def _check_account_lists(account: Doc, grants: list[Doc], holds: list[Doc], problem) -> None:
+    """What the account keeps so that a debit or hold need not search: its count of held
+    reservations, and the ids of its grants that may still have credits (an account written
+    before these existed gets them when it is next touched)."""
+    if "holds" in account and account["holds"] != len(holds):
+        problem("holds_count", f"the account counts {account['holds']} held reservations, "
+                f"there are {len(holds)}")
+    if "grant_ids" in account:
+        listed = set(account["grant_ids"])
+        missing = [g["_id"] for g in grants if not g["expired"]
+                   and (g["remaining"] > 0 or g["held"] > 0) and g["_id"] not in listed]
+        if missing:
+            problem("grant_ids_cover_live_grants", f"grants with credits missing from the "
+                    f"account's list: {missing[:5]}")
 
 
 def _check_sequence(account: Doc, entries: list[Doc], problem) -> None:
