@@ -81,11 +81,15 @@ async def test_every_field_and_parameter_is_described_and_every_body_has_an_exam
 
     for name, schema in schemas.items():
         for field, prop in schema.get("properties", {}).items():
-            assert prop.get("description"), f"{name}.{field} has no description"
+            assert prop.get("description"), (
+                f"{name}.{field} has no description: give it Field(description=...) or an "
+                "entry in app/apidoc/glossary.py")
         assert schema.get("examples"), f"{name} has no example"
     for key, _, operation in operations(doc):
         for param in operation.get("parameters", []):
-            assert param.get("description"), f"{key}: {param['name']}"
+            assert param.get("description") not in (None, "", param["name"]), (
+                f"{key}: {param['name']} has no description: Query(description=...) or "
+                "PARAMETERS in app/apidoc/glossary.py")
 
 
 async def test_malformed_json_is_answered_in_words_a_person_understands(client):
