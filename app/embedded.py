@@ -14,6 +14,7 @@ from pymongo.results import BulkWriteResult
 
 from app.calls import CallCounter
 from app.embedded_fast import install as install_fast_paths
+from app.embedded_fast import stored_match
 
 T = TypeVar("T")
 Doc = dict[str, Any]
@@ -40,7 +41,8 @@ class Journal:
         self.before: dict[tuple[str, Any], Doc | None] = {}
 
     def keep(self, collection: str, doc_id: Any, doc: Doc | None) -> None:
-        self.before.setdefault((collection, doc_id), copy.deepcopy(doc))
+        if (collection, doc_id) not in self.before:  # the first image is the one to restore
+            self.before[(collection, doc_id)] = copy.deepcopy(doc)
 
     async def undo(self, raw_db: Any) -> None:
         for (collection, doc_id), doc in reversed(self.before.items()):
@@ -96,6 +98,12 @@ class EmbeddedCollection:
                              sort: Any = None) -> bool:
         if session is None:
             return True
+        if not many and sort is None:
+            stored = stored_match(self.raw, filter)  # by `_id`, without a copy of a copy
+            if stored is not NotImplemented:
+                if stored is not None:
+                    session.keep(self.name, stored["_id"], stored)
+                return stored is not None
         if many:
             docs = await self.raw.find(filter).to_list(None)
         else:

@@ -43,23 +43,29 @@ def _plain(value: Any) -> bool:
     return isinstance(value, str | ObjectId) or (type(value) is int)
 
 
-def _iter_documents(self: Collection, filter: Any):
-    """Documents matching `filter`: by `_id` straight from the store when the filter names the
-    ids; otherwise a scan that skips, before mongomock's costly filter, every document whose
-    top-level string equalities cannot hold."""
+def _candidates(self: Collection, filter: Any) -> list | None:
+    """The documents that may match `filter` (None: every document may): by `_id` from the
+    store when the filter names the ids; else those whose top-level string equalities
+    (`account_id: "..."`) hold, by a plain comparison before mongomock's costly filter."""
     store = self._store
     ids = _exact_ids(filter)
     if ids is not None:
-        docs = [store[i] for i in ids if i in store]
-        return (doc for doc in docs if filter_applies(filter, doc))
+        return [store[i] for i in ids if i in store]
     equal = [(k, wanted) for k, v in filter.items()
              if (wanted := _equality(v)) is not None and not k.startswith("$") and "." not in k
              ] if isinstance(filter, Mapping) else []
     if not equal or store.is_empty:
-        return _original_iter_documents(self, filter)
+        return None
     docs = _all_documents(store)
-    for key, wanted in equal:  # a plain comparison per document; an array may hold it
+    for key, wanted in equal:  # an array may hold the value: mongomock decides those
         docs = [doc for doc in docs if (v := doc.get(key)) == wanted or type(v) is list]
+    return docs
+
+
+def _iter_documents(self: Collection, filter: Any):
+    docs = _candidates(self, filter)
+    if docs is None:
+        return _original_iter_documents(self, filter)
     return (doc for doc in docs if filter_applies(filter, doc))
 
 
@@ -143,19 +149,25 @@ def _build(store: Any, index: Mapping, new_id: Any) -> dict:
 
 
 def _get_dataset(self: Collection, spec: Any, sort: Any, fields: Any, as_class: Any):
-    """mongomock sorts through its BSON comparison, a Python call per comparison; when every
-    document has a value of one plain type for each sort key, Python's own order is the same."""
+    """mongomock filters every candidate, then sorts through its BSON comparison (a Python call
+    per comparison). When every candidate has a value of one plain type for each sort key,
+    Python's own order is the same: sort the candidates so, then filter lazily, so that a
+    cursor with a limit filters and copies little more than it returns."""
     keys = list(sort.items() if isinstance(sort, Mapping) else sort or [])
     if not keys or any(not isinstance(k, str) or k.startswith("$") or "." in k for k, _ in keys):
         return _original_get_dataset(self, spec, sort, fields, as_class)
-    docs = list(self._iter_documents(spec))
+    docs = _candidates(self, spec)
+    filtered = docs is None
+    if filtered:
+        docs = list(_original_iter_documents(self, spec))
     for key, _ in keys:
         kinds = {type(doc.get(key)) for doc in docs}
         if len(kinds) > 1 or (kinds and not issubclass(kinds.pop(), _PLAIN_SORT)):
             return _original_get_dataset(self, spec, sort, fields, as_class)
     for key, direction in reversed(keys):
         docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
-    return (self._copy_only_fields(doc, fields, as_class) for doc in docs)
+    return (self._copy_only_fields(doc, fields, as_class) for doc in docs
+            if filtered or filter_applies(spec, doc))
 
 
 def _find_one(self: Collection, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -179,6 +191,20 @@ def _compute_results(self: Cursor, with_limit_and_skip: bool = False) -> list:
     results = docs[self._skip:]
     self._limited = (self._factory, results)
     return results
+
+
+def stored_match(collection: Any, filter: Any) -> Any:
+    """The stored document a filter naming one `_id` matches (None: none does), for the
+    journal to copy before a write; NotImplemented when the filter names no single `_id`."""
+    ids = _exact_ids(filter)
+    if ids is None or len(ids) != 1:
+        return NotImplemented
+    store = collection._store
+    doc = store[ids[0]] if ids[0] in store else None  # noqa: SIM401 (the store has no get)
+    if doc is None or not filter_applies(helpers.patch_datetime_awareness_in_document(filter),
+                                         doc):
+        return None
+    return doc
 
 
 def install() -> None:
