@@ -46,7 +46,8 @@ def _plain(value: Any) -> bool:
 def _candidates(self: Collection, filter: Any) -> list | None:
     """The documents that may match `filter` (None: every document may): by `_id` from the
     store when the filter names the ids; else those whose top-level string equalities
-    (`account_id: "..."`) hold, by a plain comparison before mongomock's costly filter."""
+    (`account_id: "..."`, `expired: False`) hold, by a plain comparison before mongomock's
+    costly filter."""
     store = self._store
     ids = _exact_ids(filter)
     if ids is not None:
@@ -76,13 +77,13 @@ def _all_documents(store: Any) -> list:
     return list(store._documents.values())
 
 
-def _equality(condition: Any) -> str | None:
-    """The string a top-level condition requires the field to equal (`x` or `{$eq: x, ...}`)."""
-    if isinstance(condition, str):
-        return condition
-    if isinstance(condition, Mapping) and isinstance(condition.get("$eq"), str):
-        return condition["$eq"]
-    return None
+def _equality(condition: Any) -> str | bool | None:
+    """The string or boolean a top-level condition requires the field to equal (`x` or
+    `{$eq: x, ...}`). A plain `==` is looser than BSON's equality (0 == False), never
+    stricter, so it only ever skips documents that cannot match."""
+    if isinstance(condition, Mapping):
+        condition = condition.get("$eq")
+    return condition if isinstance(condition, str | bool) else None
 
 
 def _index_key(index: Mapping, doc: Mapping) -> Any:
