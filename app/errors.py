@@ -58,6 +58,18 @@ class EventNotFound(DomainError):
     code, status, title = "event_not_found", 404, "Webhook event not found"
 
 
+class EndpointNotFound(DomainError):
+    code, status, title = "endpoint_not_found", 404, "Webhook endpoint not found"
+
+
+class DeliveryNotFound(DomainError):
+    code, status, title = "delivery_not_found", 404, "Webhook delivery not found"
+
+
+class EndpointDisabled(DomainError):
+    code, status, title = "endpoint_disabled", 409, "Webhook endpoint disabled"
+
+
 class IdempotencyKeyReused(DomainError):
     code, status, title = "idempotency_key_reused", 409, "Idempotency key reused"
 

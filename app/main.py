@@ -25,11 +25,8 @@ from app.console.pages import install_console
 from app.console.session import SessionSigner
 from app.db import Database, connect
 from app.errors import install_error_handlers
-from app.events.delivery_repository import DeliveryRepository, EndpointRepository
 from app.events.notices import NoticeSweep
-from app.events.recorder import EventRecorder
-from app.events.repository import OutboxRepository
-from app.events.service import EventService
+from app.events.wiring import wire_events
 from app.ledger.directory import Directory
 from app.ledger.expiry import sweep
 from app.ledger.numbering import number_legacy_ledgers
@@ -38,7 +35,16 @@ from app.ledger.reads import ReadRepository
 from app.ledger.repository import Repositories
 from app.metrics import Metrics
 from app.retention import RetentionSweep
-from app.routers import accounts, admin, credits, directory, events, health, webhooks
+from app.routers import (
+    accounts,
+    admin,
+    credits,
+    directory,
+    events,
+    health,
+    webhook_endpoints,
+    webhooks,
+)
 from app.timeline.repository import TimelineRepository
 from app.timeline.service import Timeline
 from app.webhooks.context import WebhookStores
@@ -112,9 +118,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         task = asyncio.create_task(_sweep_forever(
             app.state.repos, app.state.notices, app.state.retention, catalog, clock)
         ) if sweeper else None
+        if sweeper:
+            app.state.dispatcher.start()
         try:
             yield
         finally:
+            # A delivery in flight finishes or goes back for another instance.
+            await app.state.dispatcher.stop()
             if task:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -144,7 +154,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.event_log = EventLog(app.state.webhooks.events)
     app.state.retention = RetentionSweep(app.state.webhooks.events, repos.idempotency, clock,
                                          settings)
-    _wire_events(app, settings, database, repos, catalog, clock)
+    wire_events(app.state, settings, database, repos, catalog, clock, app.state.metrics)
     install_error_handlers(app)
     install_openapi(app)
     # The last added runs first: authenticate from the headers, then read the body.
@@ -166,24 +176,10 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.include_router(webhooks.router)
     app.include_router(events.router)
     app.include_router(admin.router)
+    app.include_router(webhook_endpoints.router)
     app.state.console = SessionSigner(settings)
     install_console(app)
     return app
-
-
-def _wire_events(app: FastAPI, settings: Settings, database: Database, repos: Repositories,
-                 catalog: Catalog, clock: Clock) -> None:
-    """Outgoing events: the outbox listener on every unit of work, the pull API, the sweep."""
-    store = OutboxRepository(database)
-    recorder = EventRecorder(store, repos, catalog, clock, settings.low_balance_threshold)
-    # One recorder per database: of two apps over one database (tests), the newest records.
-    database.listeners[:] = [x for x in database.listeners if not isinstance(x, EventRecorder)]
-    database.listeners.append(recorder)
-    app.state.events = EventService(database, store, repos, catalog, clock,
-                                    settings.low_balance_threshold)
-    app.state.notices = NoticeSweep(database, store, DeliveryRepository(database), recorder,
-                                    clock, settings)
-    app.state.endpoints_repo = EndpointRepository(database)
 
 
 def configure_logging() -> None:

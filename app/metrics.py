@@ -1,19 +1,34 @@
-"""Process-local counters, served in Prometheus' text format at GET /metrics."""
+"""Process-local counters, and gauges read from the database at each scrape, served in
+Prometheus' text format at GET /metrics."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 HELP = {
     "credit_ledger_webhook_events_total": "Stripe events applied, by event type and outcome.",
     "credit_ledger_webhook_failures_total": "Stripe events left failed, by reason "
                                             "(unknown_price, unknown_pack, ...).",
+    "credit_ledger_webhook_deliveries_total": "Outgoing webhook attempts, by outcome "
+                                              "(succeeded, retrying, failed).",
+}
+GAUGES = {
+    "credit_ledger_events_oldest_undelivered_seconds": "Age of the oldest outgoing event not "
+                                                       "yet delivered to every endpoint (0: none).",
 }
 
 
 class Metrics:
     def __init__(self) -> None:
         self._counts: Counter[tuple[str, tuple[tuple[str, str], ...]]] = Counter()
+        # Each returns {gauge name: value}; asked at every scrape.
+        self.collectors: list[Callable[[], Awaitable[dict[str, float]]]] = []
+        self._gauges: dict[str, float] = {}
+
+    async def collect(self) -> None:
+        for collector in self.collectors:
+            self._gauges.update(await collector())
 
     def inc(self, name: str, **labels: str) -> None:
         self._counts[(name, tuple(sorted(labels.items())))] += 1
@@ -29,6 +44,10 @@ class Metrics:
                 if metric == name:
                     inner = ",".join(f'{k}="{_escape(v)}"' for k, v in labels)
                     lines.append(f"{name}{{{inner}}} {count}")
+        for name, text in GAUGES.items():
+            if name in self._gauges:
+                lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge",
+                          f"{name} {self._gauges[name]:g}"]
         return "\n".join(lines) + "\n"
 
 

@@ -21,6 +21,7 @@ async def healthz():
 @router.get("/metrics", response_class=PlainTextResponse)
 async def metrics(request: Request):
     """Counters in Prometheus' text format (no secrets, no account ids)."""
+    await request.app.state.metrics.collect()
     return PlainTextResponse(request.app.state.metrics.render(),
                              media_type="text/plain; version=0.0.4")
 

@@ -1,0 +1,54 @@
+"""Outgoing events wired into an app: the outbox listener on every unit of work, the pull API,
+endpoints, the notice sweep, the dispatcher and its metrics, built once at start-up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.billing.catalog import Catalog
+from app.clock import Clock
+from app.config import Settings
+from app.db import Database
+from app.events.delivery_repository import DeliveryRepository, EndpointRepository
+from app.events.dispatcher import Dispatcher
+from app.events.endpoints import EndpointService
+from app.events.notices import NoticeSweep
+from app.events.recorder import EventRecorder
+from app.events.repository import OutboxRepository
+from app.events.service import EventService
+from app.events.urls import UrlPolicy
+from app.ledger.repository import Repositories
+from app.metrics import Metrics
+
+OLDEST_UNDELIVERED = "credit_ledger_events_oldest_undelivered_seconds"
+
+
+def wire_events(state: Any, settings: Settings, database: Database, repos: Repositories,
+                catalog: Catalog, clock: Clock, metrics: Metrics) -> None:
+    store = OutboxRepository(database)
+    endpoints = EndpointRepository(database)
+    deliveries = DeliveryRepository(database)
+    recorder = EventRecorder(store, repos, catalog, clock, settings.low_balance_threshold)
+    # One recorder per database: of two apps over one database (tests), the newest records.
+    database.listeners[:] = [x for x in database.listeners if not isinstance(x, EventRecorder)]
+    database.listeners.append(recorder)
+    policy = UrlPolicy(production=settings.app_env == "production",
+                       allow_private=settings.outgoing_webhooks_allow_private)
+    state.events = EventService(database, store, repos, catalog, clock,
+                                settings.low_balance_threshold)
+    state.notices = NoticeSweep(database, store, deliveries, recorder, clock, settings)
+    state.endpoints = EndpointService(endpoints, deliveries, policy, clock)
+    state.dispatcher = Dispatcher(store, endpoints, deliveries, policy, clock, metrics)
+
+    async def oldest_undelivered() -> dict[str, float]:
+        times = []
+        if (event := await store.oldest_undispatched()) is not None:
+            times.append(event["created_at"])
+        if (delivery := await deliveries.oldest_pending()) is not None:
+            times.append(delivery["event_created_at"])
+        now = clock.now()
+        age = max((now - t.astimezone(now.tzinfo)).total_seconds() for t in times) if times \
+            else 0.0
+        return {OLDEST_UNDELIVERED: max(age, 0.0)}
+
+    metrics.collectors.append(oldest_undelivered)
