@@ -150,6 +150,7 @@ async def test_endpoints_need_events_admin(client, db):
 @contextlib.asynccontextmanager
 async def _production_client(db, clock, **settings):
     app = create_app(make_settings(app_env="production", mongodb_uri="mongodb://unused",
+                                   jwt_audience="credit-ledger",
                                    **settings), db=db, clock=clock, sweeper=False)
     async with app.router.lifespan_context(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
