@@ -83,5 +83,6 @@ def start(receiver: Receiver) -> tuple[ThreadingHTTPServer, str]:
         daemon_threads = True
 
     server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                     daemon=True).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"
