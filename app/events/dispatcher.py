@@ -27,6 +27,8 @@ from app.events.urls import UrlPolicy
 from app.metrics import Metrics
 
 log = logging.getLogger("app.events.dispatcher")
+# httpx logs every request's URL at INFO; a receiver's URL may carry its own token.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 # About 5 s, 1 min, 10 min, 1 h, 6 h, then every 12 h, for 3 days (seconds after attempt n).
 SCHEDULE = (5, 60, 600, 3600, 21600)

@@ -1,5 +1,8 @@
 """balance.low / depleted / recovered: fired once per crossing, re-armed at the threshold."""
 
+import pytest
+
+from app.config import SettingsError, load_settings
 from app.db import EVENT_STREAMS
 from tests.conftest import auth
 from tests.events.helpers import assert_numbered, events_of, set_threshold, types_of
@@ -154,3 +157,11 @@ async def test_alerts_refuse_bad_input_and_write_nothing(client, db):
 
     assert await snapshot(db) == before
     assert await db[EVENT_STREAMS].find({}).to_list(None) == streams
+
+
+@pytest.mark.parametrize(("setting", "value"), [
+    ("event_retention_days", 29), ("expiry_notice_days", 0), ("parked_alert_minutes", 0),
+    ("low_balance_threshold", 0), ("outgoing_webhooks_allow_private", "maybe")])
+def test_bad_event_settings_stop_the_start_naming_the_variable(setting, value):
+    with pytest.raises(SettingsError, match=setting.upper()):
+        load_settings(_env_file=None, **{setting: value})

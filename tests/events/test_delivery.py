@@ -9,7 +9,14 @@ from app.clock import as_utc
 from app.db import DELIVERIES
 from app.events.dispatcher import BODY_KEPT
 from tests.conftest import auth
-from tests.events.helpers import deliveries, events_of, next_due, register
+from tests.events.helpers import (
+    assert_numbered,
+    deliveries,
+    events_of,
+    next_due,
+    register,
+    set_threshold,
+)
 from tests.factories import assert_invariants, debit, grant, make_account
 
 
@@ -185,3 +192,31 @@ async def test_a_refused_connection_is_retried(app, client, db):
     (delivery,) = await deliveries(client, response.json()["id"])
     assert delivery["status"] == "pending" and delivery["attempts"] == 1
     assert delivery["last_attempt"]["error"].startswith("ConnectError")
+
+
+async def test_the_list_pages_through_exactly_the_events_pushed(app, client, db, receiver):
+    await register(client, receiver)
+    await make_account(client, "user_1", 150)
+    await set_threshold(client, "user_1", 100)
+    for amount in (60, 50, 40):
+        await debit(client, "user_1", amount)
+    await grant(client, "user_1", 500)
+    await make_account(client, "user_2", 5)
+    await app.state.dispatcher.run_once()
+
+    pushed = sorted((r.event for r in receiver.received if r.event["account_id"] == "user_1"),
+                    key=lambda e: e["account_seq"])
+    pages, cursor = [], None
+    while True:
+        params = {"account_id": "user_1", "limit": 2, **({"starting_after": cursor} if cursor
+                                                           else {})}
+        body = (await client.get("/v1/events", params=params, headers=auth("reader"))).json()
+        pages += body["data"]
+        if not body["has_more"]:
+            break
+        cursor = body["next_cursor"]
+
+    assert pages == pushed and len(pushed) == 5
+    assert all(r.verified for r in receiver.received)
+    assert_numbered(pages)
+    await assert_invariants(db, "user_1")
