@@ -28,6 +28,8 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
                                                        E.ReservationExpired],
     "POST /v1/webhook-events/{event_id}/replay": [E.EventNotFound, E.EventNotReplayable],
     "GET /readyz": [E.NotReady],
+    "POST /v1/webhook-deliveries/{delivery_id}/retry": [E.DeliveryNotFound, E.EndpointNotFound,
+                                                        E.EndpointDisabled],
     "POST /webhooks/stripe": [E.InvalidSignature, E.InvalidPayload, E.PayloadTooLarge,
                               E.WebhooksDisabled],
 }
@@ -79,6 +81,8 @@ def _implied_errors(key: str, path: str, operation: dict[str, Any]) -> list[type
         found.append(E.AccountNotFound)
     if "{reservation_id}" in path:
         found.append(E.ReservationNotFound)
+    if "{endpoint_id}" in path:
+        found.append(E.EndpointNotFound)
     if "Idempotency-Key" in params:
         found += [E.MissingIdempotencyKey, E.InvalidIdempotencyKey, E.IdempotencyKeyReused]
     if "requestBody" in operation and path.startswith("/v1/"):

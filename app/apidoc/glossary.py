@@ -12,6 +12,8 @@ T1 = "2030-01-01T00:00:00Z"
 GRANT_ID = "gr_6743a1f0c2a4b5d6e7f80912"
 ENTRY_ID = "le_6743a1f0c2a4b5d6e7f80913"
 RESERVATION_ID = "rsv_6743a1f0c2a4b5d6e7f80914"
+ENDPOINT_ID = "we_6743a1f0c2a4b5d6e7f80916"
+DELIVERY_ID = "whd_6743a1f0c2a4b5d6e7f80917"
 
 # name -> (description, example)
 FIELDS: dict[str, tuple[str, Any]] = {
@@ -95,6 +97,22 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "credits": ("Credits spent (debits and captures).", 42),
     "operations": ("How many debits and captures spent them.", 14),
     "groups": ("The same split by the value of metadata_key.", None),
+    "url": ("Where deliveries are POSTed: https:// (http:// in development only).",
+            "https://app.example.com/credit-events"),
+    "event_types": ("Only these event types; null or empty: every type.", ["balance.low"]),
+    "disabled": ("Whether deliveries are paused (by the API, or after 5 days of failures).",
+                 False),
+    "disabled_reason": ("Why it is disabled, or null.", None),
+    "secret": ("The signing secret (whsec_...), shown only when created or rotated.",
+               "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    "endpoint_id": ("The webhook endpoint.", ENDPOINT_ID),
+    "event_id": ("The outgoing event (its webhook-id).", "evt_6743a1f0c2a4b5d6e7f80915"),
+    "event_type": ("The event's type.", "balance.low"),
+    "next_attempt_at": ("When it is tried next (UTC), or null.", T0),
+    "last_attempt": ("The latest attempt, or null.", None),
+    "log": ("The last 20 attempts, oldest first.", None),
+    "status_code": ("The receiver's HTTP status, or null when none came.", 500),
+    "duration_ms": ("How long the attempt took, in milliseconds.", 120),
     "low_balance_threshold": ("Below this many available credits a balance.low event is "
                               "recorded; null: no alert.", 50),
 }
@@ -143,6 +161,21 @@ BY_SCHEMA: dict[str, tuple[str, Any]] = {
     "Event.type": ("What happened: credits.granted, balance.low, access.suspended, ...",
                    "balance.low"),
     "Event.data": ("What the event says (its fields depend on the type).", {"available": 12}),
+    "Endpoint.id": ("The endpoint's id.", ENDPOINT_ID),
+    "EndpointWithSecret.id": ("The endpoint's id.", ENDPOINT_ID),
+    "Endpoint.description": ("Free text about the endpoint, or null.", "billing emails"),
+    "EndpointWithSecret.description": ("Free text about the endpoint, or null.",
+                                       "billing emails"),
+    "EndpointCreate.description": ("Free text about the endpoint, up to 500 characters.",
+                                   "billing emails"),
+    "EndpointUpdate.description": ("Free text about the endpoint, up to 500 characters.",
+                                   "billing emails"),
+    "Delivery.id": ("The delivery's id.", DELIVERY_ID),
+    "Delivery.status": ("pending (will be tried), succeeded or failed (gave up, or its "
+                        "endpoint is gone or disabled).", "pending"),
+    "Delivery.attempts": ("How many times it was sent.", 2),
+    "Attempt.error": ("Why it failed without an answer (timeout, connection), or null.", None),
+    "Attempt.body": ("The first 1 KiB of the receiver's answer, or null.", "ok"),
     "Alerts.source": ("Where the threshold comes from: account, plan, default or off.",
                       "account"),
 }
@@ -161,6 +194,8 @@ PARAMETERS: dict[str, str] = {
     "status": "Only this status.",
     "created_gte": "Only those created at or after this time (ISO 8601).",
     "created_lt": "Only those created before this time (ISO 8601).",
+    "endpoint_id": "The webhook endpoint's id (we_...).",
+    "delivery_id": "The delivery's id (whd_...).",
     "cost": "The credits the operation would cost (0 to 10^12).",
     "subscription_status": "Only accounts in this subscription status.",
     "from": "Start of the window (ISO 8601, included).",
