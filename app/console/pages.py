@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from app.console import account_pages, forms, stripe_pages, verify_pages
+from app.console import account_pages, forms, stripe_pages, verify_pages, webhook_pages
 from app.console.rendering import ConsoleError, Operator, SignInNeeded, back, render
 from app.console.session import COOKIE, LIFETIME_SECONDS, LOGIN_CSRF_COOKIE, same_token
 
@@ -17,7 +17,13 @@ router = APIRouter(prefix="/console", include_in_schema=False)
 
 def install_console(app) -> None:
     """The console's routes, its static files, and its answers to errors: pages, not JSON."""
-    for routes in (router, account_pages.router, stripe_pages.router, verify_pages.router):
+    for routes in (
+        router,
+        account_pages.router,
+        stripe_pages.router,
+        verify_pages.router,
+        webhook_pages.router,
+    ):
         app.include_router(routes)
     app.mount(
         "/console/static",

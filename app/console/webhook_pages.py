@@ -1,0 +1,48 @@
+"""Console page of outgoing webhooks: endpoints, failing deliveries with Retry."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from app.console import forms
+from app.console.rendering import Operator, back, render
+from app.errors import DomainError
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+FAILING = ("failed", "pending")  # given up, and still retrying
+
+
+@router.get("/webhooks")
+async def webhooks_page(
+    request: Request, operator: Operator, notice: str = "", error: str = ""
+) -> Response:
+    service = request.app.state.endpoints
+    endpoints = (await service.page(limit=100, starting_after=None)).data
+    failing = []
+    for endpoint in endpoints:
+        for status in FAILING:
+            page = await service.deliveries_page(
+                endpoint.id, status=status, limit=20, starting_after=None
+            )
+            # A pending delivery is failing once an attempt has failed.
+            failing += [(endpoint, d) for d in page.data if status == "failed" or d.attempts]
+    return render(
+        request,
+        "webhooks.html",
+        operator=operator,
+        endpoints=endpoints,
+        failing=failing,
+        notice=notice,
+        error=error,
+    )
+
+
+@router.post("/webhooks/deliveries/{delivery_id}/retry")
+async def retry_delivery(request: Request, delivery_id: str, operator: Operator) -> Response:
+    await forms.checked_form(request, operator)
+    try:
+        delivery = await request.app.state.endpoints.retry(delivery_id[:64])
+    except DomainError as exc:
+        return back("/console/webhooks", error=f"retry refused: {exc.detail}")
+    return back("/console/webhooks", notice=f"delivery {delivery.id} queued to be sent now")
