@@ -127,6 +127,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("email", ASCENDING), ("_id", ASCENDING)], name="email"),
         IndexModel([("subscription_status", ASCENDING), ("_id", ASCENDING)],
                    name="status_id"),
+        # Accounts whose balance alert is on (the account list's low_balance filter), in id
+        # order: the alert flags live on the account, which every balance move returns.
+        IndexModel([("low_fired", ASCENDING), ("_id", ASCENDING)], name="low_fired"),
+        IndexModel([("depleted_fired", ASCENDING), ("_id", ASCENDING)], name="depleted_fired"),
     ],
     MIGRATIONS: [],  # _id names a one-time data change that is done
     PAYMENTS: [
@@ -149,12 +153,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
                    name="account_timeline"),
     ],
-    EVENT_STREAMS: [
-        # _id is the account id: sequence and alert state. Accounts whose balance alert is on
-        # (the account list's low_balance filter), in id order.
-        IndexModel([("low_fired", ASCENDING), ("_id", ASCENDING)], name="low_fired"),
-        IndexModel([("depleted_fired", ASCENDING), ("_id", ASCENDING)], name="depleted_fired"),
-    ],
+    # _id is the account id: its last account_seq and the reason access was last suspended.
+    EVENT_STREAMS: [],
     ENDPOINTS: [IndexModel([("disabled", ASCENDING)], name="enabled")],
     DELIVERIES: [
         IndexModel([("event_id", ASCENDING), ("endpoint_id", ASCENDING)], unique=True,

@@ -25,6 +25,7 @@ from app.console.pages import install_console
 from app.console.session import SessionSigner
 from app.db import Database, connect
 from app.errors import install_error_handlers
+from app.events.alert_migration import move_alert_state
 from app.events.notices import NoticeSweep
 from app.events.wiring import wire_events
 from app.ledger.directory import Directory
@@ -115,6 +116,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         await database.ensure_indexes()
         # Once per database: ledgers written before entries carried seq get numbered.
         await number_legacy_ledgers(app.state.repos, clock.now())
+        # Once per database: alert state kept on event_streams moves to the accounts.
+        await move_alert_state(database, clock.now())
         task = asyncio.create_task(_sweep_forever(
             app.state.repos, app.state.notices, app.state.retention, catalog, clock)
         ) if sweeper else None

@@ -3,9 +3,9 @@ them fails here. Every call is a round trip on a replica set, and a transaction'
 how many requests a busy account can take (docs/design.md, "Calls per operation").
 
 The budgets are the common case: nothing due to expire on the account, a key not seen before,
-no outgoing event fired. The outgoing events' listener (app/events/recorder.py) adds its own
-calls to every unit that moves a balance; they are listed apart (OUTBOX) so that a change to
-either side shows which one grew."""
+no outgoing event fired. They include the outgoing events' listener (app/events/recorder.py),
+which decides on threshold crossings from the account the guarded write returned and so adds
+nothing to a move that crosses no threshold; a crossing's own calls are pinned apart."""
 
 from __future__ import annotations
 
@@ -14,16 +14,17 @@ from datetime import timedelta
 import pytest
 
 from app.calls import COMMIT
-from app.db import EVENT_STREAMS
+from app.db import ACCOUNTS, EVENT_STREAMS, EVENTS
 from tests.conftest import auth
+from tests.events.helpers import set_threshold, types_of
 from tests.factories import assert_invariants, capture, debit, grant, new_key, release, reserve
 
-# The outbox listener, on a unit that moves `available` without firing an event: it reads the
-# account's event stream to know its alert state (written only when an event fires or the
-# state changes).
-OUTBOX = [("find_one", EVENT_STREAMS)]
+# What a unit that fires an event adds, whatever the operation: the stream's counter (numbers
+# the event), the event, and the account's alert flags when the event changes them.
+CROSSING = [("find_one_and_update", EVENT_STREAMS), ("insert_one", EVENTS),
+            ("update_one", ACCOUNTS)]
 
-BUDGETS = {  # operation: (collection calls, commits), the outbox's calls not included
+BUDGETS = {  # operation: (collection calls, commits), the outbox listener's included
     "debit": (6, 1),
     "hold": (6, 1),  # MAX_HELD_RESERVATIONS: a clause of the account write (`holds`)
     "capture": (6, 1),
@@ -35,11 +36,8 @@ BUDGETS = {  # operation: (collection calls, commits), the outbox's calls not in
 
 
 def spent(db) -> tuple[int, int, list[str]]:
-    """(calls, commits, what they were) since the last reset, the outbox's calls not counted."""
+    """(calls, commits, what they were) since the last reset."""
     counts = dict(db.calls.counts)
-    for call in OUTBOX:
-        if counts.get(call):
-            counts[call] -= 1
     calls = sum(n for key, n in counts.items() if key != COMMIT)
     return calls, counts.get(COMMIT, 0), db.calls.calls()
 
@@ -86,6 +84,34 @@ async def test_hold_capture_and_release_budgets(client, db, funded):
     db.calls.reset()
     assert (await release(client, response.json()["id"])).status_code == 200
     assert_budget(db, "release")
+    await assert_invariants(db, funded)
+
+
+async def test_no_crossing_touches_the_event_stream(client, db, funded):
+    """A threshold is set and not crossed: the listener reads and writes nothing more."""
+    assert (await set_threshold(client, funded, 10)).status_code == 200
+    db.calls.reset()
+    assert (await debit(client, funded, 5)).status_code == 201
+    assert_budget(db, "debit")
+    hold = (await reserve(client, funded, 5)).json()["id"]
+    assert_budget(db, "hold")
+    assert (await capture(client, hold, 5)).status_code == 200
+    assert_budget(db, "capture")
+    assert await types_of(client, funded, type="balance.low") == []
+
+
+async def test_a_crossing_adds_the_counter_the_event_and_the_flags(client, db, funded):
+    assert (await set_threshold(client, funded, 100)).status_code == 200
+    db.calls.reset()
+    made = db.calls.counts
+    assert (await debit(client, funded, 30)).status_code == 201  # 120 -> 90: balance.low
+    calls, commits, _ = spent(db)
+    assert [made.get(call, 0) for call in CROSSING] == [1, 1, 1]
+    assert (calls, commits) == (BUDGETS["debit"][0] + len(CROSSING), 1)
+    db.calls.reset()
+    assert (await debit(client, funded, 5)).status_code == 201  # fired already: no event
+    assert_budget(db, "debit")
+    assert await types_of(client, funded, type="balance.low") == ["balance.low"]
     await assert_invariants(db, funded)
 
 

@@ -65,18 +65,21 @@ class EventRecorder:
             await self._write(session, account_id, drafts, {}, now)
             return
         account = states[-1].doc  # the account as the unit of work leaves it
-        stream = await self.events.stream(session, account_id)
-        state: dict[str, Any] = {}
         view = {"account": _json(account_view(account, now))}
         moves = [f for f in noted if f.kind == "balance"]
         if moves:
             # One evaluation per unit of work: a renewal that expires and grants is no alert.
-            threshold, _ = effective_threshold(stream, account.get("plan"), self.catalog,
-                                               self.default_threshold)
+            # Threshold and alert state are on the account, which the guarded write returned:
+            # a move that crosses nothing reads and writes nothing more.
+            threshold, _ = effective_threshold(account, self.catalog, self.default_threshold)
+            was = AlertState.of(moves[0].before)
             alerts, after = crossings(available(moves[0].before), available(moves[-1].doc),
-                                      threshold, _alert_state(stream))
+                                      threshold, was)
             drafts += [(type_, {**view, **data}) for type_, data in alerts]
-            state.update(low_fired=after.low_fired, depleted_fired=after.depleted_fired)
+            if after != was:
+                # Same transaction as the guarded write: no new conflict on the account.
+                await self.events.set_alert_state(session, account_id, after.fields())
+        state: dict[str, Any] = {}
         changes = [f for f in noted if f.kind == "account"]
         if changes:
             before = SubscriptionFields(**{k: changes[0].before.get(k) for k in SHOWN})
@@ -84,8 +87,11 @@ class EventRecorder:
             if any(getattr(before, k) != getattr(after_fields, k) for k in WATCHED):
                 drafts.append(("subscription.updated", {
                     **view, "before": _json(before), "after": _json(after_fields)}))
+            # The reason access was last suspended is on the stream: read only here.
+            stream = await self.events.stream(session, account_id)
             drafts += access_change(stream, account, now, view, state)
-        await self._write(session, account_id, drafts, _changed(stream, state), now)
+            state = _changed(stream, state)
+        await self._write(session, account_id, drafts, state, now)
 
     async def reassess_access(self, session: Session, account_id: str) -> None:
         """The access decision can change with time alone (grace ends): the sweep asks."""
@@ -141,13 +147,8 @@ def access_change(stream: dict, account: dict, now: datetime, view: dict,
 
 def _changed(stream: dict, state: dict) -> dict:
     """What of `state` the stream does not hold yet: a unit of work that fires no event and
-    changes no alert state writes nothing (one round trip less on every debit)."""
-    return {k: v for k, v in state.items()
-            if stream.get(k, False if isinstance(v, bool) else None) != v}
-
-
-def _alert_state(stream: dict) -> AlertState:
-    return AlertState(bool(stream.get("low_fired")), bool(stream.get("depleted_fired")))
+    changes no access reason writes nothing to the stream."""
+    return {k: v for k, v in state.items() if stream.get(k) != v}
 
 
 def _json(model: BaseModel) -> dict:

@@ -1,5 +1,5 @@
-"""Queries of the outbox: events, each account's event stream (sequence and alert state), and
-what the notice sweep looks for."""
+"""Queries of the outbox: events, each account's event stream (sequence and the reason access
+was suspended), its alert state (on the account), and what the notice sweep looks for."""
 
 from __future__ import annotations
 
@@ -56,13 +56,13 @@ class OutboxRepository:
             await self.events.insert_one(doc, session=session)
         return docs
 
-    async def set_threshold(self, session: Session, account_id: str, value: int | None,
-                            state: Doc, now: datetime) -> None:
-        await self.streams.update_one(
-            {"_id": account_id},
-            {"$set": {"threshold_set": True, "low_balance_threshold": value, **state,
-                      "updated_at": now}},
-            upsert=True, session=session)
+    async def set_alert_state(self, session: Session, account_id: str, state: Doc) -> None:
+        """The account's alert flags (low_fired, depleted_fired), and its own threshold when
+        `PUT .../alerts` sets one: on the account document, which every balance move returns,
+        so that a move crossing nothing reads nothing more. Not `updated_at`: no field of the
+        account's API object changes."""
+        await self.db[ACCOUNTS].update_one({"_id": account_id}, {"$set": state},
+                                           session=session)
 
     async def get(self, event_id: str) -> Doc | None:
         return await self.events.find_one({"_id": event_id})

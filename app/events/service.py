@@ -49,30 +49,23 @@ class EventService:
                                  next_cursor=docs[-1]["_id"] if has_more else None)
 
     async def alerts(self, account_id: str) -> schemas.Alerts:
-        account = await self._account(None, account_id)
-        stream = await self.events.stream(None, account_id)
-        return self._alerts_view(account_id, stream, account)
+        return self._alerts_view(account_id, await self._account(None, account_id))
 
     async def set_alerts(self, account_id: str, req: schemas.AlertsUpdate) -> schemas.Alerts:
-        now = self.clock.now()
         value = req.low_balance_threshold
 
         async def unit(session):
             account = await self._account(session, account_id)
-            stream = await self.events.stream(session, account_id)
-            state = rearmed(available(account), value, AlertState(
-                bool(stream.get("low_fired")), bool(stream.get("depleted_fired"))))
-            await self.events.set_threshold(session, account_id, value, {
-                "low_fired": state.low_fired, "depleted_fired": state.depleted_fired}, now)
-            return account
+            state = rearmed(available(account), value, AlertState.of(account))
+            fields = {"low_balance_threshold_set": True, "low_balance_threshold": value,
+                      **state.fields()}
+            await self.events.set_alert_state(session, account_id, fields)
+            return {**account, **fields}
 
-        account = await self.db.transaction(unit)
-        stream = {"threshold_set": True, "low_balance_threshold": value}
-        return self._alerts_view(account_id, stream, account)
+        return self._alerts_view(account_id, await self.db.transaction(unit))
 
-    def _alerts_view(self, account_id: str, stream: dict, account: dict) -> schemas.Alerts:
-        value, source = effective_threshold(stream, account.get("plan"), self.catalog,
-                                            self.default_threshold)
+    def _alerts_view(self, account_id: str, account: dict) -> schemas.Alerts:
+        value, source = effective_threshold(account, self.catalog, self.default_threshold)
         return schemas.Alerts(account_id=account_id, low_balance_threshold=value,
                               source=source)
 

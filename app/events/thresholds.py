@@ -15,13 +15,23 @@ class AlertState:
     low_fired: bool = False
     depleted_fired: bool = False
 
+    @classmethod
+    def of(cls, account: dict) -> AlertState:
+        """As the account document holds it (missing fields: not fired)."""
+        return cls(bool(account.get("low_fired")), bool(account.get("depleted_fired")))
 
-def effective_threshold(stream: dict, plan_key: str | None, catalog: Catalog,
+    def fields(self) -> dict:
+        return {"low_fired": self.low_fired, "depleted_fired": self.depleted_fired}
+
+
+def effective_threshold(account: dict, catalog: Catalog,
                         default: int | None) -> tuple[int | None, str]:
-    """The account's threshold and where it comes from: the account, its plan, the default."""
-    if stream.get("threshold_set"):
-        value = stream.get("low_balance_threshold")
+    """The account's threshold and where it comes from: the account, its plan, the default.
+    Read from the account document (fields missing on older accounts mean: none set)."""
+    if account.get("low_balance_threshold_set"):
+        value = account.get("low_balance_threshold")
         return value, "account" if value is not None else "off"
+    plan_key = account.get("plan")
     plan = catalog.plan(plan_key) if plan_key else None
     if plan is not None and plan.low_balance_threshold is not None:
         return plan.low_balance_threshold, "plan"

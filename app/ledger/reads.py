@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
-from app.db import ACCOUNTS, EVENT_STREAMS, LEDGER, RESERVATIONS, Database
+from app.db import ACCOUNTS, LEDGER, RESERVATIONS, Database
 
 Doc = dict[str, Any]
 SPENDING_TYPES = ("debit", "capture")
@@ -24,7 +24,6 @@ async def _all(cursor: Any) -> list[Doc]:
 class ReadRepository:
     def __init__(self, db: Database) -> None:
         self.accounts = db[ACCOUNTS]
-        self.streams = db[EVENT_STREAMS]
         self.ledger = db[LEDGER]
         self.reservations = db[RESERVATIONS]
 
@@ -63,7 +62,7 @@ class ReadRepository:
         query: Doc = {"$or": [{"low_fired": True}, {"depleted_fired": True}]}
         if starting_after:
             query["_id"] = {"$gt": starting_after}
-        cursor = self.streams.find(query, {"_id": 1}).sort("_id", ASCENDING).limit(limit)
+        cursor = self.accounts.find(query, {"_id": 1}).sort("_id", ASCENDING).limit(limit)
         return [d["_id"] for d in await cursor.to_list(None)]
 
     async def reservations_page(

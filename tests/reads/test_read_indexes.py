@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pymongo import ASCENDING, DESCENDING
 
-from app.db import ACCOUNTS, EVENT_STREAMS, LEDGER, RESERVATIONS, STRIPE_EVENTS
+from app.db import ACCOUNTS, LEDGER, RESERVATIONS, STRIPE_EVENTS
 from app.timeline.repository import SOURCES, Position, _after
 from tests.conftest import START
 from tests.factories import make_account
@@ -38,7 +38,7 @@ async def test_search_usage_and_hold_lists_use_indexes(client, db):
     )
     assert "COLLSCAN" not in stages and "SORT" not in stages
     stages, _ = await _winning(
-        db.db[EVENT_STREAMS],
+        db.db[ACCOUNTS],
         {"$or": [{"low_fired": True}, {"depleted_fired": True}]},
         [("_id", ASCENDING)],
     )
