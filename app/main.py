@@ -24,6 +24,7 @@ from app.config import Settings, SettingsError, load_settings
 from app.console.pages import install_console
 from app.console.session import SessionSigner
 from app.db import Database, connect
+from app.embedded import freeze_after_full_collections
 from app.errors import install_error_handlers
 from app.events.alert_migration import move_alert_state
 from app.events.notices import NoticeSweep
@@ -113,6 +114,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if db is None and database.embedded:
+            freeze_after_full_collections()  # this process holds the embedded database
         await database.ensure_indexes()
         # Once per database: ledgers written before entries carried seq get numbered.
         await number_legacy_ledgers(app.state.repos, clock.now())

@@ -85,16 +85,19 @@ class Dispatcher:
         return sum(counts)
 
     async def fan_out(self, limit: int = 200) -> int:
-        events = await self.events.undispatched(limit)
-        if not events:
-            return 0
-        endpoints = await self.endpoints.enabled()
         made = 0
-        for event in events:
-            for endpoint in endpoints:
-                if _wants(endpoint, event):
-                    made += await self.deliveries.insert(_delivery(event, endpoint))
-            await self.events.mark_dispatched(event["_id"])
+        # Batches until the backlog is gone: a backlog left for later passes costs each of them
+        # a scan of the whole collection on the embedded engine, while requests wait.
+        while events := await self.events.undispatched(limit):
+            endpoints = await self.endpoints.enabled()
+            for event in events:
+                for endpoint in endpoints:
+                    if _wants(endpoint, event):
+                        made += await self.deliveries.insert(_delivery(event, endpoint))
+                await self.events.mark_dispatched(event["_id"])
+                await asyncio.sleep(0)  # requests go between events (embedded engine)
+            if len(events) < limit:
+                break
         return made
 
     async def _worker(self) -> int:
