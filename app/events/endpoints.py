@@ -14,6 +14,7 @@ from app.errors import DeliveryNotFound, EndpointDisabled, EndpointNotFound
 from app.events import schemas
 from app.events.delivery_repository import DeliveryRepository, EndpointRepository
 from app.events.urls import UrlPolicy
+from app.paging import page_of
 
 ROTATION_OVERLAP = timedelta(hours=24)
 
@@ -66,10 +67,7 @@ class EndpointService:
 
     async def page(self, *, limit: int, starting_after: str | None) -> schemas.EndpointList:
         docs = await self.endpoints.page(limit=limit, starting_after=starting_after)
-        has_more = len(docs) > limit
-        docs = docs[:limit]
-        return schemas.EndpointList(data=[endpoint_view(d) for d in docs], has_more=has_more,
-                                    next_cursor=docs[-1]["_id"] if has_more else None)
+        return page_of(schemas.EndpointList, docs, limit, endpoint_view)
 
     async def get(self, endpoint_id: str) -> schemas.Endpoint:
         return endpoint_view(await self._endpoint(endpoint_id))
@@ -114,10 +112,7 @@ class EndpointService:
         await self._endpoint(endpoint_id)
         docs = await self.deliveries.page(endpoint_id, status=status, limit=limit,
                                           starting_after=starting_after)
-        has_more = len(docs) > limit
-        docs = docs[:limit]
-        return schemas.DeliveryPage(data=[delivery_view(d) for d in docs], has_more=has_more,
-                                    next_cursor=docs[-1]["_id"] if has_more else None)
+        return page_of(schemas.DeliveryPage, docs, limit, delivery_view)
 
     async def retry(self, delivery_id: str) -> schemas.Delivery:
         """Send a delivery again now, with a fresh retry schedule (whatever its status)."""

@@ -13,6 +13,7 @@ from app.events.repository import OutboxRepository
 from app.events.thresholds import AlertState, effective_threshold, rearmed
 from app.ledger.access import available
 from app.ledger.repository import Repositories
+from app.paging import page_of
 
 
 def event_view(doc: dict) -> schemas.Event:
@@ -43,10 +44,7 @@ class EventService:
                      "type": "value_error"}])
         docs = await self.events.page(account_id=account_id, type_=type_,
                                       created_gte=created_gte, after=after, limit=limit)
-        has_more = len(docs) > limit
-        docs = docs[:limit]
-        return schemas.EventPage(data=[event_view(d) for d in docs], has_more=has_more,
-                                 next_cursor=docs[-1]["_id"] if has_more else None)
+        return page_of(schemas.EventPage, docs, limit, event_view)
 
     async def alerts(self, account_id: str) -> schemas.Alerts:
         return self._alerts_view(account_id, await self._account(None, account_id))

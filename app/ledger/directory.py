@@ -11,6 +11,7 @@ from app.ledger.reads import ReadRepository
 from app.ledger.repository import Doc, Repositories
 from app.ledger.usage import GroupBy, usage
 from app.ledger.views import account_view, reservation_view
+from app.paging import page_of
 
 LOW_BALANCE_BATCH = 200
 
@@ -41,14 +42,8 @@ class Directory:
                 starting_after=starting_after,
                 limit=limit + 1,
             )
-        has_more = len(docs) > limit
-        docs = docs[:limit]
         now = self.clock.now()
-        return read_schemas.AccountList(
-            data=[account_view(d, now) for d in docs],
-            has_more=has_more,
-            next_cursor=docs[-1]["_id"] if has_more else None,
-        )
+        return page_of(read_schemas.AccountList, docs, limit, lambda d: account_view(d, now))
 
     async def _low_balance(
         self, q: str | None, status: str | None, starting_after: str | None, want: int
@@ -74,13 +69,7 @@ class Directory:
         docs = await self.reads.reservations_page(
             account_id, status=status, starting_after=starting_after, limit=limit
         )
-        has_more = len(docs) > limit
-        docs = docs[:limit]
-        return read_schemas.ReservationList(
-            data=[reservation_view(d) for d in docs],
-            has_more=has_more,
-            next_cursor=docs[-1]["_id"] if has_more else None,
-        )
+        return page_of(read_schemas.ReservationList, docs, limit, reservation_view)
 
     async def usage(
         self,

@@ -23,6 +23,7 @@ from app.ledger.reservations import (
 )
 from app.ledger.verify import verify
 from app.ledger.views import account_view, entry_view, grant_view, reservation_view
+from app.paging import page_of
 
 
 class Ledger:
@@ -50,10 +51,7 @@ class Ledger:
                         {"loc": ["query", "starting_after"], "msg": "not a grant of this account",
                          "type": "value_error"}])
         docs = await self.repos.grants.live(None, account_id, limit=limit, after=after)
-        has_more = len(docs) > limit
-        docs = docs[:limit]
-        return schemas.GrantList(data=[grant_view(g) for g in docs], has_more=has_more,
-                                 next_cursor=docs[-1]["_id"] if has_more else None)
+        return page_of(schemas.GrantList, docs, limit, grant_view)
 
     async def ledger_page(self, account_id: str, *, limit: int, starting_after: str | None,
                           type_: str | None, created_gte: datetime | None,
@@ -62,10 +60,7 @@ class Ledger:
         docs = await self.repos.ledger.page(
             None, account_id, limit=limit, starting_after=starting_after, type_=type_,
             created_gte=created_gte, created_lt=created_lt)
-        has_more = len(docs) > limit
-        docs = docs[:limit]
-        return schemas.LedgerPage(data=[entry_view(d) for d in docs], has_more=has_more,
-                                  next_cursor=docs[-1]["_id"] if has_more else None)
+        return page_of(schemas.LedgerPage, docs, limit, entry_view)
 
     async def balance_at(self, account_id: str, at: datetime | None) -> schemas.BalanceAt:
         """The balance right after the last entry created at or before `at` (default: now)."""

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from app.errors import EventNotFound
+from app.paging import page_of
 from app.webhooks import schemas
 from app.webhooks.payloads import ts
 from app.webhooks.repository import Doc, EventRepository, stored_type
@@ -59,7 +60,4 @@ class EventLog:
                    ) -> schemas.WebhookEventPage:
         docs = await self.events.page(limit=limit, starting_after=starting_after,
                                       status=status, type_=type_, account_id=account_id)
-        has_more = len(docs) > limit
-        docs = docs[:limit]
-        return schemas.WebhookEventPage(data=[event_view(d) for d in docs], has_more=has_more,
-                                        next_cursor=docs[-1]["_id"] if has_more else None)
+        return page_of(schemas.WebhookEventPage, docs, limit, event_view)
