@@ -16,6 +16,7 @@ from pymongo.results import BulkWriteResult
 from app.calls import CallCounter
 from app.embedded_fast import install as install_fast_paths
 from app.embedded_fast import stored_match
+from app.embedded_scan import ScanCursor, Scanner
 
 T = TypeVar("T")
 Doc = dict[str, Any]
@@ -73,20 +74,27 @@ class EmbeddedCollection:
         if self.engine.faults is not None:
             self.engine.faults.step(session, operation, self.name, upsert)
 
-    def find(self, filter: Doc | None = None, *args: Any, session: Journal | None = None,
-             **kwargs: Any) -> Any:
+    def find(self, filter: Doc | None = None, projection: Any = None, *,
+             session: Journal | None = None, **kwargs: Any) -> ScanCursor:
         self._step(session, "find")
-        return self.raw.find(filter, *args, **kwargs)
+        return ScanCursor(self.raw, self.engine.scanner, filter, projection, kwargs)
 
-    async def find_one(self, filter: Any = None, *args: Any, session: Journal | None = None,
-                       **kwargs: Any) -> Doc | None:
+    async def find_one(self, filter: Any = None, projection: Any = None, *,
+                       session: Journal | None = None, sort: Any = None, **kwargs: Any
+                       ) -> Doc | None:
         self._step(session, "find_one")
-        return await self.raw.find_one(filter, *args, **kwargs)
+        if not self.engine.scanner.applies(self.raw, filter):
+            return await self.raw.find_one(filter, projection, sort=sort, **kwargs)
+        cursor = ScanCursor(self.raw, self.engine.scanner, filter, projection, kwargs)
+        found = await (cursor.sort(sort) if sort else cursor).limit(1).to_list(1)
+        return found[0] if found else None
 
     async def count_documents(self, filter: Doc, *, session: Journal | None = None,
                               **kwargs: Any) -> int:
         self._step(session, "count_documents")
-        return await self.raw.count_documents(filter, **kwargs)
+        if kwargs or not self.engine.scanner.applies(self.raw, filter):
+            return await self.raw.count_documents(filter, **kwargs)
+        return len((await self.engine.scanner.matching(self.raw, filter))[0])
 
     async def insert_one(self, doc: Doc, *, session: Journal | None = None, **kwargs: Any):
         self._step(session, "insert_one")
@@ -132,6 +140,8 @@ class EmbeddedCollection:
     async def update_many(self, filter: Doc, update: Any, upsert: bool = False, *,
                           session: Journal | None = None, **kwargs: Any):
         self._step(session, "update_many", upsert)
+        if session is None and not upsert and self.engine.scanner.applies(self.raw, filter):
+            return await self.engine.scanner.update_many(self.raw, filter, update, **kwargs)
         await self._keep_matching(session, filter, many=True)
         return await self.raw.update_many(filter, update, upsert=upsert, **kwargs)
 
@@ -177,6 +187,8 @@ class EmbeddedCollection:
 
     async def delete_many(self, filter: Doc, *, session: Journal | None = None, **kwargs: Any):
         self._step(session, "delete_many")
+        if session is None and self.engine.scanner.applies(self.raw, filter):
+            return await self.engine.scanner.delete_many(self.raw, filter, **kwargs)
         await self._keep_matching(session, filter, many=True)
         return await self.raw.delete_many(filter, **kwargs)
 
@@ -189,6 +201,7 @@ class EmbeddedEngine:
         self.raw_db = raw_db
         self.calls = calls or CallCounter()
         self.faults: Faults | None = None  # set by the fault-injection tests only
+        self.scanner = Scanner()  # tests make it yield on small collections too
         self._collections: dict[str, EmbeddedCollection] = {}
 
     def collection(self, name: str) -> EmbeddedCollection:

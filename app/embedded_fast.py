@@ -20,22 +20,41 @@ _original_iter_documents = Collection._iter_documents
 _original_ensure_uniques = Collection._ensure_uniques
 _original_find_one = Collection.find_one
 _original_get_dataset = Collection._get_dataset
-_PLAIN_SORT = (str, int, float, datetime)
+PLAIN_SORT = (str, int, float, datetime)
 _original_compute_results = Cursor._compute_results
 _CACHE = "_credit_ledger_unique_keys"
 _SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
 
 
-def _exact_ids(filter: Any) -> tuple | None:
-    """The `_id`s a filter can match when it names them (`_id: x` or `_id: {$in: [...]}`)."""
-    if not isinstance(filter, Mapping) or "_id" not in filter:
+def exact_ids(filter: Any) -> tuple | None:
+    """The `_id`s a filter can match when it names them (`_id: x` or `_id: {$in: [...]}`, or
+    so in the first clause of a top-level `$and`)."""
+    named = _by_id(filter)
+    return None if named is None else named[0]
+
+
+def _by_id(filter: Any) -> tuple[tuple, Any] | None:
+    """The `_id`s a filter names, and the rest of the filter: a document fetched from the store
+    by one of them meets the `_id` condition (mongomock's `$in` costs a comparison per id)."""
+    if not isinstance(filter, Mapping):
         return None
+    if "_id" not in filter:
+        clauses = filter.get("$and")
+        if not isinstance(clauses, list) or not clauses:
+            return None
+        named = _by_id(clauses[0])
+        if named is None:
+            return None
+        rest = [named[1], *clauses[1:]] if named[1] else clauses[1:]
+        others = {k: v for k, v in filter.items() if k != "$and"}
+        return named[0], ({**others, "$and": rest} if rest else others)
     value = filter["_id"]
+    rest = {k: v for k, v in filter.items() if k != "_id"}
     if _plain(value):
-        return (value,)
+        return (value,), rest
     if (isinstance(value, Mapping) and set(value) == {"$in"} and isinstance(value["$in"], list)
             and all(_plain(v) for v in value["$in"])):
-        return tuple(dict.fromkeys(value["$in"]))
+        return tuple(dict.fromkeys(value["$in"])), rest
     return None
 
 
@@ -43,34 +62,40 @@ def _plain(value: Any) -> bool:
     return isinstance(value, str | ObjectId) or (type(value) is int)
 
 
-def _candidates(self: Collection, filter: Any) -> list | None:
-    """The documents that may match `filter` (None: every document may): by `_id` from the
-    store when the filter names the ids; else those whose top-level string equalities
-    (`account_id: "..."`, `expired: False`) hold, by a plain comparison before mongomock's
-    costly filter."""
+def _candidates(self: Collection, filter: Any) -> tuple[list | None, Any]:
+    """The documents that may match `filter` (None: every document may), and what of the
+    filter they must still pass: by `_id` from the store when the filter names the ids; else
+    those whose top-level string equalities (`account_id: "..."`, `expired: False`) hold, by a
+    plain comparison before mongomock's costly filter."""
     store = self._store
-    ids = _exact_ids(filter)
-    if ids is not None:
-        return [store[i] for i in ids if i in store]
-    equal = [(k, wanted) for k, v in filter.items()
-             if (wanted := _equality(v)) is not None and not k.startswith("$") and "." not in k
-             ] if isinstance(filter, Mapping) else []
+    named = _by_id(filter)
+    if named is not None:
+        return [store[i] for i in named[0] if i in store], named[1]
+    equal = equalities(filter)
     if not equal or store.is_empty:
-        return None
-    docs = _all_documents(store)
+        return None, filter
+    docs = all_documents(store)
     for key, wanted in equal:  # an array may hold the value: mongomock decides those
         docs = [doc for doc in docs if (v := doc.get(key)) == wanted or type(v) is list]
-    return docs
+    return docs, filter
+
+
+def equalities(filter: Any) -> list[tuple[str, str | bool]]:
+    """The top-level fields a filter requires to equal a string or boolean."""
+    if not isinstance(filter, Mapping):
+        return []
+    return [(k, wanted) for k, v in filter.items()
+            if (wanted := _equality(v)) is not None and not k.startswith("$") and "." not in k]
 
 
 def _iter_documents(self: Collection, filter: Any):
-    docs = _candidates(self, filter)
+    docs, rest = _candidates(self, filter)
     if docs is None:
         return _original_iter_documents(self, filter)
-    return (doc for doc in docs if filter_applies(filter, doc))
+    return (doc for doc in docs if filter_applies(rest, doc))
 
 
-def _all_documents(store: Any) -> list:
+def all_documents(store: Any) -> list:
     """The store's documents without its reader lock (a generator per document): the engine
     runs on one thread."""
     store._remove_expired_documents()
@@ -157,18 +182,18 @@ def _get_dataset(self: Collection, spec: Any, sort: Any, fields: Any, as_class: 
     keys = list(sort.items() if isinstance(sort, Mapping) else sort or [])
     if not keys or any(not isinstance(k, str) or k.startswith("$") or "." in k for k, _ in keys):
         return _original_get_dataset(self, spec, sort, fields, as_class)
-    docs = _candidates(self, spec)
+    docs, rest = _candidates(self, spec)
     filtered = docs is None
     if filtered:
         docs = list(_original_iter_documents(self, spec))
     for key, _ in keys:
         kinds = {type(doc.get(key)) for doc in docs}
-        if len(kinds) > 1 or (kinds and not issubclass(kinds.pop(), _PLAIN_SORT)):
+        if len(kinds) > 1 or (kinds and not issubclass(kinds.pop(), PLAIN_SORT)):
             return _original_get_dataset(self, spec, sort, fields, as_class)
     for key, direction in reversed(keys):
         docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
     return (self._copy_only_fields(doc, fields, as_class) for doc in docs
-            if filtered or filter_applies(spec, doc))
+            if filtered or filter_applies(rest, doc))
 
 
 def _find_one(self: Collection, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -197,7 +222,7 @@ def _compute_results(self: Cursor, with_limit_and_skip: bool = False) -> list:
 def stored_match(collection: Any, filter: Any) -> Any:
     """The stored document a filter naming one `_id` matches (None: none does), for the
     journal to copy before a write; NotImplemented when the filter names no single `_id`."""
-    ids = _exact_ids(filter)
+    ids = exact_ids(filter)
     if ids is None or len(ids) != 1:
         return NotImplemented
     store = collection._store

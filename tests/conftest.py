@@ -14,6 +14,7 @@ import pytest
 from app.clock import FrozenClock
 from app.config import Scope, Settings, sha256_hex
 from app.db import Database, connect
+from app.embedded_scan import Scanner
 from app.main import create_app
 
 START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
@@ -71,6 +72,10 @@ async def db():
     name = f"test_{uuid.uuid4().hex[:12]}"
     database: Database = connect(uri, name)
     database.calls.enabled = True  # what each operation costs: tests/test_call_budgets.py
+    if database.engine is not None and os.environ.get("EMBEDDED_SCAN_EVERYWHERE"):
+        # Every query no fast path narrows takes the embedded engine's yielding scan, as it
+        # does on big collections only: the suite then checks its answers everywhere.
+        database.engine.scanner = Scanner(above=-1, slice_size=3)
     yield database
     if uri:
         await database.client.drop_database(name)
