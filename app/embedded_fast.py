@@ -24,6 +24,13 @@ PLAIN_SORT = (str, int, float, datetime)
 _original_compute_results = Cursor._compute_results
 _CACHE = "_credit_ledger_unique_keys"
 _SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
+_KEEP_TRACKED = object()  # see _build
+_BUCKETS = "_credit_ledger_buckets"
+_MIXED = object()  # a field whose bucket cannot answer (a document holds an array there)
+# Fields whose equality (`account_id: "..."`, `dispatched: false`) finds its documents in a
+# bucket, a map from each value to the `_id`s that hold it, kept by every write.
+BUCKETED = frozenset({"account_id", "dispatched", "status", "expired", "endpoint_id",
+                      "customer_id"})
 
 
 def exact_ids(filter: Any) -> tuple | None:
@@ -74,10 +81,22 @@ def _candidates(self: Collection, filter: Any) -> tuple[list | None, Any]:
     equal = equalities(filter)
     if not equal or store.is_empty:
         return None, filter
-    docs = all_documents(store)
+    return narrowed(store, equal), filter
+
+
+def narrowed(store: Any, equal: list[tuple[str, str | bool]]) -> list:
+    """The documents whose top-level equalities may hold: those of the equality's bucket when a
+    field has one, else every document; then a plain comparison for the other equalities."""
+    docs = None
+    for key, wanted in equal:
+        docs = bucket(store, key, wanted)
+        if docs is not None:
+            break
+    if docs is None:
+        docs = all_documents(store)
     for key, wanted in equal:  # an array may hold the value: mongomock decides those
         docs = [doc for doc in docs if (v := doc.get(key)) == wanted or type(v) is list]
-    return docs, filter
+    return docs
 
 
 def equalities(filter: Any) -> list[tuple[str, str | bool]]:
@@ -97,9 +116,76 @@ def _iter_documents(self: Collection, filter: Any):
 
 def all_documents(store: Any) -> list:
     """The store's documents without its reader lock (a generator per document): the engine
-    runs on one thread."""
+    runs on one thread. Through dict's own values: the OrderedDict's walk of its links costs a
+    lookup per document (5 ms at 50,000), and mongomock never reorders it, so the order is
+    the same."""
     store._remove_expired_documents()
-    return list(store._documents.values())
+    return list(dict.values(store._documents))
+
+
+def bucket(store: Any, field: str, value: str | bool) -> list | None:
+    """The documents that hold `value` in `field`, from the field's bucket (None: the field has
+    none). An `_id` is kept until a read finds its document gone or holding another value; a
+    write that gives a document the value again puts it back (see `_remember`)."""
+    if field not in BUCKETED:
+        return None
+    buckets: dict = store.__dict__.setdefault(_BUCKETS, {})
+    values = buckets.get(field)
+    if values is None:
+        values = buckets[field] = _fill(store, field)
+    if values is _MIXED:
+        return None
+    ids = values.get(value)
+    if not ids:
+        return []
+    docs, documents = [], store._documents
+    for doc_id in list(ids):
+        doc = documents.get(doc_id)
+        if doc is None or doc.get(field) != value or type(doc.get(field)) is not type(value):
+            del ids[doc_id]
+        else:
+            docs.append(doc)
+    return docs
+
+
+def bucket_size(store: Any, equal: list[tuple[str, str | bool]]) -> int | None:
+    """How many documents (at most) the first bucketed equality leaves (None: none is)."""
+    buckets: dict = store.__dict__.get(_BUCKETS, {})
+    for field, value in equal:
+        values = buckets.get(field)
+        if field in BUCKETED and values is None:  # never asked yet: filled now
+            return len(bucket(store, field, value) or ())
+        if values is not None and values is not _MIXED:
+            return len(values.get(value, ()))
+    return None
+
+
+def _fill(store: Any, field: str) -> Any:
+    values: dict = {}
+    for doc in all_documents(store):
+        if _add(values, field, doc) is _MIXED:
+            return _MIXED
+    return values
+
+
+def _add(values: dict, field: str, doc: Mapping) -> Any:
+    value = doc.get(field)
+    if isinstance(value, str | bool):
+        values.setdefault(value, {})[doc["_id"]] = None
+    elif isinstance(value, list | Mapping):
+        return _MIXED  # an array may hold the value: the field's bucket can no longer answer
+    return values
+
+
+def _remember(store: Any, doc: Mapping) -> None:
+    buckets: dict | None = store.__dict__.get(_BUCKETS)
+    if not buckets or not _plain(doc.get("_id")):
+        if buckets:
+            buckets.clear()  # an _id a bucket cannot hold: they are filled again when asked
+        return
+    for field, values in buckets.items():
+        if values is not _MIXED and _add(values, field, doc) is _MIXED:
+            buckets[field] = _MIXED
 
 
 def _equality(condition: Any) -> str | bool | None:
@@ -129,6 +215,13 @@ def _index_key(index: Mapping, doc: Mapping) -> Any:
 
 
 def _ensure_uniques(self: Collection, new_data: Mapping) -> None:
+    """Run by mongomock after every insert and every update that changes a document (it is
+    already in the store): the unique checks, then the equality buckets learn its values."""
+    _check_uniques(self, new_data)
+    _remember(self._store, new_data)
+
+
+def _check_uniques(self: Collection, new_data: Mapping) -> None:
     """mongomock's unique-index check (the new document is already in the store), answered from
     a map of each unique index's keys to the document that holds them. An entry is trusted only
     after checking that its document still exists and still holds the key, so documents
@@ -163,8 +256,13 @@ def _ensure_uniques(self: Collection, new_data: Mapping) -> None:
 
 
 def _build(store: Any, index: Mapping, new_id: Any) -> dict:
-    """The first check of an index reads the store once; later ones keep the map current."""
-    seen: dict = {}
+    """The first check of an index reads the store once; later ones keep the map current.
+
+    The map holds one list, so the garbage collector always tracks it: a dict of tuples only
+    is untracked by each full collection, and the next new key (a tuple, tracked while new)
+    tracks it again in the youngest generation, which every young collection then walks: 8 to
+    10 ms each at 50,000 keys. Always tracked, it ages, and freezing takes it for good."""
+    seen: dict = {_KEEP_TRACKED: []}
     for doc in store.documents:
         if doc.get("_id") == new_id:
             continue

@@ -20,7 +20,14 @@ from mongomock import helpers
 from mongomock.filtering import filter_applies
 from pymongo.results import DeleteResult, UpdateResult
 
-from app.embedded_fast import PLAIN_SORT, all_documents, equalities, exact_ids
+from app.embedded_fast import (
+    PLAIN_SORT,
+    all_documents,
+    bucket,
+    bucket_size,
+    equalities,
+    exact_ids,
+)
 
 Doc = dict[str, Any]
 SortKeys = list[tuple[str, int]]
@@ -36,8 +43,12 @@ class Scanner:
         self.slice_size = slice_size
 
     def applies(self, raw: Any, filter: Any) -> bool:
-        return (isinstance(filter, Mapping) and exact_ids(filter) is None
-                and len(raw._store) > self.above)
+        """Whether `filter` has more than `above` documents to filter: those of the collection,
+        or of the bucket of one of its equalities (a page of one account's ledger has few)."""
+        if not isinstance(filter, Mapping) or exact_ids(filter) is not None:
+            return False
+        size = bucket_size(raw._store, equalities(filter))
+        return (len(raw._store) if size is None else size) > self.above
 
     async def matching(self, raw: Any, filter: Doc, *, keys: SortKeys | None = None,
                        want: int = 0) -> tuple[list[Doc], bool]:
@@ -49,6 +60,7 @@ class Scanner:
         ordered = keys is not None and sortable(docs, keys)
         if ordered:
             for key, direction in reversed(keys):
+                await asyncio.sleep(0)  # a sort of many candidates (a backlog) takes ms
                 docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
         else:
             want = 0
@@ -68,8 +80,11 @@ class Scanner:
         is checked by a plain comparison (looser than BSON's, never stricter) a hundred times
         cheaper than mongomock's filter, in longer slices; the filter itself is left for the
         few documents a page needs. Without one, every document goes through the filter."""
-        docs = all_documents(raw._store)
         equal = equalities(spec)
+        docs = next((found for key, wanted in equal
+                     if (found := bucket(raw._store, key, wanted)) is not None), None)
+        if docs is None:
+            docs = all_documents(raw._store)
         step = self.slice_size * (16 if equal else 1)
         found: list[Doc] = []
         for start in range(0, len(docs), step):

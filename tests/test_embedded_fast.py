@@ -68,3 +68,67 @@ async def test_an_account_written_before_next_due_at_existed_expires_what_is_due
     account = await db.db[ACCOUNTS].find_one({"_id": "user_old"})
     assert account["next_due_at"].year == 9999
     await assert_invariants(db, "user_old")
+
+
+def brute_force(col, query: dict) -> list:
+    """What a filter matches, by mongomock's matcher over every stored document."""
+    from mongomock.filtering import filter_applies
+
+    return sorted(d["_id"] for d in list(col._store.documents) if filter_applies(query, d))
+
+
+@embedded_only
+async def test_a_bucketed_equality_finds_what_a_scan_finds_after_every_kind_of_write(app, db):
+    """`account_id` and `dispatched` equalities are answered from buckets that every write
+    keeps (app/embedded_fast.py): inserts, updates that move a document between values,
+    replacements, upserts, deletes and re-inserts, and a unit of work undone."""
+    col, raw = db["bucketed"], db.db["bucketed"]
+    queries = [{"account_id": a} for a in ("a", "b", "c", "nobody")] + [
+        {"dispatched": False}, {"dispatched": True}, {"account_id": "a", "dispatched": False}]
+
+    async def check() -> None:
+        for query in queries:
+            found = sorted(d["_id"] for d in await col.find(query).to_list(None))
+            assert found == brute_force(raw, query), query
+            assert await col.count_documents(query) == len(found)
+
+    for n in range(30):
+        await col.insert_one({"_id": f"e{n}", "account_id": "ab"[n % 2], "dispatched": n < 10})
+    await check()  # the buckets are filled by the first queries, then kept by the writes
+    await col.update_one({"_id": "e1"}, {"$set": {"account_id": "c"}})
+    await col.update_many({"account_id": "a"}, {"$set": {"dispatched": True}})
+    await col.replace_one({"_id": "e3"}, {"account_id": "a", "dispatched": False})
+    await col.update_one({"_id": "e99"}, {"$set": {"account_id": "c", "dispatched": False}},
+                         upsert=True)
+    await col.delete_one({"_id": "e5"})
+    await col.insert_one({"_id": "e5", "account_id": "c", "dispatched": True})
+    await col.delete_many({"account_id": "b", "dispatched": True})
+    await raw.insert_many([{"_id": f"m{n}", "account_id": "b", "dispatched": False}
+                           for n in range(3)])
+    await check()
+
+    async def undone(session):
+        await col.update_one({"_id": "e7"}, {"$set": {"account_id": "a"}}, session=session)
+        await col.insert_one({"_id": "u1", "account_id": "a", "dispatched": False},
+                             session=session)
+        raise RuntimeError("undo me")
+
+    with pytest.raises(RuntimeError):
+        await db.transaction(undone)
+    await check()
+    assert sorted(d["_id"] for d in await col.find({"account_id": "c"}).to_list(None)) == [
+        "e1", "e5", "e99"]
+
+
+@embedded_only
+async def test_an_array_in_a_bucketed_field_is_still_found(app, db):
+    col, raw = db["bucketed"], db.db["bucketed"]
+    for n in range(5):
+        await col.insert_one({"_id": f"e{n}", "account_id": "a"})
+    assert len(await col.find({"account_id": "a"}).to_list(None)) == 5
+    await col.insert_one({"_id": "arr", "account_id": ["a", "b"]})
+    await col.update_one({"_id": "e0"}, {"$set": {"account_id": ["b"]}})
+    for value in ("a", "b"):
+        found = sorted(d["_id"] for d in await col.find({"account_id": value}).to_list(None))
+        assert found == brute_force(raw, {"account_id": value})
+    assert "arr" in brute_force(raw, {"account_id": "b"})
