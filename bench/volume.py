@@ -4,12 +4,16 @@ a time (a debit, then the reads a frontend makes), so that queueing never hides 
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 from dataclasses import dataclass
 
 from bench import scenarios
 from bench.runner import Result, run
 from bench.scenarios import Service
+
+OLDEST_UNDELIVERED = "credit_ledger_events_oldest_undelivered_seconds"
 
 
 @dataclass
@@ -39,6 +43,8 @@ async def volume(service: Service, sizes: list[int], accounts: int, connections:
                 await _spread_debits(service, made, batch, opened, connections)
             made += batch
             print(f"  filled {made:,} entries, {opened:,} accounts", file=sys.stderr)
+        waited = await _settle(service)
+        print(f"  the outbox was delivered {waited:.1f} s after the fill", file=sys.stderr)
         debit = await run(f"debit at {size:,} entries", service.connect,
                           scenarios.debit(service, hot, f"probe{size}"), connections=1,
                           count=probes)
@@ -72,6 +78,26 @@ async def _spread_debits(service: Service, first: int, count: int, accounts: int
         return await ops[account](conn, first + n)
     result = await run("fill", service.connect, op, connections=connections, count=count)
     _check(result)
+
+
+async def _settle(service: Service, limit: float = 300.0) -> float:
+    """Wait until the service has fanned out every outgoing event the fill made (its
+    `..._oldest_undelivered_seconds` gauge reads 0): the fill writes thousands of events a
+    minute, and a probe running while the dispatcher drains them would measure that burst
+    (every request shares the process with it on the embedded engine), not the data's size."""
+    started = time.monotonic()
+    conn = service.connect()  # its own: an idle keep-alive connection is closed by the server
+    try:
+        while time.monotonic() - started < limit:
+            status, body = await conn.request("GET", "/metrics")
+            lines = body.decode().splitlines() if status == 200 else []
+            gauge = [line for line in lines if line.startswith(OLDEST_UNDELIVERED + " ")]
+            if not gauge or float(gauge[0].split()[1]) == 0:
+                break
+            await asyncio.sleep(0.5)
+    finally:
+        await conn.close()
+    return time.monotonic() - started
 
 
 def _check(result: Result) -> None:

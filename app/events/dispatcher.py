@@ -91,11 +91,14 @@ class Dispatcher:
         while events := await self.events.undispatched(limit):
             endpoints = await self.endpoints.enabled()
             for event in events:
-                for endpoint in endpoints:
-                    if _wants(endpoint, event):
-                        made += await self.deliveries.insert(_delivery(event, endpoint))
-                await self.events.mark_dispatched(event["_id"])
-                await asyncio.sleep(0)  # requests go between events (embedded engine)
+                wanted = [endpoint for endpoint in endpoints if _wants(endpoint, event)]
+                for endpoint in wanted:
+                    made += await self.deliveries.insert(_delivery(event, endpoint))
+                if wanted:
+                    await asyncio.sleep(0)  # requests go between events (embedded engine)
+            # One call for the batch: a crash before it fans the batch out again, and the
+            # deliveries' unique (event, endpoint) key keeps each delivery once.
+            await self.events.mark_dispatched([event["_id"] for event in events])
             if len(events) < limit:
                 break
         return made

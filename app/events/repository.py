@@ -98,8 +98,8 @@ class OutboxRepository:
         cursor = self.events.find({"dispatched": False}).sort("_id", ASCENDING).limit(limit)
         return await cursor.to_list(None)
 
-    async def mark_dispatched(self, event_id: str) -> None:
-        await self.events.update_one({"_id": event_id}, {"$set": {"dispatched": True}})
+    async def mark_dispatched(self, event_ids: list[str]) -> None:
+        await self.events.update_many({"_id": {"$in": event_ids}}, {"$set": {"dispatched": True}})
 
     async def oldest_undispatched(self) -> Doc | None:
         return await self.events.find_one({"dispatched": False}, sort=[("_id", ASCENDING)])
