@@ -35,10 +35,12 @@ SortKeys = list[tuple[str, int]]
 
 class Scanner:
     """How big a collection must be before its scans yield, and how many documents a slice
-    filters between two yields (a slice costs 0.1 to 3 ms, whether or not an equality on a
-    top-level field narrows it first)."""
+    filters between two yields: under a millisecond, whether or not an equality on a top-level
+    field narrows it first. A request arriving during a background scan (the retention sweep
+    over every idempotency key) waits a slice at each of its own yields: 3 ms slices added
+    4 ms to every debit while the sweep ran."""
 
-    def __init__(self, above: int = 2_000, slice_size: int = 256) -> None:
+    def __init__(self, above: int = 2_000, slice_size: int = 64) -> None:
         self.above = above
         self.slice_size = slice_size
 
