@@ -4,7 +4,6 @@ of work's writes are journaled and undone when it fails, and it is re-run as the
 
 from __future__ import annotations
 
-import copy
 import gc
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
@@ -15,8 +14,8 @@ from pymongo.errors import PyMongoError
 from pymongo.results import BulkWriteResult
 
 from app.calls import CallCounter
+from app.embedded_fast import copy_document, stored_match
 from app.embedded_fast import install as install_fast_paths
-from app.embedded_fast import stored_match
 from app.embedded_scan import ScanCursor, Scanner
 
 T = TypeVar("T")
@@ -45,7 +44,7 @@ class Journal:
 
     def keep(self, collection: str, doc_id: Any, doc: Doc | None) -> None:
         if (collection, doc_id) not in self.before:  # the first image is the one to restore
-            self.before[(collection, doc_id)] = copy.deepcopy(doc)
+            self.before[(collection, doc_id)] = None if doc is None else copy_document(doc)
 
     def keep_copy(self, collection: str, doc_id: Any, copied: Doc) -> None:
         """As `keep`, with a copy the caller made and no longer changes."""
@@ -177,7 +176,7 @@ class EmbeddedCollection:
         if stored is None:
             return None
         doc_id = stored["_id"]
-        before = copy.deepcopy(stored)
+        before = copy_document(stored)
         if session is not None:
             session.keep_copy(self.name, doc_id, before)
         await self.raw.update_one({"_id": doc_id}, update)
@@ -188,7 +187,7 @@ class EmbeddedCollection:
         other values are immutable), with UTC datetimes when the client is tz_aware."""
         if self.raw.codec_options.tz_aware:
             return make_datetime_timezone_aware_in_document(stored)
-        return copy.deepcopy(stored)
+        return copy_document(stored)
 
     async def replace_one(self, filter: Doc, replacement: Doc, upsert: bool = False, *,
                           session: Journal | None = None, **kwargs: Any):

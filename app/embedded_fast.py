@@ -320,15 +320,26 @@ def _compute_results(self: Cursor, with_limit_and_skip: bool = False) -> list:
 def stored_match(collection: Any, filter: Any) -> Any:
     """The stored document a filter naming one `_id` matches (None: none does), for the
     journal to copy before a write; NotImplemented when the filter names no single `_id`."""
-    ids = exact_ids(filter)
-    if ids is None or len(ids) != 1:
+    named = _by_id(filter)
+    if named is None or len(named[0]) != 1:
         return NotImplemented
-    store = collection._store
-    doc = store[ids[0]] if ids[0] in store else None  # noqa: SIM401 (the store has no get)
-    if doc is None or not filter_applies(helpers.patch_datetime_awareness_in_document(filter),
-                                         doc):
+    doc = collection._store._documents.get(named[0][0])
+    rest = named[1]  # what the filter asks besides the `_id` (a guard), if anything
+    if doc is None or (rest and not filter_applies(
+            helpers.patch_datetime_awareness_in_document(rest), doc)):
         return None
     return doc
+
+
+def copy_document(value: Any) -> Any:
+    """A copy of a stored document's dicts and lists; its other values (strings, numbers,
+    datetimes, ObjectIds, bytes) are immutable and shared. copy.deepcopy costs several times
+    more, a datetime going through its pickling protocol."""
+    if isinstance(value, dict):
+        return {k: copy_document(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [copy_document(v) for v in value]
+    return value
 
 
 def install() -> None:
