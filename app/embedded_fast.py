@@ -6,6 +6,7 @@ touched by any of this."""
 
 from __future__ import annotations
 
+import copy
 import itertools
 from collections.abc import Mapping
 from datetime import datetime
@@ -332,19 +333,42 @@ def stored_match(collection: Any, filter: Any) -> Any:
 
 
 def copy_document(value: Any) -> Any:
-    """A copy of a stored document's dicts and lists; its other values (strings, numbers,
-    datetimes, ObjectIds, bytes) are immutable and shared. copy.deepcopy costs several times
-    more, a datetime going through its pickling protocol."""
-    if isinstance(value, dict):
+    """copy.deepcopy of a document, which costs several times more (a datetime goes through its
+    pickling protocol): plain dicts and lists are copied, immutable values (strings, numbers,
+    datetimes, ObjectIds, bytes) shared, and anything else deep-copied."""
+    kind = type(value)
+    if kind is dict:
         return {k: copy_document(v) for k, v in value.items()}
-    if isinstance(value, list):
+    if kind is list:
         return [copy_document(v) for v in value]
-    return value
+    if kind in _UNCHANGED or kind is datetime:
+        return value
+    return copy.deepcopy(value)
+
+
+_original_patch_datetimes = helpers.patch_datetime_awareness_in_document
+_UNCHANGED = frozenset({str, int, float, bool, type(None), bytes, ObjectId})
+
+
+def patch_datetimes(value: Any) -> Any:
+    """mongomock's patch_datetime_awareness_in_document (a copy of a document or filter with
+    naive UTC datetimes at millisecond precision), run on every document written and every
+    filter: plain dicts, lists and scalars by exact type first, anything else by mongomock's
+    own. The same answer without its chain of isinstance checks at every level."""
+    kind = type(value)
+    if kind in _UNCHANGED:
+        return value
+    if kind is dict:
+        return {k: patch_datetimes(v) for k, v in value.items()}
+    if kind is list:
+        return [patch_datetimes(v) for v in value]
+    return _original_patch_datetimes(value)
 
 
 def install() -> None:
     """Put the fast paths on mongomock's collections (idempotent; mongomock-motor wraps the
     methods per collection when it creates one, so this runs before any is created)."""
+    helpers.patch_datetime_awareness_in_document = patch_datetimes
     Collection._iter_documents = _iter_documents
     Collection._ensure_uniques = _ensure_uniques
     Collection.find_one = _find_one

@@ -132,3 +132,33 @@ async def test_an_array_in_a_bucketed_field_is_still_found(app, db):
         found = sorted(d["_id"] for d in await col.find({"account_id": value}).to_list(None))
         assert found == brute_force(raw, {"account_id": value})
     assert "arr" in brute_force(raw, {"account_id": "b"})
+
+
+def test_datetimes_are_patched_as_mongomock_patches_them():
+    from collections import OrderedDict
+    from datetime import UTC, datetime, timedelta, timezone
+
+    from bson import ObjectId
+    from mongomock import helpers
+
+    from app.embedded_fast import _original_patch_datetimes, install, patch_datetimes
+
+    install()
+
+    moment = datetime(2026, 11, 26, 3, 4, 5, 678901, tzinfo=UTC)
+    doc = {"a": 1, "b": True, "c": None, "d": "x", "e": 1.5, "f": b"\x00", "g": ObjectId(),
+           "at": moment, "local": moment.astimezone(timezone(timedelta(hours=-5))),
+           "naive": moment.replace(tzinfo=None), "list": [moment, {"x": [moment]}, (1, moment)],
+           "ordered": OrderedDict([("z", moment), ("a", 2)]), "tuple": (moment, "t"),
+           "nested": {"deep": {"deeper": [{"at": moment}]}}}
+    ours = patch_datetimes(doc)
+    helpers.patch_datetime_awareness_in_document = _original_patch_datetimes  # its recursion too
+    try:
+        theirs = _original_patch_datetimes(doc)
+    finally:
+        install()
+    assert ours == theirs
+    assert repr(ours) == repr(theirs)  # the same types all the way down (lists for tuples...)
+    assert ours["at"] == datetime(2026, 11, 26, 3, 4, 5, 678000)
+    assert ours["local"] == ours["at"] and ours["local"].tzinfo is None
+    assert helpers.patch_datetime_awareness_in_document is patch_datetimes
