@@ -8,13 +8,12 @@ import gc
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
-from mongomock.helpers import make_datetime_timezone_aware_in_document
 from pymongo import UpdateOne
 from pymongo.errors import PyMongoError
 from pymongo.results import BulkWriteResult
 
 from app.calls import CallCounter
-from app.embedded_fast import copy_document, stored_match
+from app.embedded_fast import answer_copy, copy_document, stored_match
 from app.embedded_fast import install as install_fast_paths
 from app.embedded_scan import ScanCursor, Scanner
 
@@ -183,11 +182,7 @@ class EmbeddedCollection:
         return self._copy(self.raw._store[doc_id] if return_document else before)  # AFTER: True
 
     def _copy(self, stored: Doc) -> Doc:
-        """What mongomock answers for a stored document: a copy of its dicts and lists (the
-        other values are immutable), with UTC datetimes when the client is tz_aware."""
-        if self.raw.codec_options.tz_aware:
-            return make_datetime_timezone_aware_in_document(stored)
-        return copy_document(stored)
+        return answer_copy(self.raw, stored)
 
     async def replace_one(self, filter: Doc, replacement: Doc, upsert: bool = False, *,
                           session: Journal | None = None, **kwargs: Any):

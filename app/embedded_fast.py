@@ -15,7 +15,7 @@ from typing import Any
 from bson import ObjectId
 from mongomock import DuplicateKeyError, helpers
 from mongomock.collection import Collection, Cursor
-from mongomock.filtering import filter_applies
+from mongomock.filtering import filter_applies, resolve_sort_key
 
 _original_iter_documents = Collection._iter_documents
 _original_ensure_uniques = Collection._ensure_uniques
@@ -23,6 +23,7 @@ _original_find_one = Collection.find_one
 _original_get_dataset = Collection._get_dataset
 PLAIN_SORT = (str, int, float, datetime)
 _original_compute_results = Cursor._compute_results
+Doc = dict[str, Any]
 _CACHE = "_credit_ledger_unique_keys"
 _SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
 _KEEP_TRACKED = object()  # see _build
@@ -32,6 +33,32 @@ _MIXED = object()  # a field whose bucket cannot answer (a document holds an arr
 # bucket, a map from each value to the `_id`s that hold it, kept by every write.
 BUCKETED = frozenset({"account_id", "dispatched", "status", "expired", "endpoint_id",
                       "customer_id"})
+
+
+def answer_copy(collection: Any, stored: Doc) -> Doc:
+    """What mongomock answers for a stored document: a copy of its dicts and lists, with UTC
+    datetimes when the client is tz_aware."""
+    if collection.codec_options.tz_aware:
+        return helpers.make_datetime_timezone_aware_in_document(stored)
+    return copy_document(stored)
+
+
+def find_by_ids(collection: Any, filter: Any, keys: list, skip: int, limit: int) -> list | None:
+    """A find whose filter names its `_id`s, as mongomock answers it (candidates in the order
+    named, its own sort keys, skip and limit), without its cursor; None when the filter names
+    no `_id`s."""
+    named = _by_id(filter)
+    if named is None:
+        return None
+    ids, rest = named
+    spec = helpers.patch_datetime_awareness_in_document(rest) if rest else None
+    documents = collection._store._documents
+    docs = [doc for i in ids if (doc := documents.get(i)) is not None
+            and (spec is None or filter_applies(spec, doc))]
+    for key, direction in reversed(keys):
+        docs.sort(key=lambda doc, k=key: resolve_sort_key(k, doc), reverse=direction < 0)
+    docs = docs[skip:skip + abs(limit)] if limit else docs[skip:]
+    return [answer_copy(collection, doc) for doc in docs]
 
 
 def exact_ids(filter: Any) -> tuple | None:

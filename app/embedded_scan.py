@@ -27,6 +27,7 @@ from app.embedded_fast import (
     bucket_size,
     equalities,
     exact_ids,
+    find_by_ids,
 )
 
 Doc = dict[str, Any]
@@ -153,6 +154,10 @@ class ScanCursor:
         return self
 
     async def to_list(self, length: int | None = None) -> list[Doc]:
+        if self.projection is None and not self.kwargs:  # by `_id`: without mongomock's cursor
+            found = find_by_ids(self.raw, self.filter, self.keys, self._skip, self._limit)
+            if found is not None:
+                return found[:length] if length else found
         if not self.scanner.applies(self.raw, self.filter):
             return await self._raw(self.filter, self._skip, self._limit).to_list(length)
         skip, limit = self._skip, self._limit
