@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import copy
 import itertools
+from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from bson import ObjectId
 from mongomock import DuplicateKeyError, helpers
+from mongomock import collection as mongomock_collection
 from mongomock.collection import Collection, Cursor
 from mongomock.filtering import filter_applies, resolve_sort_key
 
@@ -368,6 +370,8 @@ def copy_document(value: Any) -> Any:
         return {k: copy_document(v) for k, v in value.items()}
     if kind is list:
         return [copy_document(v) for v in value]
+    if kind is OrderedDict:  # how mongomock stores a document it updated
+        return OrderedDict((k, copy_document(v)) for k, v in value.items())
     if kind in _UNCHANGED or kind is datetime:
         return value
     return copy.deepcopy(value)
@@ -392,10 +396,22 @@ def patch_datetimes(value: Any) -> Any:
     return _original_patch_datetimes(value)
 
 
+class _CopyModule:
+    """The `copy` module as mongomock's collection module sees it: its deep copies (a snapshot
+    of every document it updates, to compare and roll back) are copy_document's."""
+
+    copy = staticmethod(copy.copy)
+
+    @staticmethod
+    def deepcopy(value: Any, memo: Any = None) -> Any:
+        return copy_document(value)
+
+
 def install() -> None:
     """Put the fast paths on mongomock's collections (idempotent; mongomock-motor wraps the
     methods per collection when it creates one, so this runs before any is created)."""
     helpers.patch_datetime_awareness_in_document = patch_datetimes
+    mongomock_collection.copy = _CopyModule
     Collection._iter_documents = _iter_documents
     Collection._ensure_uniques = _ensure_uniques
     Collection.find_one = _find_one

@@ -162,3 +162,27 @@ def test_datetimes_are_patched_as_mongomock_patches_them():
     assert ours["at"] == datetime(2026, 11, 26, 3, 4, 5, 678000)
     assert ours["local"] == ours["at"] and ours["local"].tzinfo is None
     assert helpers.patch_datetime_awareness_in_document is patch_datetimes
+
+
+def test_documents_are_copied_as_deepcopy_copies_them():
+    """copy_document stands for copy.deepcopy in the journal, the answers and mongomock's own
+    snapshots: equal values of the same types, nothing mutable shared."""
+    import copy
+    from collections import OrderedDict
+    from datetime import UTC, datetime
+
+    from bson import Decimal128, ObjectId
+
+    from app.embedded_fast import copy_document
+
+    doc = OrderedDict([("_id", "a"), ("n", 1), ("at", datetime(2026, 1, 1, tzinfo=UTC)),
+                       ("tags", ["x", {"deep": [1, 2]}]), ("money", Decimal128("1.5")),
+                       ("oid", ObjectId()), ("nested", {"od": OrderedDict([("k", [3])])}),
+                       ("pair", (1, [2])), ("none", None), ("raw", b"\x01")])
+    ours, theirs = copy_document(doc), copy.deepcopy(doc)
+    assert ours == theirs
+    assert repr(ours) == repr(theirs)  # the same types all the way down
+    ours["tags"][1]["deep"].append(3)
+    ours["nested"]["od"]["k"].append(4)
+    ours["pair"][1].append(5)
+    assert doc == theirs  # the original is untouched
