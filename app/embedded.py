@@ -13,8 +13,9 @@ from pymongo.errors import PyMongoError
 from pymongo.results import BulkWriteResult
 
 from app.calls import CallCounter
-from app.embedded_fast import answer_copy, copy_document, stored_match
+from app.embedded_copies import answer_copy, copy_document
 from app.embedded_fast import install as install_fast_paths
+from app.embedded_fast import stored_match
 from app.embedded_scan import ScanCursor, Scanner
 
 T = TypeVar("T")

@@ -6,18 +6,18 @@ touched by any of this."""
 
 from __future__ import annotations
 
-import copy
 import itertools
-from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bson import ObjectId
 from mongomock import DuplicateKeyError, helpers
 from mongomock import collection as mongomock_collection
 from mongomock.collection import Collection, Cursor
 from mongomock.filtering import filter_applies, resolve_sort_key
+
+from app.embedded_buckets import all_documents, bucket, plain_id, remember
+from app.embedded_copies import CopyModule, answer_copy, patch_datetimes
 
 _original_iter_documents = Collection._iter_documents
 _original_ensure_uniques = Collection._ensure_uniques
@@ -29,20 +29,6 @@ Doc = dict[str, Any]
 _CACHE = "_credit_ledger_unique_keys"
 _SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
 _KEEP_TRACKED = object()  # see _build
-_BUCKETS = "_credit_ledger_buckets"
-_MIXED = object()  # a field whose bucket cannot answer (a document holds an array there)
-# Fields whose equality (`account_id: "..."`, `dispatched: false`) finds its documents in a
-# bucket, a map from each value to the `_id`s that hold it, kept by every write.
-BUCKETED = frozenset({"account_id", "dispatched", "status", "expired", "endpoint_id",
-                      "customer_id"})
-
-
-def answer_copy(collection: Any, stored: Doc) -> Doc:
-    """What mongomock answers for a stored document: a copy of its dicts and lists, with UTC
-    datetimes when the client is tz_aware."""
-    if collection.codec_options.tz_aware:
-        return helpers.make_datetime_timezone_aware_in_document(stored)
-    return copy_document(stored)
 
 
 def find_by_ids(collection: Any, filter: Any, keys: list, skip: int, limit: int) -> list | None:
@@ -87,16 +73,12 @@ def _by_id(filter: Any) -> tuple[tuple, Any] | None:
         return named[0], ({**others, "$and": rest} if rest else others)
     value = filter["_id"]
     rest = {k: v for k, v in filter.items() if k != "_id"}
-    if _plain(value):
+    if plain_id(value):
         return (value,), rest
     if (isinstance(value, Mapping) and set(value) == {"$in"} and isinstance(value["$in"], list)
-            and all(_plain(v) for v in value["$in"])):
+            and all(plain_id(v) for v in value["$in"])):
         return tuple(dict.fromkeys(value["$in"])), rest
     return None
-
-
-def _plain(value: Any) -> bool:
-    return isinstance(value, str | ObjectId) or (type(value) is int)
 
 
 def _candidates(self: Collection, filter: Any) -> tuple[list | None, Any]:
@@ -144,80 +126,6 @@ def _iter_documents(self: Collection, filter: Any):
     return (doc for doc in docs if filter_applies(rest, doc))
 
 
-def all_documents(store: Any) -> list:
-    """The store's documents without its reader lock (a generator per document): the engine
-    runs on one thread. Through dict's own values: the OrderedDict's walk of its links costs a
-    lookup per document (5 ms at 50,000), and mongomock never reorders it, so the order is
-    the same."""
-    store._remove_expired_documents()
-    return list(dict.values(store._documents))
-
-
-def bucket(store: Any, field: str, value: str | bool) -> list | None:
-    """The documents that hold `value` in `field`, from the field's bucket (None: the field has
-    none). An `_id` is kept until a read finds its document gone or holding another value; a
-    write that gives a document the value again puts it back (see `_remember`)."""
-    if field not in BUCKETED:
-        return None
-    buckets: dict = store.__dict__.setdefault(_BUCKETS, {})
-    values = buckets.get(field)
-    if values is None:
-        values = buckets[field] = _fill(store, field)
-    if values is _MIXED:
-        return None
-    ids = values.get(value)
-    if not ids:
-        return []
-    docs, documents = [], store._documents
-    for doc_id in list(ids):
-        doc = documents.get(doc_id)
-        if doc is None or doc.get(field) != value or type(doc.get(field)) is not type(value):
-            del ids[doc_id]
-        else:
-            docs.append(doc)
-    return docs
-
-
-def bucket_size(store: Any, equal: list[tuple[str, str | bool]]) -> int | None:
-    """How many documents (at most) the first bucketed equality leaves (None: none is)."""
-    buckets: dict = store.__dict__.get(_BUCKETS, {})
-    for field, value in equal:
-        values = buckets.get(field)
-        if field in BUCKETED and values is None:  # never asked yet: filled now
-            return len(bucket(store, field, value) or ())
-        if values is not None and values is not _MIXED:
-            return len(values.get(value, ()))
-    return None
-
-
-def _fill(store: Any, field: str) -> Any:
-    values: dict = {}
-    for doc in all_documents(store):
-        if _add(values, field, doc) is _MIXED:
-            return _MIXED
-    return values
-
-
-def _add(values: dict, field: str, doc: Mapping) -> Any:
-    value = doc.get(field)
-    if isinstance(value, str | bool):
-        values.setdefault(value, {})[doc["_id"]] = None
-    elif isinstance(value, list | Mapping):
-        return _MIXED  # an array may hold the value: the field's bucket can no longer answer
-    return values
-
-
-def _remember(store: Any, doc: Mapping) -> None:
-    buckets: dict | None = store.__dict__.get(_BUCKETS)
-    if not buckets or not _plain(doc.get("_id")):
-        if buckets:
-            buckets.clear()  # an _id a bucket cannot hold: they are filled again when asked
-        return
-    for field, values in buckets.items():
-        if values is not _MIXED and _add(values, field, doc) is _MIXED:
-            buckets[field] = _MIXED
-
-
 def _equality(condition: Any) -> str | bool | None:
     """The string or boolean a top-level condition requires the field to equal (`x` or
     `{$eq: x, ...}`). A plain `==` is looser than BSON's equality (0 == False), never
@@ -248,7 +156,7 @@ def _ensure_uniques(self: Collection, new_data: Mapping) -> None:
     """Run by mongomock after every insert and every update that changes a document (it is
     already in the store): the unique checks, then the equality buckets learn its values."""
     _check_uniques(self, new_data)
-    _remember(self._store, new_data)
+    remember(self._store, new_data)
 
 
 def _check_uniques(self: Collection, new_data: Mapping) -> None:
@@ -258,7 +166,7 @@ def _check_uniques(self: Collection, new_data: Mapping) -> None:
     deleted or changed behind the map's back never make a false duplicate."""
     store = self._store
     doc_id = new_data.get("_id")
-    if not _plain(doc_id):
+    if not plain_id(doc_id):
         return _original_ensure_uniques(self, new_data)
     caches: dict = store.__dict__.setdefault(_CACHE, {})
     for name, index in store.indexes.items():
@@ -361,57 +269,11 @@ def stored_match(collection: Any, filter: Any) -> Any:
     return doc
 
 
-def copy_document(value: Any) -> Any:
-    """copy.deepcopy of a document, which costs several times more (a datetime goes through its
-    pickling protocol): plain dicts and lists are copied, immutable values (strings, numbers,
-    datetimes, ObjectIds, bytes) shared, and anything else deep-copied."""
-    kind = type(value)
-    if kind is dict:
-        return {k: copy_document(v) for k, v in value.items()}
-    if kind is list:
-        return [copy_document(v) for v in value]
-    if kind is OrderedDict:  # how mongomock stores a document it updated
-        return OrderedDict((k, copy_document(v)) for k, v in value.items())
-    if kind in _UNCHANGED or kind is datetime:
-        return value
-    return copy.deepcopy(value)
-
-
-_original_patch_datetimes = helpers.patch_datetime_awareness_in_document
-_UNCHANGED = frozenset({str, int, float, bool, type(None), bytes, ObjectId})
-
-
-def patch_datetimes(value: Any) -> Any:
-    """mongomock's patch_datetime_awareness_in_document (a copy of a document or filter with
-    naive UTC datetimes at millisecond precision), run on every document written and every
-    filter: plain dicts, lists and scalars by exact type first, anything else by mongomock's
-    own. The same answer without its chain of isinstance checks at every level."""
-    kind = type(value)
-    if kind in _UNCHANGED:
-        return value
-    if kind is dict:
-        return {k: patch_datetimes(v) for k, v in value.items()}
-    if kind is list:
-        return [patch_datetimes(v) for v in value]
-    return _original_patch_datetimes(value)
-
-
-class _CopyModule:
-    """The `copy` module as mongomock's collection module sees it: its deep copies (a snapshot
-    of every document it updates, to compare and roll back) are copy_document's."""
-
-    copy = staticmethod(copy.copy)
-
-    @staticmethod
-    def deepcopy(value: Any, memo: Any = None) -> Any:
-        return copy_document(value)
-
-
 def install() -> None:
     """Put the fast paths on mongomock's collections (idempotent; mongomock-motor wraps the
     methods per collection when it creates one, so this runs before any is created)."""
     helpers.patch_datetime_awareness_in_document = patch_datetimes
-    mongomock_collection.copy = _CopyModule
+    mongomock_collection.copy = CopyModule
     Collection._iter_documents = _iter_documents
     Collection._ensure_uniques = _ensure_uniques
     Collection.find_one = _find_one

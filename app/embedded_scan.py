@@ -20,15 +20,8 @@ from mongomock import helpers
 from mongomock.filtering import filter_applies
 from pymongo.results import DeleteResult, UpdateResult
 
-from app.embedded_fast import (
-    PLAIN_SORT,
-    all_documents,
-    bucket,
-    bucket_size,
-    equalities,
-    exact_ids,
-    find_by_ids,
-)
+from app.embedded_buckets import all_documents, bucket, bucket_size
+from app.embedded_fast import PLAIN_SORT, equalities, exact_ids, find_by_ids
 
 Doc = dict[str, Any]
 SortKeys = list[tuple[str, int]]

@@ -141,7 +141,8 @@ def test_datetimes_are_patched_as_mongomock_patches_them():
     from bson import ObjectId
     from mongomock import helpers
 
-    from app.embedded_fast import _original_patch_datetimes, install, patch_datetimes
+    from app.embedded_copies import _original_patch_datetimes, patch_datetimes
+    from app.embedded_fast import install
 
     install()
 
@@ -173,7 +174,7 @@ def test_documents_are_copied_as_deepcopy_copies_them():
 
     from bson import Decimal128, ObjectId
 
-    from app.embedded_fast import copy_document
+    from app.embedded_copies import copy_document
 
     doc = OrderedDict([("_id", "a"), ("n", 1), ("at", datetime(2026, 1, 1, tzinfo=UTC)),
                        ("tags", ["x", {"deep": [1, 2]}]), ("money", Decimal128("1.5")),
