@@ -60,8 +60,10 @@ def bucket_size(store: Any, equal: list[tuple[str, str | bool]]) -> int | None:
     for field, value in equal:
         values = buckets.get(field)
         if field in BUCKETED and values is None:  # never asked yet: filled now
-            return len(bucket(store, field, value) or ())
-        if values is not None and values is not _MIXED:
+            found = bucket(store, field, value)
+            if found is not None:
+                return len(found)
+        elif values is not None and values is not _MIXED:
             return len(values.get(value, ()))
     return None
 
@@ -84,6 +86,8 @@ def _add(values: dict, field: str, doc: Mapping) -> Any:
 
 
 def remember(store: Any, doc: Mapping) -> None:
+    """Put a document just inserted or changed in the bucket of each of its values (run by
+    mongomock's unique-index check, which every insert and every changing update calls)."""
     buckets: dict | None = store.__dict__.get(_BUCKETS)
     if not buckets or not plain_id(doc.get("_id")):
         if buckets:

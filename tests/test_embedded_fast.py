@@ -187,3 +187,17 @@ def test_documents_are_copied_as_deepcopy_copies_them():
     ours["nested"]["od"]["k"].append(4)
     ours["pair"][1].append(5)
     assert doc == theirs  # the original is untouched
+
+
+@embedded_only
+async def test_a_field_whose_bucket_retired_is_still_scanned_at_size(app, db):
+    """An array in a bucketed field leaves that field's queries to the yielding scan."""
+    from app.embedded_buckets import bucket_size
+
+    raw = db.db["retired"]
+    await raw.insert_many([{"_id": f"e{n}", "account_id": "a"} for n in range(3)])
+    await raw.insert_one({"_id": "arr", "account_id": ["a"]})
+    assert bucket_size(raw._store, [("account_id", "a")]) is None
+    assert db.engine.scanner.applies(raw, {"account_id": "a"}) is False  # 4 documents
+    db.engine.scanner.above = 2
+    assert db.engine.scanner.applies(raw, {"account_id": "a"}) is True
