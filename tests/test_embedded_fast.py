@@ -193,7 +193,9 @@ def test_documents_are_copied_as_deepcopy_copies_them():
 async def test_a_field_whose_bucket_retired_is_still_scanned_at_size(app, db):
     """An array in a bucketed field leaves that field's queries to the yielding scan."""
     from app.embedded_buckets import bucket_size
+    from app.embedded_scan import Scanner
 
+    db.engine.scanner = Scanner()  # the engine's own thresholds, whatever the run set
     raw = db.db["retired"]
     await raw.insert_many([{"_id": f"e{n}", "account_id": "a"} for n in range(3)])
     await raw.insert_one({"_id": "arr", "account_id": ["a"]})
