@@ -285,6 +285,8 @@ def freeze_after_full_collections() -> None:
     collection is frozen (gc.freeze), so the next one walks only what is newer. Documents hold
     no reference cycles: reference counting frees them when deleted, frozen or not."""
     if _freeze_survivors not in gc.callbacks:
+        gc.collect()  # what start-up made (modules, the app, the catalog), frozen at once:
+        gc.freeze()  # else the first full collection walks it while requests wait
         gc.callbacks.append(_freeze_survivors)
 
 
