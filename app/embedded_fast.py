@@ -23,7 +23,7 @@ _original_iter_documents = Collection._iter_documents
 _original_ensure_uniques = Collection._ensure_uniques
 _original_find_one = Collection.find_one
 _original_get_dataset = Collection._get_dataset
-PLAIN_SORT = (str, int, float, datetime)
+_PLAIN_SORT = (str, int, float, datetime)
 _original_compute_results = Cursor._compute_results
 Doc = dict[str, Any]
 _CACHE = "_credit_ledger_unique_keys"
@@ -97,18 +97,38 @@ def _candidates(self: Collection, filter: Any) -> tuple[list | None, Any]:
 
 
 def narrowed(store: Any, equal: list[tuple[str, str | bool]]) -> list:
-    """The documents whose top-level equalities may hold: those of the equality's bucket when a
-    field has one, else every document; then a plain comparison for the other equalities."""
-    docs = None
+    """The documents whose top-level equalities may hold."""
+    return keep_equal(source(store, equal), equal)
+
+
+def source(store: Any, equal: list[tuple[str, str | bool]]) -> list:
+    """Where to look: the bucket of the first equality on a bucketed field, else every
+    document."""
     for key, wanted in equal:
         docs = bucket(store, key, wanted)
         if docs is not None:
-            break
-    if docs is None:
-        docs = all_documents(store)
-    for key, wanted in equal:  # an array may hold the value: mongomock decides those
+            return docs
+    return all_documents(store)
+
+
+def keep_equal(docs: list, equal: list[tuple[str, str | bool]]) -> list:
+    """The documents whose equalities may hold, by a plain comparison (looser than BSON's, never
+    stricter): an array may hold the value, and mongomock's filter decides those."""
+    for key, wanted in equal:
         docs = [doc for doc in docs if (v := doc.get(key)) == wanted or type(v) is list]
     return docs
+
+
+def sortable(docs: list, keys: list[tuple[str, int]]) -> bool:
+    """Python's order is BSON's when each key is a top-level field holding values of one plain
+    type."""
+    for key, _ in keys:
+        if not isinstance(key, str) or key.startswith("$") or "." in key:
+            return False
+        kinds = {type(doc.get(key)) for doc in docs}
+        if len(kinds) > 1 or (kinds and not issubclass(kinds.pop(), _PLAIN_SORT)):
+            return False
+    return True
 
 
 def equalities(filter: Any) -> list[tuple[str, str | bool]]:
@@ -222,10 +242,8 @@ def _get_dataset(self: Collection, spec: Any, sort: Any, fields: Any, as_class: 
     filtered = docs is None
     if filtered:
         docs = list(_original_iter_documents(self, spec))
-    for key, _ in keys:
-        kinds = {type(doc.get(key)) for doc in docs}
-        if len(kinds) > 1 or (kinds and not issubclass(kinds.pop(), PLAIN_SORT)):
-            return _original_get_dataset(self, spec, sort, fields, as_class)
+    if not sortable(docs, keys):
+        return _original_get_dataset(self, spec, sort, fields, as_class)
     for key, direction in reversed(keys):
         docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
     return (self._copy_only_fields(doc, fields, as_class) for doc in docs

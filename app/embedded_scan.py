@@ -20,8 +20,8 @@ from mongomock import helpers
 from mongomock.filtering import filter_applies
 from pymongo.results import DeleteResult, UpdateResult
 
-from app.embedded_buckets import all_documents, bucket, bucket_size
-from app.embedded_fast import PLAIN_SORT, equalities, exact_ids, find_by_ids
+from app.embedded_buckets import bucket_size
+from app.embedded_fast import equalities, exact_ids, find_by_ids, keep_equal, sortable, source
 
 Doc = dict[str, Any]
 SortKeys = list[tuple[str, int]]
@@ -77,17 +77,13 @@ class Scanner:
         cheaper than mongomock's filter, in longer slices; the filter itself is left for the
         few documents a page needs. Without one, every document goes through the filter."""
         equal = equalities(spec)
-        docs = next((found for key, wanted in equal
-                     if (found := bucket(raw._store, key, wanted)) is not None), None)
-        if docs is None:
-            docs = all_documents(raw._store)
+        docs = source(raw._store, equal)
         step = self.slice_size * (16 if equal else 1)
         found: list[Doc] = []
         for start in range(0, len(docs), step):
             part = docs[start:start + step]
-            for key, wanted in equal:  # an array may hold the value: mongomock decides those
-                part = [doc for doc in part if (v := doc.get(key)) == wanted or type(v) is list]
-            found += part if equal else [doc for doc in part if filter_applies(spec, doc)]
+            found += keep_equal(part, equal) if equal else [
+                doc for doc in part if filter_applies(spec, doc)]
             await asyncio.sleep(0)
         return found, not equal
 
@@ -173,14 +169,3 @@ class ScanCursor:
     async def __aiter__(self):
         for doc in await self.to_list(None):
             yield doc
-
-
-def sortable(docs: list[Doc], keys: SortKeys) -> bool:
-    """Python's order is BSON's when each key holds values of one plain type."""
-    for key, _ in keys:
-        if not isinstance(key, str) or key.startswith("$") or "." in key:
-            return False
-        kinds = {type(doc.get(key)) for doc in docs}
-        if len(kinds) > 1 or (kinds and not issubclass(kinds.pop(), PLAIN_SORT)):
-            return False
-    return True
