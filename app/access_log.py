@@ -38,5 +38,6 @@ class AccessLog:
             seconds = time.perf_counter() - started
             if status >= 500 or seconds >= SLOW_SECONDS:
                 # The path only, never the query string: it may carry a token or an email.
-                log.warning("%s %s %d %.0f ms", scope["method"], scope["path"], status,
-                            seconds * 1000)
+                log.warning(
+                    "%s %s %d %.0f ms", scope["method"], scope["path"], status, seconds * 1000
+                )

@@ -75,7 +75,10 @@ class Authenticator:
             # `aud` is always verified: with no JWT_AUDIENCE configured, a token minted for
             # some audience (another service) is refused rather than accepted by default.
             claims = jwt.decode(
-                token, key, algorithms=[alg], audience=self._audience,
+                token,
+                key,
+                algorithms=[alg],
+                audience=self._audience,
                 options={"require": ["exp"], "verify_aud": True, "verify_iat": False},
             )
         except jwt.PyJWTError as exc:
@@ -98,13 +101,14 @@ class Authenticator:
         if iat is not None and iat > now + IAT_SKEW_SECONDS:
             raise Unauthenticated("invalid token: issued in the future")
         if exp - (now if iat is None else iat) > self._max_lifetime:
-            raise Unauthenticated("invalid token: it lives longer than "
-                                  f"{self._max_lifetime} seconds (JWT_MAX_LIFETIME_SECONDS)")
+            raise Unauthenticated(
+                "invalid token: it lives longer than "
+                f"{self._max_lifetime} seconds (JWT_MAX_LIFETIME_SECONDS)"
+            )
 
 
 def _is_number(value: object) -> bool:
-    return (isinstance(value, int | float) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def authenticate_headers(authenticator: Authenticator, headers: Headers) -> Principal:
@@ -127,8 +131,11 @@ class AuthenticateApi:
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         # CORS preflights carry no credentials by design.
-        if (scope["type"] == "http" and scope["path"].startswith(API_PREFIX)
-                and scope["method"] != "OPTIONS"):
+        if (
+            scope["type"] == "http"
+            and scope["path"].startswith(API_PREFIX)
+            and scope["method"] != "OPTIONS"
+        ):
             try:
                 scope[PRINCIPAL] = authenticate_headers(self.authenticator, Headers(scope=scope))
             except Unauthenticated as exc:
@@ -140,7 +147,8 @@ class AuthenticateApi:
 def require(scope: Scope):
     async def dependency(request: Request) -> Principal:
         principal = request.scope.get(PRINCIPAL) or authenticate_headers(
-            request.app.state.authenticator, request.headers)
+            request.app.state.authenticator, request.headers
+        )
         if scope not in principal.scopes:
             raise Forbidden(f"this token lacks the scope {scope.value}")
         return principal

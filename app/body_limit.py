@@ -19,8 +19,9 @@ class BodyLimit:
     hands the app that buffered body: a body past the limit is never read further, whatever
     `Content-Length` says or whether there is one (chunked transfer)."""
 
-    def __init__(self, app: ASGIApp, api_limit: int = API_BODY_LIMIT,
-                 webhook_limit: int = WEBHOOK_BODY_LIMIT) -> None:
+    def __init__(
+        self, app: ASGIApp, api_limit: int = API_BODY_LIMIT, webhook_limit: int = WEBHOOK_BODY_LIMIT
+    ) -> None:
         self.app = app
         self.api_limit = api_limit
         self.webhook_limit = webhook_limit

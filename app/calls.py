@@ -10,11 +10,25 @@ from typing import Any
 COMMIT = ("commit", "-")
 
 # The collection methods that reach the server (a cursor's find counts once: small results).
-CALLS = frozenset({
-    "find", "find_one", "count_documents", "insert_one", "insert_many", "update_one",
-    "update_many", "find_one_and_update", "find_one_and_delete", "replace_one", "delete_one",
-    "delete_many", "bulk_write", "aggregate", "distinct",
-})
+CALLS = frozenset(
+    {
+        "find",
+        "find_one",
+        "count_documents",
+        "insert_one",
+        "insert_many",
+        "update_one",
+        "update_many",
+        "find_one_and_update",
+        "find_one_and_delete",
+        "replace_one",
+        "delete_one",
+        "delete_many",
+        "bulk_write",
+        "aggregate",
+        "distinct",
+    }
+)
 
 
 class CallCounter:
@@ -40,8 +54,11 @@ class CallCounter:
 
     def calls(self) -> list[str]:
         """`operation collection` for each kind of call made, with its count when more than 1."""
-        return [f"{op} {col}" + (f" x{n}" if n > 1 else "")
-                for (op, col), n in sorted(self.counts.items()) if (op, col) != COMMIT]
+        return [
+            f"{op} {col}" + (f" x{n}" if n > 1 else "")
+            for (op, col), n in sorted(self.counts.items())
+            if (op, col) != COMMIT
+        ]
 
 
 class CountedCollection:

@@ -42,8 +42,10 @@ class ApiKeyEntry(BaseModel):
     def _hex_digest(cls, value: object) -> object:
         if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", value):
             # Never echo it: a key pasted here instead of its hash is a secret.
-            raise ValueError("must be the 64 hex characters of the key's SHA-256 "
-                             "(python -m app keys new prints it)")
+            raise ValueError(
+                "must be the 64 hex characters of the key's SHA-256 "
+                "(python -m app keys new prints it)"
+            )
         return value.lower()
 
 
@@ -85,9 +87,19 @@ class Settings(BaseSettings):
     # Signs console session cookies; unset: a random key per process (sign-ins end at restart).
     console_secret: str | None = None
 
-    @field_validator("mongodb_uri", "stripe_webhook_secret", "stripe_api_key", "api_keys",
-                     "jwt_secret", "jwt_public_key", "jwt_audience", "low_balance_threshold",
-                     "cors_origins", "console_secret", mode="before")
+    @field_validator(
+        "mongodb_uri",
+        "stripe_webhook_secret",
+        "stripe_api_key",
+        "api_keys",
+        "jwt_secret",
+        "jwt_public_key",
+        "jwt_audience",
+        "low_balance_threshold",
+        "cors_origins",
+        "console_secret",
+        mode="before",
+    )
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -109,9 +121,7 @@ class Settings(BaseSettings):
         if (self.jwt_secret or self.jwt_public_key) and not self.jwt_audience:
             missing.append("JWT_AUDIENCE (user tokens are enabled)")
         if missing:
-            raise ValueError(
-                "APP_ENV=production refuses to start without " + ", ".join(missing)
-            )
+            raise ValueError("APP_ENV=production refuses to start without " + ", ".join(missing))
         return self
 
     @cached_property
@@ -129,8 +139,9 @@ class Settings(BaseSettings):
             # Never echo the value: it is a secret-bearing setting. The position is enough.
             raise SettingsError(f"API_KEYS is not valid JSON: {_short_reason(exc)}") from None
         if not isinstance(data, list):
-            raise SettingsError('API_KEYS must be a JSON list of {"name", "sha256", "scopes"} '
-                                "objects") from None
+            raise SettingsError(
+                'API_KEYS must be a JSON list of {"name", "sha256", "scopes"} objects'
+            ) from None
         return tuple(_api_key_entry(index, item) for index, item in enumerate(data))
 
     @field_validator("cors_origins")
@@ -139,8 +150,10 @@ class Settings(BaseSettings):
         for origin in (value or "").split(","):
             origin = origin.strip()
             if origin and origin != "*" and not _ORIGIN.fullmatch(origin):
-                raise ValueError(f"{origin!r} is not an origin such as https://app.example.com "
-                                 "(scheme, host and optional port; no path)")
+                raise ValueError(
+                    f"{origin!r} is not an origin such as https://app.example.com "
+                    "(scheme, host and optional port; no path)"
+                )
         return value
 
     @field_validator("console_secret")
@@ -152,8 +165,9 @@ class Settings(BaseSettings):
 
     @cached_property
     def cors_origin_list(self) -> tuple[str, ...]:
-        return tuple(o.strip().rstrip("/") for o in (self.cors_origins or "").split(",")
-                     if o.strip())
+        return tuple(
+            o.strip().rstrip("/") for o in (self.cors_origins or "").split(",") if o.strip()
+        )
 
     def check(self) -> None:
         """Parse the derived settings once at start-up so a bad one stops the service."""
@@ -161,9 +175,7 @@ class Settings(BaseSettings):
         if self.app_env == "production" and not entries:
             raise SettingsError("APP_ENV=production refuses to start without API_KEYS")
         if self.app_env == "production" and not self.webhook_secrets:
-            raise SettingsError(
-                "APP_ENV=production refuses to start without STRIPE_WEBHOOK_SECRET"
-            )
+            raise SettingsError("APP_ENV=production refuses to start without STRIPE_WEBHOOK_SECRET")
 
 
 def _api_key_entry(index: int, item: object) -> ApiKeyEntry:

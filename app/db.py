@@ -47,51 +47,88 @@ INDEXES: dict[str, list[IndexModel]] = {
     GRANTS: [
         # Spending order of an account's live grants (the sort, to its last key: no sort in
         # memory), and the lazy-expiry scan.
-        IndexModel([("account_id", ASCENDING), ("expired", ASCENDING),
-                    ("never_expires", ASCENDING), ("expires_at", ASCENDING),
-                    ("created_at", ASCENDING), ("_id", ASCENDING)], name="spending_order"),
+        IndexModel(
+            [
+                ("account_id", ASCENDING),
+                ("expired", ASCENDING),
+                ("never_expires", ASCENDING),
+                ("expires_at", ASCENDING),
+                ("created_at", ASCENDING),
+                ("_id", ASCENDING),
+            ],
+            name="spending_order",
+        ),
         # The periodic sweep: grants past their expiry that are not yet expired.
         IndexModel([("expired", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
         # Outgoing events: grants about to expire, not yet noticed (credits.expiring).
-        IndexModel([("expired", ASCENDING), ("expiry_noticed_at", ASCENDING),
-                    ("expires_at", ASCENDING)], name="expiry_notice"),
+        IndexModel(
+            [("expired", ASCENDING), ("expiry_noticed_at", ASCENDING), ("expires_at", ASCENDING)],
+            name="expiry_notice",
+        ),
     ],
     LEDGER: [
-        IndexModel([("account_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True,
-                   partialFilterExpression=_unique_key, name="account_idempotency_key"),
+        IndexModel(
+            [("account_id", ASCENDING), ("idempotency_key", ASCENDING)],
+            unique=True,
+            partialFilterExpression=_unique_key,
+            name="account_idempotency_key",
+        ),
         # An account's ledger in its order (seq 1, 2, 3...: unique, so never numbered twice;
         # partial, so entries written before seq existed do not collide until numbered).
-        IndexModel([("account_id", ASCENDING), ("seq", ASCENDING)], unique=True,
-                   partialFilterExpression={"seq": {"$gt": 0}}, name="account_newest"),
-        IndexModel([("account_id", ASCENDING), ("type", ASCENDING), ("seq", ASCENDING)],
-                   name="account_type_newest"),
+        IndexModel(
+            [("account_id", ASCENDING), ("seq", ASCENDING)],
+            unique=True,
+            partialFilterExpression={"seq": {"$gt": 0}},
+            name="account_newest",
+        ),
+        IndexModel(
+            [("account_id", ASCENDING), ("type", ASCENDING), ("seq", ASCENDING)],
+            name="account_type_newest",
+        ),
         # The balance at a time: the last entry created at or before it; the timeline (read
         # backwards).
-        IndexModel([("account_id", ASCENDING), ("created_at", ASCENDING), ("seq", ASCENDING)],
-                   name="account_created"),
+        IndexModel(
+            [("account_id", ASCENDING), ("created_at", ASCENDING), ("seq", ASCENDING)],
+            name="account_created",
+        ),
         # Usage: an account's debits and captures in a time range.
-        IndexModel([("account_id", ASCENDING), ("type", ASCENDING), ("created_at", ASCENDING)],
-                   name="account_type_created"),
+        IndexModel(
+            [("account_id", ASCENDING), ("type", ASCENDING), ("created_at", ASCENDING)],
+            name="account_type_created",
+        ),
     ],
     RESERVATIONS: [
-        IndexModel([("account_id", ASCENDING), ("idempotency_key", ASCENDING)], unique=True,
-                   partialFilterExpression=_unique_key, name="account_idempotency_key"),
+        IndexModel(
+            [("account_id", ASCENDING), ("idempotency_key", ASCENDING)],
+            unique=True,
+            partialFilterExpression=_unique_key,
+            name="account_idempotency_key",
+        ),
         # Lazy expiry of an account's holds and the periodic sweep.
-        IndexModel([("account_id", ASCENDING), ("status", ASCENDING), ("expires_at", ASCENDING)],
-                   name="account_status_expiry"),
+        IndexModel(
+            [("account_id", ASCENDING), ("status", ASCENDING), ("expires_at", ASCENDING)],
+            name="account_status_expiry",
+        ),
         IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
         # An account's holds newest first (all, or by status), and the timeline.
         IndexModel([("account_id", ASCENDING), ("_id", DESCENDING)], name="account_newest"),
-        IndexModel([("account_id", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)],
-                   name="account_status_newest"),
-        IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-                   name="account_timeline"),
+        IndexModel(
+            [("account_id", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)],
+            name="account_status_newest",
+        ),
+        IndexModel(
+            [("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="account_timeline",
+        ),
     ],
     IDEMPOTENCY: [
         # _id is "<account> <key>": unique by construction, and kept for good. Retention: the
         # answers still stored, oldest first (dropping one takes it out of this index).
-        IndexModel([("created_at", ASCENDING)], name="answer_retention",
-                   partialFilterExpression={"body": {"$exists": True}}),
+        IndexModel(
+            [("created_at", ASCENDING)],
+            name="answer_retention",
+            partialFilterExpression={"body": {"$exists": True}},
+        ),
     ],
     STRIPE_EVENTS: [
         # The log newest first (seq is an ObjectId string taken at receipt), and its filters.
@@ -100,14 +137,25 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("type", ASCENDING), ("seq", DESCENDING)], name="type_newest"),
         # One account's events (the log's account_id filter), and its timeline.
         IndexModel([("account_id", ASCENDING), ("seq", DESCENDING)], name="account_newest"),
-        IndexModel([("account_id", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)],
-                   name="account_timeline"),
+        IndexModel(
+            [("account_id", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)],
+            name="account_timeline",
+        ),
         # Parked events waiting for their customer to be linked, oldest first.
-        IndexModel([("status", ASCENDING), ("customer_id", ASCENDING), ("created", ASCENDING),
-                    ("seq", ASCENDING)], name="parked_customer"),
+        IndexModel(
+            [
+                ("status", ASCENDING),
+                ("customer_id", ASCENDING),
+                ("created", ASCENDING),
+                ("seq", ASCENDING),
+            ],
+            name="parked_customer",
+        ),
         # Outgoing events: failed or long-parked events not yet alerted (stripe_event.failed).
-        IndexModel([("status", ASCENDING), ("alerted_at", ASCENDING), ("received_at", ASCENDING)],
-                   name="outgoing_alerts"),
+        IndexModel(
+            [("status", ASCENDING), ("alerted_at", ASCENDING), ("received_at", ASCENDING)],
+            name="outgoing_alerts",
+        ),
         # Retention (STRIPE_EVENT_RETENTION_DAYS).
         IndexModel([("received_at", ASCENDING)], name="retention"),
     ],
@@ -117,16 +165,16 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     ACCOUNTS: [
         # Outgoing events: accounts whose grace period has ended (access.suspended).
-        IndexModel([("subscription_status", ASCENDING), ("grace_until", ASCENDING)],
-                   name="grace_ended"),
+        IndexModel(
+            [("subscription_status", ASCENDING), ("grace_until", ASCENDING)], name="grace_ended"
+        ),
         # The sweep: due months of yearly plans with monthly credits.
         IndexModel([("allocation.next_at", ASCENDING)], sparse=True, name="allocation_due"),
         # Account search (each branch of q ends with _id, so pages merge in id order), and
         # the status filter.
         IndexModel([("stripe_customer_id", ASCENDING), ("_id", ASCENDING)], name="customer"),
         IndexModel([("email", ASCENDING), ("_id", ASCENDING)], name="email"),
-        IndexModel([("subscription_status", ASCENDING), ("_id", ASCENDING)],
-                   name="status_id"),
+        IndexModel([("subscription_status", ASCENDING), ("_id", ASCENDING)], name="status_id"),
         # Accounts whose balance alert is on (the account list's low_balance filter), in id
         # order: the alert flags live on the account, which every balance move returns.
         IndexModel([("low_fired", ASCENDING), ("_id", ASCENDING)], name="low_fired"),
@@ -141,32 +189,41 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     EVENTS: [
         # The outbox. An account's stream, numbered without gaps, and its pull-list filters.
-        IndexModel([("account_id", ASCENDING), ("account_seq", ASCENDING)], unique=True,
-                   name="account_seq"),
-        IndexModel([("account_id", ASCENDING), ("type", ASCENDING), ("account_seq", ASCENDING)],
-                   name="account_type_seq"),
+        IndexModel(
+            [("account_id", ASCENDING), ("account_seq", ASCENDING)], unique=True, name="account_seq"
+        ),
+        IndexModel(
+            [("account_id", ASCENDING), ("type", ASCENDING), ("account_seq", ASCENDING)],
+            name="account_type_seq",
+        ),
         IndexModel([("type", ASCENDING), ("_id", ASCENDING)], name="type_oldest"),
         # What the dispatcher has not fanned out yet; retention.
         IndexModel([("dispatched", ASCENDING), ("_id", ASCENDING)], name="undispatched"),
         IndexModel([("created_at", ASCENDING)], name="retention"),
         # An account's timeline, newest first.
-        IndexModel([("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-                   name="account_timeline"),
+        IndexModel(
+            [("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
+            name="account_timeline",
+        ),
     ],
     # _id is the account id: its last account_seq and the reason access was last suspended.
     EVENT_STREAMS: [],
     ENDPOINTS: [IndexModel([("disabled", ASCENDING)], name="enabled")],
     DELIVERIES: [
-        IndexModel([("event_id", ASCENDING), ("endpoint_id", ASCENDING)], unique=True,
-                   name="event_endpoint"),
+        IndexModel(
+            [("event_id", ASCENDING), ("endpoint_id", ASCENDING)],
+            unique=True,
+            name="event_endpoint",
+        ),
         # The dispatcher's claim: the next due pending delivery.
         IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
         IndexModel([("endpoint_id", ASCENDING), ("_id", DESCENDING)], name="endpoint_newest"),
-        IndexModel([("endpoint_id", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)],
-                   name="endpoint_status_newest"),
+        IndexModel(
+            [("endpoint_id", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)],
+            name="endpoint_status_newest",
+        ),
         # The oldest undelivered event's age (metrics); retention.
-        IndexModel([("status", ASCENDING), ("event_created_at", ASCENDING)],
-                   name="oldest_pending"),
+        IndexModel([("status", ASCENDING), ("event_created_at", ASCENDING)], name="oldest_pending"),
         IndexModel([("created_at", ASCENDING)], name="retention"),
     ],
 }
@@ -198,8 +255,9 @@ class Database:
         if self.engine is not None:
             return self.engine.collection(collection)
         if collection not in self._counted:
-            self._counted[collection] = CountedCollection(self.db[collection], collection,
-                                                          self.calls)
+            self._counted[collection] = CountedCollection(
+                self.db[collection], collection, self.calls
+            )
         return self._counted[collection]
 
     async def transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
@@ -218,8 +276,9 @@ class Database:
         self.calls.add(*COMMIT)  # its own round trip (the first statement starts the transaction)
         return result
 
-    def _with_listeners(self, work: Callable[[Session], Awaitable[T]]
-                        ) -> Callable[[Session], Awaitable[T]]:
+    def _with_listeners(
+        self, work: Callable[[Session], Awaitable[T]]
+    ) -> Callable[[Session], Awaitable[T]]:
         async def unit(session: Session) -> T:
             token = _noted.set([])  # fresh on every run: with_transaction may run it again
             try:
@@ -292,7 +351,10 @@ async def list_indexes(col: Any) -> Any:
 def connect(uri: str | None, name: str) -> Database:
     if uri:
         client: Any = AsyncMongoClient(
-            uri, tz_aware=True, w="majority", readConcernLevel="majority",
+            uri,
+            tz_aware=True,
+            w="majority",
+            readConcernLevel="majority",
             serverSelectionTimeoutMS=5000,
         )
         return Database(client, name, embedded=False)

@@ -21,8 +21,15 @@ from app.embedded_scan import ScanCursor, Scanner
 T = TypeVar("T")
 Doc = dict[str, Any]
 
-WRITES = ("insert_one", "update_one", "update_many", "find_one_and_update", "replace_one",
-          "delete_one", "delete_many")
+WRITES = (
+    "insert_one",
+    "update_one",
+    "update_many",
+    "find_one_and_update",
+    "replace_one",
+    "delete_one",
+    "delete_many",
+)
 
 
 class Faults(Protocol):
@@ -78,14 +85,26 @@ class EmbeddedCollection:
         if self.engine.faults is not None:
             self.engine.faults.step(session, operation, self.name, upsert)
 
-    def find(self, filter: Doc | None = None, projection: Any = None, *,
-             session: Journal | None = None, **kwargs: Any) -> ScanCursor:
+    def find(
+        self,
+        filter: Doc | None = None,
+        projection: Any = None,
+        *,
+        session: Journal | None = None,
+        **kwargs: Any,
+    ) -> ScanCursor:
         self._step(session, "find")
         return ScanCursor(self.raw, self.engine.scanner, filter, projection, kwargs)
 
-    async def find_one(self, filter: Any = None, projection: Any = None, *,
-                       session: Journal | None = None, sort: Any = None, **kwargs: Any
-                       ) -> Doc | None:
+    async def find_one(
+        self,
+        filter: Any = None,
+        projection: Any = None,
+        *,
+        session: Journal | None = None,
+        sort: Any = None,
+        **kwargs: Any,
+    ) -> Doc | None:
         self._step(session, "find_one")
         if projection is None and sort is None and not kwargs:
             stored = stored_match(self.raw, filter)
@@ -97,8 +116,9 @@ class EmbeddedCollection:
         found = await (cursor.sort(sort) if sort else cursor).limit(1).to_list(1)
         return found[0] if found else None
 
-    async def count_documents(self, filter: Doc, *, session: Journal | None = None,
-                              **kwargs: Any) -> int:
+    async def count_documents(
+        self, filter: Doc, *, session: Journal | None = None, **kwargs: Any
+    ) -> int:
         self._step(session, "count_documents")
         if kwargs or not self.engine.scanner.applies(self.raw, filter):
             return await self.raw.count_documents(filter, **kwargs)
@@ -111,8 +131,9 @@ class EmbeddedCollection:
             session.keep(self.name, result.inserted_id, None)
         return result
 
-    async def _keep_matching(self, session: Journal | None, filter: Doc, *, many: bool,
-                             sort: Any = None) -> bool:
+    async def _keep_matching(
+        self, session: Journal | None, filter: Doc, *, many: bool, sort: Any = None
+    ) -> bool:
         if session is None:
             return True
         if not many and sort is None:
@@ -136,8 +157,15 @@ class EmbeddedCollection:
             if doc is not None:
                 session.keep(self.name, doc["_id"], None)
 
-    async def update_one(self, filter: Doc, update: Any, upsert: bool = False, *,
-                         session: Journal | None = None, **kwargs: Any):
+    async def update_one(
+        self,
+        filter: Doc,
+        update: Any,
+        upsert: bool = False,
+        *,
+        session: Journal | None = None,
+        **kwargs: Any,
+    ):
         self._step(session, "update_one", upsert)
         await self._keep_matching(session, filter, many=False)
         result = await self.raw.update_one(filter, update, upsert=upsert, **kwargs)
@@ -145,30 +173,40 @@ class EmbeddedCollection:
             session.keep(self.name, result.upserted_id, None)
         return result
 
-    async def update_many(self, filter: Doc, update: Any, upsert: bool = False, *,
-                          session: Journal | None = None, **kwargs: Any):
+    async def update_many(
+        self,
+        filter: Doc,
+        update: Any,
+        upsert: bool = False,
+        *,
+        session: Journal | None = None,
+        **kwargs: Any,
+    ):
         self._step(session, "update_many", upsert)
         if session is None and not upsert and self.engine.scanner.applies(self.raw, filter):
             return await self.engine.scanner.update_many(self.raw, filter, update, **kwargs)
         await self._keep_matching(session, filter, many=True)
         return await self.raw.update_many(filter, update, upsert=upsert, **kwargs)
 
-    async def find_one_and_update(self, filter: Doc, update: Any, *args: Any,
-                                  session: Journal | None = None, **kwargs: Any):
+    async def find_one_and_update(
+        self, filter: Doc, update: Any, *args: Any, session: Journal | None = None, **kwargs: Any
+    ):
         self._step(session, "find_one_and_update", bool(kwargs.get("upsert")))
         if not args and set(kwargs) <= {"upsert", "return_document"}:
             stored = stored_match(self.raw, filter)
             if stored is not NotImplemented and (stored is not None or not kwargs.get("upsert")):
-                return await self._update_by_id(session, stored, update,
-                                                kwargs.get("return_document"))
+                return await self._update_by_id(
+                    session, stored, update, kwargs.get("return_document")
+                )
         matched = await self._keep_matching(session, filter, many=False, sort=kwargs.get("sort"))
         result = await self.raw.find_one_and_update(filter, update, *args, **kwargs)
         if kwargs.get("upsert"):
             await self._keep_upserted(session, matched, filter)
         return result
 
-    async def _update_by_id(self, session: Journal | None, stored: Doc | None, update: Any,
-                            return_document: Any) -> Doc | None:
+    async def _update_by_id(
+        self, session: Journal | None, stored: Doc | None, update: Any, return_document: Any
+    ) -> Doc | None:
         """find_one_and_update of the one document a filter names by `_id` (the account's
         guarded change on every debit, hold and capture): mongomock would find it, copy it,
         update it and find it again; here the copy taken before the update serves the journal
@@ -185,8 +223,15 @@ class EmbeddedCollection:
     def _copy(self, stored: Doc) -> Doc:
         return answer_copy(self.raw, stored)
 
-    async def replace_one(self, filter: Doc, replacement: Doc, upsert: bool = False, *,
-                          session: Journal | None = None, **kwargs: Any):
+    async def replace_one(
+        self,
+        filter: Doc,
+        replacement: Doc,
+        upsert: bool = False,
+        *,
+        session: Journal | None = None,
+        **kwargs: Any,
+    ):
         self._step(session, "replace_one", upsert)
         matched = await self._keep_matching(session, filter, many=False)
         result = await self.raw.replace_one(filter, replacement, upsert=upsert, **kwargs)
@@ -199,8 +244,9 @@ class EmbeddedCollection:
         await self._keep_matching(session, filter, many=False)
         return await self.raw.delete_one(filter, **kwargs)
 
-    async def bulk_write(self, requests: list[UpdateOne], *, session: Journal | None = None,
-                         **kwargs: Any) -> BulkWriteResult:
+    async def bulk_write(
+        self, requests: list[UpdateOne], *, session: Journal | None = None, **kwargs: Any
+    ) -> BulkWriteResult:
         """One call (one round trip on a replica set) for many updates, applied in order; the
         stand-in has no bulk_write of its own that takes today's pymongo operations."""
         self._step(session, "bulk_write")
@@ -213,8 +259,17 @@ class EmbeddedCollection:
             result = await self.raw.update_one(request._filter, doc)
             matched += result.matched_count
             modified += result.modified_count
-        return BulkWriteResult({"nInserted": 0, "nUpserted": 0, "nMatched": matched,
-                                "nModified": modified, "nRemoved": 0, "upserted": []}, True)
+        return BulkWriteResult(
+            {
+                "nInserted": 0,
+                "nUpserted": 0,
+                "nMatched": matched,
+                "nModified": modified,
+                "nRemoved": 0,
+                "upserted": [],
+            },
+            True,
+        )
 
     async def delete_many(self, filter: Doc, *, session: Journal | None = None, **kwargs: Any):
         self._step(session, "delete_many")

@@ -16,8 +16,9 @@ _MIXED = object()  # a field whose bucket cannot answer (a document holds an arr
 
 # Fields whose equality (`account_id: "..."`, `dispatched: false`) finds its documents in a
 # bucket, a map from each value to the `_id`s that hold it, kept by every write.
-BUCKETED = frozenset({"account_id", "dispatched", "status", "expired", "endpoint_id",
-                      "customer_id"})
+BUCKETED = frozenset(
+    {"account_id", "dispatched", "status", "expired", "endpoint_id", "customer_id"}
+)
 
 
 def all_documents(store: Any) -> list:

@@ -41,11 +41,14 @@ def find_by_ids(collection: Any, filter: Any, keys: list, skip: int, limit: int)
     ids, rest = named
     spec = helpers.patch_datetime_awareness_in_document(rest) if rest else None
     documents = collection._store._documents
-    docs = [doc for i in ids if (doc := documents.get(i)) is not None
-            and (spec is None or filter_applies(spec, doc))]
+    docs = [
+        doc
+        for i in ids
+        if (doc := documents.get(i)) is not None and (spec is None or filter_applies(spec, doc))
+    ]
     for key, direction in reversed(keys):
         docs.sort(key=lambda doc, k=key: resolve_sort_key(k, doc), reverse=direction < 0)
-    docs = docs[skip:skip + abs(limit)] if limit else docs[skip:]
+    docs = docs[skip : skip + abs(limit)] if limit else docs[skip:]
     return [answer_copy(collection, doc) for doc in docs]
 
 
@@ -75,8 +78,12 @@ def _by_id(filter: Any) -> tuple[tuple, Any] | None:
     rest = {k: v for k, v in filter.items() if k != "_id"}
     if plain_id(value):
         return (value,), rest
-    if (isinstance(value, Mapping) and set(value) == {"$in"} and isinstance(value["$in"], list)
-            and all(plain_id(v) for v in value["$in"])):
+    if (
+        isinstance(value, Mapping)
+        and set(value) == {"$in"}
+        and isinstance(value["$in"], list)
+        and all(plain_id(v) for v in value["$in"])
+    ):
         return tuple(dict.fromkeys(value["$in"])), rest
     return None
 
@@ -135,8 +142,11 @@ def equalities(filter: Any) -> list[tuple[str, str | bool]]:
     """The top-level fields a filter requires to equal a string or boolean."""
     if not isinstance(filter, Mapping):
         return []
-    return [(k, wanted) for k, v in filter.items()
-            if (wanted := _equality(v)) is not None and not k.startswith("$") and "." not in k]
+    return [
+        (k, wanted)
+        for k, v in filter.items()
+        if (wanted := _equality(v)) is not None and not k.startswith("$") and "." not in k
+    ]
 
 
 def _iter_documents(self: Collection, filter: Any):
@@ -246,8 +256,11 @@ def _get_dataset(self: Collection, spec: Any, sort: Any, fields: Any, as_class: 
         return _original_get_dataset(self, spec, sort, fields, as_class)
     for key, direction in reversed(keys):
         docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
-    return (self._copy_only_fields(doc, fields, as_class) for doc in docs
-            if filtered or filter_applies(rest, doc))
+    return (
+        self._copy_only_fields(doc, fields, as_class)
+        for doc in docs
+        if filtered or filter_applies(rest, doc)
+    )
 
 
 def _find_one(self: Collection, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
@@ -268,7 +281,7 @@ def _compute_results(self: Cursor, with_limit_and_skip: bool = False) -> list:
     docs = list(itertools.islice(self._factory(), self._skip + abs(self._limit)))
     if self.collection.codec_options.tz_aware:
         docs = [helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
-    results = docs[self._skip:]
+    results = docs[self._skip :]
     self._limited = (self._factory, results)
     return results
 
@@ -281,8 +294,9 @@ def stored_match(collection: Any, filter: Any) -> Any:
         return NotImplemented
     doc = collection._store._documents.get(named[0][0])
     rest = named[1]  # what the filter asks besides the `_id` (a guard), if anything
-    if doc is None or (rest and not filter_applies(
-            helpers.patch_datetime_awareness_in_document(rest), doc)):
+    if doc is None or (
+        rest and not filter_applies(helpers.patch_datetime_awareness_in_document(rest), doc)
+    ):
         return None
     return doc
 

@@ -46,8 +46,9 @@ class Scanner:
         size = bucket_size(raw._store, equalities(filter))
         return (len(raw._store) if size is None else size) > self.above
 
-    async def matching(self, raw: Any, filter: Doc, *, keys: SortKeys | None = None,
-                       want: int = 0) -> tuple[list[Doc], bool]:
+    async def matching(
+        self, raw: Any, filter: Doc, *, keys: SortKeys | None = None, want: int = 0
+    ) -> tuple[list[Doc], bool]:
         """The stored documents that match `filter`, a slice at a time, and whether they are in
         the order of `keys` (then only the first `want` of them, all when 0): they are sorted
         here when Python's order is BSON's."""
@@ -64,8 +65,9 @@ class Scanner:
             return (docs[:want] if want else docs), ordered
         found: list[Doc] = []
         for start in range(0, len(docs), self.slice_size):
-            found += [doc for doc in docs[start:start + self.slice_size]
-                      if filter_applies(spec, doc)]
+            found += [
+                doc for doc in docs[start : start + self.slice_size] if filter_applies(spec, doc)
+            ]
             if want and len(found) >= want:
                 return found[:want], ordered
             await asyncio.sleep(0)
@@ -81,9 +83,12 @@ class Scanner:
         step = self.slice_size * (16 if equal else 1)
         found: list[Doc] = []
         for start in range(0, len(docs), step):
-            part = docs[start:start + step]
-            found += keep_equal(part, equal) if equal else [
-                doc for doc in part if filter_applies(spec, doc)]
+            part = docs[start : start + step]
+            found += (
+                keep_equal(part, equal)
+                if equal
+                else [doc for doc in part if filter_applies(spec, doc)]
+            )
             await asyncio.sleep(0)
         return found, not equal
 
@@ -91,11 +96,10 @@ class Scanner:
         """The matching `_id`s, a slice at a time, for writes that go between requests."""
         ids = [doc["_id"] for doc in (await self.matching(raw, filter))[0]]
         for start in range(0, len(ids), self.slice_size):
-            yield ids[start:start + self.slice_size]
+            yield ids[start : start + self.slice_size]
             await asyncio.sleep(0)
 
-    async def update_many(self, raw: Any, filter: Doc, update: Any, **kwargs: Any
-                          ) -> UpdateResult:
+    async def update_many(self, raw: Any, filter: Doc, update: Any, **kwargs: Any) -> UpdateResult:
         matched = modified = 0
         async for ids in self.ids_in_slices(raw, filter):
             result = await raw.update_many(by_ids(ids, filter), update, **kwargs)
@@ -119,8 +123,9 @@ class ScanCursor:
     """A cursor (sort, skip, limit, to_list, async iteration) whose filter is matched by a
     `Scanner` when the collection is big, and by mongomock itself otherwise."""
 
-    def __init__(self, raw: Any, scanner: Scanner, filter: Any, projection: Any,
-                 kwargs: Doc) -> None:
+    def __init__(
+        self, raw: Any, scanner: Scanner, filter: Any, projection: Any, kwargs: Doc
+    ) -> None:
         self.raw = raw
         self.scanner = scanner
         self.filter = {} if filter is None else filter
@@ -151,14 +156,16 @@ class ScanCursor:
             return await self._raw(self.filter, self._skip, self._limit).to_list(length)
         skip, limit = self._skip, self._limit
         want = skip + limit if limit else 0
-        docs, ordered = await self.scanner.matching(self.raw, self.filter, keys=self.keys,
-                                                    want=want)
+        docs, ordered = await self.scanner.matching(
+            self.raw, self.filter, keys=self.keys, want=want
+        )
         if ordered:  # narrowed to the page here; mongomock sorts and cuts the others
             docs, skip, limit = docs[skip:], 0, 0
         if not docs:
             return []
-        return await self._raw(by_ids([d["_id"] for d in docs], self.filter), skip,
-                               limit).to_list(length)
+        return await self._raw(by_ids([d["_id"] for d in docs], self.filter), skip, limit).to_list(
+            length
+        )
 
     def _raw(self, filter: Any, skip: int, limit: int) -> Any:
         cursor = self.raw.find(filter, self.projection, **self.kwargs)

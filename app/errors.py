@@ -127,8 +127,14 @@ class ValidationFailed(DomainError):
 
 
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail,
-            "code": code, **extra}
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        **extra,
+    }
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
@@ -141,8 +147,12 @@ def problem_response(exc: DomainError) -> JSONResponse:
 
 
 _HTTP_CODES = {
-    401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-    413: "payload_too_large", 415: "unsupported_media_type",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
 }
 
 
@@ -153,8 +163,13 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             errors.append(_json_error(err))
             continue
         # Echo where and why, never the input itself (it may be huge or secret).
-        errors.append({"loc": [str(p) for p in err.get("loc", ())], "msg": err.get("msg", ""),
-                       "type": err.get("type", "")})
+        errors.append(
+            {
+                "loc": [str(p) for p in err.get("loc", ())],
+                "msg": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+        )
     return errors
 
 
@@ -184,10 +199,20 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 400:
             # FastAPI's answer to a body it cannot decode (e.g. invalid UTF-8); the service
             # itself never raises HTTPException. A malformed body is a validation error.
-            errors = [{"loc": ["body"], "msg": "the body could not be parsed as JSON",
-                       "type": "json_invalid"}]
-            return problem(422, "validation_error", "Validation error",
-                           "body: the body could not be parsed as JSON", errors=errors)
+            errors = [
+                {
+                    "loc": ["body"],
+                    "msg": "the body could not be parsed as JSON",
+                    "type": "json_invalid",
+                }
+            ]
+            return problem(
+                422,
+                "validation_error",
+                "Validation error",
+                "body: the body could not be parsed as JSON",
+                errors=errors,
+            )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
         return problem(exc.status_code, code, detail, detail)
@@ -195,5 +220,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
-        return problem(500, "internal_error", "Internal error",
-                       "An unexpected error occurred; it has been logged.")
+        return problem(
+            500,
+            "internal_error",
+            "Internal error",
+            "An unexpected error occurred; it has been logged.",
+        )

@@ -68,8 +68,13 @@ async def sweep_once(repos: Repositories, catalog: Catalog, now: datetime) -> No
     await sweep_allocations(repos, catalog, now)
 
 
-async def _sweep_forever(repos: Repositories, notices: NoticeSweep, retention: RetentionSweep,
-                         catalog: Catalog, clock: Clock) -> None:
+async def _sweep_forever(
+    repos: Repositories,
+    notices: NoticeSweep,
+    retention: RetentionSweep,
+    catalog: Catalog,
+    clock: Clock,
+) -> None:
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
         try:
@@ -80,9 +85,15 @@ async def _sweep_forever(repos: Repositories, notices: NoticeSweep, retention: R
             log.exception("expiry sweep failed; retrying next interval")
 
 
-def build_processor(settings: Settings, database: Database, catalog: Catalog, clock: Clock,
-                    metrics: Metrics | None = None, repos: Repositories | None = None,
-                    stripe_client: stripe.StripeClient | None = None) -> WebhookProcessor:
+def build_processor(
+    settings: Settings,
+    database: Database,
+    catalog: Catalog,
+    clock: Clock,
+    metrics: Metrics | None = None,
+    repos: Repositories | None = None,
+    stripe_client: stripe.StripeClient | None = None,
+) -> WebhookProcessor:
     """The webhook processor and the stores it writes to: the app's, and the backfill's
     (`python -m app stripe backfill`), wired in this one place. With STRIPE_API_KEY, payments
     the service never saw linked to an invoice are looked up in Stripe's API."""
@@ -90,20 +101,33 @@ def build_processor(settings: Settings, database: Database, catalog: Catalog, cl
     if stripe_client is None and settings.stripe_api_key:
         # A look-up runs inside the event's transaction: bounded well under its 60 s limit.
         stripe_client = stripe.StripeClient(
-            settings.stripe_api_key, max_network_retries=1,
-            http_client=stripe.HTTPXClient(timeout=LOOKUP_TIMEOUT_SECONDS,
-                                           allow_sync_methods=True))
+            settings.stripe_api_key,
+            max_network_retries=1,
+            http_client=stripe.HTTPXClient(timeout=LOOKUP_TIMEOUT_SECONDS, allow_sync_methods=True),
+        )
     lookup = StripeLookup(stripe_client) if stripe_client is not None else None
-    stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database),
-                           lookup)
-    return WebhookProcessor(database, stores, EventRepository(database), catalog, clock,
-                            settings.webhook_secrets, metrics or Metrics(),
-                            livemode=key_livemode(settings.stripe_api_key))
+    stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database), lookup)
+    return WebhookProcessor(
+        database,
+        stores,
+        EventRepository(database),
+        catalog,
+        clock,
+        settings.webhook_secrets,
+        metrics or Metrics(),
+        livemode=key_livemode(settings.stripe_api_key),
+    )
 
 
-def create_app(settings: Settings | None = None, *, db: Database | None = None,
-               clock: Clock | None = None, catalog: Catalog | None = None,
-               sweeper: bool = True, stripe_client: stripe.StripeClient | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    catalog: Catalog | None = None,
+    sweeper: bool = True,
+    stripe_client: stripe.StripeClient | None = None,
+) -> FastAPI:
     settings = settings or load_settings()
     settings.check()
     # A bad catalog stops the start with a message naming the file and the field.
@@ -121,9 +145,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
         await number_legacy_ledgers(app.state.repos, clock.now())
         # Once per database: alert state kept on event_streams moves to the accounts.
         await move_alert_state(database, clock.now())
-        task = asyncio.create_task(_sweep_forever(
-            app.state.repos, app.state.notices, app.state.retention, catalog, clock)
-        ) if sweeper else None
+        task = (
+            asyncio.create_task(
+                _sweep_forever(
+                    app.state.repos, app.state.notices, app.state.retention, catalog, clock
+                )
+            )
+            if sweeper
+            else None
+        )
         if sweeper:
             app.state.dispatcher.start()
         try:
@@ -155,11 +185,13 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     app.state.timeline = Timeline(repos, TimelineRepository(database), clock)
     app.state.catalog = catalog
     app.state.metrics = Metrics()
-    app.state.webhooks = build_processor(settings, database, catalog, clock,
-                                         app.state.metrics, repos, stripe_client)
+    app.state.webhooks = build_processor(
+        settings, database, catalog, clock, app.state.metrics, repos, stripe_client
+    )
     app.state.event_log = EventLog(app.state.webhooks.events)
-    app.state.retention = RetentionSweep(app.state.webhooks.events, repos.idempotency, clock,
-                                         settings)
+    app.state.retention = RetentionSweep(
+        app.state.webhooks.events, repos.idempotency, clock, settings
+    )
     wire_events(app.state, settings, database, repos, catalog, clock, app.state.metrics)
     install_error_handlers(app)
     install_openapi(app)
@@ -169,11 +201,15 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None,
     if settings.cors_origin_list:
         # Outside authentication: preflights are answered before it, and every answer (a 401
         # included) carries the headers a browser needs to read it. Bearer tokens, no cookies.
-        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origin_list),
-                           allow_credentials=False, allow_methods=["GET", "POST", "PUT",
-                                                                   "PATCH", "DELETE"],
-                           allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-                           expose_headers=["Idempotent-Replayed"], max_age=600)
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origin_list),
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed"],
+            max_age=600,
+        )
     app.add_middleware(AccessLog)  # outermost: it times the whole request
     app.include_router(health.router)
     app.include_router(directory.router)

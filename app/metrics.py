@@ -9,13 +9,13 @@ from collections.abc import Awaitable, Callable
 HELP = {
     "credit_ledger_webhook_events_total": "Stripe events applied, by event type and outcome.",
     "credit_ledger_webhook_failures_total": "Stripe events left failed, by reason "
-                                            "(unknown_price, unknown_pack, ...).",
+    "(unknown_price, unknown_pack, ...).",
     "credit_ledger_webhook_deliveries_total": "Outgoing webhook attempts, by outcome "
-                                              "(succeeded, retrying, failed).",
+    "(succeeded, retrying, failed).",
 }
 GAUGES = {
     "credit_ledger_events_oldest_undelivered_seconds": "Age of the oldest outgoing event not "
-                                                       "yet delivered to every endpoint (0: none).",
+    "yet delivered to every endpoint (0: none).",
 }
 
 
@@ -46,8 +46,11 @@ class Metrics:
                     lines.append(f"{name}{{{inner}}} {count}")
         for name, text in GAUGES.items():
             if name in self._gauges:
-                lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge",
-                          f"{name} {self._gauges[name]:g}"]
+                lines += [
+                    f"# HELP {name} {text}",
+                    f"# TYPE {name} gauge",
+                    f"{name} {self._gauges[name]:g}",
+                ]
         return "\n".join(lines) + "\n"
 
 

@@ -8,11 +8,18 @@ from typing import Any, TypeVar
 P = TypeVar("P")
 
 
-def page_of(page: Callable[..., P], docs: Sequence[dict[str, Any]], limit: int,
-            view: Callable[[dict[str, Any]], Any]) -> P:
+def page_of(
+    page: Callable[..., P],
+    docs: Sequence[dict[str, Any]],
+    limit: int,
+    view: Callable[[dict[str, Any]], Any],
+) -> P:
     """`docs` were read with `limit + 1`: one more than fits says there is more, and the last
     one shown (by `_id`) is the cursor of the next page."""
     has_more = len(docs) > limit
     shown = docs[:limit]
-    return page(data=[view(d) for d in shown], has_more=has_more,
-                next_cursor=shown[-1]["_id"] if has_more else None)
+    return page(
+        data=[view(d) for d in shown],
+        has_more=has_more,
+        next_cursor=shown[-1]["_id"] if has_more else None,
+    )

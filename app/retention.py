@@ -26,8 +26,13 @@ class RetentionSweep:
     whole documents (an idempotency key must outlive its answer), runs on the server's clock
     (not the injectable one), and changing its period needs collMod on every deployment."""
 
-    def __init__(self, events: EventRepository, idempotency: IdempotencyRepository,
-                 clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        events: EventRepository,
+        idempotency: IdempotencyRepository,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
         self.events = events
         self.idempotency = idempotency
         self.clock = clock
@@ -36,9 +41,14 @@ class RetentionSweep:
 
     async def run(self) -> Forgotten:
         now = self.clock.now()
-        forgotten = Forgotten(await self.events.purge(now - self.event_days),
-                              await self.idempotency.drop_answers(now - self.answer_days, now))
+        forgotten = Forgotten(
+            await self.events.purge(now - self.event_days),
+            await self.idempotency.drop_answers(now - self.answer_days, now),
+        )
         if forgotten.stripe_events or forgotten.idempotency_answers:
-            log.info("retention: forgot %d Stripe events and %d idempotency answers",
-                     forgotten.stripe_events, forgotten.idempotency_answers)
+            log.info(
+                "retention: forgot %d Stripe events and %d idempotency answers",
+                forgotten.stripe_events,
+                forgotten.idempotency_answers,
+            )
         return forgotten

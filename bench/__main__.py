@@ -23,14 +23,21 @@ ROOT = Path(__file__).resolve().parent.parent
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--url", help="a running service (default: start `make run`'s server)")
-    p.add_argument("--key", help="an API key with every scope (with --url; default: "
-                   ".dev-credentials.json's)")
-    p.add_argument("--webhook-secret", help="the service's STRIPE_WEBHOOK_SECRET (with --url; "
-                   "default: .dev-credentials.json's; none: no webhook scenario)")
+    p.add_argument(
+        "--key", help="an API key with every scope (with --url; default: .dev-credentials.json's)"
+    )
+    p.add_argument(
+        "--webhook-secret",
+        help="the service's STRIPE_WEBHOOK_SECRET (with --url; "
+        "default: .dev-credentials.json's; none: no webhook scenario)",
+    )
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--seconds", type=float, default=5.0, help="per throughput scenario")
-    p.add_argument("--sizes", default="100,10000,50000",
-                   help="ledger entries at which a debit is probed (empty: skip)")
+    p.add_argument(
+        "--sizes",
+        default="100,10000,50000",
+        help="ledger entries at which a debit is probed (empty: skip)",
+    )
     p.add_argument("--accounts", type=int, default=5000, help="accounts the volume opens")
     p.add_argument("--probes", type=int, default=100, help="requests per probe")
     p.add_argument("--no-calls", action="store_true", help="skip counting calls in-process")
@@ -48,29 +55,41 @@ async def measure(service: Service, args: argparse.Namespace) -> None:
     hot = service.account("hot")
     await service.fund(conn, hot)
     await conn.close()
-    plan = [("debit", scenarios.debit(service, hot)),
-            ("hold + capture", scenarios.hold_and_capture(service, hot)),
-            ("account read", scenarios.account_read(service, hot)),
-            ("ledger page (20)", scenarios.ledger_page(service, hot))]
+    plan = [
+        ("debit", scenarios.debit(service, hot)),
+        ("hold + capture", scenarios.hold_and_capture(service, hot)),
+        ("account read", scenarios.account_read(service, hot)),
+        ("ledger page (20)", scenarios.ledger_page(service, hot)),
+    ]
     if service.webhook_secret:
         plan.append(("webhook invoice.paid", scenarios.webhook(service)))
-    floor = await run("no route (floor)", service.connect, scenarios.no_route(service),
-                      connections=conns, seconds=seconds, warmup=1)
+    floor = await run(
+        "no route (floor)",
+        service.connect,
+        scenarios.no_route(service),
+        connections=conns,
+        seconds=seconds,
+        warmup=1,
+    )
     results = [floor]
     for name, op in plan:
         print(f"  {name}...", file=sys.stderr)
-        results.append(await run(name, service.connect, op, connections=conns,
-                                 seconds=seconds, warmup=1))
+        results.append(
+            await run(name, service.connect, op, connections=conns, seconds=seconds, warmup=1)
+        )
     emit("## Throughput", "", *report.throughput_table(results, floor), "")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     stages = []
     if sizes:
         print("  volume...", file=sys.stderr)
         stages = await volume(service, sizes, args.accounts, conns, args.probes)
-        emit("## A debit as the data grows (one request at a time)", "",
-             *report.volume_table(stages), "")
-    emit("## Acceptance", "", *report.acceptance({r.name: r for r in results}, floor, stages),
-         "")
+        emit(
+            "## A debit as the data grows (one request at a time)",
+            "",
+            *report.volume_table(stages),
+            "",
+        )
+    emit("## Acceptance", "", *report.acceptance({r.name: r for r in results}, floor, stages), "")
 
 
 async def main_async(args: argparse.Namespace) -> int:
@@ -89,13 +108,20 @@ async def main_async(args: argparse.Namespace) -> int:
             emit(f"service: {args.url}", "")
         else:
             service, pid = await stack.enter_async_context(started_service())
-            emit(f"service: `python -m app dev` (pid {pid}), {args.connections} "
-                 "connections over loopback", "")
+            emit(
+                f"service: `python -m app dev` (pid {pid}), {args.connections} "
+                "connections over loopback",
+                "",
+            )
         await measure(service, args)
     if not args.no_calls:
         logging.getLogger("app.db").setLevel(logging.ERROR)
-        emit("## Collection calls per operation (in-process counter)", "",
-             *report.calls_table(await count_calls()), "")
+        emit(
+            "## Collection calls per operation (in-process counter)",
+            "",
+            *report.calls_table(await count_calls()),
+            "",
+        )
     emit(f"load average after: {report.machine().rsplit('load average ', 1)[1]}")
     return 0
 

@@ -33,19 +33,28 @@ async def count_calls() -> list[Calls]:
     uri = os.environ.get("MONGODB_URI") or None
     name = f"bench_calls_{secrets.token_hex(4)}"
     settings = Settings(
-        _env_file=None, app_env="development", mongodb_uri=uri, mongodb_db=name,
-        api_keys=json.dumps([{"name": "bench", "sha256": sha256_hex(key),
-                              "scopes": [s.value for s in Scope]}]),
-        stripe_webhook_secret="whsec_bench_calls", plans_file=str(ROOT / "plans.example.toml"))
+        _env_file=None,
+        app_env="development",
+        mongodb_uri=uri,
+        mongodb_db=name,
+        api_keys=json.dumps(
+            [{"name": "bench", "sha256": sha256_hex(key), "scopes": [s.value for s in Scope]}]
+        ),
+        stripe_webhook_secret="whsec_bench_calls",
+        plans_file=str(ROOT / "plans.example.toml"),
+    )
     db = connect(uri, name)
     app = create_app(settings, db=db, clock=Clock(), sweeper=False)
     out: list[Calls] = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench",
-                                     headers={"Authorization": f"Bearer {key}"}) as client:
-            async def measure(operation: str, method: str, path: str, body=None,
-                              idem: str | None = None) -> dict:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://bench", headers={"Authorization": f"Bearer {key}"}
+        ) as client:
+
+            async def measure(
+                operation: str, method: str, path: str, body=None, idem: str | None = None
+            ) -> dict:
                 db.calls.enabled = True
                 db.calls.reset()
                 headers = {"Idempotency-Key": idem} if idem else {}
@@ -64,19 +73,32 @@ async def count_calls() -> list[Calls]:
             await measure("debit (from 3 grants)", "POST", f"{a}/debits", {"amount": 250}, "d1")
             await measure("debit replay", "POST", f"{a}/debits", {"amount": 250}, "d1")
             hold = await measure("hold", "POST", f"{a}/reservations", {"amount": 10}, "h1")
-            await measure("capture", "POST", f"/v1/reservations/{hold['id']}/capture",
-                          {"amount": 5}, "c1")
-            await measure("capture replay", "POST", f"/v1/reservations/{hold['id']}/capture",
-                          {"amount": 5}, "c1")
-            hold = await client.post(f"{a}/reservations", json={"amount": 10},
-                                     headers={"Idempotency-Key": "h2"})
-            await measure("release", "POST", f"/v1/reservations/{hold.json()['id']}/release",
-                          None, "r1")
+            await measure(
+                "capture", "POST", f"/v1/reservations/{hold['id']}/capture", {"amount": 5}, "c1"
+            )
+            await measure(
+                "capture replay",
+                "POST",
+                f"/v1/reservations/{hold['id']}/capture",
+                {"amount": 5},
+                "c1",
+            )
+            hold = await client.post(
+                f"{a}/reservations", json={"amount": 10}, headers={"Idempotency-Key": "h2"}
+            )
+            await measure(
+                "release", "POST", f"/v1/reservations/{hold.json()['id']}/release", None, "r1"
+            )
             await measure("account read", "GET", a)
             await measure("access decision", "GET", f"{a}/access?cost=5")
             await measure("ledger page", "GET", f"{a}/ledger?limit=20")
-            await measure("grant (API)", "POST", f"{a}/grants",
-                          {"amount": 5, "kind": "bonus", "description": "calls"}, "g9")
+            await measure(
+                "grant (API)",
+                "POST",
+                f"{a}/grants",
+                {"amount": 5, "kind": "bonus", "description": "calls"},
+                "g9",
+            )
     if uri:
         await db.client.drop_database(name)
     await db.close()

@@ -24,11 +24,11 @@ class Connection:
 
     async def _open(self) -> None:
         context = ssl.create_default_context() if self.tls else None
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port,
-                                                                 ssl=context)
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, ssl=context)
 
-    async def request(self, method: str, path: str, body: bytes = b"",
-                      headers: dict[str, str] | None = None) -> tuple[int, bytes]:
+    async def request(
+        self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+    ) -> tuple[int, bytes]:
         if self.writer is None:
             await self._open()
         extra = "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items())

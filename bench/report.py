@@ -13,18 +13,24 @@ from bench.volume import Stage
 
 def machine() -> str:
     load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{platform.machine()} {os.cpu_count()} cores, {platform.system()} "
-            f"{platform.release()}, Python {platform.python_version()}; load average {load}")
+    return (
+        f"{platform.machine()} {os.cpu_count()} cores, {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()}; load average {load}"
+    )
 
 
 def throughput_table(results: list[Result], floor: Result) -> list[str]:
-    lines = ["| scenario | conns | ops/s | x floor | p50 ms | p99 ms | max ms | errors |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| scenario | conns | ops/s | x floor | p50 ms | p99 ms | max ms | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for r in results:
         ratio = r.throughput / floor.throughput if floor.throughput else float("nan")
-        lines.append(f"| {r.name} | {r.connections} | {r.throughput:,.0f} | {ratio:.2f} | "
-                     f"{r.percentile(50):.1f} | {r.percentile(99):.1f} | {r.worst:.1f} | "
-                     f"{r.errors} |")
+        lines.append(
+            f"| {r.name} | {r.connections} | {r.throughput:,.0f} | {ratio:.2f} | "
+            f"{r.percentile(50):.1f} | {r.percentile(99):.1f} | {r.worst:.1f} | "
+            f"{r.errors} |"
+        )
     first = next((r.first_error for r in results if r.first_error), None)
     if first:
         lines.append(f"\nfirst error: {first}")
@@ -32,13 +38,17 @@ def throughput_table(results: list[Result], floor: Result) -> list[str]:
 
 
 def volume_table(stages: list[Stage]) -> list[str]:
-    lines = ["| ledger entries | accounts | debit p50 ms | debit p99 ms | debit max ms | "
-             "reads p50 ms | reads max ms |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines = [
+        "| ledger entries | accounts | debit p50 ms | debit p99 ms | debit max ms | "
+        "reads p50 ms | reads max ms |",
+        "| ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for s in stages:
-        lines.append(f"| {s.entries:,} | {s.accounts:,} | {s.debit.percentile(50):.2f} | "
-                     f"{s.debit.percentile(99):.2f} | {s.debit.worst:.2f} | "
-                     f"{s.reads.percentile(50):.2f} | {s.reads.worst:.2f} |")
+        lines.append(
+            f"| {s.entries:,} | {s.accounts:,} | {s.debit.percentile(50):.2f} | "
+            f"{s.debit.percentile(99):.2f} | {s.debit.worst:.2f} | "
+            f"{s.reads.percentile(50):.2f} | {s.reads.worst:.2f} |"
+        )
     return lines
 
 
@@ -54,8 +64,12 @@ def acceptance(by_name: dict[str, Result], floor: Result, stages: list[Stage]) -
     debit, read = by_name.get("debit"), by_name.get("account read")
     if debit and floor.throughput:
         ratio = debit.throughput / floor.throughput
-        checks.append((f"debit throughput {ratio:.2f} x floor (>= 0.3), "
-                       f"{debit.errors} errors", ratio >= 0.3 and not debit.errors))
+        checks.append(
+            (
+                f"debit throughput {ratio:.2f} x floor (>= 0.3), {debit.errors} errors",
+                ratio >= 0.3 and not debit.errors,
+            )
+        )
         spread = debit.percentile(99) / debit.percentile(50)
         checks.append((f"debit p99 {spread:.1f} x p50 (<= 5)", spread <= 5))
     if read and floor.throughput:
@@ -64,9 +78,14 @@ def acceptance(by_name: dict[str, Result], floor: Result, stages: list[Stage]) -
     if len(stages) >= 2:
         first, last = stages[0], stages[-1]
         growth = last.debit.percentile(50) / first.debit.percentile(50)
-        checks.append((f"debit p50 at {last.entries:,} entries {growth:.2f} x at "
-                       f"{first.entries:,} (<= 2)", growth <= 2))
+        checks.append(
+            (
+                f"debit p50 at {last.entries:,} entries {growth:.2f} x at {first.entries:,} (<= 2)",
+                growth <= 2,
+            )
+        )
         worst = max(last.debit.worst, last.reads.worst)
-        checks.append((f"slowest request at {last.entries:,} entries {worst:.1f} ms (<= 50)",
-                       worst <= 50))
+        checks.append(
+            (f"slowest request at {last.entries:,} entries {worst:.1f} ms (<= 50)", worst <= 50)
+        )
     return [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]

@@ -47,9 +47,16 @@ class Result:
         return max(self.latencies, default=float("nan")) * 1000
 
 
-async def run(name: str, connect: Callable[[], Connection], op: Op, *, connections: int,
-              seconds: float | None = None, count: int | None = None,
-              warmup: float = 0.0) -> Result:
+async def run(
+    name: str,
+    connect: Callable[[], Connection],
+    op: Op,
+    *,
+    connections: int,
+    seconds: float | None = None,
+    count: int | None = None,
+    warmup: float = 0.0,
+) -> Result:
     """`connections` workers, each on its own connection, for `seconds` or `count` requests in
     all; the first `warmup` seconds are run but not measured."""
     # This process's own garbage collections would be counted as the server's time: none runs

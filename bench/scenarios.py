@@ -32,8 +32,9 @@ class Service:
 
     async def fund(self, conn: Connection, account: str, amount: int = FUNDS) -> None:
         body = json.dumps({"amount": amount, "kind": "bonus", "description": "bench"}).encode()
-        status, answer = await conn.request("POST", f"/v1/accounts/{account}/grants", body,
-                                            self.key(f"fund-{account}", 0))
+        status, answer = await conn.request(
+            "POST", f"/v1/accounts/{account}/grants", body, self.key(f"fund-{account}", 0)
+        )
         if status not in (200, 201):
             raise SystemExit(f"bench: funding {account} answered {status}: {answer[:200]!r}")
 
@@ -46,9 +47,11 @@ def expect(status: int, wanted: int, answer: bytes) -> tuple[bool, str | None]:
 
 def no_route(service: Service) -> Op:
     """The floor: a path no route serves (the server, the middleware, the 404 answer)."""
+
     async def op(conn: Connection, n: int) -> tuple[bool, str | None]:
         status, answer = await conn.request("GET", "/no-such-route")
         return expect(status, 404, answer)
+
     return op
 
 
@@ -59,6 +62,7 @@ def debit(service: Service, account: str, tag: str = "debit") -> Op:
     async def op(conn: Connection, n: int) -> tuple[bool, str | None]:
         status, answer = await conn.request("POST", path, body, service.key(tag, n))
         return expect(status, 201, answer)
+
     return op
 
 
@@ -72,9 +76,11 @@ def hold_and_capture(service: Service, account: str) -> Op:
         if status != 201:
             return expect(status, 201, answer)
         hold = json.loads(answer)["id"]
-        status, answer = await conn.request("POST", f"/v1/reservations/{hold}/capture",
-                                            capture, service.key("capture", n))
+        status, answer = await conn.request(
+            "POST", f"/v1/reservations/{hold}/capture", capture, service.key("capture", n)
+        )
         return expect(status, 200, answer)
+
     return op
 
 
@@ -82,6 +88,7 @@ def read(path: str) -> Op:
     async def op(conn: Connection, n: int) -> tuple[bool, str | None]:
         status, answer = await conn.request("GET", path)
         return expect(status, 200, answer)
+
     return op
 
 
@@ -104,22 +111,28 @@ def webhook(service: Service) -> Op:
     async def op(conn: Connection, n: int) -> tuple[bool, str | None]:
         tag = f"{service.run}wh{n}"
         event = events.invoice_event(
-            "invoice.paid", customer=f"cus_bench{tag}", subscription=f"sub_bench{tag}",
+            "invoice.paid",
+            customer=f"cus_bench{tag}",
+            subscription=f"sub_bench{tag}",
             billing_reason="subscription_create",
-            subscription_metadata={"account_id": service.account(f"wh_{n}")})
+            subscription_metadata={"account_id": service.account(f"wh_{n}")},
+        )
         body, headers = signed_request(event, secret)  # signed at sending: 300 s tolerance
         headers = {k: v for k, v in headers.items() if k.lower() != "content-type"}
         status, answer = await conn.request("POST", "/webhooks/stripe", body, headers)
         if status == 200 and json.loads(answer).get("status") != "processed":
             return False, f"event answered {answer[:200]!r}"
         return expect(status, 200, answer)
+
     return op
 
 
 def any_of(*ops: Op) -> Op:
     """Each request one of `ops` in turn (the read mix of the volume probe)."""
+
     async def op(conn: Connection, n: int) -> tuple[bool, str | None]:
         return await ops[n % len(ops)](conn, n)
+
     return op
 
 

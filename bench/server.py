@@ -36,10 +36,15 @@ async def started_service() -> AsyncIterator[tuple[Service, int]]:
     key = "bench-" + secrets.token_urlsafe(16)
     secret = "whsec_bench_" + secrets.token_hex(8)
     port = _free_port()
-    env = {**os.environ, "PORT": str(port), "APP_ENV": "development",
-           "STRIPE_WEBHOOK_SECRET": secret,
-           "API_KEYS": json.dumps([{"name": "bench", "sha256": sha256_hex(key),
-                                    "scopes": [s.value for s in Scope]}])}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "APP_ENV": "development",
+        "STRIPE_WEBHOOK_SECRET": secret,
+        "API_KEYS": json.dumps(
+            [{"name": "bench", "sha256": sha256_hex(key), "scopes": [s.value for s in Scope]}]
+        ),
+    }
     with tempfile.TemporaryDirectory() as tmp:
         process = _start(env, Path(tmp))
         try:
@@ -51,8 +56,14 @@ async def started_service() -> AsyncIterator[tuple[Service, int]]:
 
 
 def _start(env: dict[str, str], tmp: Path) -> subprocess.Popen:
-    command = [sys.executable, "-m", "app", "dev", "--credentials-file",
-               str(tmp / "credentials.json")]
+    command = [
+        sys.executable,
+        "-m",
+        "app",
+        "dev",
+        "--credentials-file",
+        str(tmp / "credentials.json"),
+    ]
     with open(tmp / "server.log", "wb") as log:  # the child keeps its own descriptor
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
 

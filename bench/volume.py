@@ -24,8 +24,9 @@ class Stage:
     reads: Result
 
 
-async def volume(service: Service, sizes: list[int], accounts: int, connections: int,
-                 probes: int) -> list[Stage]:
+async def volume(
+    service: Service, sizes: list[int], accounts: int, connections: int, probes: int
+) -> list[Stage]:
     conn = service.connect()
     hot = service.account("volume")
     await service.fund(conn, hot)
@@ -45,14 +46,26 @@ async def volume(service: Service, sizes: list[int], accounts: int, connections:
             print(f"  filled {made:,} entries, {opened:,} accounts", file=sys.stderr)
         waited = await _settle(service)
         print(f"  the outbox was delivered {waited:.1f} s after the fill", file=sys.stderr)
-        debit = await run(f"debit at {size:,} entries", service.connect,
-                          scenarios.debit(service, hot, f"probe{size}"), connections=1,
-                          count=probes)
+        debit = await run(
+            f"debit at {size:,} entries",
+            service.connect,
+            scenarios.debit(service, hot, f"probe{size}"),
+            connections=1,
+            count=probes,
+        )
         made += probes
-        reads = await run(f"reads at {size:,} entries", service.connect, scenarios.any_of(
-            scenarios.account_read(service, hot), scenarios.ledger_page(service, hot),
-            scenarios.read(f"/v1/accounts/{hot}/access?cost=1"),
-            scenarios.read(f"/v1/accounts/{hot}/grants")), connections=1, count=probes)
+        reads = await run(
+            f"reads at {size:,} entries",
+            service.connect,
+            scenarios.any_of(
+                scenarios.account_read(service, hot),
+                scenarios.ledger_page(service, hot),
+                scenarios.read(f"/v1/accounts/{hot}/access?cost=1"),
+                scenarios.read(f"/v1/accounts/{hot}/grants"),
+            ),
+            connections=1,
+            count=probes,
+        )
         stages.append(Stage(size, opened, debit, reads))
     await conn.close()
     return stages
@@ -62,13 +75,14 @@ async def _open_accounts(service: Service, first: int, count: int, connections: 
     async def op(conn, n):
         await service.fund(conn, service.account(f"v{first + n}"), 1_000_000)
         return True, None
-    result = await run("open accounts", service.connect, op, connections=connections,
-                       count=count)
+
+    result = await run("open accounts", service.connect, op, connections=connections, count=count)
     _check(result)
 
 
-async def _spread_debits(service: Service, first: int, count: int, accounts: int,
-                         connections: int) -> None:
+async def _spread_debits(
+    service: Service, first: int, count: int, accounts: int, connections: int
+) -> None:
     ops = {}
 
     async def op(conn, n):
@@ -76,6 +90,7 @@ async def _spread_debits(service: Service, first: int, count: int, accounts: int
         if account not in ops:
             ops[account] = scenarios.debit(service, account, "fill")
         return await ops[account](conn, first + n)
+
     result = await run("fill", service.connect, op, connections=connections, count=count)
     _check(result)
 

@@ -41,13 +41,21 @@ def auth(name: str = "admin") -> dict[str, str]:
 
 
 def api_keys_json() -> str:
-    return json.dumps([{"name": n, "sha256": sha256_hex(token(n)), "scopes": [s.value for s in sc]}
-                       for n, sc in KEY_SCOPES.items()])
+    return json.dumps(
+        [
+            {"name": n, "sha256": sha256_hex(token(n)), "scopes": [s.value for s in sc]}
+            for n, sc in KEY_SCOPES.items()
+        ]
+    )
 
 
 def make_settings(**overrides) -> Settings:
-    values = dict(api_keys=api_keys_json(), jwt_secret=JWT_SECRET,
-                  stripe_webhook_secret=WEBHOOK_SECRET, app_env="development")
+    values = dict(
+        api_keys=api_keys_json(),
+        jwt_secret=JWT_SECRET,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        app_env="development",
+    )
     values.update(overrides)
     return Settings(_env_file=None, **values)
 

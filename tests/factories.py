@@ -15,13 +15,23 @@ def new_key(prefix: str = "k") -> str:
     return f"{prefix}-{next(_keys)}"
 
 
-async def grant(client, account_id: str, amount: int, *, kind: str = "bonus",
-                expires_at: datetime | None = None, key: str | None = None):
+async def grant(
+    client,
+    account_id: str,
+    amount: int,
+    *,
+    kind: str = "bonus",
+    expires_at: datetime | None = None,
+    key: str | None = None,
+):
     body = {"amount": amount, "kind": kind, "description": "test grant"}
     if expires_at is not None:
         body["expires_at"] = expires_at.isoformat()
-    return await client.post(f"/v1/accounts/{account_id}/grants", json=body,
-                             headers={**auth("admin"), "Idempotency-Key": key or new_key("g")})
+    return await client.post(
+        f"/v1/accounts/{account_id}/grants",
+        json=body,
+        headers={**auth("admin"), "Idempotency-Key": key or new_key("g")},
+    )
 
 
 async def make_account(client, account_id: str = "user_1", balance: int = 100, **kw) -> str:
@@ -30,32 +40,45 @@ async def make_account(client, account_id: str = "user_1", balance: int = 100, *
     return account_id
 
 
-async def debit(client, account_id: str, amount: int, *, key: str | None = None,
-                who: str = "worker", **extra):
-    return await client.post(f"/v1/accounts/{account_id}/debits",
-                             json={"amount": amount, **extra},
-                             headers={**auth(who), "Idempotency-Key": key or new_key("d")})
+async def debit(
+    client, account_id: str, amount: int, *, key: str | None = None, who: str = "worker", **extra
+):
+    return await client.post(
+        f"/v1/accounts/{account_id}/debits",
+        json={"amount": amount, **extra},
+        headers={**auth(who), "Idempotency-Key": key or new_key("d")},
+    )
 
 
-async def reserve(client, account_id: str, amount: int, *, ttl_seconds: int | None = None,
-                  key: str | None = None):
+async def reserve(
+    client, account_id: str, amount: int, *, ttl_seconds: int | None = None, key: str | None = None
+):
     body = {"amount": amount}
     if ttl_seconds is not None:
         body["ttl_seconds"] = ttl_seconds
-    return await client.post(f"/v1/accounts/{account_id}/reservations", json=body,
-                             headers={**auth("worker"), "Idempotency-Key": key or new_key("r")})
+    return await client.post(
+        f"/v1/accounts/{account_id}/reservations",
+        json=body,
+        headers={**auth("worker"), "Idempotency-Key": key or new_key("r")},
+    )
 
 
-async def capture(client, reservation_id: str, amount: int | None = None, *,
-                  key: str | None = None):
+async def capture(
+    client, reservation_id: str, amount: int | None = None, *, key: str | None = None
+):
     body = {} if amount is None else {"amount": amount}
-    return await client.post(f"/v1/reservations/{reservation_id}/capture", json=body,
-                             headers={**auth("worker"), "Idempotency-Key": key or new_key("c")})
+    return await client.post(
+        f"/v1/reservations/{reservation_id}/capture",
+        json=body,
+        headers={**auth("worker"), "Idempotency-Key": key or new_key("c")},
+    )
 
 
 async def release(client, reservation_id: str, *, key: str | None = None):
-    return await client.post(f"/v1/reservations/{reservation_id}/release",
-                             headers={**auth("worker"), "Idempotency-Key": key or new_key("x")})
+    return await client.post(
+        f"/v1/reservations/{reservation_id}/release",
+        headers={**auth("worker"), "Idempotency-Key": key or new_key("x")},
+    )
 
 
 async def account(client, account_id: str) -> dict:
@@ -89,8 +112,11 @@ async def assert_invariants(db: Database, account_id: str) -> dict:
     # the grants it lists include every one that still has credits.
     assert acc.get("holds", 0) == sum(1 for r in holds if r["status"] == "held")
     listed = set(acc.get("grant_ids", []))
-    assert all(g["_id"] in listed for g in grants
-               if not g["expired"] and (g["remaining"] > 0 or g["held"] > 0))
+    assert all(
+        g["_id"] in listed
+        for g in grants
+        if not g["expired"] and (g["remaining"] > 0 or g["held"] > 0)
+    )
     # 3. Balance is what the grants still have (live remaining + held) less the deficit.
     live = sum(g["remaining"] for g in grants if not g["expired"])
     assert all(g["remaining"] == 0 for g in grants if g["expired"])
@@ -103,11 +129,14 @@ async def assert_invariants(db: Database, account_id: str) -> dict:
     return acc
 
 
-async def adjust(client, account_id: str, amount: int, *, reason: str = "operator fix",
-                 key: str | None = None):
-    return await client.post(f"/v1/accounts/{account_id}/adjustments",
-                             json={"amount": amount, "reason": reason},
-                             headers={**auth("admin"), "Idempotency-Key": key or new_key("a")})
+async def adjust(
+    client, account_id: str, amount: int, *, reason: str = "operator fix", key: str | None = None
+):
+    return await client.post(
+        f"/v1/accounts/{account_id}/adjustments",
+        json={"amount": amount, "reason": reason},
+        headers={**auth("admin"), "Idempotency-Key": key or new_key("a")},
+    )
 
 
 async def live_grants(client, account_id: str) -> list[dict]:
@@ -117,8 +146,9 @@ async def live_grants(client, account_id: str) -> list[dict]:
 
 
 async def ledger_page(client, account_id: str, **params) -> dict:
-    response = await client.get(f"/v1/accounts/{account_id}/ledger", params=params,
-                                headers=auth("reader"))
+    response = await client.get(
+        f"/v1/accounts/{account_id}/ledger", params=params, headers=auth("reader")
+    )
     assert response.status_code == 200, response.text
     return response.json()
 

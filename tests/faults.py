@@ -14,21 +14,27 @@ from app.embedded import Journal
 
 def write_conflict(operation: str, collection: str) -> OperationFailure:
     return OperationFailure(
-        f"WriteConflict in {operation} on {collection} (injected)", code=112,
-        details={"errorLabels": ["TransientTransactionError"], "codeName": "WriteConflict"})
+        f"WriteConflict in {operation} on {collection} (injected)",
+        code=112,
+        details={"errorLabels": ["TransientTransactionError"], "codeName": "WriteConflict"},
+    )
 
 
 def unknown_commit_result() -> OperationFailure:
     return OperationFailure(
-        "commit result unknown (injected)", code=91,
-        details={"errorLabels": ["UnknownTransactionCommitResult"]})
+        "commit result unknown (injected)",
+        code=91,
+        details={"errorLabels": ["UnknownTransactionCommitResult"]},
+    )
 
 
 def no_such_transaction() -> OperationFailure:
     # What a retried commit gets when the first one did not happen: the transaction is gone.
     return OperationFailure(
-        "NoSuchTransaction (injected)", code=251,
-        details={"errorLabels": ["TransientTransactionError"], "codeName": "NoSuchTransaction"})
+        "NoSuchTransaction (injected)",
+        code=251,
+        details={"errorLabels": ["TransientTransactionError"], "codeName": "NoSuchTransaction"},
+    )
 
 
 class EveryPoint:
@@ -72,8 +78,7 @@ class DuplicateAt:
             return
         self.seen += 1
         if self.seen - 1 == self.n:
-            raise DuplicateKeyError(f"E11000 duplicate key in {collection} (injected)",
-                                    code=11000)
+            raise DuplicateKeyError(f"E11000 duplicate key in {collection} (injected)", code=11000)
 
     def commit(self, session: Journal) -> None:
         return None

@@ -15,6 +15,7 @@ from app.access_log import AccessLog
 async def answering(status: int):
     async def app(scope, receive, send):
         await PlainTextResponse("x", status_code=status)(scope, receive, send)
+
     return app
 
 

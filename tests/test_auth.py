@@ -29,8 +29,14 @@ from tests.factories import (
 ACCOUNT = "user_1"
 
 
-def user_token(sub: str | None = ACCOUNT, *, key=JWT_SECRET, algorithm="HS256",
-               expires_in: timedelta | None = timedelta(minutes=15), **claims) -> str:
+def user_token(
+    sub: str | None = ACCOUNT,
+    *,
+    key=JWT_SECRET,
+    algorithm="HS256",
+    expires_in: timedelta | None = timedelta(minutes=15),
+    **claims,
+) -> str:
     payload = {**({"sub": sub} if sub is not None else {}), **claims}
     if expires_in is not None:
         # Token expiry is checked against the wall clock, not the service's injectable one.
@@ -44,10 +50,14 @@ def bearer(value: str) -> dict[str, str]:
 
 def _rsa_pair() -> tuple[str, str]:
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption()).decode()
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    private = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     return private, public
 
 
@@ -90,21 +100,23 @@ ENDPOINTS = [
     ("GET", "/v1/reservations/rsv_x", None),
     ("POST", "/v1/reservations/rsv_x/capture", {}),
     ("POST", "/v1/reservations/rsv_x/release", None),
-    ("POST", f"/v1/accounts/{ACCOUNT}/grants",
-     {"amount": 1, "kind": "bonus", "description": "x"}),
+    ("POST", f"/v1/accounts/{ACCOUNT}/grants", {"amount": 1, "kind": "bonus", "description": "x"}),
     ("POST", f"/v1/accounts/{ACCOUNT}/adjustments", {"amount": 1, "reason": "x"}),
 ]
 
 
 async def _call(client, method, path, body, headers):
-    return await client.request(method, path, json=body,
-                                headers={**headers, "Idempotency-Key": new_key("auth")})
+    return await client.request(
+        method, path, json=body, headers={**headers, "Idempotency-Key": new_key("auth")}
+    )
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS,
-                         ids=[f"{m} {p}" for m, p, _ in ENDPOINTS])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in ENDPOINTS]
+)
 async def test_request_without_a_token_is_401_and_writes_nothing(
-        client, db, funded, method, path, body):
+    client, db, funded, method, path, body
+):
     r = await _call(client, method, path, body, {})
 
     assert_problem(r, 401, "unauthenticated")
@@ -112,18 +124,21 @@ async def test_request_without_a_token_is_401_and_writes_nothing(
     await assert_invariants(db, ACCOUNT)
 
 
-@pytest.mark.parametrize(("method", "path", "body"), ENDPOINTS,
-                         ids=[f"{m} {p}" for m, p, _ in ENDPOINTS])
+@pytest.mark.parametrize(
+    ("method", "path", "body"), ENDPOINTS, ids=[f"{m} {p}" for m, p, _ in ENDPOINTS]
+)
 async def test_request_with_an_unknown_key_is_401_and_writes_nothing(
-        client, db, funded, method, path, body):
+    client, db, funded, method, path, body
+):
     r = await _call(client, method, path, body, bearer("key-nobody"))
 
     assert_problem(r, 401, "unauthenticated")
     assert await snapshot(db) == funded
 
 
-@pytest.mark.parametrize("header", ["Basic a2V5LWFkbWluOg==", "key-admin", "Bearer", "Bearer  ",
-                                    "Token key-admin"])
+@pytest.mark.parametrize(
+    "header", ["Basic a2V5LWFkbWluOg==", "key-admin", "Bearer", "Bearer  ", "Token key-admin"]
+)
 async def test_malformed_authorization_header_is_401(client, header):
     r = await client.get(f"/v1/accounts/{ACCOUNT}", headers={"Authorization": header})
 
@@ -139,25 +154,37 @@ async def test_bearer_scheme_is_case_insensitive(client, funded):
 SCOPE_REFUSALS = [
     ("reader", "POST", f"/v1/accounts/{ACCOUNT}/debits", {"amount": 1}),
     ("reader", "POST", f"/v1/accounts/{ACCOUNT}/reservations", {"amount": 1}),
-    ("reader", "POST", f"/v1/accounts/{ACCOUNT}/grants",
-     {"amount": 1, "kind": "bonus", "description": "x"}),
+    (
+        "reader",
+        "POST",
+        f"/v1/accounts/{ACCOUNT}/grants",
+        {"amount": 1, "kind": "bonus", "description": "x"},
+    ),
     ("granter", "GET", f"/v1/accounts/{ACCOUNT}", None),
     ("granter", "GET", f"/v1/accounts/{ACCOUNT}/ledger", None),
     ("granter", "POST", f"/v1/accounts/{ACCOUNT}/debits", {"amount": 1}),
     ("debitor", "POST", f"/v1/accounts/{ACCOUNT}/reservations", {"amount": 1}),
     ("debitor", "POST", "/v1/reservations/rsv_x/capture", {}),
-    ("worker", "POST", f"/v1/accounts/{ACCOUNT}/grants",
-     {"amount": 1, "kind": "bonus", "description": "x"}),
+    (
+        "worker",
+        "POST",
+        f"/v1/accounts/{ACCOUNT}/grants",
+        {"amount": 1, "kind": "bonus", "description": "x"},
+    ),
     ("worker", "POST", f"/v1/accounts/{ACCOUNT}/adjustments", {"amount": -1, "reason": "x"}),
     ("events", "GET", f"/v1/accounts/{ACCOUNT}", None),
     ("events", "POST", f"/v1/accounts/{ACCOUNT}/debits", {"amount": 1}),
 ]
 
 
-@pytest.mark.parametrize(("key", "method", "path", "body"), SCOPE_REFUSALS,
-                         ids=[f"{k} {m} {p}" for k, m, p, _ in SCOPE_REFUSALS])
+@pytest.mark.parametrize(
+    ("key", "method", "path", "body"),
+    SCOPE_REFUSALS,
+    ids=[f"{k} {m} {p}" for k, m, p, _ in SCOPE_REFUSALS],
+)
 async def test_key_without_the_scope_is_403_and_writes_nothing(
-        client, db, funded, key, method, path, body):
+    client, db, funded, key, method, path, body
+):
     r = await _call(client, method, path, body, auth(key))
 
     assert_problem(r, 403, "forbidden")
@@ -168,9 +195,11 @@ async def test_key_without_the_scope_is_403_and_writes_nothing(
 async def test_key_with_the_scope_is_allowed(client, db, funded):
     assert (await client.get(f"/v1/accounts/{ACCOUNT}", headers=auth("reader"))).status_code == 200
     assert (await debit(client, ACCOUNT, 1, who="debitor")).status_code == 201
-    r = await client.post(f"/v1/accounts/{ACCOUNT}/grants", headers={
-        **auth("granter"), "Idempotency-Key": "g"}, json={"amount": 1, "kind": "bonus",
-                                                          "description": "x"})
+    r = await client.post(
+        f"/v1/accounts/{ACCOUNT}/grants",
+        headers={**auth("granter"), "Idempotency-Key": "g"},
+        json={"amount": 1, "kind": "bonus", "description": "x"},
+    )
     assert r.status_code == 201, r.text
     await assert_invariants(db, ACCOUNT)
 
@@ -182,6 +211,7 @@ async def test_the_key_name_is_recorded_as_the_actor(client, db, funded):
 
 
 # --- user JWTs, HS256 ------------------------------------------------------------------------
+
 
 async def test_user_token_reads_its_own_account(client, db, funded):
     headers = bearer(user_token())
@@ -209,8 +239,11 @@ async def test_user_token_gets_the_same_404_for_an_account_that_does_not_exist(c
 
 
 async def test_user_token_cannot_debit_its_own_account(client, db, funded):
-    r = await client.post(f"/v1/accounts/{ACCOUNT}/debits", json={"amount": 1},
-                          headers={**bearer(user_token()), "Idempotency-Key": "u1"})
+    r = await client.post(
+        f"/v1/accounts/{ACCOUNT}/debits",
+        json={"amount": 1},
+        headers={**bearer(user_token()), "Idempotency-Key": "u1"},
+    )
 
     assert_problem(r, 403, "forbidden")
     assert await snapshot(db) == funded
@@ -223,10 +256,14 @@ async def test_user_token_cannot_reserve_grant_or_read_reservations(client, db, 
     before = await snapshot(db)
 
     refused = [
-        await client.post(f"/v1/accounts/{ACCOUNT}/reservations", json={"amount": 1},
-                          headers=headers),
-        await client.post(f"/v1/accounts/{ACCOUNT}/grants", headers=headers,
-                          json={"amount": 1, "kind": "bonus", "description": "x"}),
+        await client.post(
+            f"/v1/accounts/{ACCOUNT}/reservations", json={"amount": 1}, headers=headers
+        ),
+        await client.post(
+            f"/v1/accounts/{ACCOUNT}/grants",
+            headers=headers,
+            json={"amount": 1, "kind": "bonus", "description": "x"},
+        ),
         await client.get(f"/v1/reservations/{rid}", headers=headers),
         await client.post(f"/v1/reservations/{rid}/release", headers=headers),
     ]
@@ -275,8 +312,10 @@ def _b64(data: bytes) -> str:
 
 async def test_unsigned_user_token_is_401(client, funded):
     claims = {"sub": ACCOUNT, "exp": int((datetime.now(UTC) + timedelta(minutes=5)).timestamp())}
-    token = (f"{_b64(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}."
-             f"{_b64(json.dumps(claims).encode())}.")
+    token = (
+        f"{_b64(json.dumps({'alg': 'none', 'typ': 'JWT'}).encode())}."
+        f"{_b64(json.dumps(claims).encode())}."
+    )
 
     r = await client.get(f"/v1/accounts/{ACCOUNT}", headers=bearer(token))
 
@@ -310,18 +349,17 @@ async def test_account_claim_is_configurable(client_with, funded):
 
 # --- audience ---------------------------------------------------------------------------------
 
+
 async def test_user_token_for_the_configured_audience_is_accepted(client_with, funded):
     async with client_with(jwt_audience="credits-api") as c:
-        r = await c.get(f"/v1/accounts/{ACCOUNT}",
-                        headers=bearer(user_token(aud="credits-api")))
+        r = await c.get(f"/v1/accounts/{ACCOUNT}", headers=bearer(user_token(aud="credits-api")))
 
     assert r.status_code == 200, r.text
 
 
 async def test_user_token_for_another_audience_is_401(client_with, funded):
     async with client_with(jwt_audience="credits-api") as c:
-        r = await c.get(f"/v1/accounts/{ACCOUNT}",
-                        headers=bearer(user_token(aud="another-api")))
+        r = await c.get(f"/v1/accounts/{ACCOUNT}", headers=bearer(user_token(aud="another-api")))
 
     assert_problem(r, 401, "unauthenticated")
 
@@ -334,6 +372,7 @@ async def test_user_token_without_audience_is_401_when_one_is_configured(client_
 
 
 # --- user JWTs, RS256 ------------------------------------------------------------------------
+
 
 async def test_rs256_user_token_reads_its_own_account(client_with, funded, rsa_keys):
     private, public = rsa_keys
@@ -373,13 +412,14 @@ async def test_hs256_token_keyed_with_the_public_key_is_401(client_with, funded,
     # Algorithm confusion: the public key is public, so it must never verify an HMAC.
     _, public = rsa_keys
     claims = {"sub": ACCOUNT, "exp": int((datetime.now(UTC) + timedelta(minutes=5)).timestamp())}
-    signing_input = (f"{_b64(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode())}."
-                     f"{_b64(json.dumps(claims).encode())}")
+    signing_input = (
+        f"{_b64(json.dumps({'alg': 'HS256', 'typ': 'JWT'}).encode())}."
+        f"{_b64(json.dumps(claims).encode())}"
+    )
     signature = hmac.new(public.encode(), signing_input.encode(), hashlib.sha256).digest()
     token = f"{signing_input}.{_b64(signature)}"
 
-    for overrides in ({"jwt_public_key": public, "jwt_secret": None},
-                      {"jwt_public_key": public}):
+    for overrides in ({"jwt_public_key": public, "jwt_secret": None}, {"jwt_public_key": public}):
         async with client_with(**overrides) as c:
             r = await c.get(f"/v1/accounts/{ACCOUNT}", headers=bearer(token))
         assert_problem(r, 401, "unauthenticated")

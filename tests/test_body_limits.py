@@ -33,16 +33,19 @@ async def funded(client, db):
     return await snapshot(db)
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer key-nobody"},
-                                     {"Authorization": "Basic a2V5LWFkbWluOg=="}],
-                         ids=["no token", "unknown key", "not bearer"])
-async def test_unauthenticated_chunked_body_is_401_without_reading_it(
-        client, db, funded, headers):
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer key-nobody"}, {"Authorization": "Basic a2V5LWFkbWluOg=="}],
+    ids=["no token", "unknown key", "not bearer"],
+)
+async def test_unauthenticated_chunked_body_is_401_without_reading_it(client, db, funded, headers):
     body = Streamed()
 
-    r = await client.post(DEBITS, content=body,
-                          headers={**headers, "Idempotency-Key": "k1",
-                                   "Content-Type": "application/json"})
+    r = await client.post(
+        DEBITS,
+        content=body,
+        headers={**headers, "Idempotency-Key": "k1", "Content-Type": "application/json"},
+    )
 
     assert_problem(r, 401, "unauthenticated")
     assert body.pulled == 0
@@ -50,12 +53,15 @@ async def test_unauthenticated_chunked_body_is_401_without_reading_it(
 
 
 async def test_authenticated_chunked_body_past_64_kib_is_413_after_reading_just_past_it(
-        client, db, funded):
+    client, db, funded
+):
     body = Streamed()
 
-    r = await client.post(DEBITS, content=body,
-                          headers={**auth("worker"), "Idempotency-Key": "k1",
-                                   "Content-Type": "application/json"})
+    r = await client.post(
+        DEBITS,
+        content=body,
+        headers={**auth("worker"), "Idempotency-Key": "k1", "Content-Type": "application/json"},
+    )
 
     assert_problem(r, 413, "payload_too_large")
     assert body.pulled == 2 * CHUNK  # the chunk that crossed the limit was the last one read
@@ -66,10 +72,16 @@ async def test_authenticated_chunked_body_past_64_kib_is_413_after_reading_just_
 async def test_declared_length_past_the_limit_is_413_before_reading(client, db, funded):
     body = Streamed(total=CHUNK * 2)
 
-    r = await client.post(DEBITS, content=body,
-                          headers={**auth("worker"), "Idempotency-Key": "k1",
-                                   "Content-Length": str(CHUNK * 2),
-                                   "Content-Type": "application/json"})
+    r = await client.post(
+        DEBITS,
+        content=body,
+        headers={
+            **auth("worker"),
+            "Idempotency-Key": "k1",
+            "Content-Length": str(CHUNK * 2),
+            "Content-Type": "application/json",
+        },
+    )
 
     assert_problem(r, 413, "payload_too_large")
     assert body.pulled == 0
@@ -85,9 +97,11 @@ async def test_chunked_body_within_the_limit_is_read_whole(client, db, funded):
         yield payload[1:1000]
         yield payload[1000:]
 
-    r = await client.post(DEBITS, content=one_byte_at_a_time_then_the_rest(),
-                          headers={**auth("worker"), "Idempotency-Key": "k1",
-                                   "Content-Type": "application/json"})
+    r = await client.post(
+        DEBITS,
+        content=one_byte_at_a_time_then_the_rest(),
+        headers={**auth("worker"), "Idempotency-Key": "k1", "Content-Type": "application/json"},
+    )
 
     assert r.status_code == 201, r.text
     assert r.json()["account"]["balance"] == 93
@@ -95,11 +109,15 @@ async def test_chunked_body_within_the_limit_is_read_whole(client, db, funded):
     await assert_invariants(db, "user_1")
 
 
-@pytest.mark.parametrize("body", [b'{"amount": ', b"\xff\xfe not utf-8", b"[]"],
-                         ids=["truncated", "not utf-8", "wrong shape"])
+@pytest.mark.parametrize(
+    "body",
+    [b'{"amount": ', b"\xff\xfe not utf-8", b"[]"],
+    ids=["truncated", "not utf-8", "wrong shape"],
+)
 async def test_malformed_json_without_credentials_is_401_not_422(client, db, funded, body):
-    r = await client.post(DEBITS, content=body,
-                          headers={"Idempotency-Key": "k1", "Content-Type": "application/json"})
+    r = await client.post(
+        DEBITS, content=body, headers={"Idempotency-Key": "k1", "Content-Type": "application/json"}
+    )
 
     assert_problem(r, 401, "unauthenticated")
     assert r.headers["www-authenticate"] == "Bearer"
@@ -107,9 +125,11 @@ async def test_malformed_json_without_credentials_is_401_not_422(client, db, fun
 
 
 async def test_malformed_json_with_credentials_is_still_422(client, db, funded):
-    r = await client.post(DEBITS, content=b'{"amount": ',
-                          headers={**auth("worker"), "Idempotency-Key": "k1",
-                                   "Content-Type": "application/json"})
+    r = await client.post(
+        DEBITS,
+        content=b'{"amount": ',
+        headers={**auth("worker"), "Idempotency-Key": "k1", "Content-Type": "application/json"},
+    )
 
     assert_problem(r, 422, "validation_error")
     assert await snapshot(db) == funded
@@ -126,8 +146,9 @@ async def test_webhook_chunked_body_past_one_mib_stops_reading_there(client, db)
     before = await snapshot(db)
     body = Streamed()
 
-    r = await client.post("/webhooks/stripe", content=body,
-                          headers={"Stripe-Signature": "t=1,v1=00"})
+    r = await client.post(
+        "/webhooks/stripe", content=body, headers={"Stripe-Signature": "t=1,v1=00"}
+    )
 
     assert_problem(r, 413, "payload_too_large")
     assert body.pulled == 1024 * 1024 + CHUNK

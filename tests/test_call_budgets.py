@@ -21,8 +21,11 @@ from tests.factories import assert_invariants, capture, debit, grant, new_key, r
 
 # What a unit that fires an event adds, whatever the operation: the stream's counter (numbers
 # the event), the event, and the account's alert flags when the event changes them.
-CROSSING = [("find_one_and_update", EVENT_STREAMS), ("insert_one", EVENTS),
-            ("update_one", ACCOUNTS)]
+CROSSING = [
+    ("find_one_and_update", EVENT_STREAMS),
+    ("insert_one", EVENTS),
+    ("update_one", ACCOUNTS),
+]
 
 BUDGETS = {  # operation: (collection calls, commits), the outbox listener's included
     "debit": (6, 1),
@@ -47,7 +50,8 @@ def assert_budget(db, operation: str) -> None:
     budget_calls, budget_commits = BUDGETS[operation]
     assert (calls, commits) == (budget_calls, budget_commits), (
         f"{operation}: {calls} calls and {commits} commits, budget {budget_calls} and "
-        f"{budget_commits}; made: {made}")
+        f"{budget_commits}; made: {made}"
+    )
     db.calls.reset()
 
 
@@ -127,9 +131,11 @@ async def test_reads_are_one_call_and_no_transaction(client, db, funded):
 @pytest.mark.parametrize("operation", ["debit", "hold", "grant"])
 async def test_replay_is_one_call_and_no_transaction(client, db, funded, operation):
     key = new_key("replay")
-    first = {"debit": lambda: debit(client, funded, 3, key=key),
-             "hold": lambda: reserve(client, funded, 3, key=key),
-             "grant": lambda: grant(client, funded, 3, key=key)}[operation]
+    first = {
+        "debit": lambda: debit(client, funded, 3, key=key),
+        "hold": lambda: reserve(client, funded, 3, key=key),
+        "grant": lambda: grant(client, funded, 3, key=key),
+    }[operation]
     assert (await first()).status_code == 201
     db.calls.reset()
     again = await first()
@@ -148,7 +154,8 @@ async def test_capture_replay_is_answered_from_the_hold(client, db, funded):
 
 
 async def test_a_due_grant_is_expired_first_then_the_debit_keeps_its_budget(
-        client, db, clock, funded):
+    client, db, clock, funded
+):
     """Something due costs more (its own transaction); the next request is back to budget."""
     clock.advance(days=31)  # the 30-credit grant is due
     db.calls.reset()

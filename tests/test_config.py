@@ -7,13 +7,32 @@ import pytest
 
 from app.config import Scope, SettingsError, load_settings, sha256_hex
 
-SETTING_VARS = ["MONGODB_URI", "MONGODB_DB", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_KEY",
-                "API_KEYS", "JWT_SECRET", "JWT_PUBLIC_KEY", "JWT_AUDIENCE", "JWT_ACCOUNT_CLAIM",
-                "JWT_MAX_LIFETIME_SECONDS", "PLANS_FILE", "APP_ENV", "PORT"]
+SETTING_VARS = [
+    "MONGODB_URI",
+    "MONGODB_DB",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_KEY",
+    "API_KEYS",
+    "JWT_SECRET",
+    "JWT_PUBLIC_KEY",
+    "JWT_AUDIENCE",
+    "JWT_ACCOUNT_CLAIM",
+    "JWT_MAX_LIFETIME_SECONDS",
+    "PLANS_FILE",
+    "APP_ENV",
+    "PORT",
+]
 REQUIRED_IN_PRODUCTION = ["MONGODB_URI", "STRIPE_WEBHOOK_SECRET", "API_KEYS"]
 SECRET = "sk_live_do_not_print_me"
-VALID_KEYS = json.dumps([{"name": "worker", "sha256": sha256_hex("key-worker"),
-                          "scopes": ["credits:read", "credits:debit"]}])
+VALID_KEYS = json.dumps(
+    [
+        {
+            "name": "worker",
+            "sha256": sha256_hex("key-worker"),
+            "scopes": ["credits:read", "credits:debit"],
+        }
+    ]
+)
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +44,13 @@ def clean_environment(monkeypatch, tmp_path):
 
 
 def production_env(monkeypatch, **values):
-    env = {"APP_ENV": "production", "MONGODB_URI": "mongodb://db:27017/?replicaSet=rs0",
-           "STRIPE_WEBHOOK_SECRET": "whsec_live", "API_KEYS": VALID_KEYS, **values}
+    env = {
+        "APP_ENV": "production",
+        "MONGODB_URI": "mongodb://db:27017/?replicaSet=rs0",
+        "STRIPE_WEBHOOK_SECRET": "whsec_live",
+        "API_KEYS": VALID_KEYS,
+        **values,
+    }
     for name, value in env.items():
         if value is None:
             monkeypatch.delenv(name, raising=False)
@@ -98,7 +122,8 @@ def test_production_without_two_required_settings_names_both(monkeypatch, presen
 
     message = str(raised.value)
     assert [n for n in REQUIRED_IN_PRODUCTION if n in message] == [
-        n for n in REQUIRED_IN_PRODUCTION if n != present]
+        n for n in REQUIRED_IN_PRODUCTION if n != present
+    ]
 
 
 def test_production_without_anything_names_all_three(monkeypatch):
@@ -133,8 +158,9 @@ def test_production_refuses_a_webhook_secret_of_only_commas(monkeypatch):
 
 def test_production_can_be_asked_for_by_argument(monkeypatch):
     with pytest.raises(SettingsError) as raised:
-        load_settings(_env_file=None, app_env="production", mongodb_uri="mongodb://db",
-                      api_keys=VALID_KEYS)
+        load_settings(
+            _env_file=None, app_env="production", mongodb_uri="mongodb://db", api_keys=VALID_KEYS
+        )
 
     assert "STRIPE_WEBHOOK_SECRET" in str(raised.value)
     assert "MONGODB_URI" not in str(raised.value)
@@ -145,10 +171,15 @@ BAD_API_KEYS = [
     pytest.param(json.dumps({"name": SECRET}), id="object_not_list"),
     pytest.param(json.dumps([SECRET]), id="entry_not_object"),
     pytest.param(json.dumps([{"name": "w", "sha256": SECRET, "scopes": []}]), id="bad_hash"),
-    pytest.param(json.dumps([{"name": "w", "sha256": sha256_hex("k"), "scopes": [SECRET]}]),
-                 id="unknown_scope"),
-    pytest.param(json.dumps([{"name": "w", "sha256": sha256_hex("k"), "scopes": [],
-                              "key": SECRET}]) + SECRET, id="trailing_garbage"),
+    pytest.param(
+        json.dumps([{"name": "w", "sha256": sha256_hex("k"), "scopes": [SECRET]}]),
+        id="unknown_scope",
+    ),
+    pytest.param(
+        json.dumps([{"name": "w", "sha256": sha256_hex("k"), "scopes": [], "key": SECRET}])
+        + SECRET,
+        id="trailing_garbage",
+    ),
 ]
 
 
@@ -167,16 +198,19 @@ def test_bad_api_keys_raise_an_error_that_does_not_contain_the_value(monkeypatch
 
 
 def test_api_key_hash_is_accepted_in_upper_case(monkeypatch):
-    monkeypatch.setenv("API_KEYS", json.dumps([{"name": "w", "sha256": sha256_hex("k").upper(),
-                                                "scopes": ["credits:read"]}]))
+    monkeypatch.setenv(
+        "API_KEYS",
+        json.dumps([{"name": "w", "sha256": sha256_hex("k").upper(), "scopes": ["credits:read"]}]),
+    )
 
     [entry] = load_settings(_env_file=None).api_key_entries
 
     assert entry.sha256 == sha256_hex("k")
 
 
-@pytest.mark.parametrize(("name", "value"), [("APP_ENV", "staging"), ("PORT", "0"),
-                                             ("PORT", "eighty")])
+@pytest.mark.parametrize(
+    ("name", "value"), [("APP_ENV", "staging"), ("PORT", "0"), ("PORT", "eighty")]
+)
 def test_invalid_setting_raises_a_settings_error_naming_it(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
 

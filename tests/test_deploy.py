@@ -66,8 +66,9 @@ def test_the_image_pins_its_base_installs_the_production_lock_and_serves():
     dockerfile = (ROOT / "Dockerfile").read_text()
 
     bases = re.findall(r"^FROM (\S+)", dockerfile, re.MULTILINE)
-    assert bases and all(re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+( AS \w+)?", b)
-                         for b in bases), bases
+    assert bases and all(
+        re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+( AS \w+)?", b) for b in bases
+    ), bases
     assert "pip install -r prod.lock" in dockerfile
     assert "pip install --no-deps ." in dockerfile
     assert "APP_ENV=production" in dockerfile

@@ -11,8 +11,9 @@ from pymongo.errors import DuplicateKeyError
 from app.db import ACCOUNTS, LEDGER
 from tests.factories import assert_invariants, grant, make_account
 
-embedded_only = pytest.mark.skipif("os.environ.get('MONGODB_TEST_URI')",
-                                   reason="the embedded engine's own paths")
+embedded_only = pytest.mark.skipif(
+    "os.environ.get('MONGODB_TEST_URI')", reason="the embedded engine's own paths"
+)
 
 
 def entry(n: int, account: str = "a", key: str | None = None) -> dict:
@@ -48,22 +49,23 @@ async def test_lookups_by_id_still_apply_the_whole_filter(app, db):
         await col.insert_one(entry(n, account="a" if n % 2 else "b"))
     assert (await col.find_one({"_id": "le_1", "account_id": "b"})) is None
     assert (await col.find_one({"_id": "le_2", "account_id": "b"}))["amount"] == 2
-    found = await col.find({"_id": {"$in": ["le_1", "le_2", "le_3", "le_9", "le_1"]},
-                            "account_id": "a"}).to_list(None)
+    found = await col.find(
+        {"_id": {"$in": ["le_1", "le_2", "le_3", "le_9", "le_1"]}, "account_id": "a"}
+    ).to_list(None)
     assert sorted(d["_id"] for d in found) == ["le_1", "le_3"]
     found = await col.find({"account_id": {"$eq": "b", "$type": "string"}}).to_list(None)
     assert sorted(d["_id"] for d in found) == ["le_2", "le_4"]
 
 
-async def test_an_account_written_before_next_due_at_existed_expires_what_is_due(
-        client, db, clock):
+async def test_an_account_written_before_next_due_at_existed_expires_what_is_due(client, db, clock):
     """Such an account counts as due once: its first read expires and sets the field."""
     await make_account(client, "user_old", 10)
     await grant(client, "user_old", 20, expires_at=clock.now() + timedelta(days=1))
     await db.db[ACCOUNTS].update_one({"_id": "user_old"}, {"$unset": {"next_due_at": ""}})
     clock.advance(days=2)
-    response = await client.get("/v1/accounts/user_old",
-                                headers={"Authorization": "Bearer key-reader"})
+    response = await client.get(
+        "/v1/accounts/user_old", headers={"Authorization": "Bearer key-reader"}
+    )
     assert response.json()["balance"] == 10
     account = await db.db[ACCOUNTS].find_one({"_id": "user_old"})
     assert account["next_due_at"].year == 9999
@@ -84,7 +86,10 @@ async def test_a_bucketed_equality_finds_what_a_scan_finds_after_every_kind_of_w
     replacements, upserts, deletes and re-inserts, and a unit of work undone."""
     col, raw = db["bucketed"], db.db["bucketed"]
     queries = [{"account_id": a} for a in ("a", "b", "c", "nobody")] + [
-        {"dispatched": False}, {"dispatched": True}, {"account_id": "a", "dispatched": False}]
+        {"dispatched": False},
+        {"dispatched": True},
+        {"account_id": "a", "dispatched": False},
+    ]
 
     async def check() -> None:
         for query in queries:
@@ -98,26 +103,30 @@ async def test_a_bucketed_equality_finds_what_a_scan_finds_after_every_kind_of_w
     await col.update_one({"_id": "e1"}, {"$set": {"account_id": "c"}})
     await col.update_many({"account_id": "a"}, {"$set": {"dispatched": True}})
     await col.replace_one({"_id": "e3"}, {"account_id": "a", "dispatched": False})
-    await col.update_one({"_id": "e99"}, {"$set": {"account_id": "c", "dispatched": False}},
-                         upsert=True)
+    await col.update_one(
+        {"_id": "e99"}, {"$set": {"account_id": "c", "dispatched": False}}, upsert=True
+    )
     await col.delete_one({"_id": "e5"})
     await col.insert_one({"_id": "e5", "account_id": "c", "dispatched": True})
     await col.delete_many({"account_id": "b", "dispatched": True})
-    await raw.insert_many([{"_id": f"m{n}", "account_id": "b", "dispatched": False}
-                           for n in range(3)])
+    await raw.insert_many(
+        [{"_id": f"m{n}", "account_id": "b", "dispatched": False} for n in range(3)]
+    )
     await check()
 
     async def undone(session):
         await col.update_one({"_id": "e7"}, {"$set": {"account_id": "a"}}, session=session)
-        await col.insert_one({"_id": "u1", "account_id": "a", "dispatched": False},
-                             session=session)
+        await col.insert_one({"_id": "u1", "account_id": "a", "dispatched": False}, session=session)
         raise RuntimeError("undo me")
 
     with pytest.raises(RuntimeError):
         await db.transaction(undone)
     await check()
     assert sorted(d["_id"] for d in await col.find({"account_id": "c"}).to_list(None)) == [
-        "e1", "e5", "e99"]
+        "e1",
+        "e5",
+        "e99",
+    ]
 
 
 @embedded_only
@@ -147,11 +156,22 @@ def test_datetimes_are_patched_as_mongomock_patches_them():
     install()
 
     moment = datetime(2026, 11, 26, 3, 4, 5, 678901, tzinfo=UTC)
-    doc = {"a": 1, "b": True, "c": None, "d": "x", "e": 1.5, "f": b"\x00", "g": ObjectId(),
-           "at": moment, "local": moment.astimezone(timezone(timedelta(hours=-5))),
-           "naive": moment.replace(tzinfo=None), "list": [moment, {"x": [moment]}, (1, moment)],
-           "ordered": OrderedDict([("z", moment), ("a", 2)]), "tuple": (moment, "t"),
-           "nested": {"deep": {"deeper": [{"at": moment}]}}}
+    doc = {
+        "a": 1,
+        "b": True,
+        "c": None,
+        "d": "x",
+        "e": 1.5,
+        "f": b"\x00",
+        "g": ObjectId(),
+        "at": moment,
+        "local": moment.astimezone(timezone(timedelta(hours=-5))),
+        "naive": moment.replace(tzinfo=None),
+        "list": [moment, {"x": [moment]}, (1, moment)],
+        "ordered": OrderedDict([("z", moment), ("a", 2)]),
+        "tuple": (moment, "t"),
+        "nested": {"deep": {"deeper": [{"at": moment}]}},
+    }
     ours = patch_datetimes(doc)
     helpers.patch_datetime_awareness_in_document = _original_patch_datetimes  # its recursion too
     try:
@@ -176,10 +196,20 @@ def test_documents_are_copied_as_deepcopy_copies_them():
 
     from app.embedded_copies import copy_document
 
-    doc = OrderedDict([("_id", "a"), ("n", 1), ("at", datetime(2026, 1, 1, tzinfo=UTC)),
-                       ("tags", ["x", {"deep": [1, 2]}]), ("money", Decimal128("1.5")),
-                       ("oid", ObjectId()), ("nested", {"od": OrderedDict([("k", [3])])}),
-                       ("pair", (1, [2])), ("none", None), ("raw", b"\x01")])
+    doc = OrderedDict(
+        [
+            ("_id", "a"),
+            ("n", 1),
+            ("at", datetime(2026, 1, 1, tzinfo=UTC)),
+            ("tags", ["x", {"deep": [1, 2]}]),
+            ("money", Decimal128("1.5")),
+            ("oid", ObjectId()),
+            ("nested", {"od": OrderedDict([("k", [3])])}),
+            ("pair", (1, [2])),
+            ("none", None),
+            ("raw", b"\x01"),
+        ]
+    )
     ours, theirs = copy_document(doc), copy.deepcopy(doc)
     assert ours == theirs
     assert repr(ours) == repr(theirs)  # the same types all the way down

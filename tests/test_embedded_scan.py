@@ -12,8 +12,9 @@ from pymongo import ASCENDING, DESCENDING
 
 from app.embedded_scan import Scanner
 
-embedded_only = pytest.mark.skipif("os.environ.get('MONGODB_TEST_URI')",
-                                   reason="the embedded engine's own paths")
+embedded_only = pytest.mark.skipif(
+    "os.environ.get('MONGODB_TEST_URI')", reason="the embedded engine's own paths"
+)
 pytestmark = embedded_only
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -22,9 +23,14 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 def docs(n: int) -> list[dict]:
     out = []
     for i in range(n):
-        doc = {"_id": f"d{i:04d}", "account_id": f"a{i % 7}", "n": (i * 37) % 101,
-               "flag": i % 3 == 0, "at": T0 + timedelta(minutes=(i * 13) % 50),
-               "tags": ["x", "y"] if i % 5 == 0 else "x"}
+        doc = {
+            "_id": f"d{i:04d}",
+            "account_id": f"a{i % 7}",
+            "n": (i * 37) % 101,
+            "flag": i % 3 == 0,
+            "at": T0 + timedelta(minutes=(i * 13) % 50),
+            "tags": ["x", "y"] if i % 5 == 0 else "x",
+        }
         if i % 11 == 0:
             del doc["flag"]  # missing fields
         if i % 17 == 0:
@@ -47,8 +53,10 @@ QUERIES = [
     ({"account_id": "nobody"}, [("_id", ASCENDING)]),
     # Named by _id, sorted by values of two types (mongomock's BSON order), with a guard.
     ({"_id": {"$in": ["d0017", "d0003", "d0000", "zz", "d0005", "d0034"]}}, [("n", ASCENDING)]),
-    ({"_id": {"$in": ["d0017", "d0003", "d0000", "d0005"]}, "flag": {"$ne": True}},
-     [("flag", DESCENDING), ("at", ASCENDING)]),
+    (
+        {"_id": {"$in": ["d0017", "d0003", "d0000", "d0005"]}, "flag": {"$ne": True}},
+        [("flag", DESCENDING), ("at", ASCENDING)],
+    ),
 ]
 
 
@@ -91,8 +99,15 @@ async def test_a_sort_by_mixed_types_is_left_to_mongomock(db):
     assert len({type(d["n"]) for d in await col.find(query).to_list(None)}) == 2
 
 
-@pytest.mark.parametrize("query", [{"flag": True}, {"at": {"$gte": T0 + timedelta(minutes=30)}},
-                                   {"account_id": "a5", "tags": "y"}, {"account_id": "none"}])
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"flag": True},
+        {"at": {"$gte": T0 + timedelta(minutes=30)}},
+        {"account_id": "a5", "tags": "y"},
+        {"account_id": "none"},
+    ],
+)
 async def test_writes_by_scan_change_what_mongomock_would(db, query):
     ours = await loaded(db, "ours", Scanner(above=-1, slice_size=4))
     db.engine.scanner = Scanner(above=10**9)
@@ -115,7 +130,8 @@ async def test_a_big_collection_is_scanned_a_slice_at_a_time(db, query):
     run between slices (the loop served requests there), where mongomock would hold it."""
     col = db["big"]
     await db.db["big"].insert_many(
-        [{"_id": i, "flag": i % 2 == 0, "n": i % 100} for i in range(6_000)])
+        [{"_id": i, "flag": i % 2 == 0, "n": i % 100} for i in range(6_000)]
+    )
     scanner = db.engine.scanner
     step = scanner.slice_size * (16 if "flag" in query else 1)
     ticks = 0
@@ -134,7 +150,8 @@ async def test_a_big_collection_is_scanned_a_slice_at_a_time(db, query):
     count = await col.count_documents(query)
     done.set()
     await task
-    assert [d["_id"] for d in found] == ([5998, 5996, 5994] if "flag" in query
-                                         else [5999, 5998, 5997])
+    assert [d["_id"] for d in found] == (
+        [5998, 5996, 5994] if "flag" in query else [5999, 5998, 5997]
+    )
     assert count == 3_000
     assert ticks - before >= 2 * (6_000 // step)  # each scan, every slice

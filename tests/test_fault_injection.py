@@ -79,8 +79,10 @@ async def ledger_story(client, app, clock, events) -> None:
     expect(await debit(client, "user_1", 1, key="d3"), 403)  # the balance is negative
     expect(await grant(client, "user_1", 300, key="g3"), 201)  # pays the deficit off
     expect(await debit(client, "user_1", 7, key="d4"), 201)
-    expect(await grant(client, "user_2", 10, expires_at=clock.now() + timedelta(hours=1),
-                       key="g4"), 201)
+    expect(
+        await grant(client, "user_2", 10, expires_at=clock.now() + timedelta(hours=1), key="g4"),
+        201,
+    )
     expect(await reserve(client, "user_2", 4, ttl_seconds=60, key="r5"), 201)
     clock.advance(hours=2)
     await sweep_as_the_loop_does(app, clock)  # nobody touches user_2
@@ -93,35 +95,72 @@ async def webhook_story(client, app, clock, events) -> None:
         assert expect(await signed(client, event), 200)["status"] == status
 
     # Events of a customer nobody linked yet park, and drain once checkout links it.
-    await send(events.invoice_event("invoice.paid", customer="cus_2", subscription="sub_2",
-                                    billing_reason="subscription_create"), "parked")
+    await send(
+        events.invoice_event(
+            "invoice.paid",
+            customer="cus_2",
+            subscription="sub_2",
+            billing_reason="subscription_create",
+        ),
+        "parked",
+    )
     sub = await subscribe(client, events)
-    await send(events.checkout_session_completed(customer="cus_2", account_id="user_2",
-                                                 subscription="sub_2"))
+    await send(
+        events.checkout_session_completed(
+            customer="cus_2", account_id="user_2", subscription="sub_2"
+        )
+    )
     await send(pack_checkout(events, payment_intent="pi_pack", amount_total=1000))
-    await send(events.charge_refunded(charge_id="ch_pack", payment_intent="pi_pack",
-                                      amount=1000, amount_refunded=500))
-    dispute = {"dispute_id": "dp_1", "charge_id": "ch_pack", "payment_intent": "pi_pack",
-               "amount": 1000}
+    await send(
+        events.charge_refunded(
+            charge_id="ch_pack", payment_intent="pi_pack", amount=1000, amount_refunded=500
+        )
+    )
+    dispute = {
+        "dispute_id": "dp_1",
+        "charge_id": "ch_pack",
+        "payment_intent": "pi_pack",
+        "amount": 1000,
+    }
     await send(events.dispute_event("created", **dispute))
     await send(events.dispute_event("closed", status="lost", **dispute))
     expect(await debit(client, "user_1", 3, key="d1"), 201)
     # A customer linked by its metadata drains what was parked for it; an upgrade credits now.
-    await send(events.invoice_event("invoice.paid", customer="cus_3", subscription="sub_3",
-                                    billing_reason="subscription_create"), "parked")
-    await send(events.customer_event("customer.updated", customer="cus_3",
-                                     metadata={"account_id": "user_3"}))
+    await send(
+        events.invoice_event(
+            "invoice.paid",
+            customer="cus_3",
+            subscription="sub_3",
+            billing_reason="subscription_create",
+        ),
+        "parked",
+    )
+    await send(
+        events.customer_event(
+            "customer.updated", customer="cus_3", metadata={"account_id": "user_3"}
+        )
+    )
     clock.advance(days=10)
     events.now = int(clock.now().timestamp())
-    await send(events.subscription_event("updated", subscription_id="sub_1", customer="cus_1",
-                                         price=PRO, period_start=sub["start"],
-                                         period_end=sub["end"]))
+    await send(
+        events.subscription_event(
+            "updated",
+            subscription_id="sub_1",
+            customer="cus_1",
+            price=PRO,
+            period_start=sub["start"],
+            period_end=sub["end"],
+        )
+    )
     clock.advance(seconds=MONTH - 10 * 86400)
     events.now = int(clock.now().timestamp())
     await send(renewal_invoice(events, period_start=sub["end"], type="invoice.payment_failed"))
     await send(renewal_invoice(events, period_start=sub["end"]))  # the old period closes
-    await send(events.subscription_event("deleted", subscription_id="sub_1", customer="cus_1",
-                                         status="canceled"))
+    await send(
+        events.subscription_event(
+            "deleted", subscription_id="sub_1", customer="cus_1", status="canceled"
+        )
+    )
 
 
 async def run(story, faults=None, *, drop: tuple[str, ...] = ()) -> dict:
@@ -156,15 +195,18 @@ async def test_every_unit_failing_at_every_point_in_turn_ends_as_the_clean_run(n
     faulted = await run(story, plan)
 
     with capsys.disabled():
-        print(f"\n[{name}] {plan.units} units of work, {plan.pairs} (unit, point) pairs "
-              "failed in turn (write conflicts at each step, unknown commit results)")
+        print(
+            f"\n[{name}] {plan.units} units of work, {plan.pairs} (unit, point) pairs "
+            "failed in turn (write conflicts at each step, unknown commit results)"
+        )
     assert plan.pairs > plan.units * 3
     assert faulted == clean
 
 
 @pytest.mark.parametrize("name", STORIES)
 async def test_a_duplicate_key_at_any_insert_aborts_cleanly_and_the_retry_ends_as_clean(
-        name, capsys):
+    name, capsys
+):
     story = STORIES[name]
     drop = ("attempts",)  # a delivery answered 500 and sent again is one more attempt
     clean = await run(story, drop=drop)
@@ -175,6 +217,8 @@ async def test_a_duplicate_key_at_any_insert_aborts_cleanly_and_the_retry_ends_a
         assert await run(story, DuplicateAt(n), drop=drop) == clean, f"duplicate at insert {n}"
 
     with capsys.disabled():
-        print(f"\n[{name}] a duplicate key at each of {counter.seen} inserts and upserts, "
-              "one run each")
+        print(
+            f"\n[{name}] a duplicate key at each of {counter.seen} inserts and upserts, "
+            "one run each"
+        )
     assert counter.seen > 10

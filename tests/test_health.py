@@ -5,13 +5,21 @@ import pytest
 from tests.conftest import auth
 
 SPEC_PATHS = {
-    "/v1/accounts/{account_id}", "/v1/accounts/{account_id}/grants",
-    "/v1/accounts/{account_id}/ledger", "/v1/accounts/{account_id}/access",
-    "/v1/accounts/{account_id}/debits", "/v1/accounts/{account_id}/reservations",
-    "/v1/reservations/{reservation_id}", "/v1/reservations/{reservation_id}/capture",
-    "/v1/reservations/{reservation_id}/release", "/v1/accounts/{account_id}/adjustments",
-    "/webhooks/stripe", "/v1/webhook-events", "/v1/webhook-events/{event_id}/replay",
-    "/healthz", "/readyz",
+    "/v1/accounts/{account_id}",
+    "/v1/accounts/{account_id}/grants",
+    "/v1/accounts/{account_id}/ledger",
+    "/v1/accounts/{account_id}/access",
+    "/v1/accounts/{account_id}/debits",
+    "/v1/accounts/{account_id}/reservations",
+    "/v1/reservations/{reservation_id}",
+    "/v1/reservations/{reservation_id}/capture",
+    "/v1/reservations/{reservation_id}/release",
+    "/v1/accounts/{account_id}/adjustments",
+    "/webhooks/stripe",
+    "/v1/webhook-events",
+    "/v1/webhook-events/{event_id}/replay",
+    "/healthz",
+    "/readyz",
 }
 
 

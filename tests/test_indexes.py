@@ -74,8 +74,9 @@ async def test_spending_order_is_read_from_its_index_without_a_sort(client, db):
     await grant(client, "user_1", 10, expires_at=START + timedelta(days=1))
     await grant(client, "user_1", 10)
 
-    stages, names = await _winning(db.db[GRANTS], GrantRepository.spendable_query("user_1", START),
-                                   SPENDING_ORDER)
+    stages, names = await _winning(
+        db.db[GRANTS], GrantRepository.spendable_query("user_1", START), SPENDING_ORDER
+    )
 
     assert "COLLSCAN" not in stages and "SORT" not in stages
     assert names == {"spending_order"}
@@ -84,16 +85,21 @@ async def test_spending_order_is_read_from_its_index_without_a_sort(client, db):
 @pytest.mark.real_server
 async def test_due_holds_and_ledger_pages_use_their_indexes(client, db):
     await make_account(client, "user_1", 10)
-    stages, _ = await _winning(db.db[RESERVATIONS], {"account_id": "user_1", "status": "held",
-                                                      "expires_at": {"$lte": START}})
+    stages, _ = await _winning(
+        db.db[RESERVATIONS],
+        {"account_id": "user_1", "status": "held", "expires_at": {"$lte": START}},
+    )
     assert "COLLSCAN" not in stages
     # The ledger page as LedgerRepository.page asks for it, newest first by seq.
-    stages, names = await _winning(db.db[LEDGER], {"account_id": "user_1", "seq": {"$gt": 0}},
-                                   [("seq", DESCENDING)])
+    stages, names = await _winning(
+        db.db[LEDGER], {"account_id": "user_1", "seq": {"$gt": 0}}, [("seq", DESCENDING)]
+    )
     assert "COLLSCAN" not in stages and "SORT" not in stages
     assert names == {"account_newest"}
     # The balance at a time: the last entry created at or before it.
-    stages, _ = await _winning(db.db[LEDGER], {"account_id": "user_1",
-                                               "created_at": {"$lte": START}},
-                               [("created_at", DESCENDING), ("seq", DESCENDING)])
+    stages, _ = await _winning(
+        db.db[LEDGER],
+        {"account_id": "user_1", "created_at": {"$lte": START}},
+        [("created_at", DESCENDING), ("seq", DESCENDING)],
+    )
     assert "COLLSCAN" not in stages and "SORT" not in stages

@@ -94,8 +94,13 @@ async def test_the_maximum_lifetime_is_configurable(client_with, funded):
 
 
 def test_production_refuses_user_tokens_without_an_audience():
-    production = dict(_env_file=None, app_env="production", mongodb_uri="mongodb://db",
-                      stripe_webhook_secret="whsec_live", api_keys=api_keys_json())
+    production = dict(
+        _env_file=None,
+        app_env="production",
+        mongodb_uri="mongodb://db",
+        stripe_webhook_secret="whsec_live",
+        api_keys=api_keys_json(),
+    )
     with pytest.raises(SettingsError, match="JWT_AUDIENCE") as refused:
         load_settings(**production, jwt_secret=JWT_SECRET)
     assert JWT_SECRET not in str(refused.value)

@@ -44,15 +44,18 @@ async def test_every_operation_lists_its_error_answers_as_problem_json(client):
 
     assert "HTTPValidationError" not in doc["components"]["schemas"]
     for key, path, operation in operations(doc):
-        errors = {status: answer for status, answer in operation["responses"].items()
-                  if status[0] in "45"}
+        errors = {
+            status: answer for status, answer in operation["responses"].items() if status[0] in "45"
+        }
         if path.startswith("/v1/") or operation.get("parameters"):
             assert {"401", "422"} & set(errors), key
         for status, answer in errors.items():
             content = answer["content"]["application/problem+json"]
             assert content["schema"] == {"$ref": "#/components/schemas/Problem"}, key
-            assert all(example["value"]["status"] == int(status)
-                       for example in content["examples"].values()), key
+            assert all(
+                example["value"]["status"] == int(status)
+                for example in content["examples"].values()
+            ), key
 
 
 async def test_the_errors_named_by_the_rules_are_documented_where_they_happen(client):
@@ -83,36 +86,46 @@ async def test_every_field_and_parameter_is_described_and_every_body_has_an_exam
         for field, prop in schema.get("properties", {}).items():
             assert prop.get("description"), (
                 f"{name}.{field} has no description: give it Field(description=...) or an "
-                "entry in app/apidoc/glossary.py")
+                "entry in app/apidoc/glossary.py"
+            )
         assert schema.get("examples"), f"{name} has no example"
     for key, _, operation in operations(doc):
         for param in operation.get("parameters", []):
             assert param.get("description") not in (None, "", param["name"]), (
                 f"{key}: {param['name']} has no description: Query(description=...) or "
-                "PARAMETERS in app/apidoc/glossary.py")
+                "PARAMETERS in app/apidoc/glossary.py"
+            )
 
 
 async def test_malformed_json_is_answered_in_words_a_person_understands(client):
-    r = await client.post("/v1/accounts/user_1/debits", content=b'{"amount": 3,',
-                          headers={**auth(), "Idempotency-Key": "k1",
-                                   "Content-Type": "application/json"})
+    r = await client.post(
+        "/v1/accounts/user_1/debits",
+        content=b'{"amount": 3,',
+        headers={**auth(), "Idempotency-Key": "k1", "Content-Type": "application/json"},
+    )
 
     assert r.status_code == 422
     assert r.headers["content-type"] == "application/problem+json"
     body = r.json()
     assert body["code"] == "validation_error"
-    assert body["detail"] == ("body: not valid JSON: Expecting property name enclosed in "
-                              "double quotes (at character 13)")
-    assert body["errors"] == [{"loc": ["body"], "type": "json_invalid",
-                               "msg": body["detail"].removeprefix("body: ")}]
+    assert body["detail"] == (
+        "body: not valid JSON: Expecting property name enclosed in double quotes (at character 13)"
+    )
+    assert body["errors"] == [
+        {"loc": ["body"], "type": "json_invalid", "msg": body["detail"].removeprefix("body: ")}
+    ]
 
 
 def _schema():
     # Built at import: schemathesis makes one test per operation from it. The app runs in
     # schemathesis' own event loop, over ASGI, on a database of its own.
     uri = os.environ.get("MONGODB_TEST_URI")
-    app = create_app(make_settings(), db=connect(uri, f"test_{uuid.uuid4().hex[:12]}"),
-                     clock=FrozenClock(START), sweeper=False)
+    app = create_app(
+        make_settings(),
+        db=connect(uri, f"test_{uuid.uuid4().hex[:12]}"),
+        clock=FrozenClock(START),
+        sweeper=False,
+    )
     return schemathesis.openapi.from_asgi("/openapi.json", app)
 
 
@@ -120,10 +133,20 @@ schema = _schema()
 
 
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, database=None,
-          suppress_health_check=list(HealthCheck))
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_generated_requests_get_no_5xx_and_answers_that_match_the_document(case):
     # An admin key, so that requests get past authentication to the rules behind it.
-    case.call_and_validate(headers=auth("admin"), checks=[
-        not_a_server_error, status_code_conformance, content_type_conformance,
-        response_schema_conformance])
+    case.call_and_validate(
+        headers=auth("admin"),
+        checks=[
+            not_a_server_error,
+            status_code_conformance,
+            content_type_conformance,
+            response_schema_conformance,
+        ],
+    )

@@ -46,10 +46,22 @@ class LoseAnswers:
             pass
 
         await self.app(scope, receive, lose)
-        body = json.dumps({"type": "about:blank", "title": "Internal error", "status": 500,
-                           "detail": "injected", "code": "internal_error"}).encode()
-        await send({"type": "http.response.start", "status": 500,
-                    "headers": [(b"content-type", b"application/problem+json")]})
+        body = json.dumps(
+            {
+                "type": "about:blank",
+                "title": "Internal error",
+                "status": 500,
+                "detail": "injected",
+                "code": "internal_error",
+            }
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 500,
+                "headers": [(b"content-type", b"application/problem+json")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
@@ -72,10 +84,12 @@ class Sleeps(list):
 
 
 def ledger_client(asgi_app, sleeps: Sleeps | None = None, transport=None) -> AsyncCreditLedger:
-    http = httpx.AsyncClient(transport=transport or httpx.ASGITransport(app=asgi_app),
-                             base_url="http://test")
-    return AsyncCreditLedger(api_key=token("worker"), http_client=http,
-                             sleep=sleeps if sleeps is not None else Sleeps())
+    http = httpx.AsyncClient(
+        transport=transport or httpx.ASGITransport(app=asgi_app), base_url="http://test"
+    )
+    return AsyncCreditLedger(
+        api_key=token("worker"), http_client=http, sleep=sleeps if sleeps is not None else Sleeps()
+    )
 
 
 async def test_a_worker_debits_once_when_the_server_answers_500_once(app, client, db):
@@ -84,8 +98,9 @@ async def test_a_worker_debits_once_when_the_server_answers_500_once(app, client
     sleeps = Sleeps()
     ledger = ledger_client(flaky, sleeps)
 
-    result = await ledger.debit("user_1", 3, description="image 1024px",
-                                metadata={"feature": "image"})
+    result = await ledger.debit(
+        "user_1", 3, description="image 1024px", metadata={"feature": "image"}
+    )
 
     assert isinstance(result, EntryResult) and result.replayed
     assert (result.entry.type, result.entry.amount, result.account.balance) == ("debit", -3, 97)
@@ -199,8 +214,12 @@ async def test_hold_that_ends_without_capturing_captures_all_or_releases(app, cl
 
 def test_the_sync_client_debits_and_holds_the_same_way():
     uri = os.environ.get("MONGODB_TEST_URI")
-    app = create_app(make_settings(), db=connect(uri, f"test_{uuid.uuid4().hex[:12]}"),
-                     clock=FrozenClock(START), sweeper=False)
+    app = create_app(
+        make_settings(),
+        db=connect(uri, f"test_{uuid.uuid4().hex[:12]}"),
+        clock=FrozenClock(START),
+        sweeper=False,
+    )
     with TestClient(app, base_url="http://test") as http:
         admin = CreditLedger(api_key=token("admin"), http_client=http)
         ledger = CreditLedger(api_key=token("worker"), http_client=http, sleep=lambda s: None)

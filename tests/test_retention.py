@@ -82,8 +82,9 @@ async def test_stripe_events_are_forgotten_after_the_retention(app, client, db, 
 
 
 async def test_the_answer_retention_is_a_setting(db, clock):
-    app = create_app(make_settings(idempotency_answer_retention_days=1), db=db, clock=clock,
-                     sweeper=False)
+    app = create_app(
+        make_settings(idempotency_answer_retention_days=1), db=db, clock=clock, sweeper=False
+    )
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
@@ -98,9 +99,14 @@ async def test_the_answer_retention_is_a_setting(db, clock):
     await assert_invariants(db, ACCOUNT)
 
 
-@pytest.mark.parametrize(("name", "value"), [("STRIPE_EVENT_RETENTION_DAYS", "30"),
-                                             ("IDEMPOTENCY_ANSWER_RETENTION_DAYS", "0"),
-                                             ("MAX_HELD_RESERVATIONS", "0")])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("STRIPE_EVENT_RETENTION_DAYS", "30"),
+        ("IDEMPOTENCY_ANSWER_RETENTION_DAYS", "0"),
+        ("MAX_HELD_RESERVATIONS", "0"),
+    ],
+)
 def test_unsafe_bounds_stop_the_start(monkeypatch, name, value):
     monkeypatch.setenv(name, value)
 
@@ -111,5 +117,8 @@ def test_unsafe_bounds_stop_the_start(monkeypatch, name, value):
 def test_defaults():
     settings = load_settings(_env_file=None)
 
-    assert (settings.max_held_reservations, settings.stripe_event_retention_days,
-            settings.idempotency_answer_retention_days) == (1000, 400, 90)
+    assert (
+        settings.max_held_reservations,
+        settings.stripe_event_retention_days,
+        settings.idempotency_answer_retention_days,
+    ) == (1000, 400, 90)

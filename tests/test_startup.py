@@ -20,9 +20,22 @@ import pytest
 from app.config import sha256_hex
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SETTING_VARS = ["MONGODB_URI", "MONGODB_DB", "STRIPE_WEBHOOK_SECRET", "STRIPE_API_KEY",
-                "API_KEYS", "JWT_SECRET", "JWT_PUBLIC_KEY", "JWT_AUDIENCE", "JWT_ACCOUNT_CLAIM",
-                "PLANS_FILE", "APP_ENV", "PORT", "HOST", "WEB_CONCURRENCY"]
+SETTING_VARS = [
+    "MONGODB_URI",
+    "MONGODB_DB",
+    "STRIPE_WEBHOOK_SECRET",
+    "STRIPE_API_KEY",
+    "API_KEYS",
+    "JWT_SECRET",
+    "JWT_PUBLIC_KEY",
+    "JWT_AUDIENCE",
+    "JWT_ACCOUNT_CLAIM",
+    "PLANS_FILE",
+    "APP_ENV",
+    "PORT",
+    "HOST",
+    "WEB_CONCURRENCY",
+]
 EARLIER_CREDENTIALS = '{"base_url": "http://127.0.0.1:8000", "api_key": "ck_earlier"}\n'
 SECRET_KEY = "ck_pasted_key_instead_of_its_hash"
 
@@ -42,11 +55,23 @@ def environment(tmp_path: Path, **values: str) -> dict[str, str]:
 def start(tmp_path: Path, command: str, **values: str) -> subprocess.Popen[str]:
     # Run from an empty directory, so that no .env of the developer's counts.
     return subprocess.Popen(
-        [sys.executable, "-m", "app", command,
-         *(["--credentials-file", str(tmp_path / "credentials.json")] if command == "dev"
-           else [])],
-        cwd=tmp_path, env=environment(tmp_path, **values), text=True,
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        [
+            sys.executable,
+            "-m",
+            "app",
+            command,
+            *(
+                ["--credentials-file", str(tmp_path / "credentials.json")]
+                if command == "dev"
+                else []
+            ),
+        ],
+        cwd=tmp_path,
+        env=environment(tmp_path, **values),
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 def read_until(stream, needle: str, deadline: float) -> str:
@@ -82,29 +107,41 @@ def busy_port():
 
 
 MISTAKES = {
-    "plans_file_missing": ({"PLANS_FILE": "nope.toml"}, ["PLANS_FILE", "nope.toml",
-                                                         "not found"]),
+    "plans_file_missing": ({"PLANS_FILE": "nope.toml"}, ["PLANS_FILE", "nope.toml", "not found"]),
     "app_env_misspelt": ({"APP_ENV": "prod"}, ["APP_ENV", "production"]),
     "port_out_of_range": ({"PORT": "70000"}, ["PORT", "65535"]),
     "port_not_a_number": ({"PORT": "eighty"}, ["PORT"]),
     "api_keys_malformed": ({"API_KEYS": '[{"name": "w", ' + SECRET_KEY}, ["API_KEYS", "JSON"]),
     "api_keys_not_a_list": ({"API_KEYS": '{"name": "w"}'}, ["API_KEYS", "list"]),
     "api_key_bad_hash": (
-        {"API_KEYS": json.dumps([
-            {"name": "ok", "sha256": sha256_hex("k"), "scopes": ["credits:read"]},
-            {"name": "w", "sha256": SECRET_KEY, "scopes": ["credits:read"]}])},
-        ["API_KEYS entry 1", "sha256"]),
+        {
+            "API_KEYS": json.dumps(
+                [
+                    {"name": "ok", "sha256": sha256_hex("k"), "scopes": ["credits:read"]},
+                    {"name": "w", "sha256": SECRET_KEY, "scopes": ["credits:read"]},
+                ]
+            )
+        },
+        ["API_KEYS entry 1", "sha256"],
+    ),
     "api_key_unknown_scope": (
-        {"API_KEYS": json.dumps([{"name": "w", "sha256": sha256_hex("k"),
-                                  "scopes": ["credits:steal"]}])},
-        ["API_KEYS entry 0", "scopes"]),
-    "production_unconfigured": ({"APP_ENV": "production"},
-                                ["MONGODB_URI", "STRIPE_WEBHOOK_SECRET", "API_KEYS"]),
+        {
+            "API_KEYS": json.dumps(
+                [{"name": "w", "sha256": sha256_hex("k"), "scopes": ["credits:steal"]}]
+            )
+        },
+        ["API_KEYS entry 0", "scopes"],
+    ),
+    "production_unconfigured": (
+        {"APP_ENV": "production"},
+        ["MONGODB_URI", "STRIPE_WEBHOOK_SECRET", "API_KEYS"],
+    ),
 }
 
 
-def assert_refused(result_stdout: str, result_stderr: str, returncode: int,
-                   words: list[str]) -> None:
+def assert_refused(
+    result_stdout: str, result_stderr: str, returncode: int, words: list[str]
+) -> None:
     assert returncode == 2, result_stderr
     lines = result_stderr.splitlines()
     assert len(lines) == 1, result_stderr
@@ -115,8 +152,9 @@ def assert_refused(result_stdout: str, result_stderr: str, returncode: int,
 
 @pytest.mark.parametrize("command", ["dev", "serve"])
 @pytest.mark.parametrize("mistake", MISTAKES)
-def test_a_start_mistake_is_one_line_exit_2_no_banner_and_no_write(tmp_path, credentials,
-                                                                   command, mistake):
+def test_a_start_mistake_is_one_line_exit_2_no_banner_and_no_write(
+    tmp_path, credentials, command, mistake
+):
     values, words = MISTAKES[mistake]
     values = {"PORT": str(free_port()), **values}
 
@@ -129,7 +167,8 @@ def test_a_start_mistake_is_one_line_exit_2_no_banner_and_no_write(tmp_path, cre
 
 @pytest.mark.parametrize("command", ["dev", "serve"])
 def test_a_busy_port_is_one_line_exit_2_and_leaves_the_first_servers_credentials(
-        tmp_path, credentials, busy_port, command):
+    tmp_path, credentials, busy_port, command
+):
     process = start(tmp_path, command, PORT=str(busy_port))
     stdout, stderr = process.communicate(timeout=60)
 
@@ -163,8 +202,10 @@ def test_dev_announces_and_saves_its_credentials_once_it_serves(tmp_path, creden
         banner = read_until(process.stdout, "Try it:", time.monotonic() + 60)
         saved = json.loads(credentials.read_text())
         # The banner comes after the start-up: the server answers with the key it shows.
-        answer = httpx.get(f"{saved['base_url']}/v1/accounts/nobody",
-                           headers={"Authorization": f"Bearer {saved['api_key']}"})
+        answer = httpx.get(
+            f"{saved['base_url']}/v1/accounts/nobody",
+            headers={"Authorization": f"Bearer {saved['api_key']}"},
+        )
     finally:
         log = stop(process)
 
@@ -183,8 +224,9 @@ def test_serve_starts_answers_and_stops_gracefully_on_sigterm(tmp_path):
     try:
         read_until(process.stderr, "serving on", time.monotonic() + 60)
         health = httpx.get(f"http://127.0.0.1:{port}/healthz")
-        answer = httpx.get(f"http://127.0.0.1:{port}/v1/accounts/nobody",
-                           headers={"Authorization": "Bearer key-w"})
+        answer = httpx.get(
+            f"http://127.0.0.1:{port}/v1/accounts/nobody", headers={"Authorization": "Bearer key-w"}
+        )
     finally:
         log = stop(process)
 

@@ -62,8 +62,9 @@ class LedgerMachine(RuleBasedStateMachine):
         self.app = create_app(make_settings(), db=self.db, clock=self.clock, sweeper=False)
         self.lifespan = self.app.router.lifespan_context(self.app)
         self.run(self.lifespan.__aenter__())
-        self.client = httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app),
-                                        base_url="http://test")
+        self.client = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=self.app), base_url="http://test"
+        )
         self.keys = itertools.count()
         self.answered: list[tuple[str, dict, str, httpx.Response]] = []  # writes, for retries
         self.delivered: list[dict] = []  # Stripe events, for redeliveries
@@ -81,11 +82,13 @@ class LedgerMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------ HTTP
 
-    def post(self, path: str, body: dict | None, *, key: str | None = None,
-             who: str = "admin") -> httpx.Response:
+    def post(
+        self, path: str, body: dict | None, *, key: str | None = None, who: str = "admin"
+    ) -> httpx.Response:
         key = key or f"k{next(self.keys)}"
-        r = self.run(self.client.post(path, json=body,
-                                      headers={**auth(who), "Idempotency-Key": key}))
+        r = self.run(
+            self.client.post(path, json=body, headers={**auth(who), "Idempotency-Key": key})
+        )
         assert r.status_code < 500, r.text
         if r.status_code < 300:
             self.answered.append((path, body, key, r))
@@ -127,8 +130,9 @@ class LedgerMachine(RuleBasedStateMachine):
     @rule(target=holds, account=accounts, amount=credits, ttl=st.integers(1, 7200))
     def hold(self, account, amount, ttl):
         available = self.available(account)
-        r = self.post(f"/v1/accounts/{account}/reservations",
-                      {"amount": amount, "ttl_seconds": ttl})
+        r = self.post(
+            f"/v1/accounts/{account}/reservations", {"amount": amount, "ttl_seconds": ttl}
+        )
         assert r.status_code in HOLD_ANSWERS, r.text
         if r.status_code == 201:
             assert available is not None and available >= amount
@@ -137,8 +141,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(hold=holds, amount=st.none() | credits)
     def capture(self, hold, amount):
-        r = self.post(f"/v1/reservations/{hold}/capture",
-                      {} if amount is None else {"amount": amount})
+        r = self.post(
+            f"/v1/reservations/{hold}/capture", {} if amount is None else {"amount": amount}
+        )
         assert r.status_code in (200, 404, 409, 422), r.text
 
     @rule(hold=holds)
@@ -148,8 +153,9 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(account=accounts, amount=st.integers(-300, 300).filter(bool))
     def adjust(self, account, amount):
-        r = self.post(f"/v1/accounts/{account}/adjustments",
-                      {"amount": amount, "reason": "state machine"})
+        r = self.post(
+            f"/v1/accounts/{account}/adjustments", {"amount": amount, "reason": "state machine"}
+        )
         assert r.status_code in (201, 404), r.text
 
     @rule(seconds=st.integers(1, 5 * 86_400))
@@ -162,44 +168,71 @@ class LedgerMachine(RuleBasedStateMachine):
     def retry(self, data):
         path, body, key, first = data.draw(st.sampled_from(self.answered))
         before = self.run(snapshot(self.db))
-        r = self.run(self.client.post(path, json=body,
-                                      headers={**auth("admin"), "Idempotency-Key": key}))
+        r = self.run(
+            self.client.post(path, json=body, headers={**auth("admin"), "Idempotency-Key": key})
+        )
         assert (r.status_code, r.json()) == (first.status_code, first.json())
         assert r.headers["idempotent-replayed"] == "true"
         assert self.run(snapshot(self.db)) == before
 
     # ------------------------------------------------------------ Stripe
 
-    @rule(target=packs, account=accounts, pack=st.sampled_from(sorted(PACKS)),
-          quantity=st.integers(1, 3))
+    @rule(
+        target=packs,
+        account=accounts,
+        pack=st.sampled_from(sorted(PACKS)),
+        quantity=st.integers(1, 3),
+    )
     def buy_pack(self, account, pack, quantity):
-        payment = {"pi": self.stripe.new_id("pi"), "charge": self.stripe.new_id("ch"),
-                   "amount": 1000 * quantity, "refunded": 0, "account": account}
-        event = pack_checkout(self.stripe, account=account, customer=f"cus_{account}",
-                              pack=pack, quantity=quantity, payment_intent=payment["pi"],
-                              amount_total=payment["amount"])
+        payment = {
+            "pi": self.stripe.new_id("pi"),
+            "charge": self.stripe.new_id("ch"),
+            "amount": 1000 * quantity,
+            "refunded": 0,
+            "account": account,
+        }
+        event = pack_checkout(
+            self.stripe,
+            account=account,
+            customer=f"cus_{account}",
+            pack=pack,
+            quantity=quantity,
+            payment_intent=payment["pi"],
+            amount_total=payment["amount"],
+        )
         assert self.deliver(event) == "processed"
         return payment
 
     @rule(payment=packs, quarters=st.integers(1, 4))
     def refund(self, payment, quarters):
-        payment["refunded"] = min(payment["amount"],
-                                  payment["refunded"] + payment["amount"] * quarters // 4)
+        payment["refunded"] = min(
+            payment["amount"], payment["refunded"] + payment["amount"] * quarters // 4
+        )
         event = self.stripe.charge_refunded(
-            charge_id=payment["charge"], payment_intent=payment["pi"], amount=payment["amount"],
-            amount_refunded=payment["refunded"], customer=f"cus_{payment['account']}")
+            charge_id=payment["charge"],
+            payment_intent=payment["pi"],
+            amount=payment["amount"],
+            amount_refunded=payment["refunded"],
+            customer=f"cus_{payment['account']}",
+        )
         assert self.deliver(event) in ("processed", "duplicate")
 
     @rule(payment=packs, outcome=st.sampled_from(["won", "lost"]))
     def dispute(self, payment, outcome):
         dispute_id = self.stripe.new_id("dp")
-        common = dict(dispute_id=dispute_id, charge_id=payment["charge"],
-                      payment_intent=payment["pi"], amount=payment["amount"])
-        assert self.deliver(self.stripe.dispute_event(type="charge.dispute.created",
-                                                      **common)) == "processed"
-        assert self.deliver(self.stripe.dispute_event(type="charge.dispute.closed",
-                                                      status=outcome, **common)) in (
-            "processed", "duplicate")
+        common = dict(
+            dispute_id=dispute_id,
+            charge_id=payment["charge"],
+            payment_intent=payment["pi"],
+            amount=payment["amount"],
+        )
+        assert (
+            self.deliver(self.stripe.dispute_event(type="charge.dispute.created", **common))
+            == "processed"
+        )
+        assert self.deliver(
+            self.stripe.dispute_event(type="charge.dispute.closed", status=outcome, **common)
+        ) in ("processed", "duplicate")
 
     @precondition(lambda self: self.delivered)
     @rule(data=st.data())
@@ -221,8 +254,16 @@ class LedgerMachine(RuleBasedStateMachine):
 
 def test_random_sequences_keep_every_invariant():
     LedgerMachine.steps = 0
-    run_state_machine_as_test(LedgerMachine, settings=settings(
-        max_examples=EXAMPLES, stateful_step_count=STEPS, deadline=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much]))
-    print(f"\n[stateful] {EXAMPLES} examples of up to {STEPS} steps: "
-          f"{LedgerMachine.steps} invariant checks, one after every step")
+    run_state_machine_as_test(
+        LedgerMachine,
+        settings=settings(
+            max_examples=EXAMPLES,
+            stateful_step_count=STEPS,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+        ),
+    )
+    print(
+        f"\n[stateful] {EXAMPLES} examples of up to {STEPS} steps: "
+        f"{LedgerMachine.steps} invariant checks, one after every step"
+    )

@@ -18,20 +18,31 @@ E = errors
 
 # Errors an operation answers beyond those its shape implies (see _implied_errors).
 SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
-    "POST /v1/accounts/{account_id}/debits": [E.InsufficientCredits, E.AccessSuspended,
-                                              E.NegativeBalance],
-    "POST /v1/accounts/{account_id}/reservations": [E.InsufficientCredits, E.AccessSuspended,
-                                                    E.NegativeBalance],
-    "POST /v1/reservations/{reservation_id}/capture": [E.ReservationNotHeld,
-                                                       E.ReservationExpired],
-    "POST /v1/reservations/{reservation_id}/release": [E.ReservationNotHeld,
-                                                       E.ReservationExpired],
+    "POST /v1/accounts/{account_id}/debits": [
+        E.InsufficientCredits,
+        E.AccessSuspended,
+        E.NegativeBalance,
+    ],
+    "POST /v1/accounts/{account_id}/reservations": [
+        E.InsufficientCredits,
+        E.AccessSuspended,
+        E.NegativeBalance,
+    ],
+    "POST /v1/reservations/{reservation_id}/capture": [E.ReservationNotHeld, E.ReservationExpired],
+    "POST /v1/reservations/{reservation_id}/release": [E.ReservationNotHeld, E.ReservationExpired],
     "POST /v1/webhook-events/{event_id}/replay": [E.EventNotFound, E.EventNotReplayable],
     "GET /readyz": [E.NotReady],
-    "POST /v1/webhook-deliveries/{delivery_id}/retry": [E.DeliveryNotFound, E.EndpointNotFound,
-                                                        E.EndpointDisabled],
-    "POST /webhooks/stripe": [E.InvalidSignature, E.InvalidPayload, E.PayloadTooLarge,
-                              E.WebhooksDisabled],
+    "POST /v1/webhook-deliveries/{delivery_id}/retry": [
+        E.DeliveryNotFound,
+        E.EndpointNotFound,
+        E.EndpointDisabled,
+    ],
+    "POST /webhooks/stripe": [
+        E.InvalidSignature,
+        E.InvalidPayload,
+        E.PayloadTooLarge,
+        E.WebhooksDisabled,
+    ],
 }
 # Grants create the account they name, so an unknown one is no 404 there.
 CREATES_ACCOUNT = {"POST /v1/accounts/{account_id}/grants"}
@@ -42,29 +53,54 @@ PROBLEM_SCHEMA: dict[str, Any] = {
     "description": "An error, as application/problem+json (RFC 9457), with a stable code.",
     "required": ["type", "title", "status", "detail", "code"],
     "properties": {
-        "type": {"type": "string", "description": "Always about:blank: the code says what.",
-                 "examples": ["about:blank"]},
-        "title": {"type": "string", "description": "The code in words.",
-                  "examples": ["Insufficient credits"]},
+        "type": {
+            "type": "string",
+            "description": "Always about:blank: the code says what.",
+            "examples": ["about:blank"],
+        },
+        "title": {
+            "type": "string",
+            "description": "The code in words.",
+            "examples": ["Insufficient credits"],
+        },
         "status": {"type": "integer", "description": "The HTTP status.", "examples": [402]},
-        "detail": {"type": "string", "description": "What went wrong in this request.",
-                   "examples": ["account 'user_42' has 2 credits available; 3 needed"]},
-        "code": {"type": "string", "description": "Stable, for programs to branch on.",
-                 "examples": ["insufficient_credits"]},
-        "reason": {"type": "string", "description": "access_suspended only: past_due, unpaid, "
-                   "paused or disputed.", "examples": ["past_due"]},
+        "detail": {
+            "type": "string",
+            "description": "What went wrong in this request.",
+            "examples": ["account 'user_42' has 2 credits available; 3 needed"],
+        },
+        "code": {
+            "type": "string",
+            "description": "Stable, for programs to branch on.",
+            "examples": ["insufficient_credits"],
+        },
+        "reason": {
+            "type": "string",
+            "description": "access_suspended only: past_due, unpaid, paused or disputed.",
+            "examples": ["past_due"],
+        },
         "errors": {
-            "type": "array", "description": "validation_error only: each field's problem.",
+            "type": "array",
+            "description": "validation_error only: each field's problem.",
             "items": {
                 "type": "object",
                 "properties": {
-                    "loc": {"type": "array", "items": {"type": "string"},
-                            "description": "Where: body, query, path or header, then the "
-                            "field.", "examples": [["body", "amount"]]},
-                    "msg": {"type": "string", "description": "What is wrong with it.",
-                            "examples": ["Input should be greater than or equal to 1"]},
-                    "type": {"type": "string", "description": "The kind of problem.",
-                             "examples": ["greater_than_equal"]},
+                    "loc": {
+                        "type": "array",
+                        "items": {"type": "string"},
+                        "description": "Where: body, query, path or header, then the field.",
+                        "examples": [["body", "amount"]],
+                    },
+                    "msg": {
+                        "type": "string",
+                        "description": "What is wrong with it.",
+                        "examples": ["Input should be greater than or equal to 1"],
+                    },
+                    "type": {
+                        "type": "string",
+                        "description": "The kind of problem.",
+                        "examples": ["greater_than_equal"],
+                    },
                 },
             },
         },
@@ -93,12 +129,22 @@ def _implied_errors(key: str, path: str, operation: dict[str, Any]) -> list[type
 
 
 def _example(error: type[errors.DomainError]) -> dict[str, Any]:
-    value: dict[str, Any] = {"type": "about:blank", "title": error.title,
-                             "status": error.status, "detail": error.title, "code": error.code}
+    value: dict[str, Any] = {
+        "type": "about:blank",
+        "title": error.title,
+        "status": error.status,
+        "detail": error.title,
+        "code": error.code,
+    }
     if error is E.ValidationFailed:
         value["detail"] = "body.amount: Input should be greater than or equal to 1"
-        value["errors"] = [{"loc": ["body", "amount"], "type": "greater_than_equal",
-                            "msg": "Input should be greater than or equal to 1"}]
+        value["errors"] = [
+            {
+                "loc": ["body", "amount"],
+                "type": "greater_than_equal",
+                "msg": "Input should be greater than or equal to 1",
+            }
+        ]
     if error is E.AccessSuspended:
         value["reason"] = "past_due"
     return value
@@ -112,11 +158,12 @@ def _error_responses(found: list[type]) -> dict[str, Any]:
     for status, group in sorted(by_status.items()):
         responses[str(status)] = {
             "description": " or ".join(f"{e.code} ({e.title})" for e in group),
-            "content": {errors.PROBLEM_JSON: {
-                "schema": PROBLEM_REF,
-                "examples": {e.code: {"summary": e.title, "value": _example(e)}
-                             for e in group},
-            }},
+            "content": {
+                errors.PROBLEM_JSON: {
+                    "schema": PROBLEM_REF,
+                    "examples": {e.code: {"summary": e.title, "value": _example(e)} for e in group},
+                }
+            },
         }
     return responses
 
@@ -158,22 +205,32 @@ def _schema_example(name: str, schemas: dict[str, Any], seen: set[str]) -> dict[
     if schema.get("examples"):
         return schema["examples"][0]
     seen = seen | {name}
-    return {field: _value(prop, schemas, seen)
-            for field, prop in schema.get("properties", {}).items()}
+    return {
+        field: _value(prop, schemas, seen) for field, prop in schema.get("properties", {}).items()
+    }
 
 
 def build_openapi(app: FastAPI) -> dict[str, Any]:
-    doc = get_openapi(title=app.title, version=app.version, summary=app.summary,
-                      description=app.description, routes=app.routes)
+    doc = get_openapi(
+        title=app.title,
+        version=app.version,
+        summary=app.summary,
+        description=app.description,
+        routes=app.routes,
+    )
     components = doc.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for unused in ("HTTPValidationError", "ValidationError"):  # FastAPI's 422 shape: not ours
         schemas.pop(unused, None)
     schemas["Problem"] = copy.deepcopy(PROBLEM_SCHEMA)
-    components["securitySchemes"] = {BEARER: {
-        "type": "http", "scheme": "bearer",
-        "description": "A service API key (ck_..., from python -m app keys new) or, to read "
-                       "one's own account, a user JWT."}}
+    components["securitySchemes"] = {
+        BEARER: {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A service API key (ck_..., from python -m app keys new) or, to read "
+            "one's own account, a user JWT.",
+        }
+    }
     for path, operations in doc.get("paths", {}).items():
         for method, operation in operations.items():
             key = f"{method.upper()} {path}"

@@ -20,36 +20,51 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "id": ("The object's id.", ENTRY_ID),
     "account_id": ("The product's own account id (user, team or workspace).", ACCOUNT),
     "amount": ("Credits, a positive integer.", 20),
-    "balance": ("Credits the account holds, held ones included; negative only through a "
-                "deficit.", 97),
+    "balance": (
+        "Credits the account holds, held ones included; negative only through a deficit.",
+        97,
+    ),
     "reserved": ("Credits set aside by live holds.", 20),
     "available": ("Credits that may be spent now: balance - reserved.", 77),
-    "deficit": ("Credits owed after a clawback or negative adjustment; the next grants pay "
-                "it off first.", 0),
-    "subscription_status": ("none, trialing, active, past_due, unpaid, paused, canceled or "
-                            "incomplete, from Stripe.", "active"),
+    "deficit": (
+        "Credits owed after a clawback or negative adjustment; the next grants pay it off first.",
+        0,
+    ),
+    "subscription_status": (
+        "none, trialing, active, past_due, unpaid, paused, canceled or incomplete, from Stripe.",
+        "active",
+    ),
     "plan": ("The plan's key in the catalog, or null.", "pro"),
     "current_period_end": ("End of the paid period (UTC), or null.", T1),
     "grace_until": ("While past due, spending is allowed until this time (UTC).", None),
     "cancel_at": ("When the subscription ends, if it is set to cancel (UTC).", None),
-    "suspended_reason": ("Why spending is refused: past_due, unpaid, paused, disputed, or "
-                         "null.", None),
+    "suspended_reason": (
+        "Why spending is refused: past_due, unpaid, paused, disputed, or null.",
+        None,
+    ),
     "stripe_customer_id": ("The linked Stripe customer, or null.", "cus_RZ3kX9mA7bQ2"),
     "stripe_subscription_id": ("The Stripe subscription, or null.", "sub_1QZ3kX9mA7bQ2"),
     "created_at": ("When it was created (UTC).", T0),
     "updated_at": ("When it last changed (UTC).", T0),
-    "kind": ("What the credits are: subscription, pack, bonus, promotional, compensation, "
-             "rollover or correction.", "bonus"),
+    "kind": (
+        "What the credits are: subscription, pack, bonus, promotional, compensation, "
+        "rollover or correction.",
+        "bonus",
+    ),
     "remaining": ("Credits of the grant not yet spent (held ones included).", 80),
     "held": ("Credits of the grant set aside by live holds.", 20),
     "expires_at": ("When the credits expire (UTC); null: never.", T1),
-    "source": ("What made it: api, adjustment, invoice:<id>, checkout:<id>, "
-               "reservation:<id>, ...", "api"),
+    "source": (
+        "What made it: api, adjustment, invoice:<id>, checkout:<id>, reservation:<id>, ...",
+        "api",
+    ),
     "description": ("Free text shown in the ledger, up to 500 characters.", "image 1024px"),
-    "metadata": ("Up to 50 keys ([A-Za-z0-9_-]{1,40}) of strings (up to 500 characters), "
-                 "integers, booleans or null.", {"feature": "image", "job": "j_81"}),
-    "type": ("The kind of entry: grant, debit, capture, expiry, clawback or adjustment.",
-             "debit"),
+    "metadata": (
+        "Up to 50 keys ([A-Za-z0-9_-]{1,40}) of strings (up to 500 characters), "
+        "integers, booleans or null.",
+        {"feature": "image", "job": "j_81"},
+    ),
+    "type": ("The kind of entry: grant, debit, capture, expiry, clawback or adjustment.", "debit"),
     "balance_after": ("The account's balance right after this entry.", 97),
     "grants": ("How much it took from (negative) or gave to (positive) each grant.", None),
     "grant_id": ("The grant.", GRANT_ID),
@@ -63,11 +78,16 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "reservation": ("The hold.", None),
     "captured": ("Credits the capture spent (0 until then).", 0),
     "status": ("held, captured, released or expired.", "held"),
-    "ttl_seconds": ("How long the hold lives, 1 to 86400 seconds; when it runs out the "
-                    "credits go back.", 600),
+    "ttl_seconds": (
+        "How long the hold lives, 1 to 86400 seconds; when it runs out the credits go back.",
+        600,
+    ),
     "allowed": ("Whether the account may spend `cost` credits now.", True),
-    "reason": ("ok, or why not: insufficient_credits, past_due, unpaid, paused, disputed or "
-               "negative_balance.", "ok"),
+    "reason": (
+        "ok, or why not: insufficient_credits, past_due, unpaid, paused, disputed or "
+        "negative_balance.",
+        "ok",
+    ),
     "created": ("When Stripe created the event (UTC).", T0),
     "api_version": ("The Stripe API version of the payload.", "2026-10-28.endive"),
     "customer_id": ("The Stripe customer of the event, or null.", "cus_RZ3kX9mA7bQ2"),
@@ -77,15 +97,16 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "received_at": ("When it first arrived (UTC).", T0),
     "processed_at": ("When it was last processed (UTC), or null.", T0),
     "account_seq": ("The event's number within its account: 1, 2, 3 ...", 7),
-    "seq": ("The entry's number within its account: 1, 2, 3 ... without gaps, in commit "
-            "order.", 7),
+    "seq": ("The entry's number within its account: 1, 2, 3 ... without gaps, in commit order.", 7),
     "at": ("The time asked about (UTC).", T0),
     "as_of_seq": ("The seq of the last entry at or before `at` (0: none yet).", 7),
     "ok": ("Whether every invariant holds.", True),
     "accounts_checked": ("How many accounts were checked.", 1),
     "problems": ("Each invariant that does not hold, with the account and what differs.", None),
-    "invariant": ("The invariant that does not hold, e.g. balance_equals_sum_of_entries.",
-                  "balance_equals_sum_of_entries"),
+    "invariant": (
+        "The invariant that does not hold, e.g. balance_equals_sum_of_entries.",
+        "balance_equals_sum_of_entries",
+    ),
     "detail": ("What differs, in numbers.", "balance 97, sum of entries 100"),
     "from": ("Start of the window (UTC, included).", T0),
     "to": ("End of the window (UTC, excluded).", T1),
@@ -97,14 +118,17 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "credits": ("Credits spent (debits and captures).", 42),
     "operations": ("How many debits and captures spent them.", 14),
     "groups": ("The same split by the value of metadata_key.", None),
-    "url": ("Where deliveries are POSTed: https:// (http:// in development only).",
-            "https://app.example.com/credit-events"),
+    "url": (
+        "Where deliveries are POSTed: https:// (http:// in development only).",
+        "https://app.example.com/credit-events",
+    ),
     "event_types": ("Only these event types; null or empty: every type.", ["balance.low"]),
-    "disabled": ("Whether deliveries are paused (by the API, or after 5 days of failures).",
-                 False),
+    "disabled": ("Whether deliveries are paused (by the API, or after 5 days of failures).", False),
     "disabled_reason": ("Why it is disabled, or null.", None),
-    "secret": ("The signing secret (whsec_...), shown only when created or rotated.",
-               "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"),
+    "secret": (
+        "The signing secret (whsec_...), shown only when created or rotated.",
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+    ),
     "endpoint_id": ("The webhook endpoint.", ENDPOINT_ID),
     "event_id": ("The outgoing event (its webhook-id).", "evt_6743a1f0c2a4b5d6e7f80915"),
     "event_type": ("The event's type.", "balance.low"),
@@ -113,71 +137,97 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "log": ("The last 20 attempts, oldest first.", None),
     "status_code": ("The receiver's HTTP status, or null when none came.", 500),
     "duration_ms": ("How long the attempt took, in milliseconds.", 120),
-    "low_balance_threshold": ("Below this many available credits a balance.low event is "
-                              "recorded; null: no alert.", 50),
+    "low_balance_threshold": (
+        "Below this many available credits a balance.low event is recorded; null: no alert.",
+        50,
+    ),
 }
 
 # Where a name means something else in one schema.
 BY_SCHEMA: dict[str, tuple[str, Any]] = {
-    "CaptureResult.account": ("The account right after the capture entry (credits the hold "
-                              "gives back to grants that expired meanwhile then expire in an "
-                              "expiry entry).", None),
+    "CaptureResult.account": (
+        "The account right after the capture entry (credits the hold "
+        "gives back to grants that expired meanwhile then expire in an "
+        "expiry entry).",
+        None,
+    ),
     "Account.id": ("The account id (the product's own).", ACCOUNT),
     "Grant.id": ("The grant's id.", GRANT_ID),
     "Grant.amount": ("Credits the grant gave.", 100),
     "Grant.source": ("What made it: api, invoice:<id>, checkout:<id>, ...", "api"),
-    "GrantPart.amount": ("Credits taken from (negative) or given to (positive) this grant.",
-                         -3),
+    "GrantPart.amount": ("Credits taken from (negative) or given to (positive) this grant.", -3),
     "GrantPart.kind": ("The grant's kind.", "bonus"),
     "GrantCreate.kind": ("bonus, promotional or compensation.", "bonus"),
     "GrantCreate.amount": ("Credits to grant, 1 to 10^12.", 100),
-    "GrantCreate.description": ("Required: why the credits are given (shown in the ledger).",
-                                "welcome"),
-    "GrantCreate.expires_at": ("When the credits expire (UTC, with a timezone); omit for "
-                               "never.", T1),
+    "GrantCreate.description": (
+        "Required: why the credits are given (shown in the ledger).",
+        "welcome",
+    ),
+    "GrantCreate.expires_at": (
+        "When the credits expire (UTC, with a timezone); omit for never.",
+        T1,
+    ),
     "LedgerEntry.id": ("The entry's id; entries sort by it, newest first.", ENTRY_ID),
     "LedgerEntry.amount": ("Signed credits: positive adds, negative takes away.", -3),
-    "LedgerEntry.source": ("What made it: api, adjustment, invoice:<id>, reservation:<id>, ...",
-                           "api"),
+    "LedgerEntry.source": (
+        "What made it: api, adjustment, invoice:<id>, reservation:<id>, ...",
+        "api",
+    ),
     "DebitCreate.amount": ("Credits to spend, 1 to 10^12.", 3),
     "ReservationCreate.amount": ("Credits to hold, 1 to 10^12.", 20),
-    "CaptureCreate.amount": ("Credits to spend, at most the hold; omit to spend all of it. The "
-                             "rest is released.", 12),
-    "AdjustmentCreate.amount": ("Signed credits, not zero: positive adds, negative takes "
-                                "away (a deficit if they are not there).", -5),
+    "CaptureCreate.amount": (
+        "Credits to spend, at most the hold; omit to spend all of it. The rest is released.",
+        12,
+    ),
+    "AdjustmentCreate.amount": (
+        "Signed credits, not zero: positive adds, negative takes "
+        "away (a deficit if they are not there).",
+        -5,
+    ),
     "AdjustmentCreate.reason": ("Required: why (shown in the ledger).", "refund of job j_81"),
     "Reservation.id": ("The hold's id.", RESERVATION_ID),
     "Reservation.amount": ("Credits held.", 20),
     "Reservation.expires_at": ("When the hold runs out and its credits go back (UTC).", T1),
     "AccessDecision.available": ("Credits that may be spent now.", 77),
-    "WebhookAnswer.status": ("What became of the event: processed, duplicate, ignored, "
-                             "parked or failed.", "processed"),
+    "WebhookAnswer.status": (
+        "What became of the event: processed, duplicate, ignored, parked or failed.",
+        "processed",
+    ),
     "WebhookEvent.id": ("Stripe's event id.", "evt_1QZ3kX9mA7bQ2"),
     "WebhookEvent.type": ("Stripe's event type.", "invoice.paid"),
-    "WebhookEvent.status": ("received, processed, duplicate, ignored, parked or failed.",
-                            "processed"),
+    "WebhookEvent.status": (
+        "received, processed, duplicate, ignored, parked or failed.",
+        "processed",
+    ),
     "WebhookEvent.account_id": ("The account it applied to, or null.", ACCOUNT),
     "Event.id": ("The event's id.", "evt_6743a1f0c2a4b5d6e7f80915"),
-    "Event.type": ("What happened: credits.granted, balance.low, access.suspended, ...",
-                   "balance.low"),
+    "Event.type": (
+        "What happened: credits.granted, balance.low, access.suspended, ...",
+        "balance.low",
+    ),
     "Event.data": ("What the event says (its fields depend on the type).", {"available": 12}),
     "Endpoint.id": ("The endpoint's id.", ENDPOINT_ID),
     "EndpointWithSecret.id": ("The endpoint's id.", ENDPOINT_ID),
     "Endpoint.description": ("Free text about the endpoint, or null.", "billing emails"),
-    "EndpointWithSecret.description": ("Free text about the endpoint, or null.",
-                                       "billing emails"),
-    "EndpointCreate.description": ("Free text about the endpoint, up to 500 characters.",
-                                   "billing emails"),
-    "EndpointUpdate.description": ("Free text about the endpoint, up to 500 characters.",
-                                   "billing emails"),
+    "EndpointWithSecret.description": ("Free text about the endpoint, or null.", "billing emails"),
+    "EndpointCreate.description": (
+        "Free text about the endpoint, up to 500 characters.",
+        "billing emails",
+    ),
+    "EndpointUpdate.description": (
+        "Free text about the endpoint, up to 500 characters.",
+        "billing emails",
+    ),
     "Delivery.id": ("The delivery's id.", DELIVERY_ID),
-    "Delivery.status": ("pending (will be tried), succeeded or failed (gave up, or its "
-                        "endpoint is gone or disabled).", "pending"),
+    "Delivery.status": (
+        "pending (will be tried), succeeded or failed (gave up, or its "
+        "endpoint is gone or disabled).",
+        "pending",
+    ),
     "Delivery.attempts": ("How many times it was sent.", 2),
     "Attempt.error": ("Why it failed without an answer (timeout, connection), or null.", None),
     "Attempt.body": ("The first 1 KiB of the receiver's answer, or null.", "ok"),
-    "Alerts.source": ("Where the threshold comes from: account, plan, default or off.",
-                      "account"),
+    "Alerts.source": ("Where the threshold comes from: account, plan, default or off.", "account"),
 }
 
 PARAMETERS: dict[str, str] = {
@@ -185,8 +235,8 @@ PARAMETERS: dict[str, str] = {
     "reservation_id": "The hold's id (rsv_...).",
     "event_id": "Stripe's event id (evt_...).",
     "Idempotency-Key": "1-255 printable ASCII characters, one per logical operation: a retry "
-                       "with the same key and body gets the first answer "
-                       "(Idempotent-Replayed: true) and changes nothing.",
+    "with the same key and body gets the first answer "
+    "(Idempotent-Replayed: true) and changes nothing.",
     "Stripe-Signature": "Stripe's signature of the raw body.",
     "limit": "How many to return, 1-100.",
     "starting_after": "The next_cursor of the previous page.",

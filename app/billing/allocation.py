@@ -53,13 +53,24 @@ def schedule(subscription: str, invoice: str, start: datetime, end: datetime) ->
     bounds = month_bounds(start, end)
     if len(bounds) <= 2:
         return None
-    return {"subscription_id": subscription, "invoice_id": invoice, "period_start": start,
-            "period_end": end, "next_month": 1, "next_at": bounds[1]}
+    return {
+        "subscription_id": subscription,
+        "invoice_id": invoice,
+        "period_start": start,
+        "period_end": end,
+        "next_month": 1,
+        "next_at": bounds[1],
+    }
 
 
-async def grant_due_months(session: Session, repos: Repositories,
-                           schedules: AllocationRepository, catalog: Catalog,
-                           account_id: str, now: datetime) -> int:
+async def grant_due_months(
+    session: Session,
+    repos: Repositories,
+    schedules: AllocationRepository,
+    catalog: Catalog,
+    account_id: str,
+    now: datetime,
+) -> int:
     """Grant the months of the account's paid period that have begun by `now`; returns how
     many were granted. Months of a canceled, unpaid, paused or disputed subscription, and
     months whose credits would already have expired, are skipped: never granted later."""
@@ -88,43 +99,74 @@ async def grant_due_months(session: Session, repos: Repositories,
     return granted
 
 
-async def _grant_month(session: Session, repos: Repositories, catalog: Catalog, account: Doc,
-                       bounds: list[datetime], month: int, now: datetime) -> int:
+async def _grant_month(
+    session: Session,
+    repos: Repositories,
+    catalog: Catalog,
+    account: Doc,
+    bounds: list[datetime],
+    month: int,
+    now: datetime,
+) -> int:
     """Month `month`'s credits, if the subscription still stands; returns what was granted."""
     subscription = account["allocation"]["subscription_id"]
     plan = catalog.plan(account.get("plan") or "")
     begins, ends = bounds[month], bounds[month + 1]
     expires_at = period_grant_expiry(catalog.billing, ends)
-    if (plan is None or account.get("stripe_subscription_id") != subscription
-            or account.get("subscription_status") not in GOOD_STANDING
-            or suspended_reason(account, begins) is not None or expires_at <= now):
+    if (
+        plan is None
+        or account.get("stripe_subscription_id") != subscription
+        or account.get("subscription_status") not in GOOD_STANDING
+        or suspended_reason(account, begins) is not None
+        or expires_at <= now
+    ):
         log.info("account %s: month %d of %s not granted", account["_id"], month, subscription)
         return 0
     source = f"stripe:subscription:{subscription}"
     key = allocation_key(subscription, bounds[0], month)
-    await close_period(session, repos, account["_id"], before=begins, period_end=ends,
-                       carry_policy=plan.rollover, expires_at=expires_at, now=now,
-                       source=source, key=f"rollover:{key}")
+    await close_period(
+        session,
+        repos,
+        account["_id"],
+        before=begins,
+        period_end=ends,
+        carry_policy=plan.rollover,
+        expires_at=expires_at,
+        now=now,
+        source=source,
+        key=f"rollover:{key}",
+    )
     credits = plan.credits_for(account.get("plan_quantity") or 1)
     if credits <= 0:
         return 0
     granted = await grant_credits(
-        session, repos, account["_id"], credits, "subscription", now, expires_at=expires_at,
-        source=source, idempotency_key=key, actor="stripe",
+        session,
+        repos,
+        account["_id"],
+        credits,
+        "subscription",
+        now,
+        expires_at=expires_at,
+        source=source,
+        idempotency_key=key,
+        actor="stripe",
         description=f"{plan.name}: credits for month {month + 1} of {len(bounds) - 1}",
-        grant_fields={"period_start": begins, "period_end": ends,
-                      "subscription_id": subscription})
+        grant_fields={"period_start": begins, "period_end": ends, "subscription_id": subscription},
+    )
     return credits if granted is not None else 0
 
 
-async def sweep_allocations(repos: Repositories, catalog: Catalog, now: datetime,
-                            limit: int = 500) -> int:
+async def sweep_allocations(
+    repos: Repositories, catalog: Catalog, now: datetime, limit: int = 500
+) -> int:
     """Grant the due months of up to `limit` accounts, each in its own transaction; returns
     the months granted."""
     schedules = AllocationRepository(repos.db)
     granted = 0
     for account_id in await schedules.due(now, limit):
         granted += await repos.db.transaction(
-            lambda session, a=account_id: grant_due_months(session, repos, schedules, catalog,
-                                                           a, now))
+            lambda session, a=account_id: grant_due_months(
+                session, repos, schedules, catalog, a, now
+            )
+        )
     return granted

@@ -20,7 +20,8 @@ def has_ended(account: dict, subscription_id: str | None) -> bool:
     """Whether this subscription of the account was canceled: its late invoices never revive
     it. Another subscription of the same account (a resubscription) is not ended by it."""
     return subscription_id is not None and subscription_id in (
-        account.get("canceled_subscriptions") or [])
+        account.get("canceled_subscriptions") or []
+    )
 
 
 def with_canceled(account: dict, subscription_id: str) -> list[str]:
@@ -34,29 +35,40 @@ def with_canceled(account: dict, subscription_id: str) -> list[str]:
 _CREATED = "customer.subscription.created"
 
 
-def snapshot_order(event_created: datetime, period_start: datetime | None,
-                   event_type: str = "") -> list[int]:
+def snapshot_order(
+    event_created: datetime, period_start: datetime | None, event_type: str = ""
+) -> list[int]:
     """Snapshots apply in the order of the event's `created`, then the subscription's period,
     then creation before any other change."""
-    return [int(event_created.timestamp()),
-            int(period_start.timestamp()) if period_start else 0,
-            0 if event_type == _CREATED else 1]
+    return [
+        int(event_created.timestamp()),
+        int(period_start.timestamp()) if period_start else 0,
+        0 if event_type == _CREATED else 1,
+    ]
 
 
 def is_newer(candidate: list[int], last: list[int] | None) -> bool:
     return last is None or candidate >= list(last)
 
 
-def starts_next_period(current_period_end: datetime | None,
-                       period_start: datetime | None) -> bool:
+def starts_next_period(current_period_end: datetime | None, period_start: datetime | None) -> bool:
     """Whether a snapshot's period follows the account's current one (a renewal): a plan
     change that takes effect then is paid by the renewal invoice, at the new plan."""
-    return (current_period_end is not None and period_start is not None
-            and period_start >= current_period_end)
+    return (
+        current_period_end is not None
+        and period_start is not None
+        and period_start >= current_period_end
+    )
 
 
-def upgrade_credits(policy: BillingPolicy, old_credits: int, new_credits: int, at: datetime,
-                    period_start: datetime | None, period_end: datetime | None) -> int:
+def upgrade_credits(
+    policy: BillingPolicy,
+    old_credits: int,
+    new_credits: int,
+    at: datetime,
+    period_start: datetime | None,
+    period_end: datetime | None,
+) -> int:
     """Credits granted at once for a move to more credits a period (a better plan, more
     seats): the difference, prorated over what is left of the period, per the policy."""
     difference = new_credits - old_credits

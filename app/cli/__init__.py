@@ -31,8 +31,15 @@ from app.cli.ledger import verify_command
 from app.cli.serve import add_serve_arguments, serve_command
 
 __all__ = [
-    "DEV_WEBHOOK_SECRET_PREFIX", "KEY_PREFIX", "SCOPES", "build_parser", "main", "new_api_key",
-    "parse_since", "prepare_dev_environment", "run_backfill",
+    "DEV_WEBHOOK_SECRET_PREFIX",
+    "KEY_PREFIX",
+    "SCOPES",
+    "build_parser",
+    "main",
+    "new_api_key",
+    "parse_since",
+    "prepare_dev_environment",
+    "run_backfill",
 ]
 
 # --- Entry point ----------------------------------------------------------------------------
@@ -65,9 +72,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run a development server, minting a key and webhook secret if unset.",
     )
     dev.add_argument("--reload", action="store_true", help="restart when the code changes")
-    dev.add_argument("--credentials-file", default=str(DEV_CREDENTIALS_FILE), metavar="PATH",
-                     help="where a started server saves what it minted, for make demo "
-                     "(default: .dev-credentials.json in the repo)")
+    dev.add_argument(
+        "--credentials-file",
+        default=str(DEV_CREDENTIALS_FILE),
+        metavar="PATH",
+        help="where a started server saves what it minted, for make demo "
+        "(default: .dev-credentials.json in the repo)",
+    )
     dev.set_defaults(handler=dev_command)
 
     serve = commands.add_parser(
@@ -81,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(handler=serve_command)
 
     stripe_parser = commands.add_parser("stripe", help="Stripe operations")
-    stripe_commands = stripe_parser.add_subparsers(dest="stripe_command", required=True,
-                                                   metavar="COMMAND")
+    stripe_commands = stripe_parser.add_subparsers(
+        dest="stripe_command", required=True, metavar="COMMAND"
+    )
     backfill = stripe_commands.add_parser(
         "backfill",
         help="apply the events Stripe never delivered",
@@ -90,18 +102,32 @@ def build_parser() -> argparse.ArgumentParser:
         "first, to the database at MONGODB_URI; events already received are duplicates and "
         "change nothing.",
     )
-    backfill.add_argument("--since", required=True, type=parse_since, metavar="WHEN",
-                          help="3d, 72h or 90m ago, or a date or time (2026-11-20, UTC)")
-    backfill.add_argument("--type", dest="types", action="append", metavar="TYPE",
-                          help="an event type to list (repeat for more); default: every "
-                          "type the service handles")
-    backfill.add_argument("--limit", type=positive_int, metavar="N",
-                          help="apply at most the N oldest events of the window")
+    backfill.add_argument(
+        "--since",
+        required=True,
+        type=parse_since,
+        metavar="WHEN",
+        help="3d, 72h or 90m ago, or a date or time (2026-11-20, UTC)",
+    )
+    backfill.add_argument(
+        "--type",
+        dest="types",
+        action="append",
+        metavar="TYPE",
+        help="an event type to list (repeat for more); default: every type the service handles",
+    )
+    backfill.add_argument(
+        "--limit",
+        type=positive_int,
+        metavar="N",
+        help="apply at most the N oldest events of the window",
+    )
     backfill.set_defaults(handler=backfill_command)
 
     ledger_parser = commands.add_parser("ledger", help="ledger operations")
-    ledger_commands = ledger_parser.add_subparsers(dest="ledger_command", required=True,
-                                                   metavar="COMMAND")
+    ledger_commands = ledger_parser.add_subparsers(
+        dest="ledger_command", required=True, metavar="COMMAND"
+    )
     verify = ledger_commands.add_parser(
         "verify",
         help="check every invariant of the billing rules (read only)",

@@ -37,7 +37,8 @@ def parse_since(value: str, now: datetime | None = None) -> datetime:
         moment = datetime.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"{value!r} is not a duration (3d, 72h, 90m) or a date (2026-11-20)") from None
+            f"{value!r} is not a duration (3d, 72h, 90m) or a date (2026-11-20)"
+        ) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     if moment > now:
@@ -65,10 +66,17 @@ def _redact_stripe(message: str, api_key: str | None) -> str:
     return _STRIPE_KEY.sub("***", message)
 
 
-async def run_backfill(processor: WebhookProcessor, client: stripe.StripeClient, *,
-                       since: datetime, types: list[str] | None, limit: int | None,
-                       api_key: str | None = None, out: TextIO | None = None,
-                       err: TextIO | None = None) -> int:
+async def run_backfill(
+    processor: WebhookProcessor,
+    client: stripe.StripeClient,
+    *,
+    since: datetime,
+    types: list[str] | None,
+    limit: int | None,
+    api_key: str | None = None,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
+) -> int:
     """Run the backfill and print its report; the exit status (0 done, 1 stopped)."""
     import stripe
 
@@ -77,8 +85,7 @@ async def run_backfill(processor: WebhookProcessor, client: stripe.StripeClient,
     out = out or sys.stdout
     err = err or sys.stderr
     try:
-        report = await backfill_events(processor, client, since=since, types=types,
-                                       limit=limit)
+        report = await backfill_events(processor, client, since=since, types=types, limit=limit)
     except stripe.StripeError as error:
         reason = _redact_stripe(error.user_message or str(error), api_key)
         print(f"Stripe did not list the events ({type(error).__name__}): {reason}", file=err)
@@ -86,22 +93,32 @@ async def run_backfill(processor: WebhookProcessor, client: stripe.StripeClient,
     except BackfillInterrupted as stopped:
         report = stopped.report
         reason = redact_uri(_redact_stripe(str(stopped), api_key)).splitlines()[0][:300]
-        print(f"backfill {reason}; the events before it are applied: run the same command "
-              "again to resume", file=err)
+        print(
+            f"backfill {reason}; the events before it are applied: run the same command "
+            "again to resume",
+            file=err,
+        )
         failed = True
     else:
         failed = False
     which = "every handled type" if types is None else ", ".join(report.types)
-    print(f"Stripe events since {_iso(report.since)} ({which}): {report.listed} listed, "
-          f"{report.applied} applied", file=out)
+    print(
+        f"Stripe events since {_iso(report.since)} ({which}): {report.listed} listed, "
+        f"{report.applied} applied",
+        file=out,
+    )
     for status in STATUSES:
         print(f"{status:<10} {report.counts.get(status, 0)}", file=out)
     if report.remaining and report.next_since and not failed:
-        print(f"left by --limit: {report.remaining}; continue with "
-              f"--since {_iso(report.next_since)}", file=out)
+        print(
+            f"left by --limit: {report.remaining}; continue with --since {_iso(report.next_since)}",
+            file=out,
+        )
     if report.counts.get("failed") or report.counts.get("parked"):
-        print("see GET /v1/webhook-events?status=failed (or parked) for why; replay after "
-              "fixing", file=out)
+        print(
+            "see GET /v1/webhook-events?status=failed (or parked) for why; replay after fixing",
+            file=out,
+        )
     return 1 if failed else 0
 
 
@@ -117,11 +134,13 @@ def backfill_command(args: argparse.Namespace) -> int:
     if not settings.stripe_api_key:
         raise CommandError(
             "STRIPE_API_KEY is not set: the backfill lists events through Stripe's API "
-            "(a secret key, or a restricted key that may read events)")
+            "(a secret key, or a restricted key that may read events)"
+        )
     if not settings.mongodb_uri:
         raise CommandError(
             "MONGODB_URI is not set: a backfill into the embedded in-memory engine would be "
-            "lost when the command exits; point MONGODB_URI at the service's database")
+            "lost when the command exits; point MONGODB_URI at the service's database"
+        )
     if args.types and len(set(args.types)) > MAX_TYPES:
         raise CommandError(f"at most {MAX_TYPES} --type values (Stripe's limit)")
     try:
@@ -130,8 +149,11 @@ def backfill_command(args: argparse.Namespace) -> int:
         raise CommandError(str(error)) from None
     oldest = datetime.now(UTC) - timedelta(days=STRIPE_EVENT_RETENTION_DAYS)
     if args.since < oldest:
-        print(f"note: Stripe lists the events of the last {STRIPE_EVENT_RETENTION_DAYS} days "
-              "only; older ones cannot be backfilled", file=sys.stderr)
+        print(
+            f"note: Stripe lists the events of the last {STRIPE_EVENT_RETENTION_DAYS} days "
+            "only; older ones cannot be backfilled",
+            file=sys.stderr,
+        )
 
     import logging
 
@@ -152,16 +174,21 @@ def backfill_command(args: argparse.Namespace) -> int:
                 await database.ensure_indexes()
             except PyMongoError as error:
                 reason = redact_uri(str(error)).splitlines()[0][:300]
-                print(f"cannot use the database at MONGODB_URI ({type(error).__name__}): "
-                      f"{reason}", file=sys.stderr)
+                print(
+                    f"cannot use the database at MONGODB_URI ({type(error).__name__}): {reason}",
+                    file=sys.stderr,
+                )
                 return 1
             processor = build_processor(settings, database, catalog, Clock())
-            return await run_backfill(processor, client, since=args.since, types=args.types,
-                                      limit=args.limit, api_key=settings.stripe_api_key)
+            return await run_backfill(
+                processor,
+                client,
+                since=args.since,
+                types=args.types,
+                limit=args.limit,
+                api_key=settings.stripe_api_key,
+            )
         finally:
             await database.close()
 
     return asyncio.run(backfill())
-
-
-

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-
     pass
 
 # The spec's five scopes, listed here rather than imported from app.auth so that minting a
@@ -37,6 +36,7 @@ EXAMPLE_PLANS_FILE = ROOT / "plans.example.toml"
 
 class CommandError(Exception):
     """A mistake in the command line: reported in one line, exit status 2."""
+
 
 def redact_uri(uri: str) -> str:
     return re.sub(r"//[^@/]*@", "//***@", uri)

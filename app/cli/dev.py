@@ -115,8 +115,6 @@ def write_dev_credentials(setup: DevSetup, path: Path = DEV_CREDENTIALS_FILE) ->
     os.replace(partial, path)
 
 
-
-
 def dev_banner(setup: DevSetup, credentials_file: Path = DEV_CREDENTIALS_FILE) -> str:
     url = setup.base_url
     local = f"localhost:{setup.port}"
@@ -185,11 +183,12 @@ def dev_command(args: argparse.Namespace) -> int:
     on_started = partial(announce, setup, Path(args.credentials_file))
     if args.reload:
         # The reloader imports the app by name in a fresh process, from the same environment.
-        config = uvicorn.Config("app.main:app", reload=True, log_level="info",
-                                access_log=False)
+        config = uvicorn.Config("app.main:app", reload=True, log_level="info", access_log=False)
     else:
         # uvicorn's line per request is off: app/access_log.py logs the failed and the slow.
-        config = uvicorn.Config(create_app(configuration.settings,
-                                           catalog=configuration.catalog), log_level="info",
-                                access_log=False)
+        config = uvicorn.Config(
+            create_app(configuration.settings, catalog=configuration.catalog),
+            log_level="info",
+            access_log=False,
+        )
     return run_server(config, sock, on_started)

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from app.cli.common import KEY_NAME, KEY_PREFIX, SCOPES, CommandError
 
 if TYPE_CHECKING:
-
     pass
 
 # --- API keys -------------------------------------------------------------------------------
@@ -59,7 +58,6 @@ def api_keys_line(entries: Sequence[Mapping[str, Any]]) -> str:
     return "API_KEYS=" + shlex.quote(json.dumps(list(entries)))
 
 
-
 def keys_new_command(args: argparse.Namespace) -> int:
     try:
         key, entry = new_api_key(args.name, args.scopes)
@@ -77,6 +75,3 @@ def keys_new_command(args: argparse.Namespace) -> int:
     print()
     print(f"    {api_keys_line([entry])}")
     return 0
-
-
-

@@ -28,17 +28,33 @@ def env_int(name: str, default: int) -> int:
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default=os.environ.get("HOST", "0.0.0.0"),
-                        help="address to listen on (default: $HOST or 0.0.0.0)")
-    parser.add_argument("--workers", type=int, default=None, metavar="N",
-                        help="worker processes (default: $WEB_CONCURRENCY or 1); more than "
-                        "one needs MONGODB_URI")
-    parser.add_argument("--forwarded-allow-ips", default=None, metavar="IPS",
-                        help="proxies whose X-Forwarded-For/-Proto are trusted, comma-"
-                        "separated, or * (default: $FORWARDED_ALLOW_IPS or 127.0.0.1)")
-    parser.add_argument("--graceful-timeout", type=int, default=None, metavar="SECONDS",
-                        help="on SIGTERM, how long requests in flight may finish (default: "
-                        f"$GRACEFUL_TIMEOUT or {DEFAULT_GRACEFUL_SECONDS})")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("HOST", "0.0.0.0"),
+        help="address to listen on (default: $HOST or 0.0.0.0)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes (default: $WEB_CONCURRENCY or 1); more than one needs MONGODB_URI",
+    )
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        default=None,
+        metavar="IPS",
+        help="proxies whose X-Forwarded-For/-Proto are trusted, comma-"
+        "separated, or * (default: $FORWARDED_ALLOW_IPS or 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--graceful-timeout",
+        type=int,
+        default=None,
+        metavar="SECONDS",
+        help="on SIGTERM, how long requests in flight may finish (default: "
+        f"$GRACEFUL_TIMEOUT or {DEFAULT_GRACEFUL_SECONDS})",
+    )
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -48,15 +64,20 @@ def serve_command(args: argparse.Namespace) -> int:
     from app.main import configure_logging, create_app
 
     workers = args.workers if args.workers is not None else env_int("WEB_CONCURRENCY", 1)
-    graceful = (args.graceful_timeout if args.graceful_timeout is not None
-                else env_int("GRACEFUL_TIMEOUT", DEFAULT_GRACEFUL_SECONDS))
+    graceful = (
+        args.graceful_timeout
+        if args.graceful_timeout is not None
+        else env_int("GRACEFUL_TIMEOUT", DEFAULT_GRACEFUL_SECONDS)
+    )
     if workers < 1:
         raise CommandError("cannot start: --workers must be at least 1")
     configuration = load_configuration()
     settings = configuration.settings
     if workers > 1 and not settings.mongodb_uri:
-        raise CommandError("cannot start: WEB_CONCURRENCY/--workers above 1 needs MONGODB_URI "
-                           "(each worker would have its own embedded in-memory database)")
+        raise CommandError(
+            "cannot start: WEB_CONCURRENCY/--workers above 1 needs MONGODB_URI "
+            "(each worker would have its own embedded in-memory database)"
+        )
     sock = bind_port(args.host, settings.port)
     configure_logging()
     options = dict(
@@ -74,7 +95,12 @@ def serve_command(args: argparse.Namespace) -> int:
         config = uvicorn.Config(create_app(settings, catalog=configuration.catalog), **options)
 
     def started() -> None:
-        log.info("Credit Ledger (%s) serving on %s:%d (pid %d)", settings.app_env, args.host,
-                 settings.port, os.getpid())
+        log.info(
+            "Credit Ledger (%s) serving on %s:%d (pid %d)",
+            settings.app_env,
+            args.host,
+            settings.port,
+            os.getpid(),
+        )
 
     return run_server(config, sock, started)

@@ -34,13 +34,15 @@ def load_configuration() -> Configuration:
     if not settings.mongodb_uri and importlib.util.find_spec("mongomock_motor") is None:
         raise CommandError(
             "cannot start: MONGODB_URI is unset and the embedded engine is not installed "
-            "(pip install 'credit-ledger[embedded]', or set MONGODB_URI)")
+            "(pip install 'credit-ledger[embedded]', or set MONGODB_URI)"
+        )
     try:
         catalog = load_catalog(settings.plans_file)
     except CatalogError as error:
         # One line, however many problems the file has.
         raise CommandError(
-            f"cannot start: PLANS_FILE={error.path}: {'; '.join(error.problems)}") from None
+            f"cannot start: PLANS_FILE={error.path}: {'; '.join(error.problems)}"
+        ) from None
     return Configuration(settings, catalog)
 
 
@@ -76,8 +78,9 @@ class AnnouncingServer(uvicorn.Server):
             self.on_started()
 
 
-def run_server(config: uvicorn.Config, sock: socket.socket,
-               on_started: Callable[[], None] | None = None) -> int:
+def run_server(
+    config: uvicorn.Config, sock: socket.socket, on_started: Callable[[], None] | None = None
+) -> int:
     """Serve on the bound socket: in this process, or in worker or reloading processes."""
     server = AnnouncingServer(config, on_started)
     if config.should_reload:

@@ -33,21 +33,25 @@ class EndpointRepository:
 
     async def update(self, endpoint_id: str, fields: Doc, now: datetime) -> Doc | None:
         return await self.col.find_one_and_update(
-            {"_id": endpoint_id}, {"$set": {**fields, "updated_at": now}},
-            return_document=ReturnDocument.AFTER)
+            {"_id": endpoint_id},
+            {"$set": {**fields, "updated_at": now}},
+            return_document=ReturnDocument.AFTER,
+        )
 
     async def delete(self, endpoint_id: str) -> bool:
         return (await self.col.delete_one({"_id": endpoint_id})).deleted_count == 1
 
     async def mark_failing(self, endpoint_id: str, now: datetime) -> Doc | None:
         """Remember when the endpoint started failing (kept until a success)."""
-        await self.col.update_one({"_id": endpoint_id, "failing_since": None},
-                                  {"$set": {"failing_since": now}})
+        await self.col.update_one(
+            {"_id": endpoint_id, "failing_since": None}, {"$set": {"failing_since": now}}
+        )
         return await self.get(endpoint_id)
 
     async def mark_succeeding(self, endpoint_id: str) -> None:
-        await self.col.update_one({"_id": endpoint_id, "failing_since": {"$ne": None}},
-                                  {"$set": {"failing_since": None}})
+        await self.col.update_one(
+            {"_id": endpoint_id, "failing_since": {"$ne": None}}, {"$set": {"failing_since": None}}
+        )
 
 
 class DeliveryRepository:
@@ -71,10 +75,17 @@ class DeliveryRepository:
         return await self.col.find_one_and_update(
             {"status": "pending", "next_attempt_at": {"$lte": now}},
             {"$set": {"next_attempt_at": lease_until, "lease_owner": owner}},
-            sort=[("next_attempt_at", ASCENDING)], return_document=ReturnDocument.AFTER)
+            sort=[("next_attempt_at", ASCENDING)],
+            return_document=ReturnDocument.AFTER,
+        )
 
-    async def finish(self, delivery_id: str, owner: str, fields: Doc, attempt: Doc | None,
-                     ) -> bool:
+    async def finish(
+        self,
+        delivery_id: str,
+        owner: str,
+        fields: Doc,
+        attempt: Doc | None,
+    ) -> bool:
         """Record an attempt and what follows; only the lease holder may."""
         update: Doc = {"$set": {**fields, "lease_owner": None}}
         if attempt is not None:
@@ -85,18 +96,28 @@ class DeliveryRepository:
 
     async def release(self, delivery_id: str, owner: str, now: datetime) -> None:
         """Give a claimed delivery back untried (shutdown): due again at once."""
-        await self.col.update_one({"_id": delivery_id, "lease_owner": owner},
-                                  {"$set": {"next_attempt_at": now, "lease_owner": None}})
+        await self.col.update_one(
+            {"_id": delivery_id, "lease_owner": owner},
+            {"$set": {"next_attempt_at": now, "lease_owner": None}},
+        )
 
     async def requeue(self, delivery_id: str, now: datetime) -> Doc | None:
         return await self.col.find_one_and_update(
             {"_id": delivery_id},
-            {"$set": {"status": "pending", "next_attempt_at": now, "first_attempt_at": None,
-                      "lease_owner": None}},
-            return_document=ReturnDocument.AFTER)
+            {
+                "$set": {
+                    "status": "pending",
+                    "next_attempt_at": now,
+                    "first_attempt_at": None,
+                    "lease_owner": None,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
 
-    async def page(self, endpoint_id: str, *, status: str | None, limit: int,
-                   starting_after: str | None) -> list[Doc]:
+    async def page(
+        self, endpoint_id: str, *, status: str | None, limit: int, starting_after: str | None
+    ) -> list[Doc]:
         query: Doc = {"endpoint_id": endpoint_id}
         if status:
             query["status"] = status
@@ -106,10 +127,12 @@ class DeliveryRepository:
         return await cursor.to_list(None)
 
     async def oldest_pending(self) -> Doc | None:
-        return await self.col.find_one({"status": "pending"},
-                                       sort=[("event_created_at", ASCENDING)])
+        return await self.col.find_one(
+            {"status": "pending"}, sort=[("event_created_at", ASCENDING)]
+        )
 
     async def purge(self, before: datetime) -> int:
-        result = await self.col.delete_many({"created_at": {"$lt": before},
-                                             "status": {"$ne": "pending"}})
+        result = await self.col.delete_many(
+            {"created_at": {"$lt": before}, "status": {"$ne": "pending"}}
+        )
         return result.deleted_count

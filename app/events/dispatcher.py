@@ -53,11 +53,20 @@ def wall_clock() -> datetime:
 
 
 class Dispatcher:
-    def __init__(self, events: OutboxRepository, endpoints: EndpointRepository,
-                 deliveries: DeliveryRepository, policy: UrlPolicy, clock: Clock,
-                 metrics: Metrics, *, draw: Callable[[], float] = random.random,
-                 wall: Callable[[], datetime] = wall_clock, workers: int = 4,
-                 timeout: float = TIMEOUT_SECONDS) -> None:
+    def __init__(
+        self,
+        events: OutboxRepository,
+        endpoints: EndpointRepository,
+        deliveries: DeliveryRepository,
+        policy: UrlPolicy,
+        clock: Clock,
+        metrics: Metrics,
+        *,
+        draw: Callable[[], float] = random.random,
+        wall: Callable[[], datetime] = wall_clock,
+        workers: int = 4,
+        timeout: float = TIMEOUT_SECONDS,
+    ) -> None:
         self.events = events
         self.endpoints = endpoints
         self.deliveries = deliveries
@@ -71,8 +80,7 @@ class Dispatcher:
         self.workers = workers
         self.timeout = timeout
         self.owner = f"dispatcher_{ObjectId()}"
-        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False,
-                                        trust_env=False)
+        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -123,46 +131,76 @@ class Dispatcher:
         endpoint = await self.endpoints.get(delivery["endpoint_id"])
         event = await self.events.get(delivery["event_id"])
         if endpoint is None or endpoint["disabled"] or event is None:
-            why = ("endpoint deleted" if endpoint is None else "event no longer kept"
-                   if event is None else "endpoint disabled")
-            await self.deliveries.finish(delivery["_id"], self.owner, {
-                "status": "failed", "next_attempt_at": None, "note": why}, None)
+            why = (
+                "endpoint deleted"
+                if endpoint is None
+                else "event no longer kept"
+                if event is None
+                else "endpoint disabled"
+            )
+            await self.deliveries.finish(
+                delivery["_id"],
+                self.owner,
+                {"status": "failed", "next_attempt_at": None, "note": why},
+                None,
+            )
             self.metrics.inc(DELIVERIES_TOTAL, outcome="failed")
             return
         body = json.dumps(event_view(event).model_dump(mode="json"), separators=(",", ":"))
         started = time.monotonic()
         status, text, error = await self._send(endpoint, event["_id"], body)
         now = self.clock.now()
-        attempt = {"at": now, "status_code": status, "body": text, "error": error,
-                   "duration_ms": int((time.monotonic() - started) * 1000)}
+        attempt = {
+            "at": now,
+            "status_code": status,
+            "body": text,
+            "error": error,
+            "duration_ms": int((time.monotonic() - started) * 1000),
+        }
         if status is not None and 200 <= status < 300:
-            await self.deliveries.finish(delivery["_id"], self.owner, {
-                "status": "succeeded", "next_attempt_at": None,
-                "first_attempt_at": delivery.get("first_attempt_at") or now}, attempt)
+            await self.deliveries.finish(
+                delivery["_id"],
+                self.owner,
+                {
+                    "status": "succeeded",
+                    "next_attempt_at": None,
+                    "first_attempt_at": delivery.get("first_attempt_at") or now,
+                },
+                attempt,
+            )
             await self.endpoints.mark_succeeding(endpoint["_id"])
             self.metrics.inc(DELIVERIES_TOTAL, outcome="succeeded")
             return
         await self._failed(delivery, endpoint, attempt, now)
 
-    async def _failed(self, delivery: dict, endpoint: dict, attempt: dict,
-                      now: datetime) -> None:
+    async def _failed(self, delivery: dict, endpoint: dict, attempt: dict, now: datetime) -> None:
         first = as_utc(delivery.get("first_attempt_at") or now)
         following = now + backoff(delivery.get("attempts", 0) + 1, self.draw)
         gives_up = following > first + GIVE_UP_AFTER
-        await self.deliveries.finish(delivery["_id"], self.owner, {
-            "status": "failed" if gives_up else "pending",
-            "next_attempt_at": None if gives_up else following, "first_attempt_at": first,
-        }, attempt)
+        await self.deliveries.finish(
+            delivery["_id"],
+            self.owner,
+            {
+                "status": "failed" if gives_up else "pending",
+                "next_attempt_at": None if gives_up else following,
+                "first_attempt_at": first,
+            },
+            attempt,
+        )
         self.metrics.inc(DELIVERIES_TOTAL, outcome="failed" if gives_up else "retrying")
         marked = await self.endpoints.mark_failing(endpoint["_id"], now)
         since = marked.get("failing_since") if marked else None
         if since is not None and now - as_utc(since) >= DISABLE_AFTER:
-            await self.endpoints.update(endpoint["_id"], {
-                "disabled": True, "disabled_reason": "every delivery failed for 5 days"}, now)
+            await self.endpoints.update(
+                endpoint["_id"],
+                {"disabled": True, "disabled_reason": "every delivery failed for 5 days"},
+                now,
+            )
             log.warning("webhook endpoint %s disabled: failing for 5 days", endpoint["_id"])
 
-    async def _send(self, endpoint: dict, event_id: str, body: str
-                    ) -> tuple[int | None, str | None, str | None]:
+    async def _send(
+        self, endpoint: dict, event_id: str, body: str
+    ) -> tuple[int | None, str | None, str | None]:
         """POST once: (status, first 1 KiB of the answer, error). Never raises but for
         cancellation; the error names what failed, never a secret."""
         try:
@@ -170,22 +208,28 @@ class Dispatcher:
         except ValidationFailed as refused:
             return None, None, refused.detail
         at = self.wall()
-        signatures = " ".join(Webhook(secret).sign(event_id, at, body)
-                              for secret in live_secrets(endpoint, self.clock.now()))
-        headers = {"content-type": "application/json", "webhook-id": event_id,
-                   "webhook-timestamp": str(int(at.timestamp())),
-                   "webhook-signature": signatures, "user-agent": "credit-ledger-webhooks"}
+        signatures = " ".join(
+            Webhook(secret).sign(event_id, at, body)
+            for secret in live_secrets(endpoint, self.clock.now())
+        )
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": event_id,
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": signatures,
+            "user-agent": "credit-ledger-webhooks",
+        }
         try:
-            return await asyncio.wait_for(self._post(endpoint["url"], body, headers),
-                                          self.timeout)
+            return await asyncio.wait_for(self._post(endpoint["url"], body, headers), self.timeout)
         except TimeoutError:
             return None, None, f"no answer within {self.timeout:g} s"
         except httpx.HTTPError as exc:
             return None, None, f"{type(exc).__name__}: could not deliver"
 
     async def _post(self, url: str, body: str, headers: dict) -> tuple[int, str, None]:
-        async with self.client.stream("POST", url, content=body.encode(),
-                                      headers=headers) as response:
+        async with self.client.stream(
+            "POST", url, content=body.encode(), headers=headers
+        ) as response:
             kept = bytearray()
             async for chunk in response.aiter_bytes():
                 kept += chunk
@@ -224,13 +268,24 @@ class Dispatcher:
 def _wants(endpoint: dict, event: dict) -> bool:
     types = endpoint.get("event_types")
     # An endpoint gets the events created from its registration on.
-    return (types is None or event["type"] in types) and \
-        as_utc(endpoint["created_at"]) <= as_utc(event["created_at"])
+    return (types is None or event["type"] in types) and as_utc(endpoint["created_at"]) <= as_utc(
+        event["created_at"]
+    )
 
 
 def _delivery(event: dict, endpoint: dict) -> dict:
-    return {"_id": f"whd_{ObjectId()}", "event_id": event["_id"], "endpoint_id": endpoint["_id"],
-            "event_type": event["type"], "account_id": event.get("account_id"),
-            "event_created_at": event["created_at"], "status": "pending", "attempts": 0,
-            "next_attempt_at": event["created_at"], "first_attempt_at": None,
-            "lease_owner": None, "log": [], "created_at": event["created_at"]}
+    return {
+        "_id": f"whd_{ObjectId()}",
+        "event_id": event["_id"],
+        "endpoint_id": endpoint["_id"],
+        "event_type": event["type"],
+        "account_id": event.get("account_id"),
+        "event_created_at": event["created_at"],
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": event["created_at"],
+        "first_attempt_at": None,
+        "lease_owner": None,
+        "log": [],
+        "created_at": event["created_at"],
+    }

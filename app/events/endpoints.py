@@ -25,30 +25,50 @@ def new_secret() -> str:
 
 def endpoint_view(doc: dict) -> schemas.Endpoint:
     return schemas.Endpoint(
-        id=doc["_id"], url=doc["url"], event_types=doc.get("event_types"),
-        description=doc.get("description"), disabled=doc["disabled"],
-        disabled_reason=doc.get("disabled_reason"), created_at=doc["created_at"],
-        updated_at=doc["updated_at"])
+        id=doc["_id"],
+        url=doc["url"],
+        event_types=doc.get("event_types"),
+        description=doc.get("description"),
+        disabled=doc["disabled"],
+        disabled_reason=doc.get("disabled_reason"),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+    )
 
 
 def delivery_view(doc: dict) -> schemas.Delivery:
     log = [schemas.Attempt(**a) for a in doc.get("log") or []]
     return schemas.Delivery(
-        id=doc["_id"], endpoint_id=doc["endpoint_id"], event_id=doc["event_id"],
-        event_type=doc["event_type"], status=doc["status"], attempts=doc.get("attempts", 0),
+        id=doc["_id"],
+        endpoint_id=doc["endpoint_id"],
+        event_id=doc["event_id"],
+        event_type=doc["event_type"],
+        status=doc["status"],
+        attempts=doc.get("attempts", 0),
         next_attempt_at=doc.get("next_attempt_at") if doc["status"] == "pending" else None,
-        last_attempt=log[-1] if log else None, log=log, created_at=doc["created_at"])
+        last_attempt=log[-1] if log else None,
+        log=log,
+        created_at=doc["created_at"],
+    )
 
 
 def live_secrets(doc: dict, now) -> list[str]:
     """The secrets that sign now: the current one, and during a rotation the previous one."""
-    return [s["secret"] for s in doc["secrets"]
-            if s.get("expires_at") is None or as_utc(s["expires_at"]) > now]
+    return [
+        s["secret"]
+        for s in doc["secrets"]
+        if s.get("expires_at") is None or as_utc(s["expires_at"]) > now
+    ]
 
 
 class EndpointService:
-    def __init__(self, endpoints: EndpointRepository, deliveries: DeliveryRepository,
-                 policy: UrlPolicy, clock: Clock) -> None:
+    def __init__(
+        self,
+        endpoints: EndpointRepository,
+        deliveries: DeliveryRepository,
+        policy: UrlPolicy,
+        clock: Clock,
+    ) -> None:
         self.endpoints = endpoints
         self.deliveries = deliveries
         self.policy = policy
@@ -58,10 +78,18 @@ class EndpointService:
         url = await self.policy.check(req.url)
         now = self.clock.now()
         secret = new_secret()
-        doc = {"_id": f"we_{ObjectId()}", "url": url, "event_types": _types(req.event_types),
-               "description": req.description, "disabled": False, "disabled_reason": None,
-               "failing_since": None, "secrets": [{"secret": secret, "expires_at": None}],
-               "created_at": now, "updated_at": now}
+        doc = {
+            "_id": f"we_{ObjectId()}",
+            "url": url,
+            "event_types": _types(req.event_types),
+            "description": req.description,
+            "disabled": False,
+            "disabled_reason": None,
+            "failing_since": None,
+            "secrets": [{"secret": secret, "expires_at": None}],
+            "created_at": now,
+            "updated_at": now,
+        }
         await self.endpoints.insert(doc)
         return schemas.EndpointWithSecret(**endpoint_view(doc).model_dump(), secret=secret)
 
@@ -83,8 +111,11 @@ class EndpointService:
         if "description" in sent:
             fields["description"] = req.description
         if "disabled" in sent and req.disabled is not None:
-            fields.update(disabled=req.disabled, failing_since=None,
-                          disabled_reason="disabled through the API" if req.disabled else None)
+            fields.update(
+                disabled=req.disabled,
+                failing_since=None,
+                disabled_reason="disabled through the API" if req.disabled else None,
+            )
         doc = await self.endpoints.update(endpoint_id, fields, self.clock.now())
         if doc is None:
             raise EndpointNotFound(f"webhook endpoint {endpoint_id!r} not found")
@@ -99,19 +130,23 @@ class EndpointService:
         now = self.clock.now()
         secret = new_secret()
         # The old secret keeps signing beside the new one for a day; older ones are dropped.
-        previous = [{"secret": s, "expires_at": now + ROTATION_OVERLAP}
-                    for s in live_secrets(doc, now)[:1]]
-        doc = await self.endpoints.update(endpoint_id, {"secrets": [
-            {"secret": secret, "expires_at": None}, *previous]}, now)
+        previous = [
+            {"secret": s, "expires_at": now + ROTATION_OVERLAP} for s in live_secrets(doc, now)[:1]
+        ]
+        doc = await self.endpoints.update(
+            endpoint_id, {"secrets": [{"secret": secret, "expires_at": None}, *previous]}, now
+        )
         if doc is None:
             raise EndpointNotFound(f"webhook endpoint {endpoint_id!r} not found")
         return schemas.EndpointWithSecret(**endpoint_view(doc).model_dump(), secret=secret)
 
-    async def deliveries_page(self, endpoint_id: str, *, status: str | None, limit: int,
-                              starting_after: str | None) -> schemas.DeliveryPage:
+    async def deliveries_page(
+        self, endpoint_id: str, *, status: str | None, limit: int, starting_after: str | None
+    ) -> schemas.DeliveryPage:
         await self._endpoint(endpoint_id)
-        docs = await self.deliveries.page(endpoint_id, status=status, limit=limit,
-                                          starting_after=starting_after)
+        docs = await self.deliveries.page(
+            endpoint_id, status=status, limit=limit, starting_after=starting_after
+        )
         return page_of(schemas.DeliveryPage, docs, limit, delivery_view)
 
     async def retry(self, delivery_id: str) -> schemas.Delivery:

@@ -21,8 +21,15 @@ log = logging.getLogger("app.events.notices")
 
 
 class NoticeSweep:
-    def __init__(self, db: Database, events: OutboxRepository, deliveries: DeliveryRepository,
-                 recorder: EventRecorder, clock: Clock, settings: Settings) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: OutboxRepository,
+        deliveries: DeliveryRepository,
+        recorder: EventRecorder,
+        clock: Clock,
+        settings: Settings,
+    ) -> None:
         self.db = db
         self.events = events
         self.deliveries = deliveries
@@ -46,13 +53,25 @@ class NoticeSweep:
         now = self.clock.now()
         written = 0
         for grant in await self.events.grants_expiring(now, now + self.notice, limit):
+
             async def unit(session, grant=grant):
                 if not await self.events.mark_expiry_noticed(session, grant["_id"], now):
                     return 0  # another instance noticed it first
                 view = grant_view(grant).model_dump(mode="json")
-                await self.recorder.record(session, grant["account_id"], [(
-                    "credits.expiring", {"grant": view, "expires_at": view["expires_at"],
-                                         "remaining": view["remaining"]})])
+                await self.recorder.record(
+                    session,
+                    grant["account_id"],
+                    [
+                        (
+                            "credits.expiring",
+                            {
+                                "grant": view,
+                                "expires_at": view["expires_at"],
+                                "remaining": view["remaining"],
+                            },
+                        )
+                    ],
+                )
                 return 1
 
             written += await self._once(unit)
@@ -65,8 +84,7 @@ class NoticeSweep:
         for account_id in ids:
             if streams.get(account_id, {}).get("access_reason") == "past_due":
                 continue  # already told
-            await self.db.transaction(
-                lambda s, a=account_id: self.recorder.reassess_access(s, a))
+            await self.db.transaction(lambda s, a=account_id: self.recorder.reassess_access(s, a))
             written += 1
         return written
 
@@ -74,12 +92,20 @@ class NoticeSweep:
         now = self.clock.now()
         written = 0
         for event in await self.events.stripe_events_to_alert(now - self.parked, limit):
+
             async def unit(session, event=event):
                 if not await self.events.mark_stripe_alerted(session, event, now):
                     return 0
-                await self.recorder.record(session, event.get("account_id"), [(
-                    "stripe_event.failed",
-                    {"stripe_event": stripe_event_view(event).model_dump(mode="json")})])
+                await self.recorder.record(
+                    session,
+                    event.get("account_id"),
+                    [
+                        (
+                            "stripe_event.failed",
+                            {"stripe_event": stripe_event_view(event).model_dump(mode="json")},
+                        )
+                    ],
+                )
                 return 1
 
             written += await self._once(unit)

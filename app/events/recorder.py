@@ -34,8 +34,14 @@ class SubscriptionFields(BaseModel):
 
 
 class EventRecorder:
-    def __init__(self, events: OutboxRepository, repos: Repositories, catalog: Catalog,
-                 clock: Clock, default_threshold: int | None) -> None:
+    def __init__(
+        self,
+        events: OutboxRepository,
+        repos: Repositories,
+        catalog: Catalog,
+        clock: Clock,
+        default_threshold: int | None,
+    ) -> None:
         self.events = events
         self.repos = repos
         self.catalog = catalog
@@ -51,15 +57,17 @@ class EventRecorder:
         for account_id, noted in by_account.items():
             await self._account_unit(session, account_id, noted, now)
 
-    async def _account_unit(self, session: Session, account_id: str, noted: list[Fact],
-                            now: datetime) -> None:
+    async def _account_unit(
+        self, session: Session, account_id: str, noted: list[Fact], now: datetime
+    ) -> None:
         drafts: list[Draft] = []
         for fact in noted:
             if fact.kind == "entry":
                 drafts += await self._entry_events(session, fact.doc)
             elif fact.kind == "reservation":
-                drafts.append(("reservation.expired",
-                               {"reservation": _json(reservation_view(fact.doc))}))
+                drafts.append(
+                    ("reservation.expired", {"reservation": _json(reservation_view(fact.doc))})
+                )
         states = [f for f in noted if f.kind in ("balance", "account")]
         if not states:
             await self._write(session, account_id, drafts, {}, now)
@@ -73,8 +81,9 @@ class EventRecorder:
             # a move that crosses nothing reads and writes nothing more.
             threshold, _ = effective_threshold(account, self.catalog, self.default_threshold)
             was = AlertState.of(moves[0].before)
-            alerts, after = crossings(available(moves[0].before), available(moves[-1].doc),
-                                      threshold, was)
+            alerts, after = crossings(
+                available(moves[0].before), available(moves[-1].doc), threshold, was
+            )
             drafts += [(type_, {**view, **data}) for type_, data in alerts]
             if after != was:
                 # Same transaction as the guarded write: no new conflict on the account.
@@ -85,8 +94,12 @@ class EventRecorder:
             before = SubscriptionFields(**{k: changes[0].before.get(k) for k in SHOWN})
             after_fields = SubscriptionFields(**{k: changes[-1].doc.get(k) for k in SHOWN})
             if any(getattr(before, k) != getattr(after_fields, k) for k in WATCHED):
-                drafts.append(("subscription.updated", {
-                    **view, "before": _json(before), "after": _json(after_fields)}))
+                drafts.append(
+                    (
+                        "subscription.updated",
+                        {**view, "before": _json(before), "after": _json(after_fields)},
+                    )
+                )
             # The reason access was last suspended is on the stream: read only here.
             stream = await self.events.stream(session, account_id)
             drafts += access_change(stream, account, now, view, state)
@@ -101,19 +114,25 @@ class EventRecorder:
             return
         stream = await self.events.stream(session, account_id)
         state: dict[str, Any] = {}
-        drafts = access_change(stream, account, now,
-                               {"account": _json(account_view(account, now))}, state)
+        drafts = access_change(
+            stream, account, now, {"account": _json(account_view(account, now))}, state
+        )
         if drafts:
             await self._write(session, account_id, drafts, state, now)
 
-    async def record(self, session: Session, account_id: str | None, drafts: list[Draft],
-                     state: dict | None = None) -> list[dict]:
+    async def record(
+        self,
+        session: Session,
+        account_id: str | None,
+        drafts: list[Draft],
+        state: dict | None = None,
+    ) -> list[dict]:
         """Write events decided outside a ledger unit of work (the notice sweep)."""
-        return await self.events.append(session, account_id, drafts, state or {},
-                                        self.clock.now())
+        return await self.events.append(session, account_id, drafts, state or {}, self.clock.now())
 
-    async def _write(self, session: Session, account_id: str, drafts: list[Draft],
-                     state: dict, now: datetime) -> None:
+    async def _write(
+        self, session: Session, account_id: str, drafts: list[Draft], state: dict, now: datetime
+    ) -> None:
         if drafts or state:
             await self.events.append(session, account_id, drafts, state, now)
 
@@ -124,13 +143,18 @@ class EventRecorder:
             # The grant is written in the same unit of work, before or after its entry.
             grant = await self.repos.grants.get(session, entry["grants"][0]["grant_id"])
             if grant is not None:
-                return [("credits.granted", {"entry": _json(entry_view(entry)),
-                                             "grant": _json(grant_view(grant))})]
+                return [
+                    (
+                        "credits.granted",
+                        {"entry": _json(entry_view(entry)), "grant": _json(grant_view(grant))},
+                    )
+                ]
         return []
 
 
-def access_change(stream: dict, account: dict, now: datetime, view: dict,
-                  state: dict) -> list[Draft]:
+def access_change(
+    stream: dict, account: dict, now: datetime, view: dict, state: dict
+) -> list[Draft]:
     """`access.suspended` / `access.restored` when the decision for a cost of 1 flips for a
     reason other than the balance; `state` gets the reason to remember."""
     reason = suspended_reason(account, now)

@@ -34,24 +34,42 @@ class OutboxRepository:
         self.db = db
 
     async def stream(self, session: Session, account_id: str | None) -> Doc:
-        found = await self.streams.find_one({"_id": account_id or OPERATOR_STREAM},
-                                            session=session)
+        found = await self.streams.find_one({"_id": account_id or OPERATOR_STREAM}, session=session)
         return found or {}
 
-    async def append(self, session: Session, account_id: str | None, drafts: list[tuple],
-                     state: Doc, now: datetime) -> list[Doc]:
+    async def append(
+        self,
+        session: Session,
+        account_id: str | None,
+        drafts: list[tuple],
+        state: Doc,
+        now: datetime,
+    ) -> list[Doc]:
         """Write events numbered in the account's stream, and its alert state, in the caller's
         transaction: concurrent writers of one stream conflict, and one is run again."""
         update: Doc = {"$set": {**state, "updated_at": now}}
         if drafts:
             update["$inc"] = {"seq": len(drafts)}
         stream = await self.streams.find_one_and_update(
-            {"_id": account_id or OPERATOR_STREAM}, update, upsert=True,
-            return_document=ReturnDocument.AFTER, session=session)
+            {"_id": account_id or OPERATOR_STREAM},
+            update,
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
         first = stream.get("seq", 0) - len(drafts) + 1
-        docs = [{"_id": f"evt_{ObjectId()}", "type": type_, "account_id": account_id,
-                 "account_seq": first + i, "created_at": now, "data": data,
-                 "dispatched": False} for i, (type_, data) in enumerate(drafts)]
+        docs = [
+            {
+                "_id": f"evt_{ObjectId()}",
+                "type": type_,
+                "account_id": account_id,
+                "account_seq": first + i,
+                "created_at": now,
+                "data": data,
+                "dispatched": False,
+            }
+            for i, (type_, data) in enumerate(drafts)
+        ]
         for doc in docs:  # one by one: each insert is journaled on the embedded engine
             await self.events.insert_one(doc, session=session)
         return docs
@@ -61,14 +79,20 @@ class OutboxRepository:
         `PUT .../alerts` sets one: on the account document, which every balance move returns,
         so that a move crossing nothing reads nothing more. Not `updated_at`: no field of the
         account's API object changes."""
-        await self.db[ACCOUNTS].update_one({"_id": account_id}, {"$set": state},
-                                           session=session)
+        await self.db[ACCOUNTS].update_one({"_id": account_id}, {"$set": state}, session=session)
 
     async def get(self, event_id: str) -> Doc | None:
         return await self.events.find_one({"_id": event_id})
 
-    async def page(self, *, account_id: str | None, type_: str | None,
-                   created_gte: datetime | None, after: Doc | None, limit: int) -> list[Doc]:
+    async def page(
+        self,
+        *,
+        account_id: str | None,
+        type_: str | None,
+        created_gte: datetime | None,
+        after: Doc | None,
+        limit: int,
+    ) -> list[Doc]:
         """Oldest first: by account_seq within an account, by id (creation) across accounts."""
         query: Doc = {}
         if type_:
@@ -105,22 +129,27 @@ class OutboxRepository:
         return await self.events.find_one({"dispatched": False}, sort=[("_id", ASCENDING)])
 
     async def purge(self, before: datetime) -> int:
-        result = await self.events.delete_many({"created_at": {"$lt": before},
-                                                "dispatched": True})
+        result = await self.events.delete_many({"created_at": {"$lt": before}, "dispatched": True})
         return result.deleted_count
 
     # What the notice sweep looks for (each marked once, in the transaction of its event).
 
     async def grants_expiring(self, now: datetime, horizon: datetime, limit: int) -> list[Doc]:
-        query = {"expired": False, "expiry_noticed_at": None, "never_expires": False,
-                 "expires_at": {"$gt": now, "$lte": horizon},
-                 "$or": [{"remaining": {"$gt": 0}}, {"held": {"$gt": 0}}]}
+        query = {
+            "expired": False,
+            "expiry_noticed_at": None,
+            "never_expires": False,
+            "expires_at": {"$gt": now, "$lte": horizon},
+            "$or": [{"remaining": {"$gt": 0}}, {"held": {"$gt": 0}}],
+        }
         return await self.db[GRANTS].find(query).limit(limit).to_list(None)
 
     async def mark_expiry_noticed(self, session: Session, grant_id: str, now: datetime) -> bool:
         result = await self.db[GRANTS].update_one(
             {"_id": grant_id, "expiry_noticed_at": None},
-            {"$set": {"expiry_noticed_at": now}}, session=session)
+            {"$set": {"expiry_noticed_at": now}},
+            session=session,
+        )
         return result.modified_count == 1
 
     async def grace_ended(self, now: datetime, limit: int) -> list[str]:
@@ -134,17 +163,24 @@ class OutboxRepository:
 
     async def stripe_events_to_alert(self, parked_before: datetime, limit: int) -> list[Doc]:
         failed = {"status": "failed", "alerted_at": None}
-        parked = {"status": "parked", "alerted_at": None, "parked_alerted_at": None,
-                  "received_at": {"$lte": parked_before}}
+        parked = {
+            "status": "parked",
+            "alerted_at": None,
+            "parked_alerted_at": None,
+            "received_at": {"$lte": parked_before},
+        }
         found: list[Doc] = []
         for query in (failed, parked):
-            found += await self.db[STRIPE_EVENTS].find(query, {"payload": 0}).limit(
-                limit).to_list(None)
+            found += (
+                await self.db[STRIPE_EVENTS].find(query, {"payload": 0}).limit(limit).to_list(None)
+            )
         return found
 
     async def mark_stripe_alerted(self, session: Session, event: Doc, now: datetime) -> bool:
         field = "alerted_at" if event["status"] == "failed" else "parked_alerted_at"
         result = await self.db[STRIPE_EVENTS].update_one(
             {"_id": event["_id"], "status": event["status"], field: None},
-            {"$set": {field: now}}, session=session)
+            {"$set": {field: now}},
+            session=session,
+        )
         return result.modified_count == 1

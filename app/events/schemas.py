@@ -10,9 +10,17 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 from app.ledger.schemas import MAX_CREDITS
 
 EventType = Literal[
-    "credits.granted", "credits.expiring", "credits.expired", "balance.low",
-    "balance.depleted", "balance.recovered", "access.suspended", "access.restored",
-    "subscription.updated", "reservation.expired", "stripe_event.failed",
+    "credits.granted",
+    "credits.expiring",
+    "credits.expired",
+    "balance.low",
+    "balance.depleted",
+    "balance.recovered",
+    "access.suspended",
+    "access.restored",
+    "subscription.updated",
+    "reservation.expired",
+    "stripe_event.failed",
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 EVENT_ID_PATTERN = r"^evt_[0-9a-f]{24}$"

@@ -17,14 +17,26 @@ from app.paging import page_of
 
 
 def event_view(doc: dict) -> schemas.Event:
-    return schemas.Event(id=doc["_id"], type=doc["type"], account_id=doc.get("account_id"),
-                         account_seq=doc["account_seq"], created_at=doc["created_at"],
-                         data=doc["data"])
+    return schemas.Event(
+        id=doc["_id"],
+        type=doc["type"],
+        account_id=doc.get("account_id"),
+        account_seq=doc["account_seq"],
+        created_at=doc["created_at"],
+        data=doc["data"],
+    )
 
 
 class EventService:
-    def __init__(self, db: Database, events: OutboxRepository, repos: Repositories,
-                 catalog: Catalog, clock: Clock, default_threshold: int | None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        events: OutboxRepository,
+        repos: Repositories,
+        catalog: Catalog,
+        clock: Clock,
+        default_threshold: int | None,
+    ) -> None:
         self.db = db
         self.events = events
         self.repos = repos
@@ -32,18 +44,32 @@ class EventService:
         self.clock = clock
         self.default_threshold = default_threshold
 
-    async def page(self, *, account_id: str | None, type_: str | None,
-                   created_gte: datetime | None, starting_after: str | None,
-                   limit: int) -> schemas.EventPage:
+    async def page(
+        self,
+        *,
+        account_id: str | None,
+        type_: str | None,
+        created_gte: datetime | None,
+        starting_after: str | None,
+        limit: int,
+    ) -> schemas.EventPage:
         after = None
         if starting_after is not None:
             after = await self.events.get(starting_after)
             if after is None or (account_id is not None and after["account_id"] != account_id):
-                raise ValidationFailed("starting_after: no such event in this list", errors=[
-                    {"loc": ["query", "starting_after"], "msg": "no such event in this list",
-                     "type": "value_error"}])
-        docs = await self.events.page(account_id=account_id, type_=type_,
-                                      created_gte=created_gte, after=after, limit=limit)
+                raise ValidationFailed(
+                    "starting_after: no such event in this list",
+                    errors=[
+                        {
+                            "loc": ["query", "starting_after"],
+                            "msg": "no such event in this list",
+                            "type": "value_error",
+                        }
+                    ],
+                )
+        docs = await self.events.page(
+            account_id=account_id, type_=type_, created_gte=created_gte, after=after, limit=limit
+        )
         return page_of(schemas.EventPage, docs, limit, event_view)
 
     async def alerts(self, account_id: str) -> schemas.Alerts:
@@ -55,8 +81,11 @@ class EventService:
         async def unit(session):
             account = await self._account(session, account_id)
             state = rearmed(available(account), value, AlertState.of(account))
-            fields = {"low_balance_threshold_set": True, "low_balance_threshold": value,
-                      **state.fields()}
+            fields = {
+                "low_balance_threshold_set": True,
+                "low_balance_threshold": value,
+                **state.fields(),
+            }
             await self.events.set_alert_state(session, account_id, fields)
             return {**account, **fields}
 
@@ -64,8 +93,7 @@ class EventService:
 
     def _alerts_view(self, account_id: str, account: dict) -> schemas.Alerts:
         value, source = effective_threshold(account, self.catalog, self.default_threshold)
-        return schemas.Alerts(account_id=account_id, low_balance_threshold=value,
-                              source=source)
+        return schemas.Alerts(account_id=account_id, low_balance_threshold=value, source=source)
 
     async def _account(self, session, account_id: str) -> dict:
         account = await self.repos.accounts.get(session, account_id)

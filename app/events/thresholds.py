@@ -24,8 +24,9 @@ class AlertState:
         return {"low_fired": self.low_fired, "depleted_fired": self.depleted_fired}
 
 
-def effective_threshold(account: dict, catalog: Catalog,
-                        default: int | None) -> tuple[int | None, str]:
+def effective_threshold(
+    account: dict, catalog: Catalog, default: int | None
+) -> tuple[int | None, str]:
     """The account's threshold and where it comes from: the account, its plan, the default.
     Read from the account document (fields missing on older accounts mean: none set)."""
     if account.get("low_balance_threshold_set"):
@@ -38,8 +39,9 @@ def effective_threshold(account: dict, catalog: Catalog,
     return default, "default" if default is not None else "off"
 
 
-def crossings(before: int, after: int, threshold: int | None,
-              state: AlertState) -> tuple[list[Draft], AlertState]:
+def crossings(
+    before: int, after: int, threshold: int | None, state: AlertState
+) -> tuple[list[Draft], AlertState]:
     """The alerts a move of `available` from `before` to `after` fires, and the state after."""
     drafts: list[Draft] = []
     low, depleted = state.low_fired, state.depleted_fired
@@ -51,8 +53,11 @@ def crossings(before: int, after: int, threshold: int | None,
             drafts.append(("balance.depleted", {"available": after}))
             depleted = True
     # With no threshold, a depleted account has recovered once it has credits again.
-    elif (after > before and (low or depleted)
-          and after >= (threshold if threshold is not None else 1)):
+    elif (
+        after > before
+        and (low or depleted)
+        and after >= (threshold if threshold is not None else 1)
+    ):
         drafts.append(("balance.recovered", {"available": after, "threshold": threshold}))
         low = depleted = False
     return drafts, AlertState(low, depleted)

@@ -36,8 +36,10 @@ class UrlPolicy:
         if self.production and not self.allow_private:
             for address in await _addresses(parts.hostname, port):
                 if _internal(address):
-                    raise _refused("resolves to a loopback, private or link-local address "
-                                   "(set OUTGOING_WEBHOOKS_ALLOW_PRIVATE=true to allow)")
+                    raise _refused(
+                        "resolves to a loopback, private or link-local address "
+                        "(set OUTGOING_WEBHOOKS_ALLOW_PRIVATE=true to allow)"
+                    )
         return url
 
 
@@ -47,8 +49,9 @@ async def _addresses(host: str, port: int | None) -> list[ipaddress._BaseAddress
     except ValueError:
         pass
     try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, port or 443,
-                                                             type=socket.SOCK_STREAM)
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port or 443, type=socket.SOCK_STREAM
+        )
     except OSError:
         raise _refused("its host cannot be resolved") from None
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
@@ -57,10 +60,17 @@ async def _addresses(host: str, port: int | None) -> list[ipaddress._BaseAddress
 def _internal(address: ipaddress._BaseAddress) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
-    return (address.is_private or address.is_loopback or address.is_link_local
-            or address.is_reserved or address.is_multicast or address.is_unspecified)
+    return (
+        address.is_private
+        or address.is_loopback
+        or address.is_link_local
+        or address.is_reserved
+        or address.is_multicast
+        or address.is_unspecified
+    )
 
 
 def _refused(why: str) -> ValidationFailed:
-    return ValidationFailed(f"url: {why}", errors=[
-        {"loc": ["body", "url"], "msg": why, "type": "value_error"}])
+    return ValidationFailed(
+        f"url: {why}", errors=[{"loc": ["body", "url"], "msg": why, "type": "value_error"}]
+    )

@@ -23,8 +23,15 @@ from app.metrics import Metrics
 OLDEST_UNDELIVERED = "credit_ledger_events_oldest_undelivered_seconds"
 
 
-def wire_events(state: Any, settings: Settings, database: Database, repos: Repositories,
-                catalog: Catalog, clock: Clock, metrics: Metrics) -> None:
+def wire_events(
+    state: Any,
+    settings: Settings,
+    database: Database,
+    repos: Repositories,
+    catalog: Catalog,
+    clock: Clock,
+    metrics: Metrics,
+) -> None:
     store = OutboxRepository(database)
     endpoints = EndpointRepository(database)
     deliveries = DeliveryRepository(database)
@@ -32,10 +39,13 @@ def wire_events(state: Any, settings: Settings, database: Database, repos: Repos
     # One recorder per database: of two apps over one database (tests), the newest records.
     database.listeners[:] = [x for x in database.listeners if not isinstance(x, EventRecorder)]
     database.listeners.append(recorder)
-    policy = UrlPolicy(production=settings.app_env == "production",
-                       allow_private=settings.outgoing_webhooks_allow_private)
-    state.events = EventService(database, store, repos, catalog, clock,
-                                settings.low_balance_threshold)
+    policy = UrlPolicy(
+        production=settings.app_env == "production",
+        allow_private=settings.outgoing_webhooks_allow_private,
+    )
+    state.events = EventService(
+        database, store, repos, catalog, clock, settings.low_balance_threshold
+    )
     state.notices = NoticeSweep(database, store, deliveries, recorder, clock, settings)
     state.endpoints = EndpointService(endpoints, deliveries, policy, clock)
     state.dispatcher = Dispatcher(store, endpoints, deliveries, policy, clock, metrics)
@@ -47,8 +57,7 @@ def wire_events(state: Any, settings: Settings, database: Database, repos: Repos
         if (delivery := await deliveries.oldest_pending()) is not None:
             times.append(delivery["event_created_at"])
         now = clock.now()
-        age = max((now - t.astimezone(now.tzinfo)).total_seconds() for t in times) if times \
-            else 0.0
+        age = max((now - t.astimezone(now.tzinfo)).total_seconds() for t in times) if times else 0.0
         return {OLDEST_UNDELIVERED: max(age, 0.0)}
 
     metrics.collectors.append(oldest_undelivered)

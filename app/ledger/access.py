@@ -65,5 +65,6 @@ def ensure_can_spend(account: Doc, amount: int, now: datetime) -> None:
         raise NegativeBalance(f"the balance is negative ({account['balance']})")
     if reason == "insufficient_credits":
         raise InsufficientCredits(
-            f"{amount} credits requested, {max(available(account), 0)} available")
+            f"{amount} credits requested, {max(available(account), 0)} available"
+        )
     raise AccessSuspended(f"access suspended: {REASON_TEXT[reason]}", reason=reason)

@@ -14,30 +14,61 @@ from app.ledger.repository import Doc, Repositories
 from app.ledger.spending import draw, total
 
 
-async def debit_credits(session: Session, repos: Repositories, account_id: str, amount: int,
-                        now: datetime, *, idempotency_key: str, actor: str,
-                        description: str | None = None,
-                        metadata: dict[str, Any] | None = None) -> tuple[Doc, Doc]:
+async def debit_credits(
+    session: Session,
+    repos: Repositories,
+    account_id: str,
+    amount: int,
+    now: datetime,
+    *,
+    idempotency_key: str,
+    actor: str,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> tuple[Doc, Doc]:
     """Spend `amount` now. The guarded change of the (contended) account is this unit's first
     statement; it also refuses when something on the account is due (expired first, in a
     transaction of its own, and the unit runs again)."""
-    after = await repos.accounts.change(session, account_id, now, balance=-amount, entries=1,
-                                        guard=spend_guard(amount, now), nothing_due=True)
+    after = await repos.accounts.change(
+        session,
+        account_id,
+        now,
+        balance=-amount,
+        entries=1,
+        guard=spend_guard(amount, now),
+        nothing_due=True,
+    )
     if after is None:
         await refuse_spending(session, repos, account_id, amount, now)
-    taken = await draw(session, repos, account_id, amount, now,
-                       grant_ids=after.get("grant_ids"))
+    taken = await draw(session, repos, account_id, amount, now, grant_ids=after.get("grant_ids"))
     if total(taken) != amount:
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
-    entry = ledger_entry(account_id, "debit", -amount, after["balance"], now, grants=taken,
-                         idempotency_key=idempotency_key, actor=actor,
-                         description=description, metadata=metadata, **position(after))
+    entry = ledger_entry(
+        account_id,
+        "debit",
+        -amount,
+        after["balance"],
+        now,
+        grants=taken,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        description=description,
+        metadata=metadata,
+        **position(after),
+    )
     await repos.ledger.insert(session, entry)
     return entry, after
 
 
-async def refuse_spending(session: Session, repos: Repositories, account_id: str, amount: int,
-                          now: datetime, *, final: bool = True) -> Doc:
+async def refuse_spending(
+    session: Session,
+    repos: Repositories,
+    account_id: str,
+    amount: int,
+    now: datetime,
+    *,
+    final: bool = True,
+) -> Doc:
     """The spend guard refused: say why, as the access decision would. `final=False`: the
     guard had a clause of the caller's own, which it explains when this returns the account."""
     account = await repos.accounts.get(session, account_id)

@@ -17,16 +17,34 @@ def position(after: Doc, later: int = 0) -> Doc:
     return {"seq": after["seq"] - later, "created_at": as_utc(after["last_entry_at"])}
 
 
-def ledger_entry(account_id: str, type_: str, amount: int, balance_after: int, now: datetime,
-                 *, grants: list[Doc] | None = None, source: str = "api",
-                 idempotency_key: str | None = None, actor: str | None = None,
-                 description: str | None = None, metadata: dict[str, Any] | None = None,
-                 **extra: Any) -> Doc:
+def ledger_entry(
+    account_id: str,
+    type_: str,
+    amount: int,
+    balance_after: int,
+    now: datetime,
+    *,
+    grants: list[Doc] | None = None,
+    source: str = "api",
+    idempotency_key: str | None = None,
+    actor: str | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    **extra: Any,
+) -> Doc:
     entry = {
-        "_id": new_id("le"), "account_id": account_id, "type": type_, "amount": amount,
-        "balance_after": balance_after, "grants": grants or [], "source": source,
-        "actor": actor, "description": description, "metadata": metadata or {},
-        "created_at": now, **extra,  # `extra` holds the position: seq and created_at
+        "_id": new_id("le"),
+        "account_id": account_id,
+        "type": type_,
+        "amount": amount,
+        "balance_after": balance_after,
+        "grants": grants or [],
+        "source": source,
+        "actor": actor,
+        "description": description,
+        "metadata": metadata or {},
+        "created_at": now,
+        **extra,  # `extra` holds the position: seq and created_at
     }
     if idempotency_key is not None:
         # Only set when present: the unique index is partial on string keys.

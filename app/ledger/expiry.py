@@ -19,8 +19,9 @@ T = TypeVar("T")
 log = logging.getLogger("app.ledger.expiry")
 
 
-async def settle_hold(session: Session, repos: Repositories, reservation: Doc,
-                      captured: int) -> int:
+async def settle_hold(
+    session: Session, repos: Repositories, reservation: Doc, captured: int
+) -> int:
     """Give back what a hold set aside beyond `captured`, in the order the hold took it, to all
     its grants in one call. Returns the credits freed from grants that expired during the hold:
     they expire (only then does it cost two calls more)."""
@@ -38,48 +39,83 @@ async def settle_hold(session: Session, repos: Repositories, reservation: Doc,
     return sum(freed for _, _, freed in gone)
 
 
-async def release_hold(session: Session, repos: Repositories, reservation: Doc, status: str,
-                       now: datetime) -> Doc | None:
+async def release_hold(
+    session: Session, repos: Repositories, reservation: Doc, status: str, now: datetime
+) -> Doc | None:
     """Resolve a held reservation as `released` or `expired`: its credits go back to their
     grants, and those of grants that expired meanwhile expire now. Returns the reservation
     after, or None if it was already resolved."""
-    done = await repos.reservations.resolve(session, reservation["_id"], status, 0, now,
-                                            live_at=None)
+    done = await repos.reservations.resolve(
+        session, reservation["_id"], status, 0, now, live_at=None
+    )
     if done is None:
         return None
     lost = await settle_hold(session, repos, reservation, 0)
-    after = await repos.accounts.change(session, reservation["account_id"], now,
-                                        balance=-lost, reserved=-reservation["amount"], holds=-1,
-                                        entries=int(bool(lost)))
+    after = await repos.accounts.change(
+        session,
+        reservation["account_id"],
+        now,
+        balance=-lost,
+        reserved=-reservation["amount"],
+        holds=-1,
+        entries=int(bool(lost)),
+    )
     await record_lost(session, repos, reservation, lost, after, now)
     return done
 
 
-async def record_lost(session: Session, repos: Repositories, reservation: Doc, lost: int,
-                      after: Doc, now: datetime) -> None:
+async def record_lost(
+    session: Session, repos: Repositories, reservation: Doc, lost: int, after: Doc, now: datetime
+) -> None:
     """Credits a hold gave back to grants that expired meanwhile expire now (the entry the
     account change `after` numbered)."""
     if lost:
-        await repos.ledger.insert(session, ledger_entry(
-            reservation["account_id"], "expiry", -lost, after["balance"], now,
-            source=f"reservation:{reservation['_id']}",
-            description="held credits of expired grants, released", **position(after)))
+        await repos.ledger.insert(
+            session,
+            ledger_entry(
+                reservation["account_id"],
+                "expiry",
+                -lost,
+                after["balance"],
+                now,
+                source=f"reservation:{reservation['_id']}",
+                description="held credits of expired grants, released",
+                **position(after),
+            ),
+        )
 
 
-async def expire_grant(session: Session, repos: Repositories, grant: Doc, now: datetime,
-                       *, reason: str = "grant expired") -> int:
+async def expire_grant(
+    session: Session,
+    repos: Repositories,
+    grant: Doc,
+    now: datetime,
+    *,
+    reason: str = "grant expired",
+) -> int:
     """Expire one grant now; its free credits leave the balance with an `expiry` entry.
     Credits a hold has set aside stay with the hold. Returns the credits expired."""
     if not await repos.grants.mark_expired(session, grant, now):
         return 0
     lost = grant["remaining"]
     if lost:
-        account = await repos.accounts.change(session, grant["account_id"], now, balance=-lost,
-                                              entries=1)
-        await repos.ledger.insert(session, ledger_entry(
-            grant["account_id"], "expiry", -lost, account["balance"], now,
-            grants=[{"grant_id": grant["_id"], "kind": grant["kind"], "amount": -lost}],
-            source=grant["source"], description=reason, **position(account)))
+        account = await repos.accounts.change(
+            session, grant["account_id"], now, balance=-lost, entries=1
+        )
+        await repos.ledger.insert(
+            session,
+            ledger_entry(
+                grant["account_id"],
+                "expiry",
+                -lost,
+                account["balance"],
+                now,
+                grants=[{"grant_id": grant["_id"], "kind": grant["kind"], "amount": -lost}],
+                source=grant["source"],
+                description=reason,
+                **position(account),
+            ),
+        )
     return lost
 
 
@@ -92,12 +128,12 @@ def is_due(account: Doc, now: datetime) -> bool:
     """Whether something on the account may be due (an account written before `next_due_at`
     `grant_ids` and `holds` existed counts as due once: its expiry sets them)."""
     due = account.get("next_due_at")
-    return (due is None or as_utc(due) <= now or "grant_ids" not in account
-            or "holds" not in account)
+    return due is None or as_utc(due) <= now or "grant_ids" not in account or "holds" not in account
 
 
-async def expire_due(session: Session, repos: Repositories, account_id: str,
-                     now: datetime, *, look: bool = False) -> bool:
+async def expire_due(
+    session: Session, repos: Repositories, account_id: str, now: datetime, *, look: bool = False
+) -> bool:
     """Everything due on one account: holds past their deadline, then grants past expiry; then
     the account learns its next deadline. Skipped (one read) when the account says nothing is
     due, unless `look` (the sweep found something due). Returns whether anything was due."""
@@ -123,8 +159,9 @@ async def _learn_next_due(session: Session, repos: Repositories, account_id: str
     deadlines = [as_utc(g["expires_at"]) for g in grants if not g["never_expires"]]
     deadlines += [as_utc(h["expires_at"]) for h in holds]
     live = [g["_id"] for g in grants if g["remaining"] > 0 or g["held"] > 0]
-    await repos.accounts.set_next_due(session, account_id, min(deadlines, default=NOTHING_DUE),
-                                      live, len(holds))
+    await repos.accounts.set_next_due(
+        session, account_id, min(deadlines, default=NOTHING_DUE), live, len(holds)
+    )
 
 
 async def expire_now(repos: Repositories, account_id: str, now: datetime) -> None:
@@ -134,8 +171,9 @@ async def expire_now(repos: Repositories, account_id: str, now: datetime) -> Non
     await repos.db.transaction(lambda session: expire_due(session, repos, account_id, now))
 
 
-async def after_expiry(repos: Repositories, account_id: str, now: datetime,
-                       unit: Callable[[Session], Awaitable[T]]) -> T:
+async def after_expiry(
+    repos: Repositories, account_id: str, now: datetime, unit: Callable[[Session], Awaitable[T]]
+) -> T:
     """Run `unit` in a transaction; when it finds something due (ExpiryDue: its guarded account
     write refused), expire that first, in a transaction of its own, and run it again."""
     for _ in range(2):
@@ -176,6 +214,7 @@ async def sweep(repos: Repositories, now: datetime, limit: int = 500) -> int:
     accounts = await accounts_with_due_items(repos, now, limit)
     for account_id in accounts:
         await repos.db.transaction(
-            lambda session, a=account_id: expire_due(session, repos, a, now, look=True))
+            lambda session, a=account_id: expire_due(session, repos, a, now, look=True)
+        )
         await asyncio.sleep(0)  # requests go between accounts (the embedded engine never waits)
     return len(accounts)

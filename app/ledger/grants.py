@@ -12,17 +12,36 @@ from app.ledger.expiry import expire_due, is_due
 from app.ledger.repository import Doc, Repositories, new_id
 from app.ledger.spending import draw
 
-GRANT_KINDS = ("subscription", "rollover", "trial", "purchase", "bonus", "promotional",
-               "compensation", "correction")
+GRANT_KINDS = (
+    "subscription",
+    "rollover",
+    "trial",
+    "purchase",
+    "bonus",
+    "promotional",
+    "compensation",
+    "correction",
+)
 
 
-async def grant_credits(session: Session, repos: Repositories, account_id: str, amount: int,
-                        kind: str, now: datetime, *, expires_at: datetime | None = None,
-                        source: str = "api", idempotency_key: str | None = None,
-                        entry_type: str = "grant", actor: str | None = None,
-                        description: str | None = None, metadata: dict[str, Any] | None = None,
-                        grant_fields: dict[str, Any] | None = None,
-                        request_key: bool = False) -> tuple[Doc, Doc] | None:
+async def grant_credits(
+    session: Session,
+    repos: Repositories,
+    account_id: str,
+    amount: int,
+    kind: str,
+    now: datetime,
+    *,
+    expires_at: datetime | None = None,
+    source: str = "api",
+    idempotency_key: str | None = None,
+    entry_type: str = "grant",
+    actor: str | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    grant_fields: dict[str, Any] | None = None,
+    request_key: bool = False,
+) -> tuple[Doc, Doc] | None:
     """Add a grant and its ledger entry; the account is created if new. The first credits go
     to paying off a deficit. Returns (entry, account after), or None when `idempotency_key`
     was already used on this account (the grant exists: nothing is done twice). With
@@ -36,56 +55,112 @@ async def grant_credits(session: Session, repos: Repositories, account_id: str, 
     if is_due(account, now):  # the grant's entry comes after what was due
         await expire_due(session, repos, account_id, now, look=True)
         account = await repos.accounts.get(session, account_id)
-    if idempotency_key is not None and not request_key and await repos.ledger.by_key(
-            session, account_id, idempotency_key):
+    if (
+        idempotency_key is not None
+        and not request_key
+        and await repos.ledger.by_key(session, account_id, idempotency_key)
+    ):
         return None
     payoff = min(account["deficit"], amount)
     grant_id = new_id("gr")
     # The account change numbers the entry; a duplicate (account, key) insert after it aborts
     # the whole unit, as every unit of work is undone when it fails.
-    after = await repos.accounts.change(session, account_id, now, balance=amount,
-                                        deficit=-payoff, due_by=expires_at, entries=1,
-                                        new_grant=grant_id)
+    after = await repos.accounts.change(
+        session,
+        account_id,
+        now,
+        balance=amount,
+        deficit=-payoff,
+        due_by=expires_at,
+        entries=1,
+        new_grant=grant_id,
+    )
     entry = ledger_entry(
-        account_id, entry_type, amount, after["balance"], now,
-        grants=[{"grant_id": grant_id, "kind": kind, "amount": amount}], source=source,
-        idempotency_key=idempotency_key, actor=actor, description=description,
-        metadata=metadata, deficit_paid=payoff, **position(after),
+        account_id,
+        entry_type,
+        amount,
+        after["balance"],
+        now,
+        grants=[{"grant_id": grant_id, "kind": kind, "amount": amount}],
+        source=source,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        description=description,
+        metadata=metadata,
+        deficit_paid=payoff,
+        **position(after),
     )
     await repos.ledger.insert(session, entry)
-    await repos.grants.insert(session, {
-        "_id": grant_id, "account_id": account_id, "kind": kind, "amount": amount,
-        "remaining": amount - payoff, "held": 0, "deficit_paid": payoff,
-        "expires_at": expires_at, "never_expires": expires_at is None, "expired": False,
-        "source": source, "idempotency_key": idempotency_key, "description": description,
-        "created_at": now, **(grant_fields or {}),
-    })
+    await repos.grants.insert(
+        session,
+        {
+            "_id": grant_id,
+            "account_id": account_id,
+            "kind": kind,
+            "amount": amount,
+            "remaining": amount - payoff,
+            "held": 0,
+            "deficit_paid": payoff,
+            "expires_at": expires_at,
+            "never_expires": expires_at is None,
+            "expired": False,
+            "source": source,
+            "idempotency_key": idempotency_key,
+            "description": description,
+            "created_at": now,
+            **(grant_fields or {}),
+        },
+    )
     return entry, after
 
 
-async def take_back(session: Session, repos: Repositories, account: Doc, amount: int,
-                    now: datetime, *, entry_type: str, first_grant: str | None = None,
-                    source: str = "api", idempotency_key: str | None = None,
-                    actor: str | None = None, description: str | None = None,
-                    metadata: dict[str, Any] | None = None,
-                    request_key: bool = False) -> tuple[Doc, Doc] | None:
+async def take_back(
+    session: Session,
+    repos: Repositories,
+    account: Doc,
+    amount: int,
+    now: datetime,
+    *,
+    entry_type: str,
+    first_grant: str | None = None,
+    source: str = "api",
+    idempotency_key: str | None = None,
+    actor: str | None = None,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+    request_key: bool = False,
+) -> tuple[Doc, Doc] | None:
     """Remove credits (a clawback or a negative correction): from `first_grant`, then grants in
     spending order; what no grant covers becomes a deficit and may push the balance below zero.
     Returns (entry, account after), or None if `idempotency_key` was already used."""
     if amount <= 0:
         raise ValueError("take_back removes a positive amount")
     account_id = account["_id"]
-    if idempotency_key is not None and not request_key and await repos.ledger.by_key(
-            session, account_id, idempotency_key):
+    if (
+        idempotency_key is not None
+        and not request_key
+        and await repos.ledger.by_key(session, account_id, idempotency_key)
+    ):
         return None
     taken = await draw(session, repos, account_id, amount, now, first=first_grant)
     shortfall = amount + sum(a["amount"] for a in taken)
-    after = await repos.accounts.change(session, account_id, now, balance=-amount,
-                                        deficit=shortfall, entries=1)
+    after = await repos.accounts.change(
+        session, account_id, now, balance=-amount, deficit=shortfall, entries=1
+    )
     entry = ledger_entry(
-        account_id, entry_type, -amount, after["balance"], now, grants=taken, source=source,
-        idempotency_key=idempotency_key, actor=actor, description=description,
-        metadata=metadata, deficit_added=shortfall, **position(after),
+        account_id,
+        entry_type,
+        -amount,
+        after["balance"],
+        now,
+        grants=taken,
+        source=source,
+        idempotency_key=idempotency_key,
+        actor=actor,
+        description=description,
+        metadata=metadata,
+        deficit_added=shortfall,
+        **position(after),
     )
     await repos.ledger.insert(session, entry)
     return entry, after

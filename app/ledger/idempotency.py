@@ -26,8 +26,15 @@ class Outcome:
 
 # Ledger entries made by Stripe events are keyed by the Stripe object ("invoice:in_..."); API
 # keys share the (account, key) namespace, so these prefixes are theirs alone.
-STRIPE_KEY_PREFIXES = ("invoice:", "checkout:", "trial:", "upgrade:", "refund:", "dispute:",
-                       "rollover:")
+STRIPE_KEY_PREFIXES = (
+    "invoice:",
+    "checkout:",
+    "trial:",
+    "upgrade:",
+    "refund:",
+    "dispute:",
+    "rollover:",
+)
 
 
 def fingerprint(operation: str, request: dict[str, Any]) -> str:
@@ -36,9 +43,18 @@ def fingerprint(operation: str, request: dict[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-async def run_idempotent(repos: Repositories, account_id: str, key: str, print_: str,
-                         now: datetime, work: Callable[[Session], Awaitable[dict[str, Any]]],
-                         status: int, *, seen: bool = True, retry: bool = True) -> Outcome:
+async def run_idempotent(
+    repos: Repositories,
+    account_id: str,
+    key: str,
+    print_: str,
+    now: datetime,
+    work: Callable[[Session], Awaitable[dict[str, Any]]],
+    status: int,
+    *,
+    seen: bool = True,
+    retry: bool = True,
+) -> Outcome:
     """Run `work` once per (account, key), in one transaction with its stored answer. A replay
     is one read and no transaction. `seen=False`: the caller knows the key is new here (the
     hold it resolves is still held), so that read is skipped. What is due on the account is
@@ -53,8 +69,12 @@ async def run_idempotent(repos: Repositories, account_id: str, key: str, print_:
         body = await work(session)
         # Last, so the contended account write stays first; a concurrent request with the
         # same key makes this insert conflict or a duplicate, and the whole unit is undone.
-        await repos.idempotency.insert(session, account_id, key, {
-            "fingerprint": print_, "status": status, "body": body, "created_at": now})
+        await repos.idempotency.insert(
+            session,
+            account_id,
+            key,
+            {"fingerprint": print_, "status": status, "body": body, "created_at": now},
+        )
         return Outcome(status, body, replayed=False)
 
     try:
@@ -64,8 +84,7 @@ async def run_idempotent(repos: Repositories, account_id: str, key: str, print_:
             raise
         # A concurrent request with the same key committed first, or the key was used for
         # something else on this account: this one replays it (or is refused as a reuse).
-        return await run_idempotent(repos, account_id, key, print_, now, work, status,
-                                    retry=False)
+        return await run_idempotent(repos, account_id, key, print_, now, work, status, retry=False)
 
 
 def replayed(record: dict[str, Any], print_: str) -> Outcome:
@@ -77,5 +96,6 @@ def replayed(record: dict[str, Any], print_: str) -> Outcome:
         # thing, so the retry must not do it again.
         raise IdempotencyKeyExpired(
             "this Idempotency-Key was used long ago and its answer is no longer kept; the "
-            "request it made took effect once (see the ledger)")
+            "request it made took effect once (see the ledger)"
+        )
     return Outcome(record["status"], record["body"], replayed=True)

@@ -25,8 +25,7 @@ async def number_legacy_ledgers(repos: Repositories, now: datetime) -> int:
     for account_id in [doc["_id"] async for doc in cursor]:
         if await db.transaction(lambda session, a=account_id: _number(session, repos, a)):
             numbered += 1
-    await db[MIGRATIONS].update_one({"_id": DONE}, {"$setOnInsert": {"done_at": now}},
-                                    upsert=True)
+    await db[MIGRATIONS].update_one({"_id": DONE}, {"$setOnInsert": {"done_at": now}}, upsert=True)
     if numbered:
         log.info("numbered the ledgers of %d accounts written before seq existed", numbered)
     return numbered
@@ -36,17 +35,23 @@ async def _number(session: Session, repos: Repositories, account_id: str) -> boo
     db = repos.db
     # Claim the account first (another process numbering it makes this write conflict).
     claimed = await db[ACCOUNTS].find_one_and_update(
-        {"_id": account_id, "seq": {"$exists": False}}, {"$set": {"seq": 0}}, session=session)
+        {"_id": account_id, "seq": {"$exists": False}}, {"$set": {"seq": 0}}, session=session
+    )
     if claimed is None:
         return False
-    entries = await db[LEDGER].find({"account_id": account_id}, {"created_at": 1},
-                                    session=session).sort("_id", 1).to_list(None)
+    entries = (
+        await db[LEDGER]
+        .find({"account_id": account_id}, {"created_at": 1}, session=session)
+        .sort("_id", 1)
+        .to_list(None)
+    )
     last = None
     for seq, entry in enumerate(entries, start=1):
         # Never before the entry listed before it, so the time order holds from here on.
         last = max(last, entry["created_at"]) if last else entry["created_at"]
-        await db[LEDGER].update_one({"_id": entry["_id"]},
-                                    {"$set": {"seq": seq, "created_at": last}}, session=session)
+        await db[LEDGER].update_one(
+            {"_id": entry["_id"]}, {"$set": {"seq": seq, "created_at": last}}, session=session
+        )
     fields = {"seq": len(entries), **({"last_entry_at": last} if last else {})}
     await db[ACCOUNTS].update_one({"_id": account_id}, {"$set": fields}, session=session)
     return True

@@ -39,27 +39,47 @@ class Ledger:
         now = self.clock.now()
         return account_view(await load_account(self.repos, account_id, now), now)
 
-    async def grants(self, account_id: str, *, limit: int,
-                     starting_after: str | None) -> schemas.GrantList:
+    async def grants(
+        self, account_id: str, *, limit: int, starting_after: str | None
+    ) -> schemas.GrantList:
         await load_account(self.repos, account_id, self.clock.now())
         after = None
         if starting_after is not None:
             after = await self.repos.grants.get(None, starting_after)
             if after is None or after["account_id"] != account_id:
                 raise ValidationFailed(
-                    "starting_after: not a grant of this account", errors=[
-                        {"loc": ["query", "starting_after"], "msg": "not a grant of this account",
-                         "type": "value_error"}])
+                    "starting_after: not a grant of this account",
+                    errors=[
+                        {
+                            "loc": ["query", "starting_after"],
+                            "msg": "not a grant of this account",
+                            "type": "value_error",
+                        }
+                    ],
+                )
         docs = await self.repos.grants.live(None, account_id, limit=limit, after=after)
         return page_of(schemas.GrantList, docs, limit, grant_view)
 
-    async def ledger_page(self, account_id: str, *, limit: int, starting_after: str | None,
-                          type_: str | None, created_gte: datetime | None,
-                          created_lt: datetime | None) -> schemas.LedgerPage:
+    async def ledger_page(
+        self,
+        account_id: str,
+        *,
+        limit: int,
+        starting_after: str | None,
+        type_: str | None,
+        created_gte: datetime | None,
+        created_lt: datetime | None,
+    ) -> schemas.LedgerPage:
         await load_account(self.repos, account_id, self.clock.now())
         docs = await self.repos.ledger.page(
-            None, account_id, limit=limit, starting_after=starting_after, type_=type_,
-            created_gte=created_gte, created_lt=created_lt)
+            None,
+            account_id,
+            limit=limit,
+            starting_after=starting_after,
+            type_=type_,
+            created_gte=created_gte,
+            created_lt=created_lt,
+        )
         return page_of(schemas.LedgerPage, docs, limit, entry_view)
 
     async def balance_at(self, account_id: str, at: datetime | None) -> schemas.BalanceAt:
@@ -68,23 +88,29 @@ class Ledger:
         await load_account(self.repos, account_id, now)
         at = as_utc(at) if at is not None else now
         last = await self.repos.ledger.last_at(None, account_id, at)
-        return schemas.BalanceAt(balance=last["balance_after"] if last else 0, at=at,
-                                 as_of_seq=last["seq"] if last else 0)
+        return schemas.BalanceAt(
+            balance=last["balance_after"] if last else 0,
+            at=at,
+            as_of_seq=last["seq"] if last else 0,
+        )
 
     async def verify(self, account_id: str | None) -> schemas.VerifyReport:
         if account_id is not None and await self.repos.accounts.get(None, account_id) is None:
             raise AccountNotFound(f"account {account_id!r} not found")
         report = await verify(self.repos, account_id)
         return schemas.VerifyReport(
-            ok=report.ok, accounts_checked=report.accounts_checked,
-            problems=[schemas.VerifyProblem(**vars(p)) for p in report.problems])
+            ok=report.ok,
+            accounts_checked=report.accounts_checked,
+            problems=[schemas.VerifyProblem(**vars(p)) for p in report.problems],
+        )
 
     async def access(self, account_id: str, cost: int) -> schemas.AccessDecision:
         now = self.clock.now()
         account = await load_account(self.repos, account_id, now)
         reason = access_reason(account, cost, now)
-        return schemas.AccessDecision(allowed=reason == "ok", reason=reason,
-                                      available=available(account))
+        return schemas.AccessDecision(
+            allowed=reason == "ok", reason=reason, available=available(account)
+        )
 
     async def reservation(self, reservation_id: str) -> schemas.Reservation:
         now = self.clock.now()
@@ -96,35 +122,57 @@ class Ledger:
 
     # Writes: each runs once per Idempotency-Key, in one transaction with its stored answer.
 
-    async def debit(self, account_id: str, req: schemas.DebitCreate, key: str,
-                    actor: str) -> Outcome:
+    async def debit(
+        self, account_id: str, req: schemas.DebitCreate, key: str, actor: str
+    ) -> Outcome:
         now = self.clock.now()
 
         async def work(session):
             entry, after = await debit_credits(
-                session, self.repos, account_id, req.amount, now, idempotency_key=key,
-                actor=actor, description=req.description, metadata=req.metadata)
+                session,
+                self.repos,
+                account_id,
+                req.amount,
+                now,
+                idempotency_key=key,
+                actor=actor,
+                description=req.description,
+                metadata=req.metadata,
+            )
             return _entry_with_account(entry, after, now)
 
-        return await self._once(account_id, key, "debit", req.model_dump(mode="json"), now,
-                                work, 201)
+        return await self._once(
+            account_id, key, "debit", req.model_dump(mode="json"), now, work, 201
+        )
 
-    async def reserve(self, account_id: str, req: schemas.ReservationCreate, key: str,
-                      actor: str) -> Outcome:
+    async def reserve(
+        self, account_id: str, req: schemas.ReservationCreate, key: str, actor: str
+    ) -> Outcome:
         now = self.clock.now()
 
         async def work(session):
             reservation = await reserve_credits(
-                session, self.repos, account_id, req.amount, req.ttl_seconds, now,
-                idempotency_key=key, actor=actor, max_held=self.max_held,
-                description=req.description, metadata=req.metadata)
+                session,
+                self.repos,
+                account_id,
+                req.amount,
+                req.ttl_seconds,
+                now,
+                idempotency_key=key,
+                actor=actor,
+                max_held=self.max_held,
+                description=req.description,
+                metadata=req.metadata,
+            )
             return reservation_view(reservation).model_dump(mode="json")
 
-        return await self._once(account_id, key, "reserve", req.model_dump(mode="json"), now,
-                                work, 201)
+        return await self._once(
+            account_id, key, "reserve", req.model_dump(mode="json"), now, work, 201
+        )
 
-    async def capture(self, reservation_id: str, req: schemas.CaptureCreate, key: str,
-                      actor: str) -> Outcome:
+    async def capture(
+        self, reservation_id: str, req: schemas.CaptureCreate, key: str, actor: str
+    ) -> Outcome:
         now = self.clock.now()
         request = {"reservation": reservation_id, **req.model_dump(mode="json")}
         print_ = fingerprint("capture", request)
@@ -137,13 +185,22 @@ class Ledger:
         async def work(session):
             answers: dict = {}
             reservation, entry = await capture_reservation(
-                session, self.repos, found, captured, now, idempotency_key=key, actor=actor,
-                replay=lambda hold, entry, after: _remember(answers, key, print_, 200,
-                                                            _captured(hold, entry, after, now)))
+                session,
+                self.repos,
+                found,
+                captured,
+                now,
+                idempotency_key=key,
+                actor=actor,
+                replay=lambda hold, entry, after: _remember(
+                    answers, key, print_, 200, _captured(hold, entry, after, now)
+                ),
+            )
             return answers["body"]
 
-        return await run_idempotent(self.repos, found["account_id"], key, print_, now, work,
-                                    200, seen=False)
+        return await run_idempotent(
+            self.repos, found["account_id"], key, print_, now, work, 200, seen=False
+        )
 
     async def release(self, reservation_id: str, key: str, actor: str) -> Outcome:
         now = self.clock.now()
@@ -156,15 +213,21 @@ class Ledger:
         async def work(session):
             answers: dict = {}
             await release_reservation(
-                session, self.repos, found, now,
-                replay=lambda hold, *_: _remember(answers, key, print_, 200, _view(hold)))
+                session,
+                self.repos,
+                found,
+                now,
+                replay=lambda hold, *_: _remember(answers, key, print_, 200, _view(hold)),
+            )
             return answers["body"]
 
-        return await run_idempotent(self.repos, found["account_id"], key, print_, now, work,
-                                    200, seen=False)
+        return await run_idempotent(
+            self.repos, found["account_id"], key, print_, now, work, 200, seen=False
+        )
 
-    async def _resolved_before(self, found: dict, key: str, print_: str,
-                               now: datetime) -> Outcome | None:
+    async def _resolved_before(
+        self, found: dict, key: str, print_: str, now: datetime
+    ) -> Outcome | None:
         """A capture or release of a hold: answered from the hold when this key resolved it
         (one read, no transaction); refused when it is no longer held (after looking up the
         key, which may have been used for something else on the account). None: go on, the
@@ -180,29 +243,49 @@ class Ledger:
         refuse_resolved(found, now)
         return None
 
-    async def grant(self, account_id: str, req: schemas.GrantCreate, key: str,
-                    actor: str) -> Outcome:
+    async def grant(
+        self, account_id: str, req: schemas.GrantCreate, key: str, actor: str
+    ) -> Outcome:
         now = self.clock.now()
 
         async def work(session):
             # Checked here, after the replay check: an exact retry gets the first answer even
             # once the time it named has passed.
             if req.expires_at is not None and as_utc(req.expires_at) <= now:
-                raise ValidationFailed("expires_at: must be in the future", errors=[
-                    {"loc": ["body", "expires_at"], "msg": "must be in the future",
-                     "type": "value_error"}])
+                raise ValidationFailed(
+                    "expires_at: must be in the future",
+                    errors=[
+                        {
+                            "loc": ["body", "expires_at"],
+                            "msg": "must be in the future",
+                            "type": "value_error",
+                        }
+                    ],
+                )
             entry, after = await grant_credits(
-                session, self.repos, account_id, req.amount, req.kind, now,
-                expires_at=req.expires_at, source="api", idempotency_key=key, actor=actor,
-                description=req.description, metadata=req.metadata,
-                request_key=True)
+                session,
+                self.repos,
+                account_id,
+                req.amount,
+                req.kind,
+                now,
+                expires_at=req.expires_at,
+                source="api",
+                idempotency_key=key,
+                actor=actor,
+                description=req.description,
+                metadata=req.metadata,
+                request_key=True,
+            )
             return _entry_with_account(entry, after, now)
 
-        return await self._once(account_id, key, "grant", req.model_dump(mode="json"), now,
-                                work, 201)
+        return await self._once(
+            account_id, key, "grant", req.model_dump(mode="json"), now, work, 201
+        )
 
-    async def adjust(self, account_id: str, req: schemas.AdjustmentCreate, key: str,
-                     actor: str) -> Outcome:
+    async def adjust(
+        self, account_id: str, req: schemas.AdjustmentCreate, key: str, actor: str
+    ) -> Outcome:
         now = self.clock.now()
 
         async def work(session):
@@ -214,28 +297,51 @@ class Ledger:
                 account = await self.repos.accounts.get(session, account_id)
             if req.amount > 0:
                 entry, after = await grant_credits(
-                    session, self.repos, account_id, req.amount, "correction", now,
-                    source="adjustment", idempotency_key=key, entry_type="adjustment",
-                    actor=actor, description=req.reason, metadata=req.metadata,
-                    request_key=True)
+                    session,
+                    self.repos,
+                    account_id,
+                    req.amount,
+                    "correction",
+                    now,
+                    source="adjustment",
+                    idempotency_key=key,
+                    entry_type="adjustment",
+                    actor=actor,
+                    description=req.reason,
+                    metadata=req.metadata,
+                    request_key=True,
+                )
             else:
                 entry, after = await take_back(
-                    session, self.repos, account, -req.amount, now, entry_type="adjustment",
-                    source="adjustment", idempotency_key=key, actor=actor,
-                    description=req.reason, metadata=req.metadata, request_key=True)
+                    session,
+                    self.repos,
+                    account,
+                    -req.amount,
+                    now,
+                    entry_type="adjustment",
+                    source="adjustment",
+                    idempotency_key=key,
+                    actor=actor,
+                    description=req.reason,
+                    metadata=req.metadata,
+                    request_key=True,
+                )
             return _entry_with_account(entry, after, now)
 
-        return await self._once(account_id, key, "adjust", req.model_dump(mode="json"), now,
-                                work, 201)
+        return await self._once(
+            account_id, key, "adjust", req.model_dump(mode="json"), now, work, 201
+        )
 
     async def _once(self, account_id, key, operation, request, now, work, status) -> Outcome:
-        return await run_idempotent(self.repos, account_id, key,
-                                    fingerprint(operation, request), now, work, status)
+        return await run_idempotent(
+            self.repos, account_id, key, fingerprint(operation, request), now, work, status
+        )
 
 
 def _entry_with_account(entry, after, now) -> dict:
-    return schemas.EntryWithAccount(entry=entry_view(entry),
-                                    account=account_view(after, now)).model_dump(mode="json")
+    return schemas.EntryWithAccount(
+        entry=entry_view(entry), account=account_view(after, now)
+    ).model_dump(mode="json")
 
 
 def _remember(answers: dict, key: str, print_: str, status: int, body: dict) -> dict:
@@ -245,8 +351,11 @@ def _remember(answers: dict, key: str, print_: str, status: int, body: dict) -> 
 
 
 def _captured(hold, entry, after, now) -> dict:
-    return schemas.CaptureResult(reservation=reservation_view(hold), entry=entry_view(entry),
-                                 account=account_view(after, now)).model_dump(mode="json")
+    return schemas.CaptureResult(
+        reservation=reservation_view(hold),
+        entry=entry_view(entry),
+        account=account_view(after, now),
+    ).model_dump(mode="json")
 
 
 def _view(hold) -> dict:

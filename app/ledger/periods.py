@@ -13,15 +13,27 @@ from app.ledger.repository import Doc, Repositories, new_id
 PERIOD_KINDS = ["subscription", "rollover", "trial"]
 
 
-async def close_period(session: Session, repos: Repositories, account_id: str, *,
-                       before: datetime, period_end: datetime, carry_policy,
-                       expires_at: datetime | None, now: datetime, source: str,
-                       key: str) -> Doc | None:
+async def close_period(
+    session: Session,
+    repos: Repositories,
+    account_id: str,
+    *,
+    before: datetime,
+    period_end: datetime,
+    carry_policy,
+    expires_at: datetime | None,
+    now: datetime,
+    source: str,
+    key: str,
+) -> Doc | None:
     """Close the period grants that ended by `before` (a late invoice of an older period never
     closes a newer one). Returns the entry, or None when there was nothing to close or `key`
     was used already."""
-    grants = [g for g in await repos.grants.by_kinds(session, account_id, PERIOD_KINDS)
-              if _period_end(g) is not None and _period_end(g) <= before]
+    grants = [
+        g
+        for g in await repos.grants.by_kinds(session, account_id, PERIOD_KINDS)
+        if _period_end(g) is not None and _period_end(g) <= before
+    ]
     if not grants or await repos.ledger.by_key(session, account_id, key):
         return None
     unused = sum(g["remaining"] for g in grants)
@@ -29,26 +41,53 @@ async def close_period(session: Session, repos: Repositories, account_id: str, *
     parts: list[Doc] = []
     for grant in grants:
         if await repos.grants.mark_expired(session, grant, now) and grant["remaining"]:
-            parts.append({"grant_id": grant["_id"], "kind": grant["kind"],
-                          "amount": -grant["remaining"]})
+            parts.append(
+                {"grant_id": grant["_id"], "kind": grant["kind"], "amount": -grant["remaining"]}
+            )
     if carry:
         rollover_id = new_id("gr")
-        await repos.grants.insert(session, {
-            "_id": rollover_id, "account_id": account_id, "kind": "rollover", "amount": carry,
-            "remaining": carry, "held": 0, "deficit_paid": 0, "expires_at": expires_at,
-            "never_expires": expires_at is None, "expired": False, "source": source,
-            "idempotency_key": None, "description": "credits carried over",
-            "period_end": period_end, "created_at": now,
-        })
+        await repos.grants.insert(
+            session,
+            {
+                "_id": rollover_id,
+                "account_id": account_id,
+                "kind": "rollover",
+                "amount": carry,
+                "remaining": carry,
+                "held": 0,
+                "deficit_paid": 0,
+                "expires_at": expires_at,
+                "never_expires": expires_at is None,
+                "expired": False,
+                "source": source,
+                "idempotency_key": None,
+                "description": "credits carried over",
+                "period_end": period_end,
+                "created_at": now,
+            },
+        )
         parts.append({"grant_id": rollover_id, "kind": "rollover", "amount": carry})
     lost = unused - carry
-    after = await repos.accounts.change(session, account_id, now, balance=-lost,
-                                        due_by=expires_at if carry else None, entries=1,
-                                        new_grant=rollover_id if carry else None)
+    after = await repos.accounts.change(
+        session,
+        account_id,
+        now,
+        balance=-lost,
+        due_by=expires_at if carry else None,
+        entries=1,
+        new_grant=rollover_id if carry else None,
+    )
     entry = ledger_entry(
-        account_id, "expiry" if lost else "grant", -lost, after["balance"], now, grants=parts,
-        source=source, idempotency_key=key,
-        description=f"period closed: {carry} carried over, {lost} expired", **position(after),
+        account_id,
+        "expiry" if lost else "grant",
+        -lost,
+        after["balance"],
+        now,
+        grants=parts,
+        source=source,
+        idempotency_key=key,
+        description=f"period closed: {carry} carried over, {lost} expired",
+        **position(after),
     )
     await repos.ledger.insert(session, entry)
     return entry

@@ -13,8 +13,12 @@ from app.db import ACCOUNTS, GRANTS, IDEMPOTENCY, LEDGER, RESERVATIONS, Database
 from app.ledger.outbox import record_outbox
 
 Doc = dict[str, Any]
-SPENDING_ORDER = [("never_expires", ASCENDING), ("expires_at", ASCENDING),
-                  ("created_at", ASCENDING), ("_id", ASCENDING)]
+SPENDING_ORDER = [
+    ("never_expires", ASCENDING),
+    ("expires_at", ASCENDING),
+    ("created_at", ASCENDING),
+    ("_id", ASCENDING),
+]
 
 
 # An account's `next_due_at` when nothing on it can come due (no expiring grant, no hold).
@@ -28,11 +32,21 @@ def new_id(prefix: str) -> str:
 
 def new_account(account_id: str, now: datetime) -> Doc:
     return {
-        "_id": account_id, "balance": 0, "reserved": 0, "deficit": 0,
-        "subscription_status": "none", "plan": None, "current_period_start": None,
-        "current_period_end": None, "grace_until": None, "cancel_at": None,
-        "open_disputes": [], "stripe_customer_id": None, "stripe_subscription_id": None,
-        "created_at": now, "updated_at": now,
+        "_id": account_id,
+        "balance": 0,
+        "reserved": 0,
+        "deficit": 0,
+        "subscription_status": "none",
+        "plan": None,
+        "current_period_start": None,
+        "current_period_end": None,
+        "grace_until": None,
+        "cancel_at": None,
+        "open_disputes": [],
+        "stripe_customer_id": None,
+        "stripe_subscription_id": None,
+        "created_at": now,
+        "updated_at": now,
         # Never later than the first deadline of its holds and expiry of its grants: a read or
         # write that finds it ahead knows that nothing is due without looking further.
         "next_due_at": NOTHING_DUE,
@@ -50,13 +64,19 @@ def new_account(account_id: str, now: datetime) -> Doc:
 def _after_in_spending_order(grant: Doc) -> Doc:
     """Grants that come after `grant` in SPENDING_ORDER: a keyset cursor over the sort."""
     same = {"never_expires": grant["never_expires"], "expires_at": grant.get("expires_at")}
-    ties = [{**same, "created_at": {"$gt": grant["created_at"]}},
-            {**same, "created_at": grant["created_at"], "_id": {"$gt": grant["_id"]}}]
+    ties = [
+        {**same, "created_at": {"$gt": grant["created_at"]}},
+        {**same, "created_at": grant["created_at"], "_id": {"$gt": grant["_id"]}},
+    ]
     if grant["never_expires"]:
         return {"$or": ties}
-    return {"$or": [{"never_expires": True},
-                    {"never_expires": False, "expires_at": {"$gt": grant["expires_at"]}},
-                    *ties]}
+    return {
+        "$or": [
+            {"never_expires": True},
+            {"never_expires": False, "expires_at": {"$gt": grant["expires_at"]}},
+            *ties,
+        ]
+    }
 
 
 class AccountRepository:
@@ -70,16 +90,28 @@ class AccountRepository:
         return await self.col.find_one_and_update(
             {"_id": account_id},
             # The _id comes from the filter; naming it again in $setOnInsert is not portable.
-            {"$setOnInsert": {k: v for k, v in new_account(account_id, now).items()
-                              if k != "_id"}},
-            upsert=True, return_document=ReturnDocument.AFTER, session=session,
+            {"$setOnInsert": {k: v for k, v in new_account(account_id, now).items() if k != "_id"}},
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
         )
 
-    async def change(self, session: Session, account_id: str, now: datetime, *,
-                     balance: int = 0, reserved: int = 0, deficit: int = 0,
-                     guard: Doc | None = None, nothing_due: bool = False,
-                     due_by: datetime | None = None, entries: int = 0,
-                     new_grant: str | None = None, holds: int = 0) -> Doc | None:
+    async def change(
+        self,
+        session: Session,
+        account_id: str,
+        now: datetime,
+        *,
+        balance: int = 0,
+        reserved: int = 0,
+        deficit: int = 0,
+        guard: Doc | None = None,
+        nothing_due: bool = False,
+        due_by: datetime | None = None,
+        entries: int = 0,
+        new_grant: str | None = None,
+        holds: int = 0,
+    ) -> Doc | None:
         """The one way the cached balance moves: an atomic $inc, optionally guarded by a
         filter on the account (None when the guard refuses, or there is no such account).
         `nothing_due` also refuses when something on the account is due at `now`; `due_by` is
@@ -89,9 +121,17 @@ class AccountRepository:
         query: Doc = {"_id": account_id, **(guard or {})}
         if nothing_due:
             query["next_due_at"] = {"$gt": now}
-        inc = {k: v for k, v in (("balance", balance), ("reserved", reserved),
-                                 ("deficit", deficit), ("seq", entries), ("holds", holds))
-               if v}
+        inc = {
+            k: v
+            for k, v in (
+                ("balance", balance),
+                ("reserved", reserved),
+                ("deficit", deficit),
+                ("seq", entries),
+                ("holds", holds),
+            )
+            if v
+        }
         update: Doc = {**({"$inc": inc} if inc else {}), "$set": {"updated_at": now}}
         if due_by is not None:
             update["$min"] = {"next_due_at": due_by}
@@ -100,48 +140,77 @@ class AccountRepository:
         if new_grant is not None:
             update["$push"] = {"grant_ids": new_grant}
         after = await self.col.find_one_and_update(
-            query, update, return_document=ReturnDocument.AFTER, session=session,
+            query,
+            update,
+            return_document=ReturnDocument.AFTER,
+            session=session,
         )
         if after is not None and balance != reserved:
-            before = {**after, "balance": after["balance"] - balance,
-                      "reserved": after["reserved"] - reserved}
+            before = {
+                **after,
+                "balance": after["balance"] - balance,
+                "reserved": after["reserved"] - reserved,
+            }
             record_outbox("balance", account_id, after, before)
         return after
 
-    async def set_next_due(self, session: Session, account_id: str, when: datetime,
-                           grant_ids: list[str], holds: int) -> None:
+    async def set_next_due(
+        self, session: Session, account_id: str, when: datetime, grant_ids: list[str], holds: int
+    ) -> None:
         await self.col.update_one(
             {"_id": account_id},
             {"$set": {"next_due_at": when, "grant_ids": grant_ids, "holds": holds}},
-            session=session)
+            session=session,
+        )
 
-    async def set_fields(self, session: Session, account_id: str, fields: Doc,
-                         now: datetime) -> Doc | None:
-        return await self._update(session, account_id, {"$set": {**fields, "updated_at": now}},
-                                  lambda doc: {**doc, **fields, "updated_at": now})
+    async def set_fields(
+        self, session: Session, account_id: str, fields: Doc, now: datetime
+    ) -> Doc | None:
+        return await self._update(
+            session,
+            account_id,
+            {"$set": {**fields, "updated_at": now}},
+            lambda doc: {**doc, **fields, "updated_at": now},
+        )
 
-    async def open_dispute(self, session: Session, account_id: str, dispute_id: str,
-                           now: datetime) -> None:
+    async def open_dispute(
+        self, session: Session, account_id: str, dispute_id: str, now: datetime
+    ) -> None:
         await self._update(
-            session, account_id,
+            session,
+            account_id,
             {"$addToSet": {"open_disputes": dispute_id}, "$set": {"updated_at": now}},
-            lambda doc: {**doc, "updated_at": now, "open_disputes": [
-                *[d for d in doc.get("open_disputes") or [] if d != dispute_id], dispute_id]})
+            lambda doc: {
+                **doc,
+                "updated_at": now,
+                "open_disputes": [
+                    *[d for d in doc.get("open_disputes") or [] if d != dispute_id],
+                    dispute_id,
+                ],
+            },
+        )
 
-    async def close_dispute(self, session: Session, account_id: str, dispute_id: str,
-                            now: datetime) -> None:
+    async def close_dispute(
+        self, session: Session, account_id: str, dispute_id: str, now: datetime
+    ) -> None:
         await self._update(
-            session, account_id,
+            session,
+            account_id,
             {"$pull": {"open_disputes": dispute_id}, "$set": {"updated_at": now}},
-            lambda doc: {**doc, "updated_at": now, "open_disputes": [
-                d for d in doc.get("open_disputes") or [] if d != dispute_id]})
+            lambda doc: {
+                **doc,
+                "updated_at": now,
+                "open_disputes": [d for d in doc.get("open_disputes") or [] if d != dispute_id],
+            },
+        )
 
-    async def _update(self, session: Session, account_id: str, update: Doc,
-                      apply: Any) -> Doc | None:
+    async def _update(
+        self, session: Session, account_id: str, update: Doc, apply: Any
+    ) -> Doc | None:
         """Change subscription fields; the outbox gets the account before and after."""
         before = await self.col.find_one_and_update(
-            {"_id": account_id}, update, return_document=ReturnDocument.BEFORE,
-            session=session)
+            {"_id": account_id}, update, return_document=ReturnDocument.BEFORE, session=session
+        )
         if before is None:
             return None
         after = apply(before)
@@ -159,8 +228,14 @@ class GrantRepository:
     async def get(self, session: Session, grant_id: str) -> Doc | None:
         return await self.col.find_one({"_id": grant_id}, session=session)
 
-    async def spendable(self, session: Session, account_id: str, now: datetime, *,
-                        grant_ids: list[str] | None = None) -> list[Doc]:
+    async def spendable(
+        self,
+        session: Session,
+        account_id: str,
+        now: datetime,
+        *,
+        grant_ids: list[str] | None = None,
+    ) -> list[Doc]:
         """Live grants with free credits, in spending order: by `_id` among `grant_ids` (the
         account's list) when given, else by the account."""
         query = self.spendable_query(account_id, now)
@@ -171,14 +246,22 @@ class GrantRepository:
 
     @staticmethod
     def spendable_query(account_id: str, now: datetime) -> Doc:
-        return {"account_id": account_id, "expired": False, "remaining": {"$gt": 0},
-                "$or": [{"never_expires": True}, {"expires_at": {"$gt": now}}]}
+        return {
+            "account_id": account_id,
+            "expired": False,
+            "remaining": {"$gt": 0},
+            "$or": [{"never_expires": True}, {"expires_at": {"$gt": now}}],
+        }
 
-    async def live(self, session: Session, account_id: str, *, limit: int,
-                   after: Doc | None = None) -> list[Doc]:
+    async def live(
+        self, session: Session, account_id: str, *, limit: int, after: Doc | None = None
+    ) -> list[Doc]:
         """Up to `limit` + 1 live grants in spending order, those after `after` (a grant)."""
-        query: Doc = {"account_id": account_id, "expired": False,
-                      "$or": [{"remaining": {"$gt": 0}}, {"held": {"$gt": 0}}]}
+        query: Doc = {
+            "account_id": account_id,
+            "expired": False,
+            "$or": [{"remaining": {"$gt": 0}}, {"held": {"$gt": 0}}],
+        }
         if after is not None:
             query = {"$and": [query, _after_in_spending_order(after)]}
         cursor = self.col.find(query, session=session).sort(SPENDING_ORDER).limit(limit + 1)
@@ -189,8 +272,12 @@ class GrantRepository:
 
     @staticmethod
     def _due(account_id: str, now: datetime) -> Doc:
-        return {"account_id": account_id, "expired": False, "never_expires": False,
-                "expires_at": {"$lte": now}}
+        return {
+            "account_id": account_id,
+            "expired": False,
+            "never_expires": False,
+            "expires_at": {"$lte": now},
+        }
 
     async def by_kinds(self, session: Session, account_id: str, kinds: list[str]) -> list[Doc]:
         query = {"account_id": account_id, "expired": False, "kind": {"$in": kinds}}
@@ -201,34 +288,52 @@ class GrantRepository:
         return await self.col.find(
             {"account_id": account_id, "expired": False},
             {"expires_at": 1, "never_expires": 1, "remaining": 1, "held": 1},
-            session=session).to_list(None)
+            session=session,
+        ).to_list(None)
 
     async def take(self, session: Session, takes: list[tuple[str, int]], *, hold: bool) -> None:
         """Take free credits from live grants (into `held` for a hold): one call for all."""
-        await self._all_or_rerun(session, [
-            UpdateOne({"_id": grant_id, "expired": False, "remaining": {"$gte": amount}},
-                      {"$inc": {"remaining": -amount, **({"held": amount} if hold else {})}})
-            for grant_id, amount in takes])
+        await self._all_or_rerun(
+            session,
+            [
+                UpdateOne(
+                    {"_id": grant_id, "expired": False, "remaining": {"$gte": amount}},
+                    {"$inc": {"remaining": -amount, **({"held": amount} if hold else {})}},
+                )
+                for grant_id, amount in takes
+            ],
+        )
 
     async def settle_live(self, session: Session, parts: list[tuple[str, int, int]]) -> int:
         """Resolve the held credits of a hold, `(grant_id, held, freed)` per grant: the freed
         credits go back to the grants still live. Returns how many grants were still live."""
-        result = await self.col.bulk_write([
-            UpdateOne({"_id": grant_id, "expired": False},
-                      {"$inc": {"held": -held, "remaining": freed}})
-            for grant_id, held, freed in parts], session=session)
+        result = await self.col.bulk_write(
+            [
+                UpdateOne(
+                    {"_id": grant_id, "expired": False},
+                    {"$inc": {"held": -held, "remaining": freed}},
+                )
+                for grant_id, held, freed in parts
+            ],
+            session=session,
+        )
         return result.matched_count
 
     async def expired_among(self, session: Session, grant_ids: list[str]) -> set[str]:
-        docs = await self.col.find({"_id": {"$in": grant_ids}, "expired": True}, {"_id": 1},
-                                   session=session).to_list(None)
+        docs = await self.col.find(
+            {"_id": {"$in": grant_ids}, "expired": True}, {"_id": 1}, session=session
+        ).to_list(None)
         return {doc["_id"] for doc in docs}
 
     async def drop_held(self, session: Session, parts: list[tuple[str, int]]) -> None:
         """Held credits of expired grants leave them (they expire with the hold's release)."""
-        await self._all_or_rerun(session, [
-            UpdateOne({"_id": grant_id, "expired": True}, {"$inc": {"held": -held}})
-            for grant_id, held in parts])
+        await self._all_or_rerun(
+            session,
+            [
+                UpdateOne({"_id": grant_id, "expired": True}, {"$inc": {"held": -held}})
+                for grant_id, held in parts
+            ],
+        )
 
     async def _all_or_rerun(self, session: Session, updates: list[UpdateOne]) -> None:
         if not updates:
@@ -237,12 +342,16 @@ class GrantRepository:
         if result.matched_count != len(updates):
             # Inside a transaction the grants just read cannot have changed; if they ever
             # did, the whole unit of work runs again on fresh reads.
-            raise OperationFailure("grants changed under the unit of work", code=112,
-                                   details={"errorLabels": ["TransientTransactionError"]})
+            raise OperationFailure(
+                "grants changed under the unit of work",
+                code=112,
+                details={"errorLabels": ["TransientTransactionError"]},
+            )
 
     async def pay_deficit(self, session: Session, grant_id: str, amount: int) -> None:
         await self.col.update_one(
-            {"_id": grant_id}, {"$inc": {"remaining": -amount, "deficit_paid": amount}},
+            {"_id": grant_id},
+            {"$inc": {"remaining": -amount, "deficit_paid": amount}},
             session=session,
         )
 
@@ -250,8 +359,14 @@ class GrantRepository:
         """Flip a grant to expired once, recording what it still had."""
         result = await self.col.update_one(
             {"_id": grant["_id"], "expired": False, "remaining": grant["remaining"]},
-            {"$set": {"expired": True, "expired_at": now, "expired_amount": grant["remaining"],
-                      "remaining": 0}},
+            {
+                "$set": {
+                    "expired": True,
+                    "expired_at": now,
+                    "expired_amount": grant["remaining"],
+                    "remaining": 0,
+                }
+            },
             session=session,
         )
         return result.modified_count == 1
@@ -274,16 +389,25 @@ class LedgerRepository:
         # filter may use a partial index, and the planner does not infer it from an equality.
         return {"account_id": account_id, "idempotency_key": {"$eq": key, "$type": "string"}}
 
-    async def page(self, session: Session, account_id: str, *, limit: int,
-                   starting_after: str | None, type_: str | None,
-                   created_gte: datetime | None, created_lt: datetime | None) -> list[Doc]:
+    async def page(
+        self,
+        session: Session,
+        account_id: str,
+        *,
+        limit: int,
+        starting_after: str | None,
+        type_: str | None,
+        created_gte: datetime | None,
+        created_lt: datetime | None,
+    ) -> list[Doc]:
         # `seq > 0` implies the partial filter of the (account_id, seq) index: it can serve.
         query: Doc = {"account_id": account_id, "seq": {"$gt": 0}}
         if type_:
             query["type"] = type_
         if starting_after:
-            anchor = await self.col.find_one({"_id": starting_after, "account_id": account_id},
-                                             {"seq": 1}, session=session)
+            anchor = await self.col.find_one(
+                {"_id": starting_after, "account_id": account_id}, {"seq": 1}, session=session
+            )
             query["seq"]["$lt"] = anchor["seq"] if anchor else 0
         created: Doc = {}
         if created_gte:
@@ -299,7 +423,9 @@ class LedgerRepository:
         """The account's last entry created at or before `at`."""
         return await self.col.find_one(
             {"account_id": account_id, "created_at": {"$lte": at}},
-            sort=[("created_at", DESCENDING), ("seq", DESCENDING)], session=session)
+            sort=[("created_at", DESCENDING), ("seq", DESCENDING)],
+            session=session,
+        )
 
 
 class ReservationRepository:
@@ -312,9 +438,17 @@ class ReservationRepository:
     async def get(self, session: Session, reservation_id: str) -> Doc | None:
         return await self.col.find_one({"_id": reservation_id}, session=session)
 
-    async def resolve(self, session: Session, reservation_id: str, status: str,
-                      captured: int, now: datetime, *, live_at: datetime | None,
-                      replay: Doc | None = None) -> Doc | None:
+    async def resolve(
+        self,
+        session: Session,
+        reservation_id: str,
+        status: str,
+        captured: int,
+        now: datetime,
+        *,
+        live_at: datetime | None,
+        replay: Doc | None = None,
+    ) -> Doc | None:
         """Move a held reservation to its final state once. With `live_at`, only a hold whose
         deadline is still ahead resolves (a capture may not take an expired hold). `replay`
         is the answer to a retry of the request that resolved it (its key and fingerprint)."""
@@ -326,8 +460,10 @@ class ReservationRepository:
             fields["fingerprint"] = replay["fingerprint"]
             fields["replay"] = {k: v for k, v in replay.items() if k != "fingerprint"}
         done = await self.col.find_one_and_update(
-            query, {"$set": fields},
-            return_document=ReturnDocument.AFTER, session=session,
+            query,
+            {"$set": fields},
+            return_document=ReturnDocument.AFTER,
+            session=session,
         )
         if done is not None and status == "expired":
             record_outbox("reservation", done["account_id"], done)
@@ -338,12 +474,14 @@ class ReservationRepository:
 
     async def held(self, session: Session, account_id: str) -> list[Doc]:
         """The account's held reservations, their deadlines only."""
-        return await self.col.find({"account_id": account_id, "status": "held"},
-                                   {"expires_at": 1}, session=session).to_list(None)
+        return await self.col.find(
+            {"account_id": account_id, "status": "held"}, {"expires_at": 1}, session=session
+        ).to_list(None)
 
     @staticmethod
     def _due(account_id: str, now: datetime) -> Doc:
         return {"account_id": account_id, "status": "held", "expires_at": {"$lte": now}}
+
 
 class IdempotencyRepository:
     def __init__(self, db: Database) -> None:
@@ -358,15 +496,18 @@ class IdempotencyRepository:
         return await self.col.find_one({"_id": self._id(account_id, key)}, session=session)
 
     async def insert(self, session: Session, account_id: str, key: str, record: Doc) -> None:
-        await self.col.insert_one({"_id": self._id(account_id, key), "account_id": account_id,
-                                   "key": key, **record}, session=session)
+        await self.col.insert_one(
+            {"_id": self._id(account_id, key), "account_id": account_id, "key": key, **record},
+            session=session,
+        )
 
     async def drop_answers(self, before: datetime, now: datetime) -> int:
         """Forget the stored answers of keys used before `before`; the keys themselves (and
         their fingerprints) stay, so a key is never used twice."""
         result = await self.col.update_many(
             {"created_at": {"$lt": before}, "body": {"$exists": True}},
-            {"$unset": {"body": "", "status": ""}, "$set": {"answer_dropped_at": now}})
+            {"$unset": {"body": "", "status": ""}, "$set": {"answer_dropped_at": now}},
+        )
         return result.modified_count
 
 

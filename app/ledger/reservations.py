@@ -23,31 +23,59 @@ from app.ledger.repository import Doc, Repositories, new_id
 from app.ledger.spending import draw, total
 
 
-async def reserve_credits(session: Session, repos: Repositories, account_id: str, amount: int,
-                          ttl_seconds: int, now: datetime, *, idempotency_key: str, actor: str,
-                          max_held: int, description: str | None = None,
-                          metadata: dict[str, Any] | None = None) -> Doc:
+async def reserve_credits(
+    session: Session,
+    repos: Repositories,
+    account_id: str,
+    amount: int,
+    ttl_seconds: int,
+    now: datetime,
+    *,
+    idempotency_key: str,
+    actor: str,
+    max_held: int,
+    description: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> Doc:
     # The guarded change of the (contended) account is the first statement, as for a debit;
     # the same write bounds the account's held reservations (nothing due: every held one is
     # live) and tells the account the hold's deadline.
     expires_at = now + timedelta(seconds=ttl_seconds)
     after = await repos.accounts.change(
-        session, account_id, now, reserved=amount, holds=1, nothing_due=True,
-        guard={**spend_guard(amount, now), "holds": {"$lt": max_held}}, due_by=expires_at)
+        session,
+        account_id,
+        now,
+        reserved=amount,
+        holds=1,
+        nothing_due=True,
+        guard={**spend_guard(amount, now), "holds": {"$lt": max_held}},
+        due_by=expires_at,
+    )
     if after is None:
         account = await refuse_spending(session, repos, account_id, amount, now, final=False)
         raise TooManyReservations(
             f"account {account_id} already has {account['holds']} live holds "
-            "(MAX_HELD_RESERVATIONS); capture or release some first")
-    held = await draw(session, repos, account_id, amount, now, hold=True,
-                      grant_ids=after.get("grant_ids"))
+            "(MAX_HELD_RESERVATIONS); capture or release some first"
+        )
+    held = await draw(
+        session, repos, account_id, amount, now, hold=True, grant_ids=after.get("grant_ids")
+    )
     if total(held) != amount:
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
     reservation = {
-        "_id": new_id("rsv"), "account_id": account_id, "amount": amount, "captured": 0,
-        "status": "held", "grants": held, "expires_at": expires_at,
-        "idempotency_key": idempotency_key, "actor": actor, "description": description,
-        "metadata": metadata or {}, "created_at": now, "resolved_at": None,
+        "_id": new_id("rsv"),
+        "account_id": account_id,
+        "amount": amount,
+        "captured": 0,
+        "status": "held",
+        "grants": held,
+        "expires_at": expires_at,
+        "idempotency_key": idempotency_key,
+        "actor": actor,
+        "description": description,
+        "metadata": metadata or {},
+        "created_at": now,
+        "resolved_at": None,
     }
     await repos.reservations.insert(session, reservation)
     return reservation
@@ -63,8 +91,10 @@ async def find_reservation(session: Session, repos: Repositories, reservation_id
 def refuse_resolved(reservation: Doc, now: datetime) -> None:
     status = reservation["status"]
     if status == "expired" or (status == "held" and as_utc(reservation["expires_at"]) <= now):
-        raise ReservationExpired(f"reservation {reservation['_id']} expired at "
-                                 f"{as_utc(reservation['expires_at']).isoformat()}")
+        raise ReservationExpired(
+            f"reservation {reservation['_id']} expired at "
+            f"{as_utc(reservation['expires_at']).isoformat()}"
+        )
     raise ReservationNotHeld(f"reservation {reservation['_id']} is already {status}")
 
 
@@ -73,9 +103,10 @@ def capture_amount(reservation: Doc, amount: int | None) -> int:
     held = reservation["amount"]
     captured = held if amount is None else amount
     if captured > held:
-        raise ValidationFailed(f"amount: {captured} exceeds the {held} credits held",
-                               errors=[{"loc": ["body", "amount"], "msg": "exceeds the hold",
-                                        "type": "value_error"}])
+        raise ValidationFailed(
+            f"amount: {captured} exceeds the {held} credits held",
+            errors=[{"loc": ["body", "amount"], "msg": "exceeds the hold", "type": "value_error"}],
+        )
     return captured
 
 
@@ -83,33 +114,50 @@ def capture_amount(reservation: Doc, amount: int | None) -> int:
 Answer = Callable[[Doc, Doc | None, Doc | None], dict[str, Any]]
 
 
-async def capture_reservation(session: Session, repos: Repositories, reservation: Doc,
-                              captured: int, now: datetime, *, idempotency_key: str,
-                              actor: str, replay: Answer) -> tuple[Doc, Doc]:
+async def capture_reservation(
+    session: Session,
+    repos: Repositories,
+    reservation: Doc,
+    captured: int,
+    now: datetime,
+    *,
+    idempotency_key: str,
+    actor: str,
+    replay: Answer,
+) -> tuple[Doc, Doc]:
     """Spend `captured` of a live hold (read before: a hold's amount and grants never change);
     the rest goes back to its grants at once. The change of the (contended) account is the
     first statement; resolving the hold once is the write that can refuse (the unit is then
     undone)."""
     reservation_id, account_id = reservation["_id"], reservation["account_id"]
-    after = await _account_first(session, repos, reservation, now, balance=-captured,
-                                 entries=1)
-    entry = ledger_entry(account_id, "capture", -captured, after["balance"], now,
-                         grants=_spent_grants(reservation["grants"], captured),
-                         source=f"reservation:{reservation_id}",
-                         idempotency_key=idempotency_key, actor=actor,
-                         description=reservation.get("description"),
-                         metadata=reservation.get("metadata"), reservation_id=reservation_id,
-                         **position(after))
-    done = await _resolve(session, repos, reservation, "captured", captured, now, replay, entry,
-                          after)
+    after = await _account_first(session, repos, reservation, now, balance=-captured, entries=1)
+    entry = ledger_entry(
+        account_id,
+        "capture",
+        -captured,
+        after["balance"],
+        now,
+        grants=_spent_grants(reservation["grants"], captured),
+        source=f"reservation:{reservation_id}",
+        idempotency_key=idempotency_key,
+        actor=actor,
+        description=reservation.get("description"),
+        metadata=reservation.get("metadata"),
+        reservation_id=reservation_id,
+        **position(after),
+    )
+    done = await _resolve(
+        session, repos, reservation, "captured", captured, now, replay, entry, after
+    )
     lost = await settle_hold(session, repos, reservation, captured)
     await repos.ledger.insert(session, entry)
     await _expire_lost(session, repos, reservation, lost, now)
     return done, entry
 
 
-async def release_reservation(session: Session, repos: Repositories, reservation: Doc,
-                              now: datetime, *, replay: Answer) -> Doc:
+async def release_reservation(
+    session: Session, repos: Repositories, reservation: Doc, now: datetime, *, replay: Answer
+) -> Doc:
     """Give a live hold's credits back to its grants (the hold was read before), in the same
     order as a capture."""
     await _account_first(session, repos, reservation, now, balance=0, entries=0)
@@ -119,34 +167,65 @@ async def release_reservation(session: Session, repos: Repositories, reservation
     return done
 
 
-async def _account_first(session: Session, repos: Repositories, reservation: Doc,
-                         now: datetime, *, balance: int, entries: int) -> Doc:
-    after = await repos.accounts.change(session, reservation["account_id"], now,
-                                        balance=balance, reserved=-reservation["amount"], holds=-1,
-                                        nothing_due=True, entries=entries)
+async def _account_first(
+    session: Session,
+    repos: Repositories,
+    reservation: Doc,
+    now: datetime,
+    *,
+    balance: int,
+    entries: int,
+) -> Doc:
+    after = await repos.accounts.change(
+        session,
+        reservation["account_id"],
+        now,
+        balance=balance,
+        reserved=-reservation["amount"],
+        holds=-1,
+        nothing_due=True,
+        entries=entries,
+    )
     if after is None:
         # The account exists (it holds this hold): something on it is due, maybe this hold.
         raise ExpiryDue(reservation["account_id"])
     return after
 
 
-async def _resolve(session: Session, repos: Repositories, reservation: Doc, status: str,
-                   captured: int, now: datetime, replay: Answer, entry: Doc | None,
-                   account: Doc | None = None) -> Doc:
+async def _resolve(
+    session: Session,
+    repos: Repositories,
+    reservation: Doc,
+    status: str,
+    captured: int,
+    now: datetime,
+    replay: Answer,
+    entry: Doc | None,
+    account: Doc | None = None,
+) -> Doc:
     resolved = {**reservation, "status": status, "captured": captured, "resolved_at": now}
-    done = await repos.reservations.resolve(session, reservation["_id"], status, captured, now,
-                                            live_at=now, replay=replay(resolved, entry, account))
+    done = await repos.reservations.resolve(
+        session,
+        reservation["_id"],
+        status,
+        captured,
+        now,
+        live_at=now,
+        replay=replay(resolved, entry, account),
+    )
     if done is None:
         refuse_resolved(await find_reservation(session, repos, reservation["_id"]), now)
     return done
 
 
-async def _expire_lost(session: Session, repos: Repositories, reservation: Doc, lost: int,
-                       now: datetime) -> None:
+async def _expire_lost(
+    session: Session, repos: Repositories, reservation: Doc, lost: int, now: datetime
+) -> None:
     """Credits the hold gave back to grants that expired during it expire now (rare)."""
     if lost:
-        after = await repos.accounts.change(session, reservation["account_id"], now,
-                                            balance=-lost, entries=1)
+        after = await repos.accounts.change(
+            session, reservation["account_id"], now, balance=-lost, entries=1
+        )
         await record_lost(session, repos, reservation, lost, after, now)
 
 

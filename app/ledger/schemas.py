@@ -17,6 +17,7 @@ def is_account_id(value: object) -> bool:
     `$` would let a trailing newline through)."""
     return isinstance(value, str) and _ACCOUNT_ID.fullmatch(value) is not None
 
+
 # Credits are int64 in the spec; one request may move at most a trillion, which keeps every
 # sum of many requests far inside int64 and catches fat-fingered amounts.
 MAX_CREDITS = 1_000_000_000_000
@@ -96,8 +97,7 @@ def _nonzero(value: int) -> int:
 
 
 class AdjustmentCreate(Request):
-    amount: Annotated[StrictInt, Field(ge=-MAX_CREDITS, le=MAX_CREDITS),
-                      AfterValidator(_nonzero)]
+    amount: Annotated[StrictInt, Field(ge=-MAX_CREDITS, le=MAX_CREDITS), AfterValidator(_nonzero)]
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     metadata: Metadata = Field(default_factory=dict)
 
@@ -190,14 +190,17 @@ class CaptureResult(BaseModel):
 
 class AccessDecision(BaseModel):
     allowed: bool
-    reason: Literal["ok", "insufficient_credits", "past_due", "unpaid", "paused", "disputed",
-                    "negative_balance"]
+    reason: Literal[
+        "ok", "insufficient_credits", "past_due", "unpaid", "paused", "disputed", "negative_balance"
+    ]
     available: int
 
 
 class BalanceAt(BaseModel):
-    balance: int = Field(description="the balance right after the last entry created at or "
-                         "before `at` (0 before the first)")
+    balance: int = Field(
+        description="the balance right after the last entry created at or "
+        "before `at` (0 before the first)"
+    )
     at: datetime
     as_of_seq: int = Field(description="that entry's seq (0: none yet)")
 

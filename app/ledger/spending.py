@@ -8,9 +8,17 @@ from app.db import Session
 from app.ledger.repository import Doc, Repositories
 
 
-async def draw(session: Session, repos: Repositories, account_id: str, amount: int,
-               now: datetime, *, hold: bool = False, first: str | None = None,
-               grant_ids: list[str] | None = None) -> list[Doc]:
+async def draw(
+    session: Session,
+    repos: Repositories,
+    account_id: str,
+    amount: int,
+    now: datetime,
+    *,
+    hold: bool = False,
+    first: str | None = None,
+    grant_ids: list[str] | None = None,
+) -> list[Doc]:
     """Take up to `amount` free credits from live grants: soonest expiry first, never-expiring
     last, oldest first within that (a clawback names the grant it concerns as `first`).
     Returns what was taken from each grant, as `[{"grant_id", "amount"}]` (negative amounts)."""

@@ -11,41 +11,65 @@ from app.ledger.repository import Doc
 
 def account_view(doc: Doc, now: datetime) -> schemas.Account:
     return schemas.Account(
-        id=doc["_id"], balance=doc["balance"], reserved=doc["reserved"],
-        available=available(doc), deficit=doc["deficit"],
-        subscription_status=doc.get("subscription_status", "none"), plan=doc.get("plan"),
-        current_period_end=doc.get("current_period_end"), grace_until=doc.get("grace_until"),
-        cancel_at=doc.get("cancel_at"), suspended_reason=suspended_reason(doc, now),
+        id=doc["_id"],
+        balance=doc["balance"],
+        reserved=doc["reserved"],
+        available=available(doc),
+        deficit=doc["deficit"],
+        subscription_status=doc.get("subscription_status", "none"),
+        plan=doc.get("plan"),
+        current_period_end=doc.get("current_period_end"),
+        grace_until=doc.get("grace_until"),
+        cancel_at=doc.get("cancel_at"),
+        suspended_reason=suspended_reason(doc, now),
         stripe_customer_id=doc.get("stripe_customer_id"),
         stripe_subscription_id=doc.get("stripe_subscription_id"),
-        created_at=doc["created_at"], updated_at=doc["updated_at"],
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
     )
 
 
 def grant_view(doc: Doc) -> schemas.Grant:
     # `remaining` is what the grant has not spent, including what holds set aside (`held`).
     return schemas.Grant(
-        id=doc["_id"], kind=doc["kind"], amount=doc["amount"],
-        remaining=doc["remaining"] + doc["held"], held=doc["held"],
-        expires_at=doc.get("expires_at"), source=doc["source"],
-        description=doc.get("description"), created_at=doc["created_at"],
+        id=doc["_id"],
+        kind=doc["kind"],
+        amount=doc["amount"],
+        remaining=doc["remaining"] + doc["held"],
+        held=doc["held"],
+        expires_at=doc.get("expires_at"),
+        source=doc["source"],
+        description=doc.get("description"),
+        created_at=doc["created_at"],
     )
 
 
 def entry_view(doc: Doc) -> schemas.LedgerEntry:
     return schemas.LedgerEntry(
-        id=doc["_id"], seq=doc["seq"], type=doc["type"], amount=doc["amount"],
-        balance_after=doc["balance_after"], grants=doc.get("grants", []),
-        source=doc["source"], description=doc.get("description"),
-        metadata=doc.get("metadata") or {}, idempotency_key=doc.get("idempotency_key"),
-        actor=doc.get("actor"), created_at=doc["created_at"],
+        id=doc["_id"],
+        seq=doc["seq"],
+        type=doc["type"],
+        amount=doc["amount"],
+        balance_after=doc["balance_after"],
+        grants=doc.get("grants", []),
+        source=doc["source"],
+        description=doc.get("description"),
+        metadata=doc.get("metadata") or {},
+        idempotency_key=doc.get("idempotency_key"),
+        actor=doc.get("actor"),
+        created_at=doc["created_at"],
     )
 
 
 def reservation_view(doc: Doc) -> schemas.Reservation:
     return schemas.Reservation(
-        id=doc["_id"], account_id=doc["account_id"], amount=doc["amount"],
-        captured=doc["captured"], status=doc["status"], expires_at=doc["expires_at"],
-        description=doc.get("description"), metadata=doc.get("metadata") or {},
+        id=doc["_id"],
+        account_id=doc["account_id"],
+        amount=doc["amount"],
+        captured=doc["captured"],
+        status=doc["status"],
+        expires_at=doc["expires_at"],
+        description=doc.get("description"),
+        metadata=doc.get("metadata") or {},
         created_at=doc["created_at"],
     )

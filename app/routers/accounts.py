@@ -23,7 +23,9 @@ async def get_account(account_id: AccountId, caller: ReadCaller, ledger: LedgerD
 
 @router.get("/{account_id}/grants", response_model=schemas.GrantList)
 async def list_grants(
-    account_id: AccountId, caller: ReadCaller, ledger: LedgerDep,
+    account_id: AccountId,
+    caller: ReadCaller,
+    ledger: LedgerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(pattern=r"^gr_[0-9a-f]{24}$")] = None,
 ):
@@ -33,7 +35,9 @@ async def list_grants(
 
 @router.get("/{account_id}/ledger", response_model=schemas.LedgerPage)
 async def list_ledger(
-    account_id: AccountId, caller: ReadCaller, ledger: LedgerDep,
+    account_id: AccountId,
+    caller: ReadCaller,
+    ledger: LedgerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(pattern=r"^le_[0-9a-f]{24}$")] = None,
     type: Annotated[EntryType | None, Query()] = None,  # noqa: A002 - the spec's name
@@ -41,20 +45,34 @@ async def list_ledger(
     created_lt: Annotated[schemas.UtcTime | None, Query()] = None,
 ):
     caller.check_account(account_id)
-    return await ledger.ledger_page(account_id, limit=limit, starting_after=starting_after,
-                                    type_=type, created_gte=created_gte, created_lt=created_lt)
+    return await ledger.ledger_page(
+        account_id,
+        limit=limit,
+        starting_after=starting_after,
+        type_=type,
+        created_gte=created_gte,
+        created_lt=created_lt,
+    )
 
 
 @router.get("/{account_id}/balance", response_model=schemas.BalanceAt)
-async def balance_at(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep,
-                     at: Annotated[schemas.UtcTime | None, Query()] = None):
+async def balance_at(
+    account_id: AccountId,
+    caller: ReadCaller,
+    ledger: LedgerDep,
+    at: Annotated[schemas.UtcTime | None, Query()] = None,
+):
     """The balance as it stood at a time (default: now), from the ledger."""
     caller.check_account(account_id)
     return await ledger.balance_at(account_id, at)
 
 
 @router.get("/{account_id}/access", response_model=schemas.AccessDecision)
-async def check_access(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep,
-                       cost: Annotated[int, Query(ge=0, le=schemas.MAX_CREDITS)] = 1):
+async def check_access(
+    account_id: AccountId,
+    caller: ReadCaller,
+    ledger: LedgerDep,
+    cost: Annotated[int, Query(ge=0, le=schemas.MAX_CREDITS)] = 1,
+):
     caller.check_account(account_id)
     return await ledger.access(account_id, cost)

@@ -15,7 +15,8 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 @router.get("/verify", response_model=schemas.VerifyReport)
 async def verify_ledger(
-    caller: EventsAdmin, ledger: LedgerDep,
+    caller: EventsAdmin,
+    ledger: LedgerDep,
     account_id: Annotated[str | None, Query(pattern=schemas.ACCOUNT_ID_PATTERN)] = None,
 ):
     """Check every invariant of the billing rules for one account or all; read only."""

@@ -26,7 +26,8 @@ async def _idempotency_key(
     if key.startswith(STRIPE_KEY_PREFIXES):
         raise InvalidIdempotencyKey(
             f"Idempotency-Key prefixes {', '.join(STRIPE_KEY_PREFIXES)} are reserved for the "
-            "grants Stripe events make")
+            "grants Stripe events make"
+        )
     return key
 
 

@@ -24,7 +24,8 @@ EventsDep = Annotated[EventService, Depends(get_events)]
 
 @router.get("/v1/events", response_model=schemas.EventPage)
 async def list_events(
-    caller: ReadCaller, events: EventsDep,
+    caller: ReadCaller,
+    events: EventsDep,
     account_id: Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN)] = None,
     type: Annotated[schemas.EventType | None, Query()] = None,  # noqa: A002 - the spec's name
     created_gte: Annotated[UtcTime | None, Query()] = None,
@@ -34,8 +35,13 @@ async def list_events(
     if caller.account_id is not None:  # a user token: its own account's events only
         caller.check_account(account_id or caller.account_id)
         account_id = caller.account_id
-    return await events.page(account_id=account_id, type_=type, created_gte=created_gte,
-                             starting_after=starting_after, limit=limit)
+    return await events.page(
+        account_id=account_id,
+        type_=type,
+        created_gte=created_gte,
+        starting_after=starting_after,
+        limit=limit,
+    )
 
 
 @router.get("/v1/accounts/{account_id}/alerts", response_model=schemas.Alerts)
@@ -45,6 +51,7 @@ async def get_alerts(account_id: AccountId, caller: ReadCaller, events: EventsDe
 
 
 @router.put("/v1/accounts/{account_id}/alerts", response_model=schemas.Alerts)
-async def set_alerts(account_id: AccountId, body: schemas.AlertsUpdate, caller: GrantCaller,
-                     events: EventsDep):
+async def set_alerts(
+    account_id: AccountId, body: schemas.AlertsUpdate, caller: GrantCaller, events: EventsDep
+):
     return await events.set_alerts(account_id, body)

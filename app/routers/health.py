@@ -22,8 +22,9 @@ async def healthz():
 async def metrics(request: Request):
     """Counters in Prometheus' text format (no secrets, no account ids)."""
     await request.app.state.metrics.collect()
-    return PlainTextResponse(request.app.state.metrics.render(),
-                             media_type="text/plain; version=0.0.4")
+    return PlainTextResponse(
+        request.app.state.metrics.render(), media_type="text/plain; version=0.0.4"
+    )
 
 
 @router.get("/readyz")

@@ -30,20 +30,22 @@ async def receive_stripe_event(
 
 @router.get("/v1/webhook-events", response_model=schemas.WebhookEventPage)
 async def list_webhook_events(
-    request: Request, caller: EventsAdmin,
+    request: Request,
+    caller: EventsAdmin,
     status: Annotated[EventStatus | None, Query()] = None,
     type: Annotated[str | None, Query(max_length=100)] = None,  # noqa: A002 - the spec's name
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=255)] = None,
     account_id: Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN)] = None,
 ):
-    return await request.app.state.event_log.page(limit=limit, starting_after=starting_after,
-                                                  status=status, type_=type,
-                                                  account_id=account_id)
+    return await request.app.state.event_log.page(
+        limit=limit, starting_after=starting_after, status=status, type_=type, account_id=account_id
+    )
 
 
 @router.post("/v1/webhook-events/{event_id}/replay", response_model=schemas.WebhookEvent)
-async def replay_webhook_event(request: Request, caller: EventsAdmin,
-                               event_id: Annotated[str, Path(max_length=255)]):
+async def replay_webhook_event(
+    request: Request, caller: EventsAdmin, event_id: Annotated[str, Path(max_length=255)]
+):
     await request.app.state.webhooks.replay(event_id)
     return await request.app.state.event_log.get(event_id)

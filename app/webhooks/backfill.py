@@ -55,15 +55,21 @@ class BackfillInterrupted(Exception):
         self.event_id = event_id
 
 
-async def backfill_events(processor: WebhookProcessor, client: stripe.StripeClient, *,
-                          since: datetime, types: list[str] | None = None,
-                          limit: int | None = None) -> BackfillReport:
+async def backfill_events(
+    processor: WebhookProcessor,
+    client: stripe.StripeClient,
+    *,
+    since: datetime,
+    types: list[str] | None = None,
+    limit: int | None = None,
+) -> BackfillReport:
     """Apply, oldest first, the events Stripe created since `since` (at most `limit` of them:
     the oldest), of `types` (default: the types the service handles)."""
     types = sorted(set(types)) if types else handled_types()
     if len(types) > MAX_TYPES:
-        raise ValueError(f"at most {MAX_TYPES} event types per backfill (Stripe's limit), "
-                         f"not {len(types)}")
+        raise ValueError(
+            f"at most {MAX_TYPES} event types per backfill (Stripe's limit), not {len(types)}"
+        )
     if limit is not None and limit < 1:
         raise ValueError("limit must be at least 1")
     if since.tzinfo is None:
@@ -87,11 +93,13 @@ async def backfill_events(processor: WebhookProcessor, client: stripe.StripeClie
     return report
 
 
-def _list_events(client: stripe.StripeClient, since: datetime,
-                 types: list[str]) -> list[dict[str, Any]]:
+def _list_events(
+    client: stripe.StripeClient, since: datetime, types: list[str]
+) -> list[dict[str, Any]]:
     """Every event of the window, as Stripe lists them: newest first, page by page."""
-    page = client.v1.events.list(params={
-        "created": {"gte": int(since.timestamp())}, "limit": PAGE_SIZE, "types": types})
+    page = client.v1.events.list(
+        params={"created": {"gte": int(since.timestamp())}, "limit": PAGE_SIZE, "types": types}
+    )
     # for_json: stripe-python turns `*_decimal` strings into Decimals; this turns them back,
     # so the stored payload is JSON as Stripe sent it.
     return [event.to_dict(for_json=True) for event in page.auto_paging_iter()]

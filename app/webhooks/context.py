@@ -26,8 +26,14 @@ class PermanentFailure(Exception):
     """Retrying the same event will not help (unknown price, conflicting link): mark it
     failed with a readable error; it can be replayed after the cause is fixed."""
 
-    def __init__(self, message: str, *, code: str = "permanent",
-                 customer_id: str | None = None, account_id: str | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "permanent",
+        customer_id: str | None = None,
+        account_id: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code  # a stable label for metrics: unknown_price, unknown_pack, ...
         self.customer_id = customer_id
@@ -68,7 +74,9 @@ class EventContext:
         if plan is None:
             raise PermanentFailure(
                 f"{where}: price {price!r} is not in the plan catalog; add it to PLANS_FILE "
-                "and replay the event", code="unknown_price")
+                "and replay the event",
+                code="unknown_price",
+            )
         return plan
 
     @property

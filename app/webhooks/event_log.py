@@ -32,16 +32,23 @@ def event_view(doc: Doc) -> schemas.WebhookEvent:
     if raw_created is not None and created is None:
         unreadable.append("created")
     view = dict(
-        id=str(doc["_id"]), type=stored_type(doc), created=created,
-        api_version=field("api_version", str), account_id=field("account_id", str),
-        customer_id=field("customer_id", str), status=field("status", str, "received"),
-        note=field("note", str), attempts=field("attempts", int, 0),
-        received_at=field("received_at", datetime), processed_at=field("processed_at", datetime),
+        id=str(doc["_id"]),
+        type=stored_type(doc),
+        created=created,
+        api_version=field("api_version", str),
+        account_id=field("account_id", str),
+        customer_id=field("customer_id", str),
+        status=field("status", str, "received"),
+        note=field("note", str),
+        attempts=field("attempts", int, 0),
+        received_at=field("received_at", datetime),
+        processed_at=field("processed_at", datetime),
     )
     error = field("error", str)
     if unreadable:
-        error = "; ".join(filter(None, (error, "stored event has unreadable fields: "
-                                        + ", ".join(unreadable))))
+        error = "; ".join(
+            filter(None, (error, "stored event has unreadable fields: " + ", ".join(unreadable)))
+        )
     return schemas.WebhookEvent(**view, error=error)
 
 
@@ -55,9 +62,20 @@ class EventLog:
             raise EventNotFound(f"no webhook event {event_id!r}")
         return event_view(doc)
 
-    async def page(self, *, limit: int, starting_after: str | None, status: str | None,
-                   type_: str | None, account_id: str | None = None
-                   ) -> schemas.WebhookEventPage:
-        docs = await self.events.page(limit=limit, starting_after=starting_after,
-                                      status=status, type_=type_, account_id=account_id)
+    async def page(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        status: str | None,
+        type_: str | None,
+        account_id: str | None = None,
+    ) -> schemas.WebhookEventPage:
+        docs = await self.events.page(
+            limit=limit,
+            starting_after=starting_after,
+            status=status,
+            type_=type_,
+            account_id=account_id,
+        )
         return page_of(schemas.WebhookEventPage, docs, limit, event_view)

@@ -52,14 +52,18 @@ def metadata(obj: Obj) -> dict[str, Any]:
 
 # Invoices
 
+
 def invoice_subscription(invoice: Obj) -> str | None:
-    return object_id(_dig(invoice, "parent", "subscription_details", "subscription")) or \
-        object_id(invoice.get("subscription"))
+    return object_id(_dig(invoice, "parent", "subscription_details", "subscription")) or object_id(
+        invoice.get("subscription")
+    )
 
 
 def invoice_subscription_metadata(invoice: Obj) -> dict[str, Any]:
-    for path in (("parent", "subscription_details", "metadata"),
-                 ("subscription_details", "metadata")):
+    for path in (
+        ("parent", "subscription_details", "metadata"),
+        ("subscription_details", "metadata"),
+    ):
         value = _dig(invoice, *path)
         if isinstance(value, dict) and value:
             return value
@@ -71,8 +75,9 @@ def invoice_lines(invoice: Obj) -> list[Obj]:
 
 
 def invoice_line_price(line: Obj) -> str | None:
-    return object_id(_dig(line, "pricing", "price_details", "price")) or \
-        object_id(line.get("price"))
+    return object_id(_dig(line, "pricing", "price_details", "price")) or object_id(
+        line.get("price")
+    )
 
 
 def is_subscription_line(line: Obj, subscription: str | None) -> bool:
@@ -86,8 +91,9 @@ def is_subscription_line(line: Obj, subscription: str | None) -> bool:
         owner, proration = object_id(line.get("subscription")), line.get("proration")
     else:
         return False
-    return proration is not True and (owner is None or subscription is None
-                                      or owner == subscription)
+    return proration is not True and (
+        owner is None or subscription is None or owner == subscription
+    )
 
 
 def line_period(line: Obj) -> tuple[datetime | None, datetime | None]:
@@ -110,8 +116,10 @@ def line_bills_nothing(line: Obj) -> bool:
         costs = float(unit) > 0
     except (TypeError, ValueError):
         costs = False
-    discounted = any(isinstance(d, dict) and (d.get("amount") or 0) > 0
-                     for d in line.get("discount_amounts") or [])
+    discounted = any(
+        isinstance(d, dict) and (d.get("amount") or 0) > 0
+        for d in line.get("discount_amounts") or []
+    )
     return line.get("amount") == 0 and costs and not discounted
 
 
@@ -132,6 +140,7 @@ def invoice_charge(invoice: Obj) -> str | None:
 
 
 # Subscriptions
+
 
 def subscription_items(subscription: Obj) -> list[tuple[str, int]]:
     """(price, quantity) of each item; very old payloads name one plan on the subscription."""

@@ -43,14 +43,17 @@ def invoice_plan_line(catalog: Catalog, invoice: Obj) -> PlanLine:
             continue
         start, end = line_period(line)
         if start is None or end is None:
-            raise PermanentFailure(f"invoice {invoice.get('id')}: its plan line has no period",
-                                   code="bad_payload")
+            raise PermanentFailure(
+                f"invoice {invoice.get('id')}: its plan line has no period", code="bad_payload"
+            )
         return PlanLine(plan, price, line_quantity(line), start, end, line_bills_nothing(line))
     seen = sorted({p for p in map(invoice_line_price, lines) if p})
     raise PermanentFailure(
         f"invoice {invoice.get('id')}: no line bills a plan of the catalog for the period "
         f"(prices seen: {', '.join(seen) or 'none'}); add the plan's price to PLANS_FILE and "
-        "replay the event", code="unknown_price")
+        "replay the event",
+        code="unknown_price",
+    )
 
 
 def subscription_plan(catalog: Catalog, subscription: Obj) -> tuple[Plan, int]:
@@ -65,4 +68,5 @@ def subscription_plan(catalog: Catalog, subscription: Obj) -> tuple[Plan, int]:
     raise PermanentFailure(
         f"subscription {subscription.get('id')}: no item's price is a plan of the catalog "
         f"(prices seen: {seen}); add it to PLANS_FILE and replay the event",
-        code="unknown_price")
+        code="unknown_price",
+    )

@@ -28,9 +28,18 @@ DRAIN_ATTEMPTS = 3
 
 
 class WebhookProcessor:
-    def __init__(self, db: Database, stores: WebhookStores, events: EventRepository,
-                 catalog: Catalog, clock: Clock, secrets: tuple[str, ...],
-                 metrics: Metrics, *, livemode: bool | None = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        stores: WebhookStores,
+        events: EventRepository,
+        catalog: Catalog,
+        clock: Clock,
+        secrets: tuple[str, ...],
+        metrics: Metrics,
+        *,
+        livemode: bool | None = None,
+    ) -> None:
         self.db = db
         self.livemode = livemode  # the STRIPE_API_KEY's mode; None: every event applies
         self.metrics = metrics
@@ -78,8 +87,10 @@ class WebhookProcessor:
             raise EventNotFound(f"no webhook event {event_id!r}")
         # "received": stored, but a transient failure stopped it and Stripe gave up retrying.
         if found["status"] not in ("failed", "parked", "received"):
-            raise EventNotReplayable(f"event {event_id} is {found['status']}; only failed, "
-                                     "parked or unapplied (received) events replay")
+            raise EventNotReplayable(
+                f"event {event_id} is {found['status']}; only failed, "
+                "parked or unapplied (received) events replay"
+            )
         return await self.process(event_id)
 
     async def process(self, event_id: str) -> str:
@@ -91,21 +102,24 @@ class WebhookProcessor:
             # Linked between this attempt and its record, the customer's drain has come and
             # gone without this event: apply it now rather than leave it parked for good.
             if parked.customer_id and await self.stores.customers.account_for(
-                    None, parked.customer_id):
+                None, parked.customer_id
+            ):
                 return await self.process(event_id)
             return "parked"
         except PermanentFailure as failure:
             log.warning("webhook event %s failed: %s", event_id, failure)
             self.metrics.inc("credit_ledger_webhook_failures_total", reason=failure.code)
-            await self._record(event_id, token, "failed", str(failure), failure.customer_id,
-                               failure.account_id)
+            await self._record(
+                event_id, token, "failed", str(failure), failure.customer_id, failure.account_id
+            )
             return "failed"
         except Exception:
             # Transient (the database, say): leave it "received" so Stripe's retry applies it.
             log.exception("webhook event %s could not be applied; Stripe will retry", event_id)
             with contextlib.suppress(Exception):  # the database may be what failed
-                await self._record(event_id, token, "received", "transient error; will retry",
-                                   None, None)
+                await self._record(
+                    event_id, token, "received", "transient error; will retry", None, None
+                )
             raise
         if outcome.type:  # empty when another delivery had already claimed the event
             self._count(outcome.type, outcome.status)
@@ -129,24 +143,47 @@ class WebhookProcessor:
         else:
             outcome = await handler(ctx) if handler else Outcome("ignored", note="not handled")
         note = "; ".join(n for n in (outcome.note, *ctx.notes) if n) or None
-        await self.events.finish(session, event_id, {
-            "status": outcome.status, "account_id": outcome.account_id,
-            "customer_id": outcome.customer_id, "error": None, "note": note,
-            "processed_at": ctx.now,
-        })
+        await self.events.finish(
+            session,
+            event_id,
+            {
+                "status": outcome.status,
+                "account_id": outcome.account_id,
+                "customer_id": outcome.customer_id,
+                "error": None,
+                "note": note,
+                "processed_at": ctx.now,
+            },
+        )
         return Applied(outcome.status, ctx.linked_customers, event["type"])
 
-    async def _record(self, event_id: str, token: str, status: str, error: str | None,
-                      customer_id: str | None, account_id: str | None) -> None:
+    async def _record(
+        self,
+        event_id: str,
+        token: str,
+        status: str,
+        error: str | None,
+        customer_id: str | None,
+        account_id: str | None,
+    ) -> None:
         current = await self.events.get(None, event_id)
         attempts = (current or {}).get("attempts", 0)
         if current and current.get("claim") != token:
             attempts += 1  # the aborted transaction took its increment with it
         if current and status in ("failed", "parked"):
             self._count(stored_type(current), status)
-        await self.events.fail(event_id, token, attempts, {
-            "status": status, "error": error, "customer_id": customer_id,
-            "account_id": account_id, "processed_at": self.clock.now()})
+        await self.events.fail(
+            event_id,
+            token,
+            attempts,
+            {
+                "status": status,
+                "error": error,
+                "customer_id": customer_id,
+                "account_id": account_id,
+                "processed_at": self.clock.now(),
+            },
+        )
 
     async def _drain(self, customer_id: str) -> None:
         """Apply, oldest first, the events parked until this customer had an account. The
@@ -159,8 +196,12 @@ class WebhookProcessor:
                     break
                 except Exception:
                     # Left "received" with its error: visible in the log, and replayable.
-                    log.warning("parked event %s: attempt %d of %d failed", event_id,
-                                attempt + 1, DRAIN_ATTEMPTS)
+                    log.warning(
+                        "parked event %s: attempt %d of %d failed",
+                        event_id,
+                        attempt + 1,
+                        DRAIN_ATTEMPTS,
+                    )
 
 
 def _readable(payload: object) -> dict[str, Any]:
@@ -171,8 +212,9 @@ def _readable(payload: object) -> dict[str, Any]:
     except (ValueError, RecursionError):
         event = None
     if not isinstance(event, dict):
-        raise PermanentFailure("unusable payload: the stored payload is not a JSON object",
-                               code="bad_payload")
+        raise PermanentFailure(
+            "unusable payload: the stored payload is not a JSON object", code="bad_payload"
+        )
     try:
         check_event(event)
     except UnusableEvent as exc:
@@ -186,10 +228,14 @@ def wrong_mode(event: dict[str, Any], livemode: bool | None) -> str | None:
     if livemode is None or not isinstance(sent, bool) or sent == livemode:
         return None
     if sent:
-        return ("a live-mode event, but STRIPE_API_KEY is a test key: a live endpoint points "
-                "at this test service; not applied")
-    return ("a test-mode event, but STRIPE_API_KEY is a live key: a test endpoint points at "
-            "this production service; not applied")
+        return (
+            "a live-mode event, but STRIPE_API_KEY is a test key: a live endpoint points "
+            "at this test service; not applied"
+        )
+    return (
+        "a test-mode event, but STRIPE_API_KEY is a live key: a test endpoint points at "
+        "this production service; not applied"
+    )
 
 
 @dataclass(frozen=True)

@@ -20,22 +20,28 @@ class EventRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[STRIPE_EVENTS]
 
-    async def record(self, event: Doc, payload: str, now: datetime, *,
-                     error: str | None = None) -> Doc | None:
+    async def record(
+        self, event: Doc, payload: str, now: datetime, *, error: str | None = None
+    ) -> Doc | None:
         """Store a verified event once by its id; None when it was stored before. With an
         `error` (a payload the handlers cannot use) it is stored already failed. Only fields
         of the expected type are copied out of the payload: the log must stay listable."""
         doc = {
-            "_id": event["id"], "type": _text(event.get("type")),
+            "_id": event["id"],
+            "type": _text(event.get("type")),
             "created": event["created"] if valid_unix(event.get("created")) else None,
             "api_version": _text(event.get("api_version")),
-            "livemode": event.get("livemode") if isinstance(event.get("livemode"), bool)
-            else None,
-            "account_id": None, "customer_id": None,
-            "status": "failed" if error else "received", "error": error,
-            "attempts": 0, "received_at": now, "processed_at": now if error else None,
+            "livemode": event.get("livemode") if isinstance(event.get("livemode"), bool) else None,
+            "account_id": None,
+            "customer_id": None,
+            "status": "failed" if error else "received",
+            "error": error,
+            "attempts": 0,
+            "received_at": now,
+            "processed_at": now if error else None,
             # Newest-first order of the log, also the list cursor's position.
-            "seq": str(ObjectId()), "payload": payload,
+            "seq": str(ObjectId()),
+            "payload": payload,
         }
         try:
             await self.col.insert_one(doc)
@@ -51,7 +57,8 @@ class EventRepository:
         return await self.col.find_one_and_update(
             {"_id": event_id, "status": {"$in": list(PENDING)}},
             {"$set": {"status": "processing", "claim": token}, "$inc": {"attempts": 1}},
-            return_document=ReturnDocument.AFTER, session=session,
+            return_document=ReturnDocument.AFTER,
+            session=session,
         )
 
     async def finish(self, session: Session, event_id: str, fields: Doc) -> None:
@@ -61,8 +68,13 @@ class EventRepository:
         """Record an attempt that did not apply (after its transaction was aborted; on the
         embedded engine the claim itself is still there, recognised by its token)."""
         await self.col.update_one(
-            {"_id": event_id, "$or": [{"status": {"$in": list(PENDING)}},
-                                      {"status": "processing", "claim": token}]},
+            {
+                "_id": event_id,
+                "$or": [
+                    {"status": {"$in": list(PENDING)}},
+                    {"status": "processing", "claim": token},
+                ],
+            },
             {"$set": {**fields, "attempts": attempts}},
         )
 
@@ -76,8 +88,15 @@ class EventRepository:
         docs = await cursor.sort([("created", 1), ("seq", 1)]).to_list(None)
         return [d["_id"] for d in docs]
 
-    async def page(self, *, limit: int, starting_after: str | None, status: str | None,
-                   type_: str | None, account_id: str | None = None) -> list[Doc]:
+    async def page(
+        self,
+        *,
+        limit: int,
+        starting_after: str | None,
+        status: str | None,
+        type_: str | None,
+        account_id: str | None = None,
+    ) -> list[Doc]:
         query: Doc = {}
         if account_id:
             query["account_id"] = account_id
@@ -116,10 +135,12 @@ class CustomerRepository:
         doc = await self.col.find_one({"account_id": account_id}, session=session)
         return doc["_id"] if doc else None
 
-    async def link(self, session: Session, customer_id: str, account_id: str,
-                   now: datetime) -> None:
-        await self.col.insert_one({"_id": customer_id, "account_id": account_id,
-                                   "created_at": now}, session=session)
+    async def link(
+        self, session: Session, customer_id: str, account_id: str, now: datetime
+    ) -> None:
+        await self.col.insert_one(
+            {"_id": customer_id, "account_id": account_id, "created_at": now}, session=session
+        )
 
 
 class PaymentRepository:
@@ -130,31 +151,57 @@ class PaymentRepository:
 
     async def remember(self, session: Session, payment: Doc) -> None:
         fields = {k: v for k, v in payment.items() if k != "_id"}
-        await self.col.update_one({"_id": payment["_id"]}, {"$setOnInsert": fields},
-                                  upsert=True, session=session)
+        await self.col.update_one(
+            {"_id": payment["_id"]}, {"$setOnInsert": fields}, upsert=True, session=session
+        )
 
-    async def remember_invoice(self, session: Session, invoice_id: str, fields: Doc, *,
-                               payment_intent: str | None, charge_id: str | None,
-                               now: datetime) -> None:
+    async def remember_invoice(
+        self,
+        session: Session,
+        invoice_id: str,
+        fields: Doc,
+        *,
+        payment_intent: str | None,
+        charge_id: str | None,
+        now: datetime,
+    ) -> None:
         """What a subscription invoice's payment brought, by the invoice's id: the payment
         itself may be linked before (`invoice_payment.paid`) or after."""
-        update: Doc = {"$set": {**fields, **_payment_ids(payment_intent, charge_id)},
-                       "$setOnInsert": {"clawed_back": 0, "created_at": now}}
+        update: Doc = {
+            "$set": {**fields, **_payment_ids(payment_intent, charge_id)},
+            "$setOnInsert": {"clawed_back": 0, "created_at": now},
+        }
         await self.col.update_one({"_id": invoice_id}, update, upsert=True, session=session)
 
-    async def link_invoice(self, session: Session, invoice_id: str,
-                           payment_intent: str | None, charge_id: str | None,
-                           now: datetime) -> Doc:
+    async def link_invoice(
+        self,
+        session: Session,
+        invoice_id: str,
+        payment_intent: str | None,
+        charge_id: str | None,
+        now: datetime,
+    ) -> Doc:
         """Record that this payment paid this invoice; returns what is known of the invoice."""
         return await self.col.find_one_and_update(
             {"_id": invoice_id},
-            {"$set": _payment_ids(payment_intent, charge_id),
-             "$setOnInsert": {"kind": "invoice", "account_id": None, "credits": 0,
-                              "clawed_back": 0, "created_at": now}},
-            upsert=True, return_document=ReturnDocument.AFTER, session=session)
+            {
+                "$set": _payment_ids(payment_intent, charge_id),
+                "$setOnInsert": {
+                    "kind": "invoice",
+                    "account_id": None,
+                    "credits": 0,
+                    "clawed_back": 0,
+                    "created_at": now,
+                },
+            },
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
 
-    async def find(self, session: Session, payment_intent: str | None,
-                   charge_id: str | None) -> Doc | None:
+    async def find(
+        self, session: Session, payment_intent: str | None, charge_id: str | None
+    ) -> Doc | None:
         """The payment that brought credits: a pack's by its payment intent or charge, a
         subscription invoice's by the payment linked to it."""
         ors = [{"_id": v} for v in (payment_intent, charge_id) if v]
@@ -164,11 +211,13 @@ class PaymentRepository:
             return None
         return await self.col.find_one({"$or": ors}, session=session)
 
-    async def add_clawback(self, session: Session, payment_id: str, before: int,
-                           delta: int) -> bool:
+    async def add_clawback(
+        self, session: Session, payment_id: str, before: int, delta: int
+    ) -> bool:
         """Raise what was clawed back from `before` by `delta`, once (guarded)."""
         result = await self.col.update_one(
-            {"_id": payment_id, "clawed_back": before}, {"$inc": {"clawed_back": delta}},
+            {"_id": payment_id, "clawed_back": before},
+            {"$inc": {"clawed_back": delta}},
             session=session,
         )
         return result.modified_count == 1

@@ -13,9 +13,13 @@ def _valid(candidate: Any) -> str | None:
     return candidate if is_account_id(candidate) else None
 
 
-async def resolve_account(ctx: EventContext, customer_id: str | None, *,
-                          client_reference_id: Any = None,
-                          metadata: list[dict[str, Any]] | None = None) -> str:
+async def resolve_account(
+    ctx: EventContext,
+    customer_id: str | None,
+    *,
+    client_reference_id: Any = None,
+    metadata: list[dict[str, Any]] | None = None,
+) -> str:
     """The spec's order: the checkout session's client_reference_id, then `account_id` in the
     given metadata, then the stored customer mapping. The first account found for a customer
     is linked to it (unique both ways); a name in the event wins over the link.
@@ -27,8 +31,12 @@ async def resolve_account(ctx: EventContext, customer_id: str | None, *,
     return account_id
 
 
-async def _resolve(ctx: EventContext, customer_id: str | None, client_reference_id: Any,
-                   metadata: list[dict[str, Any]] | None) -> str:
+async def _resolve(
+    ctx: EventContext,
+    customer_id: str | None,
+    client_reference_id: Any,
+    metadata: list[dict[str, Any]] | None,
+) -> str:
     named = _valid(client_reference_id)
     for meta in metadata or []:
         named = named or _valid(meta.get("account_id"))
@@ -54,7 +62,8 @@ async def _resolve(ctx: EventContext, customer_id: str | None, client_reference_
     # transient (500, the event stays "received"), and Stripe's retry sees the link.
     await customers.link(ctx.session, customer_id, named, ctx.now)
     await ctx.repos.accounts.ensure(ctx.session, named, ctx.now)
-    await ctx.repos.accounts.set_fields(ctx.session, named,
-                                        {"stripe_customer_id": customer_id}, ctx.now)
+    await ctx.repos.accounts.set_fields(
+        ctx.session, named, {"stripe_customer_id": customer_id}, ctx.now
+    )
     ctx.linked_customers.append(customer_id)
     return named

@@ -12,8 +12,9 @@ from app.webhooks.validation import parse_event
 TOLERANCE_SECONDS = 300
 
 
-def verify_event(body: bytes, header: str | None,
-                 secrets: tuple[str, ...]) -> tuple[dict[str, Any], str]:
+def verify_event(
+    body: bytes, header: str | None, secrets: tuple[str, ...]
+) -> tuple[dict[str, Any], str]:
     """Check the signature with every configured secret (rotation), then parse the event;
     returns it with its text (what the event log stores)."""
     if not header:

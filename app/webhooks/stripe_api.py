@@ -40,15 +40,17 @@ class StripeLookup:
         page = self.client.v1.invoices.line_items.list(invoice_id, params={"limit": 100})
         return [line.to_dict(for_json=True) for line in page.auto_paging_iter()]
 
-    async def invoices_paid_by(self, payment_intent: str | None,
-                               charge_id: str | None) -> tuple[str | None, list[str]]:
+    async def invoices_paid_by(
+        self, payment_intent: str | None, charge_id: str | None
+    ) -> tuple[str | None, list[str]]:
         """The payment's intent (found from the charge when only that is known) and the
         invoices it paid (`GET /v1/invoice_payments`): for a refund or dispute of a payment
         the service has not seen linked to an invoice."""
         return await asyncio.to_thread(self._invoices_paid_by, payment_intent, charge_id)
 
-    def _invoices_paid_by(self, payment_intent: str | None,
-                          charge_id: str | None) -> tuple[str | None, list[str]]:
+    def _invoices_paid_by(
+        self, payment_intent: str | None, charge_id: str | None
+    ) -> tuple[str | None, list[str]]:
         try:
             if payment_intent is None and charge_id is not None:
                 # Invoice payments are listed by payment intent: find the charge's.
@@ -56,14 +58,23 @@ class StripeLookup:
                 payment_intent = object_id(charge.to_dict().get("payment_intent"))
             if payment_intent is None:
                 return None, []
-            page = self.client.v1.invoice_payments.list(params={
-                "payment": {"type": "payment_intent", "payment_intent": payment_intent},
-                "limit": 10})
+            page = self.client.v1.invoice_payments.list(
+                params={
+                    "payment": {"type": "payment_intent", "payment_intent": payment_intent},
+                    "limit": 10,
+                }
+            )
         except stripe.InvalidRequestError as error:
             # No such payment (of another account, or deleted): it paid no invoice of ours.
-            log.info("Stripe knows no invoice payment of %s: %s", payment_intent or charge_id,
-                     error.user_message or error.code)
+            log.info(
+                "Stripe knows no invoice payment of %s: %s",
+                payment_intent or charge_id,
+                error.user_message or error.code,
+            )
             return payment_intent, []
         paid = [p.to_dict() for p in page.data]
-        return payment_intent, [found for p in paid if p.get("status") == "paid"
-                                and (found := object_id(p.get("invoice")))]
+        return payment_intent, [
+            found
+            for p in paid
+            if p.get("status") == "paid" and (found := object_id(p.get("invoice")))
+        ]

@@ -20,9 +20,20 @@ MAX_INT64 = 2**63 - 1
 # Stripe's ids (evt_, cus_, sub_, in_, pi_, ch_, dp_, cs_ ...): letters, digits, underscores.
 STRIPE_ID = re.compile(r"[A-Za-z0-9_]{1,255}")
 
-TIME_KEYS = frozenset({"created", "trial_start", "trial_end", "cancel_at", "canceled_at",
-                       "ended_at", "current_period_start", "current_period_end",
-                       "period_start", "period_end"})
+TIME_KEYS = frozenset(
+    {
+        "created",
+        "trial_start",
+        "trial_end",
+        "cancel_at",
+        "canceled_at",
+        "ended_at",
+        "current_period_start",
+        "current_period_end",
+        "period_start",
+        "period_end",
+    }
+)
 PERIOD_KEYS = frozenset({"start", "end"})  # inside a "period" object
 AMOUNT_KEYS = frozenset({"amount", "amount_paid", "amount_refunded", "amount_total"})
 REFERENCE_KEYS = frozenset({"customer", "subscription", "payment_intent", "charge"})
@@ -42,8 +53,11 @@ def parse_event(text: str) -> dict[str, Any]:
         raise InvalidPayload(f"the body nests deeper than {MAX_DEPTH} levels") from None
     except ValueError:
         raise InvalidPayload("the body is not valid JSON") from None
-    if not isinstance(event, dict) or not isinstance(event.get("id"), str) \
-            or not STRIPE_ID.fullmatch(event["id"]):
+    if (
+        not isinstance(event, dict)
+        or not isinstance(event.get("id"), str)
+        or not STRIPE_ID.fullmatch(event["id"])
+    ):
         raise InvalidPayload("the body is not a Stripe event: no usable `id`")
     return event
 
@@ -53,15 +67,17 @@ def check_event(event: dict[str, Any]) -> None:
     if not isinstance(event.get("type"), str) or not 1 <= len(event["type"]) <= 255:
         raise UnusableEvent("`type` is missing or not a string")
     if not valid_unix(event.get("created")):
-        raise UnusableEvent(f"`created` {_short(event.get('created'))} is not a unix time "
-                            "between 1970 and 2106")
+        raise UnusableEvent(
+            f"`created` {_short(event.get('created'))} is not a unix time between 1970 and 2106"
+        )
     data = event.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     if not isinstance(obj, dict):
         raise UnusableEvent("`data.object` is missing or not an object")
     if not isinstance(obj.get("id"), str) or not STRIPE_ID.fullmatch(obj["id"]):
-        raise UnusableEvent(f"`data.object.id` {_short(obj.get('id'))} is missing or not a "
-                            "Stripe id")
+        raise UnusableEvent(
+            f"`data.object.id` {_short(obj.get('id'))} is missing or not a Stripe id"
+        )
     _check_tree(event)
     _check_account_ids(obj)
 
@@ -90,8 +106,9 @@ def _check_field(key: str, value: Any, where: str, *, in_period: bool) -> None:
         return
     if key in TIME_KEYS or (in_period and key in PERIOD_KEYS):
         if not valid_unix(value):
-            raise UnusableEvent(f"`{where}` {_short(value)} is not a unix time between 1970 "
-                                "and 2106")
+            raise UnusableEvent(
+                f"`{where}` {_short(value)} is not a unix time between 1970 and 2106"
+            )
     elif key in AMOUNT_KEYS:
         if not _is_int(value) or abs(value) > MAX_INT64:
             raise UnusableEvent(f"`{where}` {_short(value)} is not a 64-bit integer")
@@ -110,15 +127,19 @@ def _check_account_ids(obj: dict[str, Any]) -> None:
     """The account ids an event may name, by the API's rule for account ids (a full match:
     no trailing newline, nothing the API could not name)."""
     named = [("data.object.client_reference_id", obj.get("client_reference_id"))]
-    for path in (("metadata",), ("subscription_details", "metadata"),
-                 ("parent", "subscription_details", "metadata")):
+    for path in (
+        ("metadata",),
+        ("subscription_details", "metadata"),
+        ("parent", "subscription_details", "metadata"),
+    ):
         meta = _dig(obj, path)
         if isinstance(meta, dict):
             named.append((f"data.object.{'.'.join(path)}.account_id", meta.get("account_id")))
     for where, value in named:
         if value is not None and not is_account_id(value):
-            raise UnusableEvent(f"`{where}` {_short(value)} is not a valid account id "
-                                f"({ACCOUNT_ID_PATTERN})")
+            raise UnusableEvent(
+                f"`{where}` {_short(value)} is not a valid account id ({ACCOUNT_ID_PATTERN})"
+            )
 
 
 def _dig(obj: Any, path: tuple[str, ...]) -> Any:

@@ -40,11 +40,14 @@ def test_the_example_file_has_a_seat_plan_and_a_monthly_yearly_price():
     assert catalog.plan_for_price("price_starter_yearly").allocation == "monthly"
 
 
-@pytest.mark.parametrize(("line", "field"), [
-    ('credits_per = "seats"\n', "plans.p.credits_per"),
-    ("credits_per = 1\n", "plans.p.credits_per"),
-    ('allocation = "yearly"\n', "plans.p.allocation"),
-])
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('credits_per = "seats"\n', "plans.p.credits_per"),
+        ("credits_per = 1\n", "plans.p.credits_per"),
+        ('allocation = "yearly"\n', "plans.p.allocation"),
+    ],
+)
 def test_a_bad_value_names_the_file_and_the_field(tmp_path, line, field):
     with pytest.raises(CatalogError) as caught:
         _load(tmp_path, line)

@@ -5,8 +5,9 @@ from __future__ import annotations
 from tests.conftest import auth
 
 
-async def events_of(client, account_id: str | None = None, who: str = "reader",
-                    **params) -> list[dict]:
+async def events_of(
+    client, account_id: str | None = None, who: str = "reader", **params
+) -> list[dict]:
     """Every event of the list (one account's, or all), oldest first, paged with the cursor."""
     found: list[dict] = []
     cursor = None
@@ -30,8 +31,11 @@ async def types_of(client, account_id: str, **params) -> list[str]:
 
 
 async def set_threshold(client, account_id: str, value: int | None):
-    return await client.put(f"/v1/accounts/{account_id}/alerts",
-                            json={"low_balance_threshold": value}, headers=auth("granter"))
+    return await client.put(
+        f"/v1/accounts/{account_id}/alerts",
+        json={"low_balance_threshold": value},
+        headers=auth("granter"),
+    )
 
 
 def assert_numbered(events: list[dict]) -> None:
@@ -41,9 +45,9 @@ def assert_numbered(events: list[dict]) -> None:
 
 async def register(client, receiver, path: str = "/hook", **body) -> dict:
     """Register the receiver as an endpoint; it then verifies with the secret shown once."""
-    response = await client.post("/v1/webhook-endpoints",
-                                 json={"url": receiver.url + path, **body},
-                                 headers=auth("events"))
+    response = await client.post(
+        "/v1/webhook-endpoints", json={"url": receiver.url + path, **body}, headers=auth("events")
+    )
     assert response.status_code == 201, response.text
     endpoint = response.json()
     receiver.secrets[path] = [endpoint["secret"]]
@@ -51,14 +55,18 @@ async def register(client, receiver, path: str = "/hook", **body) -> dict:
 
 
 async def deliveries(client, endpoint_id: str, **params) -> list[dict]:
-    response = await client.get(f"/v1/webhook-endpoints/{endpoint_id}/deliveries",
-                                params={"limit": 100, **params}, headers=auth("events"))
+    response = await client.get(
+        f"/v1/webhook-endpoints/{endpoint_id}/deliveries",
+        params={"limit": 100, **params},
+        headers=auth("events"),
+    )
     assert response.status_code == 200, response.text
     return response.json()["data"]
 
 
 async def next_due(db):
     """When the earliest pending delivery is due (None when nothing is pending)."""
-    found = await db["webhook_deliveries"].find_one({"status": "pending"},
-                                                    sort=[("next_attempt_at", 1)])
+    found = await db["webhook_deliveries"].find_one(
+        {"status": "pending"}, sort=[("next_attempt_at", 1)]
+    )
     return None if found is None else found["next_attempt_at"]

@@ -62,8 +62,9 @@ def start(receiver: Receiver) -> tuple[ThreadingHTTPServer, str]:
             body = self.rfile.read(int(self.headers.get("content-length", "0")))
             headers = {k.lower(): v for k, v in self.headers.items()}
             with receiver.lock:
-                receiver.received.append(Received(self.path, headers, body,
-                                                  receiver.verify(self.path, body, headers)))
+                receiver.received.append(
+                    Received(self.path, headers, body, receiver.verify(self.path, body, headers))
+                )
             receiver.arrived.set()
             if receiver.hold is not None:
                 receiver.hold.wait(10)
@@ -83,6 +84,7 @@ def start(receiver: Receiver) -> tuple[ThreadingHTTPServer, str]:
         daemon_threads = True
 
     server = Server(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                     daemon=True).start()
+    threading.Thread(
+        target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+    ).start()
     return server, f"http://127.0.0.1:{server.server_address[1]}"

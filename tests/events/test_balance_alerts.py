@@ -52,9 +52,16 @@ async def test_grant_back_to_500_recovers_once_and_the_next_fall_fires_low_again
 
     alerts = await _balance_events(client)
     assert [e["type"] for e in alerts] == [
-        "balance.low", "balance.depleted", "balance.recovered", "balance.low"]
+        "balance.low",
+        "balance.depleted",
+        "balance.recovered",
+        "balance.low",
+    ]
     assert alerts[2]["data"] | {"account": None} == {
-        "available": 500, "threshold": 100, "account": None}
+        "available": 500,
+        "threshold": 100,
+        "account": None,
+    }
     assert alerts[3]["data"]["available"] == 50
     await assert_invariants(db, "user_1")
 
@@ -63,14 +70,17 @@ async def test_no_storm_around_the_line(client, db):
     await make_account(client, "user_1", 120)
     await set_threshold(client, "user_1", 100)
 
-    await debit(client, "user_1", 30)        # 90: low
-    await grant(client, "user_1", 5)         # 95: still below, no recovery
-    await debit(client, "user_1", 10)        # 85: low already fired
-    await grant(client, "user_1", 15)        # 100: recovered
-    await debit(client, "user_1", 1)         # 99: low again
+    await debit(client, "user_1", 30)  # 90: low
+    await grant(client, "user_1", 5)  # 95: still below, no recovery
+    await debit(client, "user_1", 10)  # 85: low already fired
+    await grant(client, "user_1", 15)  # 100: recovered
+    await debit(client, "user_1", 1)  # 99: low again
 
     assert [e["type"] for e in await _balance_events(client)] == [
-        "balance.low", "balance.recovered", "balance.low"]
+        "balance.low",
+        "balance.recovered",
+        "balance.low",
+    ]
     await assert_invariants(db, "user_1")
 
 
@@ -103,7 +113,9 @@ async def test_negative_adjustment_below_zero_is_depleted(client, db):
 
     alerts = await _balance_events(client)
     assert [(e["type"], e["data"]["available"]) for e in alerts] == [
-        ("balance.low", -20), ("balance.depleted", -20)]
+        ("balance.low", -20),
+        ("balance.depleted", -20),
+    ]
     await assert_invariants(db, "user_1")
 
 
@@ -142,26 +154,47 @@ async def test_alerts_refuse_bad_input_and_write_nothing(client, db):
     streams = await db[EVENT_STREAMS].find({}).to_list(None)
     url = "/v1/accounts/user_1/alerts"
 
-    for body in ({}, {"low_balance_threshold": 0}, {"low_balance_threshold": -5},
-                 {"low_balance_threshold": "100"}, {"low_balance_threshold": 1.5},
-                 {"low_balance_threshold": 10, "extra": 1}, [1]):
-        assert_problem(await client.put(url, json=body, headers=auth("granter")),
-                       422, "validation_error")
-    assert_problem(await client.put(url, content=b"{", headers={
-        **auth("granter"), "content-type": "application/json"}), 422, "validation_error")
-    assert_problem(await client.put(url, json={"low_balance_threshold": 5},
-                                    headers=auth("reader")), 403, "forbidden")
-    assert_problem(await client.put(url, json={"low_balance_threshold": 5}), 401,
-                   "unauthenticated")
+    for body in (
+        {},
+        {"low_balance_threshold": 0},
+        {"low_balance_threshold": -5},
+        {"low_balance_threshold": "100"},
+        {"low_balance_threshold": 1.5},
+        {"low_balance_threshold": 10, "extra": 1},
+        [1],
+    ):
+        assert_problem(
+            await client.put(url, json=body, headers=auth("granter")), 422, "validation_error"
+        )
+    assert_problem(
+        await client.put(
+            url, content=b"{", headers={**auth("granter"), "content-type": "application/json"}
+        ),
+        422,
+        "validation_error",
+    )
+    assert_problem(
+        await client.put(url, json={"low_balance_threshold": 5}, headers=auth("reader")),
+        403,
+        "forbidden",
+    )
+    assert_problem(await client.put(url, json={"low_balance_threshold": 5}), 401, "unauthenticated")
     assert_problem(await set_threshold(client, "nobody", 5), 404, "account_not_found")
 
     assert await snapshot(db) == before
     assert await db[EVENT_STREAMS].find({}).to_list(None) == streams
 
 
-@pytest.mark.parametrize(("setting", "value"), [
-    ("event_retention_days", 29), ("expiry_notice_days", 0), ("parked_alert_minutes", 0),
-    ("low_balance_threshold", 0), ("outgoing_webhooks_allow_private", "maybe")])
+@pytest.mark.parametrize(
+    ("setting", "value"),
+    [
+        ("event_retention_days", 29),
+        ("expiry_notice_days", 0),
+        ("parked_alert_minutes", 0),
+        ("low_balance_threshold", 0),
+        ("outgoing_webhooks_allow_private", "maybe"),
+    ],
+)
 def test_bad_event_settings_stop_the_start_naming_the_variable(setting, value):
     with pytest.raises(SettingsError, match=setting.upper()):
         load_settings(_env_file=None, **{setting: value})

@@ -39,8 +39,9 @@ async def test_every_event_is_delivered_signed_as_standard_webhooks(app, client,
     assert first.path == "/hook" and first.headers["content-type"] == "application/json"
     assert first.headers["webhook-signature"].startswith("v1,")
     assert int(first.headers["webhook-timestamp"]) > 0
-    assert {d["status"] for d in await deliveries(client, (await _endpoint(client))["id"])} \
-        == {"succeeded"}
+    assert {d["status"] for d in await deliveries(client, (await _endpoint(client))["id"])} == {
+        "succeeded"
+    }
     await assert_invariants(db, "user_1")
 
 
@@ -49,7 +50,8 @@ async def _endpoint(client) -> dict:
 
 
 async def test_500_twice_then_200_is_retried_on_the_schedule_with_one_webhook_id(
-        app, client, db, clock, receiver):
+    app, client, db, clock, receiver
+):
     endpoint = await register(client, receiver)
     receiver.answers = [500, 500]
     await make_account(client, "user_1", 100)
@@ -80,7 +82,8 @@ async def test_500_twice_then_200_is_retried_on_the_schedule_with_one_webhook_id
 
 
 async def test_never_2xx_fails_after_3_days_and_the_endpoint_is_disabled_after_5(
-        app, client, db, clock, receiver):
+    app, client, db, clock, receiver
+):
     endpoint = await register(client, receiver)
     receiver.default = 503
     await make_account(client, "user_1", 100)
@@ -92,8 +95,9 @@ async def test_never_2xx_fails_after_3_days_and_the_endpoint_is_disabled_after_5
         await _send(app)
     (first,) = await deliveries(client, endpoint["id"])
     attempts_at = [as_utc_str(a["at"]) for a in first["log"]]
-    still_enabled = (await client.get(f"/v1/webhook-endpoints/{endpoint['id']}",
-                                      headers=auth("events"))).json()
+    still_enabled = (
+        await client.get(f"/v1/webhook-endpoints/{endpoint['id']}", headers=auth("events"))
+    ).json()
 
     await grant(client, "user_1", 5)  # a second event, on day 3, keeps it failing
     await _send(app)
@@ -106,8 +110,9 @@ async def test_never_2xx_fails_after_3_days_and_the_endpoint_is_disabled_after_5
     assert first["attempts"] == len(attempts_at) >= 10
     assert all(r.verified for r in receiver.received)
     assert still_enabled["disabled"] is False
-    disabled = (await client.get(f"/v1/webhook-endpoints/{endpoint['id']}",
-                                 headers=auth("events"))).json()
+    disabled = (
+        await client.get(f"/v1/webhook-endpoints/{endpoint['id']}", headers=auth("events"))
+    ).json()
     assert disabled["disabled"] is True and "5 days" in disabled["disabled_reason"]
     disabled_at = as_utc_str(disabled["updated_at"])
     assert timedelta(days=5) <= disabled_at - t0 < timedelta(days=5, hours=13)
@@ -119,8 +124,7 @@ def as_utc_str(value: str):
     return as_utc(datetime.fromisoformat(value))
 
 
-async def test_two_dispatchers_over_one_database_deliver_each_event_once(
-        app_with, db, receiver):
+async def test_two_dispatchers_over_one_database_deliver_each_event_once(app_with, db, receiver):
     app_a, client_a = await app_with()
     app_b, _ = await app_with()
     await register(client_a, receiver, path="/a")
@@ -182,9 +186,9 @@ async def test_no_answer_in_time_is_a_failure(app, client, db, receiver):
 
 
 async def test_a_refused_connection_is_retried(app, client, db):
-    response = await client.post("/v1/webhook-endpoints",
-                                 json={"url": "http://127.0.0.1:9/closed"},
-                                 headers=auth("events"))
+    response = await client.post(
+        "/v1/webhook-endpoints", json={"url": "http://127.0.0.1:9/closed"}, headers=auth("events")
+    )
     await make_account(client, "user_1", 100)
 
     await _send(app)
@@ -204,12 +208,17 @@ async def test_the_list_pages_through_exactly_the_events_pushed(app, client, db,
     await make_account(client, "user_2", 5)
     await app.state.dispatcher.run_once()
 
-    pushed = sorted((r.event for r in receiver.received if r.event["account_id"] == "user_1"),
-                    key=lambda e: e["account_seq"])
+    pushed = sorted(
+        (r.event for r in receiver.received if r.event["account_id"] == "user_1"),
+        key=lambda e: e["account_seq"],
+    )
     pages, cursor = [], None
     while True:
-        params = {"account_id": "user_1", "limit": 2, **({"starting_after": cursor} if cursor
-                                                           else {})}
+        params = {
+            "account_id": "user_1",
+            "limit": 2,
+            **({"starting_after": cursor} if cursor else {}),
+        }
         body = (await client.get("/v1/events", params=params, headers=auth("reader"))).json()
         pages += body["data"]
         if not body["has_more"]:

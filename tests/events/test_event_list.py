@@ -10,8 +10,9 @@ from tests.factories import assert_invariants, assert_problem, debit, grant, mak
 
 
 def user_token(account_id: str) -> dict[str, str]:
-    token = jwt.encode({"sub": account_id, "exp": int(time.time()) + 600}, JWT_SECRET,
-                       algorithm="HS256")
+    token = jwt.encode(
+        {"sub": account_id, "exp": int(time.time()) + 600}, JWT_SECRET, algorithm="HS256"
+    )
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -79,10 +80,12 @@ async def test_user_token_sees_its_own_account_only(client, db):
     await _story(client)
 
     own = await client.get("/v1/events", headers=user_token("user_1"))
-    named = await client.get("/v1/events", params={"account_id": "user_1"},
-                             headers=user_token("user_1"))
-    other = await client.get("/v1/events", params={"account_id": "user_2"},
-                             headers=user_token("user_1"))
+    named = await client.get(
+        "/v1/events", params={"account_id": "user_1"}, headers=user_token("user_1")
+    )
+    other = await client.get(
+        "/v1/events", params={"account_id": "user_2"}, headers=user_token("user_1")
+    )
 
     assert own.status_code == named.status_code == 200
     assert {e["account_id"] for e in own.json()["data"]} == {"user_1"}
@@ -94,12 +97,20 @@ async def test_bad_queries_are_refused(client, db):
     await make_account(client, "user_2", 5)
     other = (await events_of(client, "user_2"))[0]["id"]
 
-    for params in ({"limit": 0}, {"limit": 101}, {"type": "balance.nope"},
-                   {"starting_after": "le_123"}, {"created_gte": "yesterday"},
-                   {"account_id": "bad id"},
-                   {"starting_after": "evt_" + "0" * 24},
-                   {"account_id": "user_1", "starting_after": other}):
-        assert_problem(await client.get("/v1/events", params=params, headers=auth("reader")),
-                       422, "validation_error")
+    for params in (
+        {"limit": 0},
+        {"limit": 101},
+        {"type": "balance.nope"},
+        {"starting_after": "le_123"},
+        {"created_gte": "yesterday"},
+        {"account_id": "bad id"},
+        {"starting_after": "evt_" + "0" * 24},
+        {"account_id": "user_1", "starting_after": other},
+    ):
+        assert_problem(
+            await client.get("/v1/events", params=params, headers=auth("reader")),
+            422,
+            "validation_error",
+        )
     assert_problem(await client.get("/v1/events", headers=auth("granter")), 403, "forbidden")
     assert_problem(await client.get("/v1/events"), 401, "unauthenticated")

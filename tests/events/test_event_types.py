@@ -77,7 +77,8 @@ async def test_expiry_entry_is_credits_expired(app, client, db, clock):
 
 
 async def test_failed_payment_past_grace_suspends_and_recovery_restores(
-        app, client, db, events, clock):
+    app, client, db, events, clock
+):
     sub = await subscribe(client, events)
     clock.advance(days=30)
     events.now = sub["end"]
@@ -95,8 +96,9 @@ async def test_failed_payment_past_grace_suspends_and_recovery_restores(
 
     suspended = await events_of(client, "user_1", type="access.suspended")
     assert [e["data"]["reason"] for e in suspended] == ["past_due"]
-    paid = renewal_invoice(events, period_start=sub["end"],
-                           invoice_id=failed["data"]["object"]["id"])
+    paid = renewal_invoice(
+        events, period_start=sub["end"], invoice_id=failed["data"]["object"]["id"]
+    )
     assert await send_ok(client, paid) == "processed"
     restored = await events_of(client, "user_1", type="access.restored")
     assert [e["data"]["reason"] for e in restored] == ["past_due"]
@@ -111,10 +113,21 @@ async def test_failed_payment_past_grace_suspends_and_recovery_restores(
 async def test_subscription_updated_shows_fields_before_and_after(client, db, events):
     sub = await subscribe(client, events)
 
-    assert await send_ok(client, events.subscription_event(
-        "updated", subscription_id="sub_1", customer="cus_1", price="price_starter_monthly",
-        period_start=sub["start"], period_end=sub["end"], cancel_at_period_end=True,
-    )) == "processed"
+    assert (
+        await send_ok(
+            client,
+            events.subscription_event(
+                "updated",
+                subscription_id="sub_1",
+                customer="cus_1",
+                price="price_starter_monthly",
+                period_start=sub["start"],
+                period_end=sub["end"],
+                cancel_at_period_end=True,
+            ),
+        )
+        == "processed"
+    )
 
     last = (await events_of(client, "user_1", type="subscription.updated"))[-1]["data"]
     assert last["before"]["cancel_at"] is None
@@ -151,8 +164,9 @@ async def test_failed_stripe_event_alerts_operators_once(app, client, db, events
 
 
 async def test_event_parked_too_long_alerts_operators(app, client, db, events, clock):
-    orphan = renewal_invoice(events, period_start=events.now, customer="cus_nobody",
-                             subscription="sub_nobody")
+    orphan = renewal_invoice(
+        events, period_start=events.now, customer="cus_nobody", subscription="sub_nobody"
+    )
     assert await send_ok(client, orphan) == "parked"
 
     await _sweep(app)

@@ -26,9 +26,15 @@ async def test_a_stripe_event_delivered_twice_makes_no_new_event(client, db, eve
     await subscribe(client, events)
     before = await events_of(client, "user_1")
     invoice = events.invoice_event(
-        "invoice.paid", invoice_id="in_again", customer="cus_1", subscription="sub_1",
-        price="price_starter_monthly", billing_reason="subscription_cycle",
-        period_start=events.now, period_end=events.now + 30 * 86400)
+        "invoice.paid",
+        invoice_id="in_again",
+        customer="cus_1",
+        subscription="sub_1",
+        price="price_starter_monthly",
+        billing_reason="subscription_cycle",
+        period_start=events.now,
+        period_end=events.now + 30 * 86400,
+    )
 
     assert await send_ok(client, invoice) == "processed"
     after_first = await events_of(client, "user_1")

@@ -29,7 +29,8 @@ async def test_a_delivery_in_flight_finishes_within_the_grace(app, client, db, r
 
 
 async def test_a_delivery_still_in_flight_after_the_grace_is_released(
-        app, client, db, clock, receiver):
+    app, client, db, clock, receiver
+):
     await _in_flight(app, client, receiver)
 
     await app.state.dispatcher.stop(grace=0.05)

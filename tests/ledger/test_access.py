@@ -12,8 +12,9 @@ from tests.factories import (
 
 
 async def _access(client, account_id: str, **params):
-    return await client.get(f"/v1/accounts/{account_id}/access", params=params,
-                            headers=auth("reader"))
+    return await client.get(
+        f"/v1/accounts/{account_id}/access", params=params, headers=auth("reader")
+    )
 
 
 async def test_access_is_allowed_when_available_covers_the_cost(client, db):

@@ -38,8 +38,9 @@ async def test_positive_adjustment_adds_a_non_expiring_correction_grant(client, 
 
 async def test_negative_adjustment_takes_from_grants_in_spending_order(client, db, clock):
     await make_account(client, "user_1", 50, kind="compensation")
-    soon = (await grant(client, "user_1", 20, expires_at=clock.now() + timedelta(days=1))
-            ).json()["entry"]["grants"][0]["grant_id"]
+    soon = (await grant(client, "user_1", 20, expires_at=clock.now() + timedelta(days=1))).json()[
+        "entry"
+    ]["grants"][0]["grant_id"]
 
     r = await adjust(client, "user_1", -30)
 
@@ -139,8 +140,7 @@ async def test_access_reports_negative_balance(client, db):
     await make_account(client, "user_1", 10)
     await adjust(client, "user_1", -20)
 
-    r = await client.get("/v1/accounts/user_1/access", params={"cost": 0},
-                         headers=auth("reader"))
+    r = await client.get("/v1/accounts/user_1/access", params={"cost": 0}, headers=auth("reader"))
 
     assert r.json() == {"allowed": False, "reason": "negative_balance", "available": -10}
     await assert_invariants(db, "user_1")

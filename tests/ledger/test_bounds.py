@@ -35,8 +35,9 @@ async def client_with(db, clock):
         context = application.router.lifespan_context(application)
         await context.__aenter__()
         contexts.append(context)
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=application),
-                                 base_url="http://test")
+        return httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://test"
+        )
 
     yield make
     for context in contexts:
@@ -50,13 +51,18 @@ async def _hold_many(client, db, count: int) -> None:
     r = await reserve(client, ACCOUNT, 1, ttl_seconds=86_400, key="hold-0")
     assert r.status_code == 201, r.text
     first = await db[RESERVATIONS].find_one({"_id": r.json()["id"]})
-    copies = [{**first, "_id": f"rsv_{ObjectId()}", "idempotency_key": f"hold-{i}"}
-              for i in range(1, count)]
+    copies = [
+        {**first, "_id": f"rsv_{ObjectId()}", "idempotency_key": f"hold-{i}"}
+        for i in range(1, count)
+    ]
     await db[RESERVATIONS].insert_many(copies)
-    await db[GRANTS].update_one({"_id": first["grants"][0]["grant_id"]},
-                                {"$inc": {"remaining": -(count - 1), "held": count - 1}})
-    await db[ACCOUNTS].update_one({"_id": ACCOUNT},
-                                  {"$inc": {"reserved": count - 1, "holds": count - 1}})
+    await db[GRANTS].update_one(
+        {"_id": first["grants"][0]["grant_id"]},
+        {"$inc": {"remaining": -(count - 1), "held": count - 1}},
+    )
+    await db[ACCOUNTS].update_one(
+        {"_id": ACCOUNT}, {"$inc": {"reserved": count - 1, "holds": count - 1}}
+    )
     await assert_invariants(db, ACCOUNT)
 
 
@@ -107,8 +113,7 @@ async def test_other_accounts_have_their_own_bound(client_with, db):
 
 
 async def _grants_page(client, account_id: str = ACCOUNT, **params) -> dict:
-    r = await client.get(f"/v1/accounts/{account_id}/grants", params=params,
-                         headers=auth("reader"))
+    r = await client.get(f"/v1/accounts/{account_id}/grants", params=params, headers=auth("reader"))
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -125,8 +130,7 @@ async def test_grants_page_through_in_spending_order(client, db, clock):
 
     seen, cursor, pages = [], None, 0
     while True:
-        page = await _grants_page(client, limit=2,
-                                  **({"starting_after": cursor} if cursor else {}))
+        page = await _grants_page(client, limit=2, **({"starting_after": cursor} if cursor else {}))
         pages += 1
         seen += page["data"]
         assert len(page["data"]) <= 2
@@ -152,13 +156,19 @@ async def test_grants_list_twenty_by_default(client):
     assert len(rest["data"]) == 1 and rest["has_more"] is False and rest["next_cursor"] is None
 
 
-@pytest.mark.parametrize("params", [{"limit": 0}, {"limit": 101}, {"starting_after": "le_1"},
-                                    {"starting_after": f"gr_{'0' * 24}"}])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": 0},
+        {"limit": 101},
+        {"starting_after": "le_1"},
+        {"starting_after": f"gr_{'0' * 24}"},
+    ],
+)
 async def test_bad_grant_page_parameters_are_422(client, db, params):
     await make_account(client, ACCOUNT, 10)
 
-    r = await client.get(f"/v1/accounts/{ACCOUNT}/grants", params=params,
-                         headers=auth("reader"))
+    r = await client.get(f"/v1/accounts/{ACCOUNT}/grants", params=params, headers=auth("reader"))
 
     assert_problem(r, 422, "validation_error")
 
@@ -168,7 +178,8 @@ async def test_a_cursor_from_another_account_is_422(client):
     other = (await _grants_page(client, "user_2"))["data"][0]["id"]
     await make_account(client, ACCOUNT, 10)
 
-    r = await client.get(f"/v1/accounts/{ACCOUNT}/grants", params={"starting_after": other},
-                         headers=auth("reader"))
+    r = await client.get(
+        f"/v1/accounts/{ACCOUNT}/grants", params={"starting_after": other}, headers=auth("reader")
+    )
 
     assert_problem(r, 422, "validation_error")

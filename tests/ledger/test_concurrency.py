@@ -14,8 +14,7 @@ async def test_200_concurrent_debits_of_1_against_150_spend_exactly_150(client, 
 
     statuses = Counter(r.status_code for r in answers)
     assert statuses == {201: 150, 402: 50}
-    assert {r.json()["code"] for r in answers if r.status_code == 402} == {
-        "insufficient_credits"}
+    assert {r.json()["code"] for r in answers if r.status_code == 402} == {"insufficient_credits"}
     assert await db[LEDGER].count_documents({"account_id": "user_1", "type": "debit"}) == 150
     acc = await assert_invariants(db, "user_1")
     assert acc["balance"] == 0
@@ -29,8 +28,7 @@ async def test_100_concurrent_reservations_of_2_against_150_hold_exactly_75(clie
     statuses = Counter(r.status_code for r in answers)
     assert statuses == {201: 75, 402: 25}
     assert {r.json()["status"] for r in answers if r.status_code == 201} == {"held"}
-    assert {r.json()["code"] for r in answers if r.status_code == 402} == {
-        "insufficient_credits"}
+    assert {r.json()["code"] for r in answers if r.status_code == 402} == {"insufficient_credits"}
     assert await db[RESERVATIONS].count_documents({"account_id": "user_1"}) == 75
     acc = await assert_invariants(db, "user_1")
     assert (acc["balance"], acc["reserved"]) == (150, 150)
@@ -70,12 +68,12 @@ async def test_concurrent_captures_of_one_hold_resolve_it_once(client, db):
     await make_account(client, "user_1", 100)
     rid = (await reserve(client, "user_1", 50)).json()["id"]
 
-    answers = await asyncio.gather(*(capture(client, rid, 10) for _ in range(10)),
-                                   *(release(client, rid) for _ in range(10)))
+    answers = await asyncio.gather(
+        *(capture(client, rid, 10) for _ in range(10)), *(release(client, rid) for _ in range(10))
+    )
 
     assert sum(r.status_code == 200 for r in answers) == 1
-    assert {r.json()["code"] for r in answers if r.status_code != 200} == {
-        "reservation_not_held"}
+    assert {r.json()["code"] for r in answers if r.status_code != 200} == {"reservation_not_held"}
     acc = await assert_invariants(db, "user_1")
     assert acc["reserved"] == 0
     assert acc["balance"] in (90, 100)

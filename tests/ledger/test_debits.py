@@ -15,8 +15,9 @@ from tests.factories import (
 async def test_debit_spends_credits_and_records_an_entry(client, db):
     await make_account(client, "user_1", 100)
 
-    r = await debit(client, "user_1", 30, key="gen-1", description="one image",
-                    metadata={"job": "j1"})
+    r = await debit(
+        client, "user_1", 30, key="gen-1", description="one image", metadata={"job": "j1"}
+    )
 
     assert r.status_code == 201, r.text
     body = r.json()
@@ -107,7 +108,11 @@ async def test_account_answer_reports_balance_reserved_and_available(client, db)
     assert r.status_code == 200, r.text
     body = r.json()
     assert (body["id"], body["balance"], body["reserved"], body["available"]) == (
-        "org:acme", 80, 30, 50)
+        "org:acme",
+        80,
+        30,
+        50,
+    )
     assert body["deficit"] == 0
     assert body["subscription_status"] == "none"
     assert body["suspended_reason"] is None

@@ -81,7 +81,9 @@ async def test_ledger_listing_shows_the_expiry_entry(client, db, clock):
     page = await ledger_page(client, "user_1")
 
     assert [(e["type"], e["amount"], e["balance_after"]) for e in page["data"]] == [
-        ("expiry", -10, 0), ("grant", 10, 10)]
+        ("expiry", -10, 0),
+        ("grant", 10, 10),
+    ]
     await assert_invariants(db, "user_1")
 
 
@@ -100,8 +102,7 @@ async def test_access_never_counts_expired_credits(client, db, clock):
     await make_account(client, "user_1", 10, expires_at=clock.now() + timedelta(hours=1))
     clock.advance(hours=1)
 
-    r = await client.get("/v1/accounts/user_1/access", params={"cost": 1},
-                         headers=auth("reader"))
+    r = await client.get("/v1/accounts/user_1/access", params={"cost": 1}, headers=auth("reader"))
 
     assert r.json() == {"allowed": False, "reason": "insufficient_credits", "available": 0}
     await assert_invariants(db, "user_1")

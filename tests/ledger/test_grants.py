@@ -29,8 +29,11 @@ async def test_grant_answers_with_its_entry_and_the_account(client, db, clock):
     body = r.json()
     entry = body["entry"]
     assert (entry["type"], entry["amount"], entry["balance_after"]) == ("grant", 50, 50)
-    assert (entry["source"], entry["idempotency_key"], entry["actor"]) == ("api", "promo-7",
-                                                                          "admin")
+    assert (entry["source"], entry["idempotency_key"], entry["actor"]) == (
+        "api",
+        "promo-7",
+        "admin",
+    )
     [part] = entry["grants"]
     assert (part["kind"], part["amount"]) == ("promotional", 50)
     assert body["account"]["balance"] == 50
@@ -63,11 +66,16 @@ async def test_grant_listing_shows_expiry_and_source(client, db, clock):
 
 
 async def test_grant_with_expiry_in_another_timezone_is_stored_in_utc(client, db):
-    r = await client.post("/v1/accounts/user_1/grants",
-                          json={"amount": 5, "kind": "bonus", "description": "tz",
-                                "expires_at": "2026-11-02T14:00:00+02:00"},
-                          headers={"Authorization": "Bearer key-granter",
-                                   "Idempotency-Key": "tz-2"})
+    r = await client.post(
+        "/v1/accounts/user_1/grants",
+        json={
+            "amount": 5,
+            "kind": "bonus",
+            "description": "tz",
+            "expires_at": "2026-11-02T14:00:00+02:00",
+        },
+        headers={"Authorization": "Bearer key-granter", "Idempotency-Key": "tz-2"},
+    )
 
     assert r.status_code == 201, r.text
     [g] = await live_grants(client, "user_1")

@@ -184,18 +184,31 @@ async def test_replayed_answer_is_the_first_even_after_the_account_changed(clien
 
 
 async def test_key_with_a_stripe_grant_prefix_is_refused_and_changes_nothing(
-        client, db, app, clock):
+    client, db, app, clock
+):
     # Stripe grants key their ledger entries by the Stripe object (no API idempotency record).
     repos = app.state.repos
-    await repos.db.transaction(lambda session: grant_credits(
-        session, repos, "user_1", 100, "purchase", clock.now(), source="stripe:checkout",
-        idempotency_key="checkout:cs_1", actor="stripe"))
+    await repos.db.transaction(
+        lambda session: grant_credits(
+            session,
+            repos,
+            "user_1",
+            100,
+            "purchase",
+            clock.now(),
+            source="stripe:checkout",
+            idempotency_key="checkout:cs_1",
+            actor="stripe",
+        )
+    )
     before = await snapshot(db)
 
-    answers = [await debit(client, "user_1", 10, key="checkout:cs_1"),
-               await reserve(client, "user_1", 10, key="checkout:cs_1"),
-               await grant(client, "user_1", 10, key="checkout:cs_1"),
-               await adjust(client, "user_1", -10, key="checkout:cs_1")]
+    answers = [
+        await debit(client, "user_1", 10, key="checkout:cs_1"),
+        await reserve(client, "user_1", 10, key="checkout:cs_1"),
+        await grant(client, "user_1", 10, key="checkout:cs_1"),
+        await adjust(client, "user_1", -10, key="checkout:cs_1"),
+    ]
 
     # Stripe's grant keys are reserved, so an API request can neither hit nor block one.
     for r in answers:

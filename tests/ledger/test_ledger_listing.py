@@ -85,8 +85,9 @@ async def test_ledger_type_filter_pages_with_starting_after(client, db):
         await grant(client, "user_1", 1)
 
     first = await ledger_page(client, "user_1", type="debit", limit=3)
-    rest = await ledger_page(client, "user_1", type="debit", limit=3,
-                             starting_after=first["next_cursor"])
+    rest = await ledger_page(
+        client, "user_1", type="debit", limit=3, starting_after=first["next_cursor"]
+    )
 
     assert first["has_more"] is True and rest["has_more"] is False
     ids = [e["id"] for e in first["data"] + rest["data"]]
@@ -97,13 +98,13 @@ async def test_ledger_type_filter_pages_with_starting_after(client, db):
 
 async def test_ledger_filters_by_creation_date(client, db, clock):
     start = clock.now()
-    await make_account(client, "user_1", 100)          # start
+    await make_account(client, "user_1", 100)  # start
     clock.advance(hours=1)
-    await debit(client, "user_1", 1)                   # +1h
+    await debit(client, "user_1", 1)  # +1h
     clock.advance(hours=1)
-    await debit(client, "user_1", 2)                   # +2h
+    await debit(client, "user_1", 2)  # +2h
     clock.advance(hours=1)
-    await debit(client, "user_1", 3)                   # +3h
+    await debit(client, "user_1", 3)  # +3h
 
     def at(hours: int) -> str:
         return (start + timedelta(hours=hours)).isoformat()
@@ -138,10 +139,19 @@ async def test_ledger_entries_have_the_spec_fields(client, db):
 
     [entry, _] = (await ledger_page(client, "user_1"))["data"]
 
-    assert {"id", "type", "amount", "balance_after", "grants", "source", "description",
-            "metadata", "idempotency_key", "created_at"} <= entry.keys()
-    assert (entry["amount"], entry["idempotency_key"], entry["metadata"]) == (-4, "gen-9",
-                                                                              {"a": 1})
+    assert {
+        "id",
+        "type",
+        "amount",
+        "balance_after",
+        "grants",
+        "source",
+        "description",
+        "metadata",
+        "idempotency_key",
+        "created_at",
+    } <= entry.keys()
+    assert (entry["amount"], entry["idempotency_key"], entry["metadata"]) == (-4, "gen-9", {"a": 1})
     assert entry["created_at"].startswith("2026-11-01T12:00:00")
     await assert_invariants(db, "user_1")
 
@@ -175,9 +185,9 @@ async def test_ledger_of_an_unknown_account_is_404(client):
 
 
 async def test_ledger_date_filter_without_timezone_is_taken_as_utc(client, db, clock):
-    await make_account(client, "user_1", 100)   # 12:00Z
+    await make_account(client, "user_1", 100)  # 12:00Z
     clock.advance(hours=1)
-    await debit(client, "user_1", 1)            # 13:00Z
+    await debit(client, "user_1", 1)  # 13:00Z
 
     page = await ledger_page(client, "user_1", created_gte="2026-11-01T12:30:00")
 

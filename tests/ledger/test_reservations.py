@@ -35,9 +35,14 @@ async def test_reservation_sets_credits_aside(client, db, clock):
     assert r.status_code == 201, r.text
     body = r.json()
     assert (body["account_id"], body["amount"], body["captured"], body["status"]) == (
-        "user_1", 50, 0, "held")
-    assert body["expires_at"].startswith((clock.now() + timedelta(seconds=600)).strftime(
-        "%Y-%m-%dT%H:%M:%S"))
+        "user_1",
+        50,
+        0,
+        "held",
+    )
+    assert body["expires_at"].startswith(
+        (clock.now() + timedelta(seconds=600)).strftime("%Y-%m-%dT%H:%M:%S")
+    )
     acc = await account(client, "user_1")
     assert (acc["balance"], acc["reserved"], acc["available"]) == (100, 50, 50)
     assert (await db[RESERVATIONS].find_one({"_id": body["id"]}))["status"] == "held"
@@ -51,7 +56,8 @@ async def test_reservation_default_ttl_is_300_seconds(client, db, clock):
     stored = await db[RESERVATIONS].find_one({"_id": rid})
 
     assert stored["expires_at"].replace(tzinfo=None) == (
-        clock.now() + timedelta(seconds=300)).replace(tzinfo=None)
+        clock.now() + timedelta(seconds=300)
+    ).replace(tzinfo=None)
     await assert_invariants(db, "user_1")
 
 
@@ -106,8 +112,10 @@ async def test_capture_with_no_body_spends_the_whole_hold(client, db):
     await make_account(client, "user_1", 100)
     rid = await _hold(client, "user_1", 40)
 
-    r = await client.post(f"/v1/reservations/{rid}/capture",
-                          headers={**auth("worker"), "Idempotency-Key": "cap-nobody"})
+    r = await client.post(
+        f"/v1/reservations/{rid}/capture",
+        headers={**auth("worker"), "Idempotency-Key": "cap-nobody"},
+    )
 
     assert r.status_code == 200, r.text
     assert r.json()["reservation"]["captured"] == 40
@@ -174,8 +182,7 @@ async def test_release_returns_the_credits(client, db):
     assert (r.json()["status"], r.json()["captured"]) == ("released", 0)
     acc = await account(client, "user_1")
     assert (acc["balance"], acc["reserved"], acc["available"]) == (100, 0, 100)
-    assert [(g["remaining"], g["held"]) for g in await live_grants(client, "user_1")] == [
-        (100, 0)]
+    assert [(g["remaining"], g["held"]) for g in await live_grants(client, "user_1")] == [(100, 0)]
     # A release moves no credits: no ledger entry.
     assert await db[LEDGER].count_documents({"account_id": "user_1"}) == 1
     await assert_invariants(db, "user_1")
@@ -191,7 +198,8 @@ async def test_capture_more_than_held_is_422_and_writes_nothing(client, db):
     assert_problem(r, 422, "validation_error")
     assert await snapshot(db) == before
     assert (await client.get(f"/v1/reservations/{rid}", headers=auth("worker"))).json()[
-        "status"] == "held"
+        "status"
+    ] == "held"
     await assert_invariants(db, "user_1")
 
 
@@ -221,8 +229,7 @@ async def test_retry_of_a_capture_with_another_amount_is_409(client, db):
     await assert_invariants(db, "user_1")
 
 
-async def test_hold_past_its_ttl_cannot_be_captured_and_its_credits_are_back(
-        client, db, clock):
+async def test_hold_past_its_ttl_cannot_be_captured_and_its_credits_are_back(client, db, clock):
     await make_account(client, "user_1", 100)
     rid = await _hold(client, "user_1", 50, ttl_seconds=60)
     clock.advance(seconds=61)
@@ -291,7 +298,8 @@ async def test_unknown_reservation_is_404(client, db):
 
 
 async def test_capture_spends_held_credits_of_a_grant_that_expired_during_the_hold(
-        client, db, clock):
+    client, db, clock
+):
     await make_account(client, "user_1", 50, expires_at=clock.now() + timedelta(minutes=5))
     rid = await _hold(client, "user_1", 40, ttl_seconds=3600)
     clock.advance(minutes=10)
@@ -312,8 +320,7 @@ async def test_capture_spends_held_credits_of_a_grant_that_expired_during_the_ho
     await assert_invariants(db, "user_1")
 
 
-async def test_release_after_the_grant_expired_turns_held_credits_into_an_expiry(
-        client, db, clock):
+async def test_release_after_the_grant_expired_turns_held_credits_into_an_expiry(client, db, clock):
     await make_account(client, "user_1", 50, expires_at=clock.now() + timedelta(minutes=5))
     await make_account(client, "user_1", 10, kind="compensation")
     rid = await _hold(client, "user_1", 50, ttl_seconds=3600)  # all from the expiring grant
@@ -329,8 +336,7 @@ async def test_release_after_the_grant_expired_turns_held_credits_into_an_expiry
     await assert_invariants(db, "user_1")
 
 
-async def test_hold_expiring_after_its_grant_expired_expires_the_held_credits(
-        client, db, clock):
+async def test_hold_expiring_after_its_grant_expired_expires_the_held_credits(client, db, clock):
     await make_account(client, "user_1", 30, expires_at=clock.now() + timedelta(minutes=5))
     await _hold(client, "user_1", 30, ttl_seconds=600)
     clock.advance(minutes=11)

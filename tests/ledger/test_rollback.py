@@ -28,13 +28,21 @@ async def lenient_client(app):
 
 
 async def test_debit_whose_ledger_insert_fails_after_the_balance_moved_changes_nothing(
-        client, lenient_client, db):
+    client, lenient_client, db
+):
     await make_account(client, "user_1", 100)
     key = new_key("d")
     # An entry already holding this (account, key) makes the debit's own ledger insert, which
     # comes after its guarded $inc of the balance and its draw from the grant, a duplicate.
-    await db[LEDGER].insert_one({"_id": "le_planted", "account_id": "user_1", "amount": 0,
-                                 "idempotency_key": key, "type": "debit"})
+    await db[LEDGER].insert_one(
+        {
+            "_id": "le_planted",
+            "account_id": "user_1",
+            "amount": 0,
+            "idempotency_key": key,
+            "type": "debit",
+        }
+    )
     before = await snapshot(db)
 
     r = await debit(lenient_client, "user_1", 30, key=key)

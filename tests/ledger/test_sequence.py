@@ -37,8 +37,9 @@ async def every_entry(client, account_id: str) -> list[dict]:
     entries, cursor = [], None
     while True:
         params = {"limit": 100, **({"starting_after": cursor} if cursor else {})}
-        r = await client.get(f"/v1/accounts/{account_id}/ledger", params=params,
-                             headers=auth("reader"))
+        r = await client.get(
+            f"/v1/accounts/{account_id}/ledger", params=params, headers=auth("reader")
+        )
         assert r.status_code == 200, r.text
         entries += r.json()["data"]
         cursor = r.json()["next_cursor"]
@@ -61,7 +62,8 @@ async def test_concurrent_debits_and_holds_leave_a_gapless_ordered_chained_ledge
 
             results = await asyncio.gather(
                 *(debit(client, "user_1", 1, key=f"d{n}") for n in range(250)),
-                *(hold_and_capture(n) for n in range(50)))
+                *(hold_and_capture(n) for n in range(50)),
+            )
             assert all(r.status_code == 201 for r in results[:250])
 
             entries = await every_entry(client, "user_1")
@@ -79,14 +81,16 @@ async def test_concurrent_debits_and_holds_leave_a_gapless_ordered_chained_ledge
 
 
 async def _balance_at(client, at) -> dict:
-    r = await client.get("/v1/accounts/user_1/balance", params={"at": at.isoformat()},
-                         headers=auth("reader"))
+    r = await client.get(
+        "/v1/accounts/user_1/balance", params={"at": at.isoformat()}, headers=auth("reader")
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
 
 async def test_balance_at_five_moments_of_grants_debits_holds_expiry_and_a_clawback(
-        client, db, clock):
+    client, db, clock
+):
     events = StripeEvents("endive", now=int(clock.now().timestamp()))
     before_anything = clock.now()
     clock.advance(minutes=1)
@@ -100,26 +104,53 @@ async def test_balance_at_five_moments_of_grants_debits_holds_expiry_and_a_clawb
     after_spending = clock.now()
     clock.advance(hours=2)  # 55 of the bonus expire when the account is next touched
     events.now = int(clock.now().timestamp())
-    assert await send_ok(client, pack_checkout(events, payment_intent="pi_pack",
-                                               amount_total=1000)) == "processed"
+    assert (
+        await send_ok(client, pack_checkout(events, payment_intent="pi_pack", amount_total=1000))
+        == "processed"
+    )
     after_expiry_and_pack = clock.now()
     clock.advance(minutes=1)
     events.now = int(clock.now().timestamp())
-    assert await send_ok(client, events.charge_refunded(
-        charge_id="ch_pack", payment_intent="pi_pack", amount=1000,
-        amount_refunded=1000)) == "processed"
+    assert (
+        await send_ok(
+            client,
+            events.charge_refunded(
+                charge_id="ch_pack", payment_intent="pi_pack", amount=1000, amount_refunded=1000
+            ),
+        )
+        == "processed"
+    )
     after_clawback = clock.now()
 
-    answers = [await _balance_at(client, t) for t in (
-        before_anything, after_grants, after_spending, after_expiry_and_pack, after_clawback)]
+    answers = [
+        await _balance_at(client, t)
+        for t in (
+            before_anything,
+            after_grants,
+            after_spending,
+            after_expiry_and_pack,
+            after_clawback,
+        )
+    ]
 
     assert [a["balance"] for a in answers] == [0, 150, 105, 550, 50]
     assert [a["as_of_seq"] for a in answers] == [0, 2, 4, 6, 7]
     assert answers[1]["at"] == after_grants.isoformat().replace("+00:00", "Z")
-    types = [(e["seq"], e["type"]) for e in reversed(
-        (await client.get("/v1/accounts/user_1/ledger", headers=auth("reader"))).json()["data"])]
-    assert types == [(1, "grant"), (2, "grant"), (3, "debit"), (4, "capture"), (5, "expiry"),
-                     (6, "grant"), (7, "clawback")]
+    types = [
+        (e["seq"], e["type"])
+        for e in reversed(
+            (await client.get("/v1/accounts/user_1/ledger", headers=auth("reader"))).json()["data"]
+        )
+    ]
+    assert types == [
+        (1, "grant"),
+        (2, "grant"),
+        (3, "debit"),
+        (4, "capture"),
+        (5, "expiry"),
+        (6, "grant"),
+        (7, "clawback"),
+    ]
     await assert_invariants(db, "user_1")
 
 
@@ -131,8 +162,9 @@ async def test_balance_at_defaults_to_now_and_refuses_what_it_cannot_answer(clie
     assert (r.status_code, r.json()["balance"], r.json()["as_of_seq"]) == (200, 25, 2)
     missing = await client.get("/v1/accounts/nobody/balance", headers=auth("reader"))
     assert missing.status_code == 404
-    bad = await client.get("/v1/accounts/user_1/balance", params={"at": "yesterday"},
-                           headers=auth("reader"))
+    bad = await client.get(
+        "/v1/accounts/user_1/balance", params={"at": "yesterday"}, headers=auth("reader")
+    )
     assert bad.status_code == 422
     assert (await client.get("/v1/accounts/user_1/balance")).status_code == 401
 
@@ -142,24 +174,62 @@ async def test_ledgers_written_before_seq_are_numbered_once_at_start_up(db, sett
     # first only because the embedded engine, unlike a server, ignores a partial index's
     # filter for the documents already there when it is created.)
     await db.ensure_indexes()
-    await db[ACCOUNTS].insert_one({
-        "_id": "old_1", "balance": 7, "reserved": 0, "deficit": 0,
-        "subscription_status": "none", "open_disputes": [], "created_at": START,
-        "updated_at": START})
+    await db[ACCOUNTS].insert_one(
+        {
+            "_id": "old_1",
+            "balance": 7,
+            "reserved": 0,
+            "deficit": 0,
+            "subscription_status": "none",
+            "open_disputes": [],
+            "created_at": START,
+            "updated_at": START,
+        }
+    )
     for n, (amount, after) in enumerate([(10, 10), (-5, 5), (2, 7)]):
-        await db[LEDGER].insert_one({
-            "_id": f"le_00000000000000000000000{n}", "account_id": "old_1", "type": "adjustment",
-            "amount": amount, "balance_after": after, "grants": [], "source": "api",
-            "metadata": {}, "created_at": START + timedelta(minutes=2 - n)})
-    await db[GRANTS].insert_one({
-        "_id": "gr_000000000000000000000000", "account_id": "old_1", "kind": "correction",
-        "amount": 12, "remaining": 7, "held": 0, "deficit_paid": 0, "expires_at": None,
-        "never_expires": True, "expired": False, "source": "adjustment",
-        "idempotency_key": None, "description": None, "created_at": START})
-    await db[ACCOUNTS].insert_one({
-        "_id": "old_2", "balance": 0, "reserved": 0, "deficit": 0,
-        "subscription_status": "none", "open_disputes": [], "created_at": START,
-        "updated_at": START})
+        await db[LEDGER].insert_one(
+            {
+                "_id": f"le_00000000000000000000000{n}",
+                "account_id": "old_1",
+                "type": "adjustment",
+                "amount": amount,
+                "balance_after": after,
+                "grants": [],
+                "source": "api",
+                "metadata": {},
+                "created_at": START + timedelta(minutes=2 - n),
+            }
+        )
+    await db[GRANTS].insert_one(
+        {
+            "_id": "gr_000000000000000000000000",
+            "account_id": "old_1",
+            "kind": "correction",
+            "amount": 12,
+            "remaining": 7,
+            "held": 0,
+            "deficit_paid": 0,
+            "expires_at": None,
+            "never_expires": True,
+            "expired": False,
+            "source": "adjustment",
+            "idempotency_key": None,
+            "description": None,
+            "created_at": START,
+        }
+    )
+    await db[ACCOUNTS].insert_one(
+        {
+            "_id": "old_2",
+            "balance": 0,
+            "reserved": 0,
+            "deficit": 0,
+            "subscription_status": "none",
+            "open_disputes": [],
+            "created_at": START,
+            "updated_at": START,
+        }
+    )
 
     seqs, times = [], []
     for start in range(2):  # the second start finds the marker and scans nothing
@@ -181,17 +251,20 @@ async def test_ledgers_written_before_seq_are_numbered_once_at_start_up(db, sett
 
 
 async def test_an_entry_is_never_older_than_the_one_before_it_whatever_the_writers_clock(
-        client, db, clock):
+    client, db, clock
+):
     await make_account(client, "user_1", 100)
     clock.advance(minutes=-5)  # another process, its clock five minutes behind
 
     r = await debit(client, "user_1", 10)
 
     assert r.status_code == 201, r.text
-    newest, first = (await client.get("/v1/accounts/user_1/ledger",
-                                      headers=auth("reader"))).json()["data"]
+    newest, first = (await client.get("/v1/accounts/user_1/ledger", headers=auth("reader"))).json()[
+        "data"
+    ]
     assert (newest["seq"], first["seq"]) == (2, 1)
     assert newest["created_at"] == first["created_at"]
-    balance = await client.get("/v1/accounts/user_1/balance",
-                               params={"at": START.isoformat()}, headers=auth("reader"))
+    balance = await client.get(
+        "/v1/accounts/user_1/balance", params={"at": START.isoformat()}, headers=auth("reader")
+    )
     assert (balance.json()["balance"], balance.json()["as_of_seq"]) == (90, 2)

@@ -20,11 +20,13 @@ def _grant_id(response) -> str:
 
 
 async def test_bonus_expiring_tomorrow_is_spent_before_a_grant_that_never_expires(
-        client, db, clock):
+    client, db, clock
+):
     # The never-expiring grant comes first, so only the order rule can put the bonus first.
     forever = _grant_id(await grant(client, "user_1", 100, kind="compensation"))
-    bonus = _grant_id(await grant(client, "user_1", 30, kind="bonus",
-                                        expires_at=clock.now() + timedelta(days=1)))
+    bonus = _grant_id(
+        await grant(client, "user_1", 30, kind="bonus", expires_at=clock.now() + timedelta(days=1))
+    )
 
     r = await debit(client, "user_1", 40)
 
@@ -38,10 +40,14 @@ async def test_bonus_expiring_tomorrow_is_spent_before_a_grant_that_never_expire
 
 
 async def test_soonest_expiry_is_spent_first_whatever_the_grant_order(client, db, clock):
-    later = _grant_id(await grant(client, "user_1", 10, kind="promotional",
-                                        expires_at=clock.now() + timedelta(days=7)))
-    sooner = _grant_id(await grant(client, "user_1", 10, kind="bonus",
-                                         expires_at=clock.now() + timedelta(days=2)))
+    later = _grant_id(
+        await grant(
+            client, "user_1", 10, kind="promotional", expires_at=clock.now() + timedelta(days=7)
+        )
+    )
+    sooner = _grant_id(
+        await grant(client, "user_1", 10, kind="bonus", expires_at=clock.now() + timedelta(days=2))
+    )
 
     r = await debit(client, "user_1", 15)
 
@@ -64,10 +70,8 @@ async def test_grants_with_the_same_expiry_are_spent_oldest_first(client, db, cl
 
 async def test_grants_are_listed_in_spending_order(client, db, clock):
     forever = _grant_id(await grant(client, "user_1", 5, kind="compensation"))
-    week = _grant_id(await grant(client, "user_1", 5,
-                                       expires_at=clock.now() + timedelta(days=7)))
-    day = _grant_id(await grant(client, "user_1", 5,
-                                      expires_at=clock.now() + timedelta(days=1)))
+    week = _grant_id(await grant(client, "user_1", 5, expires_at=clock.now() + timedelta(days=7)))
+    day = _grant_id(await grant(client, "user_1", 5, expires_at=clock.now() + timedelta(days=1)))
 
     listed = await live_grants(client, "user_1")
 
@@ -96,8 +100,7 @@ async def test_expired_grant_is_never_spent(client, db, clock):
     r = await debit(client, "user_1", 15)
 
     assert r.status_code == 201, r.text
-    assert [(p["grant_id"], p["amount"]) for p in r.json()["entry"]["grants"]] == [
-        (forever, -15)]
+    assert [(p["grant_id"], p["amount"]) for p in r.json()["entry"]["grants"]] == [(forever, -15)]
     assert r.json()["account"]["balance"] == 5
     await assert_invariants(db, "user_1")
 
@@ -115,8 +118,7 @@ async def test_expired_grant_cannot_cover_a_debit(client, db, clock):
 
 async def test_hold_sets_aside_credits_in_spending_order(client, db, clock):
     forever = _grant_id(await grant(client, "user_1", 50, kind="compensation"))
-    soon = _grant_id(await grant(client, "user_1", 20,
-                                       expires_at=clock.now() + timedelta(days=1)))
+    soon = _grant_id(await grant(client, "user_1", 20, expires_at=clock.now() + timedelta(days=1)))
 
     rid = (await reserve(client, "user_1", 30)).json()["id"]
 

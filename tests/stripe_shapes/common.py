@@ -24,20 +24,48 @@ def stripe_list(data: list[Obj], url: str) -> Obj:
 
 def price(price_id: str, unit_amount: int, interval: str = "month") -> Obj:
     """The `price` fixture, trimmed."""
-    return {"id": price_id, "object": "price", "active": True, "billing_scheme": "per_unit",
-            "currency": "usd", "livemode": False, "product": f"prod_{price_id}",
-            "recurring": {"interval": interval, "interval_count": 1, "meter": None,
-                          "usage_type": "licensed", "trial_period_days": None},
-            "type": "recurring", "unit_amount": unit_amount,
-            "unit_amount_decimal": str(unit_amount)}
+    return {
+        "id": price_id,
+        "object": "price",
+        "active": True,
+        "billing_scheme": "per_unit",
+        "currency": "usd",
+        "livemode": False,
+        "product": f"prod_{price_id}",
+        "recurring": {
+            "interval": interval,
+            "interval_count": 1,
+            "meter": None,
+            "usage_type": "licensed",
+            "trial_period_days": None,
+        },
+        "type": "recurring",
+        "unit_amount": unit_amount,
+        "unit_amount_decimal": str(unit_amount),
+    }
 
 
-def event(layout: Layout, type: str, obj: Obj, *, created: int, livemode: bool = False,
-          previous_attributes: Obj | None = None) -> Obj:
+def event(
+    layout: Layout,
+    type: str,
+    obj: Obj,
+    *,
+    created: int,
+    livemode: bool = False,
+    previous_attributes: Obj | None = None,
+) -> Obj:
     """The `event` fixture's envelope."""
     data: Obj = {"object": obj}
     if previous_attributes is not None:
         data["previous_attributes"] = previous_attributes
-    return {"id": new_id("evt"), "object": "event", "api_version": API_VERSION[layout],
-            "created": created, "data": data, "livemode": livemode, "pending_webhooks": 1,
-            "request": {"id": None, "idempotency_key": None}, "type": type}
+    return {
+        "id": new_id("evt"),
+        "object": "event",
+        "api_version": API_VERSION[layout],
+        "created": created,
+        "data": data,
+        "livemode": livemode,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": type,
+    }

@@ -30,13 +30,21 @@ class Line:
     def render(self, layout: Layout, invoice_id: str) -> Obj:
         unit = self.unit_amount if self.unit_amount is not None else self.amount
         line: Obj = {
-            "id": self.id, "object": "line_item", "amount": self.amount, "currency": "usd",
+            "id": self.id,
+            "object": "line_item",
+            "amount": self.amount,
+            "currency": "usd",
             "description": self.description,
             "discount_amounts": [{"amount": self.discount, "discount": "di_shape"}]
-            if self.discount else [],
-            "discountable": True, "discounts": ["di_shape"] if self.discount else [],
-            "invoice": invoice_id, "livemode": False, "metadata": {},
-            "period": {"start": self.start, "end": self.end}, "quantity": self.quantity,
+            if self.discount
+            else [],
+            "discountable": True,
+            "discounts": ["di_shape"] if self.discount else [],
+            "invoice": invoice_id,
+            "livemode": False,
+            "metadata": {},
+            "period": {"start": self.start, "end": self.end},
+            "quantity": self.quantity,
         }
         item = f"si_{self.subscription}_{self.price}" if self.subscription else None
         invoice_item = None if self.kind == "subscription" else new_id("ii")
@@ -44,63 +52,126 @@ class Line:
         if layout == "legacy":
             line.update(
                 type="subscription" if self.kind == "subscription" else "invoiceitem",
-                proration=proration, proration_details={"credited_items": None},
-                invoice_item=invoice_item, subscription=self.subscription,
+                proration=proration,
+                proration_details={"credited_items": None},
+                invoice_item=invoice_item,
+                subscription=self.subscription,
                 subscription_item=item if self.kind != "invoiceitem" else None,
-                price=price(self.price, unit), plan=None,
-                unit_amount_excluding_tax=str(unit))
+                price=price(self.price, unit),
+                plan=None,
+                unit_amount_excluding_tax=str(unit),
+            )
             return line
         if self.kind == "invoiceitem":
-            parent = {"type": "invoice_item_details", "subscription_item_details": None,
-                      "invoice_item_details": {
-                          "invoice_item": invoice_item, "proration": False,
-                          "proration_details": {"credited_items": None},
-                          "subscription": self.subscription}}
+            parent = {
+                "type": "invoice_item_details",
+                "subscription_item_details": None,
+                "invoice_item_details": {
+                    "invoice_item": invoice_item,
+                    "proration": False,
+                    "proration_details": {"credited_items": None},
+                    "subscription": self.subscription,
+                },
+            }
         else:
-            parent = {"type": "subscription_item_details", "invoice_item_details": None,
-                      "subscription_item_details": {
-                          "invoice_item": invoice_item, "proration": proration,
-                          "proration_details": {"credited_items": None},
-                          "subscription": self.subscription, "subscription_item": item}}
+            parent = {
+                "type": "subscription_item_details",
+                "invoice_item_details": None,
+                "subscription_item_details": {
+                    "invoice_item": invoice_item,
+                    "proration": proration,
+                    "proration_details": {"credited_items": None},
+                    "subscription": self.subscription,
+                    "subscription_item": item,
+                },
+            }
         line.update(
-            parent=parent, subscription=self.subscription, subtotal=self.amount,
-            pricing={"type": "price_details", "unit_amount_decimal": str(unit),
-                     "price_details": {"price": self.price, "product": f"prod_{self.price}"}},
-            pretax_credit_amounts=[], taxes=[])
+            parent=parent,
+            subscription=self.subscription,
+            subtotal=self.amount,
+            pricing={
+                "type": "price_details",
+                "unit_amount_decimal": str(unit),
+                "price_details": {"price": self.price, "product": f"prod_{self.price}"},
+            },
+            pretax_credit_amounts=[],
+            taxes=[],
+        )
         return line
 
 
-def plan_line(price_id: str, unit_amount: int, *, start: int, end: int, subscription: str,
-              quantity: int = 1, name: str = "Plan", trial: bool = False,
-              discount: int = 0) -> Line:
+def plan_line(
+    price_id: str,
+    unit_amount: int,
+    *,
+    start: int,
+    end: int,
+    subscription: str,
+    quantity: int = 1,
+    name: str = "Plan",
+    trial: bool = False,
+    discount: int = 0,
+) -> Line:
     """The line of the subscription's period: "1 × Pro (at $49.00 / month)"; with `trial`,
     Stripe's 0 line "Trial period for Pro"."""
     amount = 0 if trial else unit_amount * quantity
-    text = (f"Trial period for {name}" if trial
-            else f"{quantity} × {name} (at ${unit_amount / 100:.2f} / month)")
-    return Line("subscription", price_id, amount, start, end, text, quantity, unit_amount,
-                subscription, discount)
+    text = (
+        f"Trial period for {name}"
+        if trial
+        else f"{quantity} × {name} (at ${unit_amount / 100:.2f} / month)"
+    )
+    return Line(
+        "subscription",
+        price_id,
+        amount,
+        start,
+        end,
+        text,
+        quantity,
+        unit_amount,
+        subscription,
+        discount,
+    )
 
 
-def proration_line(price_id: str, amount: int, *, start: int, end: int, subscription: str,
-                   name: str, quantity: int = 1) -> Line:
+def proration_line(
+    price_id: str,
+    amount: int,
+    *,
+    start: int,
+    end: int,
+    subscription: str,
+    name: str,
+    quantity: int = 1,
+) -> Line:
     """A subscription change's line: negative "Unused time on Starter after ...", positive
     "Remaining time on Pro after ..."."""
     text = ("Unused time on" if amount < 0 else "Remaining time on") + f" {name} after change"
     return Line("proration", price_id, amount, start, end, text, quantity, None, subscription)
 
 
-def fee_line(price_id: str, amount: int, *, at: int, subscription: str | None,
-             description: str = "Setup fee") -> Line:
+def fee_line(
+    price_id: str, amount: int, *, at: int, subscription: str | None, description: str = "Setup fee"
+) -> Line:
     """A one-off invoice item (added to the subscription's next invoice)."""
     return Line("invoiceitem", price_id, amount, at, at, description, 1, amount, subscription)
 
 
-def invoice(layout: Layout, *, lines: list[Line], customer: str, subscription: str,
-            billing_reason: str, created: int, account_id: str | None = None,
-            amount_paid: int | None = None, payment_intent: str | None = None,
-            charge: str | None = None, invoice_id: str | None = None,
-            paid: bool = True) -> Obj:
+def invoice(
+    layout: Layout,
+    *,
+    lines: list[Line],
+    customer: str,
+    subscription: str,
+    billing_reason: str,
+    created: int,
+    account_id: str | None = None,
+    amount_paid: int | None = None,
+    payment_intent: str | None = None,
+    charge: str | None = None,
+    invoice_id: str | None = None,
+    paid: bool = True,
+) -> Obj:
     """A subscription invoice. The current layout names no payment (`payments` is includable
     only, and Stripe's webhooks leave it out); the legacy one has `charge` and
     `payment_intent`."""
@@ -112,29 +183,57 @@ def invoice(layout: Layout, *, lines: list[Line], customer: str, subscription: s
     amount_paid = (total if paid else 0) if amount_paid is None else amount_paid
     metadata = {"account_id": account_id} if account_id else {}
     obj: Obj = {
-        "id": invoice_id, "object": "invoice", "account_country": "US",
-        "amount_due": total, "amount_paid": amount_paid, "amount_remaining": total - amount_paid,
-        "attempt_count": 1 if total else 0, "attempted": bool(total),
-        "billing_reason": billing_reason, "collection_method": "charge_automatically",
-        "created": created, "currency": "usd", "customer": customer,
-        "discounts": ["di_shape"] if discount else [], "livemode": False, "metadata": {},
+        "id": invoice_id,
+        "object": "invoice",
+        "account_country": "US",
+        "amount_due": total,
+        "amount_paid": amount_paid,
+        "amount_remaining": total - amount_paid,
+        "attempt_count": 1 if total else 0,
+        "attempted": bool(total),
+        "billing_reason": billing_reason,
+        "collection_method": "charge_automatically",
+        "created": created,
+        "currency": "usd",
+        "customer": customer,
+        "discounts": ["di_shape"] if discount else [],
+        "livemode": False,
+        "metadata": {},
         "lines": stripe_list(rendered, f"/v1/invoices/{invoice_id}/lines"),
         # The invoice's own period is the one just ended for a renewal, not the one paid.
         "period_start": rendered[0]["period"]["start"] if rendered else created,
-        "period_end": created, "status": "paid" if paid else "open",
-        "status_transitions": {"paid_at": created if paid else None, "finalized_at": created,
-                               "marked_uncollectible_at": None, "voided_at": None},
-        "subtotal": subtotal, "total": total,
+        "period_end": created,
+        "status": "paid" if paid else "open",
+        "status_transitions": {
+            "paid_at": created if paid else None,
+            "finalized_at": created,
+            "marked_uncollectible_at": None,
+            "voided_at": None,
+        },
+        "subtotal": subtotal,
+        "total": total,
         "total_discount_amounts": [{"amount": discount, "discount": "di_shape"}]
-        if discount else [],
+        if discount
+        else [],
     }
     if layout == "legacy":
-        obj.update(subscription=subscription, subscription_details={"metadata": metadata},
-                   charge=charge, payment_intent=payment_intent, paid=paid,
-                   discount={"id": "di_shape", "object": "discount"} if discount else None)
+        obj.update(
+            subscription=subscription,
+            subscription_details={"metadata": metadata},
+            charge=charge,
+            payment_intent=payment_intent,
+            paid=paid,
+            discount={"id": "di_shape", "object": "discount"} if discount else None,
+        )
     else:
-        obj.update(parent={"type": "subscription_details", "quote_details": None,
-                           "subscription_details": {"metadata": metadata,
-                                                    "subscription": subscription}},
-                   amount_overpaid=0, total_pretax_credit_amounts=[], total_taxes=[])
+        obj.update(
+            parent={
+                "type": "subscription_details",
+                "quote_details": None,
+                "subscription_details": {"metadata": metadata, "subscription": subscription},
+            },
+            amount_overpaid=0,
+            total_pretax_credit_amounts=[],
+            total_taxes=[],
+        )
     return obj

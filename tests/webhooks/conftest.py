@@ -35,13 +35,19 @@ async def app_with(tmp_path, db, clock, request):
                 path = tmp_path / f"plans_{built}.toml"
                 path.write_text(catalog_toml(catalog))
                 overrides["plans_file"] = path
-            application = create_app(make_settings(**overrides, **settings), db=db,
-                                     clock=clock, sweeper=False, stripe_client=stripe_client)
+            application = create_app(
+                make_settings(**overrides, **settings),
+                db=db,
+                clock=clock,
+                sweeper=False,
+                stripe_client=stripe_client,
+            )
             await stack.enter_async_context(application.router.lifespan_context(application))
             apps.append(application)
             transport = httpx.ASGITransport(app=application)
             client = await stack.enter_async_context(
-                httpx.AsyncClient(transport=transport, base_url="http://test"))
+                httpx.AsyncClient(transport=transport, base_url="http://test")
+            )
             return application, client
 
         yield build

@@ -35,22 +35,32 @@ class FakeStripeAPI(stripe.HTTPClient):
             return json.dumps({"error": error}), 500, {}
         if parts.path.startswith("/v1/invoices/"):
             lines = self.invoice_lines[parts.path.split("/")[3]]
-            return json.dumps({"object": "list", "url": parts.path, "data": lines,
-                               "has_more": False}), 200, {}
+            return (
+                json.dumps({"object": "list", "url": parts.path, "data": lines, "has_more": False}),
+                200,
+                {},
+            )
         if parts.path.startswith("/v1/charges/"):
             charge = self.charges.get(parts.path.rsplit("/", 1)[1])
             if charge is None:
-                error = {"type": "invalid_request_error", "code": "resource_missing",
-                         "message": "No such charge"}
+                error = {
+                    "type": "invalid_request_error",
+                    "code": "resource_missing",
+                    "message": "No such charge",
+                }
                 return json.dumps({"error": error}), 404, {}
             return json.dumps(charge), 200, {}
         assert parts.path == "/v1/invoice_payments"
         assert query["payment[type]"] == ["payment_intent"]
         wanted = query["payment[payment_intent]"][0]
-        data = [p for p in self.invoice_payments
-                if p["payment"]["payment_intent"] == wanted]
-        return json.dumps({"object": "list", "url": "/v1/invoice_payments", "data": data,
-                           "has_more": False}), 200, {}
+        data = [p for p in self.invoice_payments if p["payment"]["payment_intent"] == wanted]
+        return (
+            json.dumps(
+                {"object": "list", "url": "/v1/invoice_payments", "data": data, "has_more": False}
+            ),
+            200,
+            {},
+        )
 
     def close(self):
         pass

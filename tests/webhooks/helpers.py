@@ -71,8 +71,11 @@ def catalog_toml(data: dict) -> str:
     """A catalog dict as TOML: [billing], [plans.<key>], [packs.<key>] of plain values."""
     lines: list[str] = []
     for section, body in data.items():
-        tables = {section: body} if section == "billing" else {
-            f"{section}.{key}": table for key, table in body.items()}
+        tables = (
+            {section: body}
+            if section == "billing"
+            else {f"{section}.{key}": table for key, table in body.items()}
+        )
         for name, table in tables.items():
             lines.append(f"[{name}]")
             lines += [f"{field} = {json.dumps(value)}" for field, value in table.items()]
@@ -83,46 +86,119 @@ def catalog_toml(data: dict) -> str:
 # ---------------------------------------------------------------- stories
 
 
-async def subscribe(client, events: StripeEvents, *, account: str = "user_1",
-                    customer: str = "cus_1", subscription: str = "sub_1",
-                    price: str = STARTER) -> dict:
+async def subscribe(
+    client,
+    events: StripeEvents,
+    *,
+    account: str = "user_1",
+    customer: str = "cus_1",
+    subscription: str = "sub_1",
+    price: str = STARTER,
+) -> dict:
     """Checkout, customer.subscription.created (active) and the first paid invoice, at
     `events.now`; returns the period and the ids used."""
     start = events.now
     end = start + MONTH
     invoice = events.new_id("in")
     payment_intent = events.new_id("pi")
-    assert await send_ok(client, events.checkout_session_completed(
-        customer=customer, account_id=account, subscription=subscription)) == "processed"
-    assert await send_ok(client, events.subscription_event(
-        "created", subscription_id=subscription, customer=customer, price=price,
-        period_start=start, period_end=end)) == "processed"
-    assert await send_ok(client, events.invoice_event(
-        "invoice.paid", invoice_id=invoice, customer=customer, subscription=subscription,
-        price=price, billing_reason="subscription_create", period_start=start,
-        period_end=end, payment_intent=payment_intent)) == "processed"
-    return {"start": start, "end": end, "invoice": invoice, "payment_intent": payment_intent,
-            "account": account, "customer": customer, "subscription": subscription}
+    assert (
+        await send_ok(
+            client,
+            events.checkout_session_completed(
+                customer=customer, account_id=account, subscription=subscription
+            ),
+        )
+        == "processed"
+    )
+    assert (
+        await send_ok(
+            client,
+            events.subscription_event(
+                "created",
+                subscription_id=subscription,
+                customer=customer,
+                price=price,
+                period_start=start,
+                period_end=end,
+            ),
+        )
+        == "processed"
+    )
+    assert (
+        await send_ok(
+            client,
+            events.invoice_event(
+                "invoice.paid",
+                invoice_id=invoice,
+                customer=customer,
+                subscription=subscription,
+                price=price,
+                billing_reason="subscription_create",
+                period_start=start,
+                period_end=end,
+                payment_intent=payment_intent,
+            ),
+        )
+        == "processed"
+    )
+    return {
+        "start": start,
+        "end": end,
+        "invoice": invoice,
+        "payment_intent": payment_intent,
+        "account": account,
+        "customer": customer,
+        "subscription": subscription,
+    }
 
 
-def renewal_invoice(events: StripeEvents, *, period_start: int, customer: str = "cus_1",
-                    subscription: str = "sub_1", price: str = STARTER,
-                    type: str = "invoice.paid", invoice_id: str | None = None, **kw) -> dict:
+def renewal_invoice(
+    events: StripeEvents,
+    *,
+    period_start: int,
+    customer: str = "cus_1",
+    subscription: str = "sub_1",
+    price: str = STARTER,
+    type: str = "invoice.paid",
+    invoice_id: str | None = None,
+    **kw,
+) -> dict:
     return events.invoice_event(
-        type, invoice_id=invoice_id, customer=customer, subscription=subscription, price=price,
-        billing_reason="subscription_cycle", period_start=period_start,
-        period_end=period_start + MONTH, **kw)
+        type,
+        invoice_id=invoice_id,
+        customer=customer,
+        subscription=subscription,
+        price=price,
+        billing_reason="subscription_cycle",
+        period_start=period_start,
+        period_end=period_start + MONTH,
+        **kw,
+    )
 
 
-def pack_checkout(events: StripeEvents, *, account: str = "user_1", customer: str = "cus_1",
-                  pack: str = "boost_500", quantity: int | None = None,
-                  payment_intent: str = "pi_pack", amount_total: int = 1000, **kw) -> dict:
+def pack_checkout(
+    events: StripeEvents,
+    *,
+    account: str = "user_1",
+    customer: str = "cus_1",
+    pack: str = "boost_500",
+    quantity: int | None = None,
+    payment_intent: str = "pi_pack",
+    amount_total: int = 1000,
+    **kw,
+) -> dict:
     metadata = {"pack": pack}
     if quantity is not None:
         metadata["quantity"] = str(quantity)
     return events.checkout_session_completed(
-        mode="payment", customer=customer, account_id=account, metadata=metadata,
-        payment_intent=payment_intent, amount_total=amount_total, **kw)
+        mode="payment",
+        customer=customer,
+        account_id=account,
+        metadata=metadata,
+        payment_intent=payment_intent,
+        amount_total=amount_total,
+        **kw,
+    )
 
 
 # ---------------------------------------------------------------- reading
@@ -141,13 +217,16 @@ async def state(client, account_id: str) -> dict:
     """What an account looks like from outside, without ids and its own timestamps: for
     comparing two accounts fed the same story."""
     acc = await get_account(client, account_id)
-    for field in ("id", "stripe_customer_id", "stripe_subscription_id", "created_at",
-                  "updated_at"):
+    for field in ("id", "stripe_customer_id", "stripe_subscription_id", "created_at", "updated_at"):
         acc.pop(field)
-    grants = [{k: g[k] for k in ("kind", "amount", "remaining", "held", "expires_at")}
-              for g in await live_grants(client, account_id)]
-    ledger = [(e["type"], e["amount"], e["balance_after"])
-              for e in await ledger_entries(client, account_id)]
+    grants = [
+        {k: g[k] for k in ("kind", "amount", "remaining", "held", "expires_at")}
+        for g in await live_grants(client, account_id)
+    ]
+    ledger = [
+        (e["type"], e["amount"], e["balance_after"])
+        for e in await ledger_entries(client, account_id)
+    ]
     return {"account": acc, "grants": grants, "ledger": ledger}
 
 

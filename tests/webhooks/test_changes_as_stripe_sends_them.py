@@ -26,35 +26,57 @@ async def client(app_with):
     return (await app_with(shapes_catalog()))[1]
 
 
-async def _change(story: Story, start: int, end: int, old: tuple[str, int],
-                  new: tuple[str, int]) -> str:
+async def _change(
+    story: Story, start: int, end: int, old: tuple[str, int], new: tuple[str, int]
+) -> str:
     """customer.subscription.updated, mid-period, to `new` (price, quantity)."""
     before = story.subscription([old], start, end)["items"]
-    return await story.send("customer.subscription.updated",
-                            story.subscription([new], start, end),
-                            previous_attributes={"items": before})
+    return await story.send(
+        "customer.subscription.updated",
+        story.subscription([new], start, end),
+        previous_attributes={"items": before},
+    )
 
 
-def _renewal(story: Story, changed_at: int, old_end: int, old: tuple[str, int],
-             new: tuple[str, int]) -> dict:
+def _renewal(
+    story: Story, changed_at: int, old_end: int, old: tuple[str, int], new: tuple[str, int]
+) -> dict:
     """The next invoice: "Unused time on <old>", "Remaining time on <new>", then the new
     period's line, as Stripe orders them."""
     left = (old_end - changed_at) / MONTH  # the share of the old period after the change
     (old_price, old_q), (new_price, new_q) = old, new
     credit = -int(UNIT[old_price] * old_q * left)
     charge = int(UNIT[new_price] * new_q * left)
-    return story.invoice([
-        proration_line(old_price, credit, start=changed_at, end=old_end, subscription=story.sub,
-                       name=NAMES[old_price], quantity=old_q),
-        proration_line(new_price, charge, start=changed_at, end=old_end, subscription=story.sub,
-                       name=NAMES[new_price], quantity=new_q),
-        story.plan(new_price, old_end, old_end + MONTH, new_q),
-    ], "subscription_cycle")
+    return story.invoice(
+        [
+            proration_line(
+                old_price,
+                credit,
+                start=changed_at,
+                end=old_end,
+                subscription=story.sub,
+                name=NAMES[old_price],
+                quantity=old_q,
+            ),
+            proration_line(
+                new_price,
+                charge,
+                start=changed_at,
+                end=old_end,
+                subscription=story.sub,
+                name=NAMES[new_price],
+                quantity=new_q,
+            ),
+            story.plan(new_price, old_end, old_end + MONTH, new_q),
+        ],
+        "subscription_cycle",
+    )
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 async def test_renewal_after_an_upgrade_is_on_the_new_plan_and_closes_the_old_period(
-        client, db, clock, layout):
+    client, db, clock, layout
+):
     story = Story(client, clock, layout)
     start, end = story.now, story.now + MONTH
     await story.subscribe(STARTER)
@@ -109,7 +131,8 @@ async def test_renewal_after_a_downgrade_grants_the_smaller_plan(client, db, clo
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 async def test_three_seats_grant_three_times_the_plan_and_two_more_seats_the_upgrade_share(
-        client, db, clock, layout):
+    client, db, clock, layout
+):
     story = Story(client, clock, layout)
     start, end = story.now, story.now + MONTH
     await story.subscribe(TEAM_SEAT, quantity=3)

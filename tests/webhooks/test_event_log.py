@@ -28,8 +28,9 @@ async def _three_kinds(client, events) -> dict[str, dict]:
     """A processed checkout, a parked invoice (unknown customer), an ignored event."""
     sent = {
         "processed": events.checkout_session_completed(customer="cus_1", account_id="user_1"),
-        "parked": events.invoice_event("invoice.paid", customer="cus_unknown",
-                                       subscription="sub_x"),
+        "parked": events.invoice_event(
+            "invoice.paid", customer="cus_unknown", subscription="sub_x"
+        ),
         "ignored": events.event("product.created", {"id": "prod_1", "object": "product"}),
     }
     for status, event in sent.items():
@@ -44,14 +45,27 @@ async def test_event_log_lists_newest_first_with_the_spec_fields(client, events,
 
     assert r.status_code == 200, r.text
     page = r.json()
-    assert [e["id"] for e in page["data"]] == [sent[s]["id"] for s in
-                                              ("ignored", "parked", "processed")]
+    assert [e["id"] for e in page["data"]] == [
+        sent[s]["id"] for s in ("ignored", "parked", "processed")
+    ]
     assert (page["has_more"], page["next_cursor"]) == (False, None)
     first = page["data"][-1]
-    assert {"id", "type", "created", "api_version", "account_id", "status", "error",
-            "attempts", "received_at"} <= first.keys()
+    assert {
+        "id",
+        "type",
+        "created",
+        "api_version",
+        "account_id",
+        "status",
+        "error",
+        "attempts",
+        "received_at",
+    } <= first.keys()
     assert (first["type"], first["account_id"], first["attempts"]) == (
-        "checkout.session.completed", "user_1", 1)
+        "checkout.session.completed",
+        "user_1",
+        1,
+    )
     assert "payload" not in first
     await assert_every_account(db)
 
@@ -96,12 +110,14 @@ async def test_event_log_pages_with_starting_after(client, events, db):
 async def test_event_log_pages_within_a_filter(client, events, db):
     for i in range(3):
         await send_ok(client, events.customer_event("customer.updated", customer=f"cus_{i}"))
-        await send_ok(client, events.checkout_session_completed(customer=f"cus_c{i}",
-                                                                account_id=f"user_{i}"))
+        await send_ok(
+            client, events.checkout_session_completed(customer=f"cus_c{i}", account_id=f"user_{i}")
+        )
 
     first = (await webhook_events(client, status="ignored", limit=2)).json()
-    rest = (await webhook_events(client, status="ignored", limit=2,
-                                 starting_after=first["next_cursor"])).json()
+    rest = (
+        await webhook_events(client, status="ignored", limit=2, starting_after=first["next_cursor"])
+    ).json()
 
     assert first["has_more"] is True
     assert [e["status"] for e in first["data"] + rest["data"]] == ["ignored"] * 3
@@ -165,10 +181,14 @@ async def test_unknown_price_fails_with_an_error_naming_the_price(app_with, db, 
     catalog = example_catalog()
     catalog["plans"]["starter"]["stripe_prices"] = ["price_starter_yearly"]
     _, client = await app_with(catalog)
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
-    invoice = events.invoice_event("invoice.paid", customer="cus_1", subscription="sub_1",
-                                   price=STARTER, billing_reason="subscription_create")
+    await send_ok(client, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
+    invoice = events.invoice_event(
+        "invoice.paid",
+        customer="cus_1",
+        subscription="sub_1",
+        price=STARTER,
+        billing_reason="subscription_create",
+    )
 
     r = await send(client, invoice)
 
@@ -182,8 +202,7 @@ async def test_unknown_price_fails_with_an_error_naming_the_price(app_with, db, 
     assert [(e["id"], e["error"]) for e in listed] == [(invoice["id"], stored["error"])]
     metrics = (await client.get("/metrics")).text
     assert 'credit_ledger_webhook_failures_total{reason="unknown_price"} 1' in metrics
-    assert ('credit_ledger_webhook_events_total{status="failed",type="invoice.paid"} 1'
-            in metrics)
+    assert 'credit_ledger_webhook_events_total{status="failed",type="invoice.paid"} 1' in metrics
     acc = await get_account(client, "user_1")
     assert (acc["balance"], acc["subscription_status"]) == (0, "none")
     await assert_invariants(db, "user_1")
@@ -194,11 +213,23 @@ async def test_replay_after_fixing_the_catalog_applies_the_failed_events(app_wit
     broken["plans"]["starter"]["stripe_prices"] = ["price_starter_yearly"]
     _, old = await app_with(broken)
     start = events.now
-    sub = events.subscription_event("created", subscription_id="sub_1", customer="cus_1",
-                                    price=STARTER, period_start=start, period_end=start + MONTH)
-    invoice = events.invoice_event("invoice.paid", customer="cus_1", subscription="sub_1",
-                                   price=STARTER, billing_reason="subscription_create",
-                                   period_start=start, period_end=start + MONTH)
+    sub = events.subscription_event(
+        "created",
+        subscription_id="sub_1",
+        customer="cus_1",
+        price=STARTER,
+        period_start=start,
+        period_end=start + MONTH,
+    )
+    invoice = events.invoice_event(
+        "invoice.paid",
+        customer="cus_1",
+        subscription="sub_1",
+        price=STARTER,
+        billing_reason="subscription_create",
+        period_start=start,
+        period_end=start + MONTH,
+    )
     await send_ok(old, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
     assert [await send_ok(old, e) for e in (sub, invoice)] == ["failed", "failed"]
 
@@ -207,7 +238,10 @@ async def test_replay_after_fixing_the_catalog_applies_the_failed_events(app_wit
         r = await _replay(fixed, event["id"])
         assert r.status_code == 200, r.text
         assert (r.json()["status"], r.json()["error"], r.json()["attempts"]) == (
-            "processed", None, 2)
+            "processed",
+            None,
+            2,
+        )
 
     acc = await get_account(fixed, "user_1")
     assert (acc["subscription_status"], acc["plan"], acc["balance"]) == ("active", "starter", 1000)
@@ -230,7 +264,8 @@ async def test_failed_event_redelivered_by_stripe_stays_failed(app_with, db, eve
 
 
 async def test_event_left_received_by_a_transient_failure_can_be_replayed(
-        app, db, events, monkeypatch):
+    app, db, events, monkeypatch
+):
     """Stripe may stop retrying before the database is back: an operator replays it."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     customers = app.state.webhooks.stores.customers

@@ -8,17 +8,21 @@ from tests.webhooks.helpers import assert_every_account, get_account, stored_eve
 from tests.webhooks.shapes_story import STARTER, Story, shapes_catalog
 
 
-@pytest.mark.parametrize(("key", "livemode"), [
-    ("sk_live_abc", False), ("rk_live_abc", False), ("sk_test_abc", True),
-    ("rk_test_abc", True)])
+@pytest.mark.parametrize(
+    ("key", "livemode"),
+    [("sk_live_abc", False), ("rk_live_abc", False), ("sk_test_abc", True), ("rk_test_abc", True)],
+)
 async def test_an_event_of_the_other_mode_than_the_key_is_ignored_with_a_note(
-        app_with, db, clock, key, livemode):
+    app_with, db, clock, key, livemode
+):
     _, client = await app_with(shapes_catalog(), stripe_api_key=key)
     story = Story(client, clock, "current")
 
-    status = await story.send("customer.subscription.created", story.subscription(
-        [(STARTER, 1)], story.now, story.now + 30 * 86_400, account_id="user_1"),
-        livemode=livemode)
+    status = await story.send(
+        "customer.subscription.created",
+        story.subscription([(STARTER, 1)], story.now, story.now + 30 * 86_400, account_id="user_1"),
+        livemode=livemode,
+    )
 
     assert status == "ignored"
     stored = await db["stripe_events"].find_one({"type": "customer.subscription.created"})
@@ -30,16 +34,21 @@ async def test_an_event_of_the_other_mode_than_the_key_is_ignored_with_a_note(
     await assert_every_account(db)
 
 
-@pytest.mark.parametrize(("key", "livemode"), [("sk_live_abc", True), ("sk_test_abc", False),
-                                              (None, True), (None, False)])
-async def test_an_event_of_the_keys_mode_or_without_a_key_applies(app_with, db, clock, key,
-                                                                   livemode):
+@pytest.mark.parametrize(
+    ("key", "livemode"),
+    [("sk_live_abc", True), ("sk_test_abc", False), (None, True), (None, False)],
+)
+async def test_an_event_of_the_keys_mode_or_without_a_key_applies(
+    app_with, db, clock, key, livemode
+):
     _, client = await app_with(shapes_catalog(), stripe_api_key=key)
     story = Story(client, clock, "current")
 
-    status = await story.send("customer.subscription.created", story.subscription(
-        [(STARTER, 1)], story.now, story.now + 30 * 86_400, account_id="user_1"),
-        livemode=livemode)
+    status = await story.send(
+        "customer.subscription.created",
+        story.subscription([(STARTER, 1)], story.now, story.now + 30 * 86_400, account_id="user_1"),
+        livemode=livemode,
+    )
 
     assert status == "processed"
     stored = await db["stripe_events"].find_one({"type": "customer.subscription.created"})

@@ -28,14 +28,25 @@ def _story(events, customer: str, account: str, subscription: str) -> dict:
     start = events.now
     return {
         "checkout": events.checkout_session_completed(
-            customer=customer, account_id=account, subscription=subscription),
+            customer=customer, account_id=account, subscription=subscription
+        ),
         "created": events.subscription_event(
-            "created", subscription_id=subscription, customer=customer, price=STARTER,
-            period_start=start, period_end=start + MONTH),
+            "created",
+            subscription_id=subscription,
+            customer=customer,
+            price=STARTER,
+            period_start=start,
+            period_end=start + MONTH,
+        ),
         "paid": events.invoice_event(
-            "invoice.paid", customer=customer, subscription=subscription, price=STARTER,
-            billing_reason="subscription_create", period_start=start,
-            period_end=start + MONTH),
+            "invoice.paid",
+            customer=customer,
+            subscription=subscription,
+            price=STARTER,
+            billing_reason="subscription_create",
+            period_start=start,
+            period_end=start + MONTH,
+        ),
     }
 
 
@@ -56,7 +67,8 @@ async def test_events_before_checkout_are_parked(client, db, events):
 
 
 async def test_parked_events_apply_when_checkout_links_the_customer_like_in_order_delivery(
-        client, db, events):
+    client, db, events
+):
     late = _story(events, "cus_late", "user_late", "sub_late")
     in_order = _story(events, "cus_ok", "user_ok", "sub_ok")
     for name in ("created", "paid"):
@@ -69,7 +81,10 @@ async def test_parked_events_apply_when_checkout_links_the_customer_like_in_orde
     for name in ("created", "paid"):
         stored = await stored_event(db, late[name]["id"])
         assert (stored["status"], stored["account_id"], stored["error"]) == (
-            "processed", "user_late", None)
+            "processed",
+            "user_late",
+            None,
+        )
     assert await state(client, "user_late") == await state(client, "user_ok")
     acc = await get_account(client, "user_late")
     assert (acc["subscription_status"], acc["plan"], acc["balance"]) == ("active", "starter", 1000)
@@ -79,7 +94,8 @@ async def test_parked_events_apply_when_checkout_links_the_customer_like_in_orde
 
 
 async def test_parked_invoice_before_its_subscription_event_gives_the_same_state(
-        client, db, events):
+    client, db, events
+):
     late = _story(events, "cus_late", "user_late", "sub_late")
     in_order = _story(events, "cus_ok", "user_ok", "sub_ok")
     for name in ("paid", "created", "checkout"):
@@ -94,15 +110,29 @@ async def test_parked_invoice_before_its_subscription_event_gives_the_same_state
 async def test_parked_event_applies_when_another_event_names_the_account(client, db, events):
     start = events.now
     parked = events.subscription_event(
-        "created", subscription_id="sub_1", customer="cus_1", price=STARTER,
-        period_start=start, period_end=start + MONTH)
+        "created",
+        subscription_id="sub_1",
+        customer="cus_1",
+        price=STARTER,
+        period_start=start,
+        period_end=start + MONTH,
+    )
     assert await send_ok(client, parked) == "parked"
 
     # A later invoice carries metadata.account_id on its subscription details.
-    await send_ok(client, events.invoice_event(
-        "invoice.paid", customer="cus_1", subscription="sub_1", price=STARTER,
-        billing_reason="subscription_create", subscription_metadata={"account_id": "user_1"},
-        period_start=start, period_end=start + MONTH))
+    await send_ok(
+        client,
+        events.invoice_event(
+            "invoice.paid",
+            customer="cus_1",
+            subscription="sub_1",
+            price=STARTER,
+            billing_reason="subscription_create",
+            subscription_metadata={"account_id": "user_1"},
+            period_start=start,
+            period_end=start + MONTH,
+        ),
+    )
 
     assert (await stored_event(db, parked["id"]))["status"] == "processed"
     assert (await get_account(client, "user_1"))["balance"] == 1000
@@ -112,8 +142,14 @@ async def test_parked_event_applies_when_another_event_names_the_account(client,
 async def test_subscription_metadata_account_id_links_without_checkout(client, db, events):
     start = events.now
     event = events.subscription_event(
-        "created", subscription_id="sub_1", customer="cus_1", price=STARTER,
-        metadata={"account_id": "org:acme"}, period_start=start, period_end=start + MONTH)
+        "created",
+        subscription_id="sub_1",
+        customer="cus_1",
+        price=STARTER,
+        metadata={"account_id": "org:acme"},
+        period_start=start,
+        period_end=start + MONTH,
+    )
 
     assert await send_ok(client, event) == "processed"
 
@@ -123,10 +159,12 @@ async def test_subscription_metadata_account_id_links_without_checkout(client, d
 
 
 async def test_event_naming_another_account_for_a_linked_customer_applies_there_link_kept(
-        client, db, events):
+    client, db, events
+):
     # One Stripe customer paying for two workspaces: the pack names org:beta explicitly.
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="org:acme"))
+    await send_ok(
+        client, events.checkout_session_completed(customer="cus_1", account_id="org:acme")
+    )
     event = pack_checkout(events, account="org:beta", customer="cus_1")
 
     assert await send_ok(client, event) == "processed"
@@ -139,15 +177,20 @@ async def test_event_naming_another_account_for_a_linked_customer_applies_there_
 
 
 async def test_older_subscription_update_after_a_newer_one_leaves_the_newer_state(
-        client, db, events):
+    client, db, events
+):
     start = events.now
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
-    period = {"subscription_id": "sub_1", "customer": "cus_1", "period_start": start,
-              "period_end": start + MONTH}
+    await send_ok(client, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
+    period = {
+        "subscription_id": "sub_1",
+        "customer": "cus_1",
+        "period_start": start,
+        "period_end": start + MONTH,
+    }
     older = events.subscription_event("updated", price=STARTER, created=start + 10, **period)
-    newer = events.subscription_event("updated", price=PRO, cancel_at_period_end=True,
-                                      created=start + 20, **period)
+    newer = events.subscription_event(
+        "updated", price=PRO, cancel_at_period_end=True, created=start + 20, **period
+    )
 
     await send_ok(client, newer)
     assert await send_ok(client, older) == "processed"
@@ -163,10 +206,14 @@ async def test_older_subscription_update_after_a_newer_one_leaves_the_newer_stat
 
 async def test_older_unpaid_snapshot_after_recovery_does_not_suspend(client, db, events):
     start = events.now
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
-    period = {"subscription_id": "sub_1", "customer": "cus_1", "price": STARTER,
-              "period_start": start, "period_end": start + MONTH}
+    await send_ok(client, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
+    period = {
+        "subscription_id": "sub_1",
+        "customer": "cus_1",
+        "price": STARTER,
+        "period_start": start,
+        "period_end": start + MONTH,
+    }
     unpaid = events.subscription_event("updated", status="unpaid", created=start + 10, **period)
     active = events.subscription_event("updated", status="active", created=start + 20, **period)
 
@@ -180,20 +227,24 @@ async def test_older_unpaid_snapshot_after_recovery_does_not_suspend(client, db,
 
 async def test_same_second_snapshots_order_by_period(client, db, events):
     start = events.now
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
-    base = {"subscription_id": "sub_1", "customer": "cus_1", "price": STARTER,
-            "created": start + MONTH}
-    renewed = events.subscription_event("updated", period_start=start + MONTH,
-                                        period_end=start + 2 * MONTH, **base)
-    previous = events.subscription_event("updated", period_start=start,
-                                         period_end=start + MONTH, **base)
+    await send_ok(client, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
+    base = {
+        "subscription_id": "sub_1",
+        "customer": "cus_1",
+        "price": STARTER,
+        "created": start + MONTH,
+    }
+    renewed = events.subscription_event(
+        "updated", period_start=start + MONTH, period_end=start + 2 * MONTH, **base
+    )
+    previous = events.subscription_event(
+        "updated", period_start=start, period_end=start + MONTH, **base
+    )
 
     await send_ok(client, renewed)
     await send_ok(client, previous)
 
-    assert same_time((await get_account(client, "user_1"))["current_period_end"],
-                     start + 2 * MONTH)
+    assert same_time((await get_account(client, "user_1"))["current_period_end"], start + 2 * MONTH)
     await assert_invariants(db, "user_1")
 
 
@@ -204,8 +255,7 @@ async def test_older_renewal_invoice_does_not_move_the_period_back(client, db, e
     await send_ok(client, renewal_invoice(events, period_start=sub["end"] + MONTH))
 
     # The first renewal's invoice, delivered after the second's.
-    await send_ok(client, renewal_invoice(events, period_start=sub["end"],
-                                          created=sub["end"]))
+    await send_ok(client, renewal_invoice(events, period_start=sub["end"], created=sub["end"]))
 
     acc = await get_account(client, "user_1")
     assert same_time(acc["current_period_end"], sub["end"] + 2 * MONTH)
@@ -213,7 +263,8 @@ async def test_older_renewal_invoice_does_not_move_the_period_back(client, db, e
 
 
 async def test_transient_failure_answers_500_and_stripes_retry_applies_the_event(
-        app, db, events, monkeypatch):
+    app, db, events, monkeypatch
+):
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     customers = app.state.webhooks.stores.customers
     real = customers.account_for
@@ -254,7 +305,8 @@ async def test_parked_account_can_debit_once_linked(client, db, events):
 
 
 async def test_event_parked_while_its_customer_gets_linked_is_still_applied(
-        app, client, db, events, monkeypatch):
+    app, client, db, events, monkeypatch
+):
     story = _story(events, "cus_1", "user_1", "sub_1")
     repo = app.state.webhooks.events
     record = repo.fail
@@ -277,7 +329,8 @@ async def test_event_parked_while_its_customer_gets_linked_is_still_applied(
 
 
 async def test_customer_linked_concurrently_answers_500_so_stripe_retries(
-        app, db, events, monkeypatch):
+    app, db, events, monkeypatch
+):
     customers = app.state.webhooks.stores.customers
     link = customers.link
 
@@ -300,29 +353,35 @@ async def test_customer_linked_concurrently_answers_500_so_stripe_retries(
 
 
 async def test_customer_metadata_links_the_customer_and_applies_its_parked_events(
-        client, db, events):
+    client, db, events
+):
     story = _story(events, "cus_1", "user_1", "sub_1")
     for name in ("created", "paid"):
         assert await send_ok(client, story[name]) == "parked"
 
-    linked = events.customer_event("customer.updated", customer="cus_1",
-                                   metadata={"account_id": "user_1"})
+    linked = events.customer_event(
+        "customer.updated", customer="cus_1", metadata={"account_id": "user_1"}
+    )
     assert await send_ok(client, linked) == "processed"
 
     acc = await get_account(client, "user_1")
     assert (acc["stripe_customer_id"], acc["subscription_status"], acc["balance"]) == (
-        "cus_1", "active", 1000)
+        "cus_1",
+        "active",
+        1000,
+    )
     for name in ("created", "paid"):
         assert (await stored_event(db, story[name]["id"]))["status"] == "processed"
     await assert_invariants(db, "user_1")
 
 
 async def test_customer_metadata_naming_another_account_than_the_link_keeps_the_link(
-        client, db, events):
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
-    event = events.customer_event("customer.updated", customer="cus_1",
-                                  metadata={"account_id": "user_2"})
+    client, db, events
+):
+    await send_ok(client, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
+    event = events.customer_event(
+        "customer.updated", customer="cus_1", metadata={"account_id": "user_2"}
+    )
 
     assert await send_ok(client, event) == "processed"
 
@@ -333,17 +392,24 @@ async def test_customer_metadata_naming_another_account_than_the_link_keeps_the_
 
 
 async def test_subscription_created_after_an_update_of_the_same_second_changes_nothing(
-        client, db, events):
+    client, db, events
+):
     """Stripe sends `created` (incomplete) and `updated` (active) within one second; the
     update is the later state, whatever order they arrive in."""
     start = events.now
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
-    same = {"subscription_id": "sub_1", "customer": "cus_1", "price": STARTER,
-            "period_start": start, "period_end": start + MONTH, "created": start}
+    await send_ok(client, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
+    same = {
+        "subscription_id": "sub_1",
+        "customer": "cus_1",
+        "price": STARTER,
+        "period_start": start,
+        "period_end": start + MONTH,
+        "created": start,
+    }
     created = events.subscription_event("created", status="incomplete", **same)
-    updated = events.subscription_event("updated", status="active", **same,
-                                        previous_attributes={"status": "incomplete"})
+    updated = events.subscription_event(
+        "updated", status="active", **same, previous_attributes={"status": "incomplete"}
+    )
 
     await send_ok(client, updated)
     await send_ok(client, created)

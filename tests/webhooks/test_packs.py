@@ -82,12 +82,14 @@ async def test_unpaid_async_checkout_grants_nothing(client, db, events):
 async def test_async_payment_succeeded_grants_the_pack_once(client, db, events):
     await send_ok(client, pack_checkout(events, session_id="cs_async", payment_status="unpaid"))
     events.advance(3 * DAY)
-    succeeded = pack_checkout(events, session_id="cs_async",
-                              type="checkout.session.async_payment_succeeded")
+    succeeded = pack_checkout(
+        events, session_id="cs_async", type="checkout.session.async_payment_succeeded"
+    )
 
     assert await send_ok(client, succeeded) == "processed"
-    resent = pack_checkout(events, session_id="cs_async",
-                           type="checkout.session.async_payment_succeeded")
+    resent = pack_checkout(
+        events, session_id="cs_async", type="checkout.session.async_payment_succeeded"
+    )
     assert await send_ok(client, resent) == "duplicate"
 
     assert (await get_account(client, "user_1"))["balance"] == 500
@@ -97,8 +99,12 @@ async def test_async_payment_succeeded_grants_the_pack_once(client, db, events):
 
 async def test_async_payment_failed_grants_nothing(client, db, events):
     await send_ok(client, pack_checkout(events, session_id="cs_async", payment_status="unpaid"))
-    failed = pack_checkout(events, session_id="cs_async", payment_status="unpaid",
-                           type="checkout.session.async_payment_failed")
+    failed = pack_checkout(
+        events,
+        session_id="cs_async",
+        payment_status="unpaid",
+        type="checkout.session.async_payment_failed",
+    )
 
     assert await send_ok(client, failed) == "ignored"
 

@@ -28,7 +28,8 @@ async def _renewal_fails(client, events, clock) -> tuple[dict, dict]:
 
 
 async def test_payment_failure_marks_past_due_with_grace_from_the_event_time(
-        client, db, events, clock):
+    client, db, events, clock
+):
     _, failed = await _renewal_fails(client, events, clock)
 
     acc = await get_account(client, "user_1")
@@ -49,7 +50,8 @@ async def test_two_days_past_due_can_still_debit(client, db, events, clock):
 
 
 async def test_four_days_past_due_a_debit_is_refused_with_reason_past_due(
-        client, db, events, clock):
+    client, db, events, clock
+):
     await _renewal_fails(client, events, clock)
     await reserve(client, "user_1", 1)
 
@@ -66,20 +68,21 @@ async def test_access_decision_says_past_due_after_grace(client, db, events, clo
     await _renewal_fails(client, events, clock)
     advance(clock, events, days=4)
 
-    r = await client.get("/v1/accounts/user_1/access", params={"cost": 1},
-                         headers=auth("reader"))
+    r = await client.get("/v1/accounts/user_1/access", params={"cost": 1}, headers=auth("reader"))
 
     assert r.json()["allowed"] is False and r.json()["reason"] == "past_due"
     await assert_invariants(db, "user_1")
 
 
 async def test_invoice_paid_after_the_failure_restores_access_and_grants_the_period(
-        client, db, events, clock):
+    client, db, events, clock
+):
     sub, failed = await _renewal_fails(client, events, clock)
     advance(clock, events, days=4)
 
-    paid = renewal_invoice(events, period_start=sub["end"],
-                           invoice_id=failed["data"]["object"]["id"])
+    paid = renewal_invoice(
+        events, period_start=sub["end"], invoice_id=failed["data"]["object"]["id"]
+    )
     assert await send_ok(client, paid) == "processed"
 
     acc = await get_account(client, "user_1")
@@ -91,13 +94,14 @@ async def test_invoice_paid_after_the_failure_restores_access_and_grants_the_per
     await assert_invariants(db, "user_1")
 
 
-async def test_invoice_paid_within_grace_closes_the_period_with_rollover(
-        client, db, events, clock):
+async def test_invoice_paid_within_grace_closes_the_period_with_rollover(client, db, events, clock):
     sub, failed = await _renewal_fails(client, events, clock)
     advance(clock, events, days=1)
 
-    await send_ok(client, renewal_invoice(events, period_start=sub["end"],
-                                          invoice_id=failed["data"]["object"]["id"]))
+    await send_ok(
+        client,
+        renewal_invoice(events, period_start=sub["end"], invoice_id=failed["data"]["object"]["id"]),
+    )
 
     # Starter carries nothing: the old grant's 1000 expire and the new 1000 arrive, once.
     acc = await get_account(client, "user_1")
@@ -125,8 +129,13 @@ async def test_repeated_failures_keep_the_first_failure_grace(client, db, events
     sub, failed = await _renewal_fails(client, events, clock)
     advance(clock, events, days=2)
 
-    retry = renewal_invoice(events, period_start=sub["end"], type="invoice.payment_failed",
-                            invoice_id=failed["data"]["object"]["id"], attempt_count=2)
+    retry = renewal_invoice(
+        events,
+        period_start=sub["end"],
+        type="invoice.payment_failed",
+        invoice_id=failed["data"]["object"]["id"],
+        attempt_count=2,
+    )
     await send_ok(client, retry)
 
     acc = await get_account(client, "user_1")
@@ -137,8 +146,13 @@ async def test_repeated_failures_keep_the_first_failure_grace(client, db, events
 async def test_failure_older_than_the_last_payment_changes_nothing(client, db, events, clock):
     sub = await subscribe(client, events)
     stale = events.invoice_event(
-        "invoice.payment_failed", customer="cus_1", subscription="sub_1", price=STARTER,
-        billing_reason="subscription_create", created=sub["start"] - 60)
+        "invoice.payment_failed",
+        customer="cus_1",
+        subscription="sub_1",
+        price=STARTER,
+        billing_reason="subscription_create",
+        created=sub["start"] - 60,
+    )
 
     assert await send_ok(client, stale) == "processed"
 
@@ -148,13 +162,21 @@ async def test_failure_older_than_the_last_payment_changes_nothing(client, db, e
     await assert_invariants(db, "user_1")
 
 
-async def test_subscription_update_to_past_due_keeps_the_failure_grace(
-        client, db, events, clock):
+async def test_subscription_update_to_past_due_keeps_the_failure_grace(client, db, events, clock):
     sub, failed = await _renewal_fails(client, events, clock)
 
-    await send_ok(client, events.subscription_event(
-        "updated", subscription_id="sub_1", customer="cus_1", price=STARTER,
-        status="past_due", period_start=sub["end"], period_end=sub["end"] + MONTH))
+    await send_ok(
+        client,
+        events.subscription_event(
+            "updated",
+            subscription_id="sub_1",
+            customer="cus_1",
+            price=STARTER,
+            status="past_due",
+            period_start=sub["end"],
+            period_end=sub["end"] + MONTH,
+        ),
+    )
 
     acc = await get_account(client, "user_1")
     assert acc["subscription_status"] == "past_due"

@@ -16,13 +16,16 @@ from tests.webhooks.helpers import (
 
 async def _buy_pack(client, events) -> None:
     """boost_500 paid 1000 cents through pi_pack (charge ch_pack)."""
-    assert await send_ok(client, pack_checkout(events, payment_intent="pi_pack",
-                                               amount_total=1000)) == "processed"
+    assert (
+        await send_ok(client, pack_checkout(events, payment_intent="pi_pack", amount_total=1000))
+        == "processed"
+    )
 
 
 def _refund(events, refunded: int, **kw) -> dict:
-    return events.charge_refunded(charge_id="ch_pack", payment_intent="pi_pack", amount=1000,
-                                  amount_refunded=refunded, **kw)
+    return events.charge_refunded(
+        charge_id="ch_pack", payment_intent="pi_pack", amount=1000, amount_refunded=refunded, **kw
+    )
 
 
 async def test_partial_refund_of_half_a_pack_claws_back_half(client, db, events):
@@ -44,8 +47,9 @@ async def test_full_refund_after_a_partial_one_claws_back_only_the_rest(client, 
     assert await send_ok(client, _refund(events, 1000)) == "processed"
 
     assert (await get_account(client, "user_1"))["balance"] == 0
-    clawbacks = [e["amount"] for e in await ledger_entries(client, "user_1")
-                 if e["type"] == "clawback"]
+    clawbacks = [
+        e["amount"] for e in await ledger_entries(client, "user_1") if e["type"] == "clawback"
+    ]
     assert clawbacks == [-250, -250]
     await assert_invariants(db, "user_1")
 
@@ -56,8 +60,9 @@ async def test_partial_refunds_add_up_and_round_down(client, db, events):
     for refunded in (333, 666, 1000):  # 166, then 333 - 166, then 500 - 333
         await send_ok(client, _refund(events, refunded))
 
-    clawbacks = [e["amount"] for e in await ledger_entries(client, "user_1")
-                 if e["type"] == "clawback"]
+    clawbacks = [
+        e["amount"] for e in await ledger_entries(client, "user_1") if e["type"] == "clawback"
+    ]
     assert clawbacks == [-166, -167, -167]
     assert (await get_account(client, "user_1"))["balance"] == 0
     await assert_invariants(db, "user_1")
@@ -126,10 +131,22 @@ async def test_refund_of_an_unknown_charge_is_ignored(client, db, events):
     assert await send_ok(client, refund) == "ignored"
 
 
-def _dispute(events, type_: str, status: str | None = None, *, charge_id: str = "ch_pack",
-             payment_intent: str = "pi_pack") -> dict:
-    return events.dispute_event(type_, dispute_id="dp_1", charge_id=charge_id,
-                                payment_intent=payment_intent, amount=1000, status=status)
+def _dispute(
+    events,
+    type_: str,
+    status: str | None = None,
+    *,
+    charge_id: str = "ch_pack",
+    payment_intent: str = "pi_pack",
+) -> dict:
+    return events.dispute_event(
+        type_,
+        dispute_id="dp_1",
+        charge_id=charge_id,
+        payment_intent=payment_intent,
+        amount=1000,
+        status=status,
+    )
 
 
 async def test_dispute_created_suspends_the_account_with_reason_disputed(client, db, events):
@@ -183,16 +200,26 @@ async def test_dispute_lost_after_a_partial_refund_claws_back_only_the_rest(clie
 
 
 async def test_dispute_of_a_subscription_invoice_suspends_and_lost_claws_it_back(
-        client, db, events):
+    client, db, events
+):
     sub = await subscribe(client, events)
 
-    await send_ok(client, _dispute(events, "created", payment_intent=sub["payment_intent"],
-                                         charge_id="ch_other"))
+    await send_ok(
+        client,
+        _dispute(events, "created", payment_intent=sub["payment_intent"], charge_id="ch_other"),
+    )
     assert (await get_account(client, "user_1"))["suspended_reason"] == "disputed"
 
-    await send_ok(client, _dispute(events, "closed", status="lost",
-                                         payment_intent=sub["payment_intent"],
-                                         charge_id="ch_other"))
+    await send_ok(
+        client,
+        _dispute(
+            events,
+            "closed",
+            status="lost",
+            payment_intent=sub["payment_intent"],
+            charge_id="ch_other",
+        ),
+    )
 
     acc = await get_account(client, "user_1")
     assert (acc["suspended_reason"], acc["balance"]) == (None, 0)
@@ -203,11 +230,14 @@ async def test_two_open_disputes_keep_access_suspended_until_both_close(client, 
     await _buy_pack(client, events)
     await send_ok(client, pack_checkout(events, payment_intent="pi_pack2"))
     for dispute_id, pi in (("dp_1", "pi_pack"), ("dp_2", "pi_pack2")):
-        await send_ok(client, events.dispute_event("created", dispute_id=dispute_id,
-                                                   payment_intent=pi))
+        await send_ok(
+            client, events.dispute_event("created", dispute_id=dispute_id, payment_intent=pi)
+        )
 
-    await send_ok(client, events.dispute_event("closed", dispute_id="dp_1",
-                                               payment_intent="pi_pack", status="won"))
+    await send_ok(
+        client,
+        events.dispute_event("closed", dispute_id="dp_1", payment_intent="pi_pack", status="won"),
+    )
 
     assert (await get_account(client, "user_1"))["suspended_reason"] == "disputed"
     await assert_invariants(db, "user_1")

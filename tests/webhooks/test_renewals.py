@@ -45,7 +45,8 @@ async def _renew_with_700_unused(client, events, clock) -> tuple[dict, dict]:
 
 
 async def test_renewal_with_rollover_max_500_carries_500_and_expires_200(
-        app_with, db, events, clock):
+    app_with, db, events, clock
+):
     client = await _starter_with_rollover(app_with, "max:500")
 
     sub, invoice = await _renew_with_700_unused(client, events, clock)
@@ -87,7 +88,9 @@ async def test_renewal_with_rollover_all_carries_everything(app_with, db, events
     closing = await entry_by_key(db, "user_1", f"rollover:{invoice['id']}")
     assert closing["amount"] == 0
     assert {p["kind"]: p["amount"] for p in closing["grants"]} == {
-        "subscription": -700, "rollover": 700}
+        "subscription": -700,
+        "rollover": 700,
+    }
     await assert_invariants(db, "user_1")
 
 
@@ -152,7 +155,8 @@ async def test_renewal_moves_the_period_and_keeps_status_active(client, db, even
 
 
 async def test_renewal_paid_before_the_period_starts_keeps_current_credits(
-        client, db, events, clock):
+    client, db, events, clock
+):
     """Stripe may charge an hour early: the running period's grant is not closed yet."""
     sub = await subscribe(client, events)
     clock.advance(days=30, hours=-1)
@@ -166,7 +170,8 @@ async def test_renewal_paid_before_the_period_starts_keeps_current_credits(
 
 
 async def test_unused_credits_expire_after_period_end_plus_grace_without_renewal(
-        client, db, events, clock):
+    client, db, events, clock
+):
     await subscribe(client, events)
 
     clock.advance(days=30 + 3)
@@ -179,15 +184,18 @@ async def test_unused_credits_expire_after_period_end_plus_grace_without_renewal
 
 def _activation_invoice(events, **kw) -> dict:
     return events.invoice_event(
-        kw.pop("type", "invoice.paid"), customer="cus_1", subscription="sub_1",
-        billing_reason="subscription_create", period_start=events.now,
-        period_end=events.now + MONTH, **kw)
+        kw.pop("type", "invoice.paid"),
+        customer="cus_1",
+        subscription="sub_1",
+        billing_reason="subscription_create",
+        period_start=events.now,
+        period_end=events.now + MONTH,
+        **kw,
+    )
 
 
-async def test_same_invoice_paid_delivered_20_times_concurrently_grants_once(
-        client, db, events):
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
+async def test_same_invoice_paid_delivered_20_times_concurrently_grants_once(client, db, events):
+    await send_ok(client, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
     invoice = _activation_invoice(events)
 
     answers = await asyncio.gather(*(send(client, invoice) for _ in range(20)))
@@ -205,12 +213,14 @@ async def test_same_invoice_paid_delivered_20_times_concurrently_grants_once(
 
 
 async def test_paid_and_payment_succeeded_of_one_invoice_sent_concurrently_grant_once(
-        client, db, events):
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
+    client, db, events
+):
+    await send_ok(client, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
     invoice_id = events.new_id("in")
-    deliveries = [_activation_invoice(events, invoice_id=invoice_id, type=t)
-                  for t in ("invoice.paid", "invoice.payment_succeeded") * 5]
+    deliveries = [
+        _activation_invoice(events, invoice_id=invoice_id, type=t)
+        for t in ("invoice.paid", "invoice.payment_succeeded") * 5
+    ]
 
     answers = await asyncio.gather(*(send(client, e) for e in deliveries))
 
@@ -222,9 +232,14 @@ async def test_paid_and_payment_succeeded_of_one_invoice_sent_concurrently_grant
 async def test_invoice_paid_then_payment_succeeded_grants_once(client, db, events):
     sub = await subscribe(client, events)
     succeeded = events.invoice_event(
-        "invoice.payment_succeeded", invoice_id=sub["invoice"], customer="cus_1",
-        subscription="sub_1", billing_reason="subscription_create",
-        period_start=sub["start"], period_end=sub["end"])
+        "invoice.payment_succeeded",
+        invoice_id=sub["invoice"],
+        customer="cus_1",
+        subscription="sub_1",
+        billing_reason="subscription_create",
+        period_start=sub["start"],
+        period_end=sub["end"],
+    )
 
     assert await send_ok(client, succeeded) == "duplicate"
 
@@ -235,9 +250,9 @@ async def test_invoice_paid_then_payment_succeeded_grants_once(client, db, event
 
 
 async def test_redelivery_of_the_same_event_answers_duplicate_and_changes_nothing(
-        client, db, events):
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
+    client, db, events
+):
+    await send_ok(client, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
     invoice = _activation_invoice(events)
     assert await send_ok(client, invoice) == "processed"
     before = await snapshot(db)
@@ -252,7 +267,8 @@ async def test_redelivery_of_the_same_event_answers_duplicate_and_changes_nothin
 
 
 async def test_renewal_invoice_redelivered_after_the_next_renewal_changes_nothing(
-        client, db, events, clock):
+    client, db, events, clock
+):
     sub = await subscribe(client, events)
     clock.advance(days=30)
     events.now = sub["end"]
@@ -260,9 +276,12 @@ async def test_renewal_invoice_redelivered_after_the_next_renewal_changes_nothin
     await send_ok(client, first)
     balance = (await get_account(client, "user_1"))["balance"]
 
-    again = renewal_invoice(events, period_start=sub["end"],
-                            invoice_id=first["data"]["object"]["id"],
-                            type="invoice.payment_succeeded")
+    again = renewal_invoice(
+        events,
+        period_start=sub["end"],
+        invoice_id=first["data"]["object"]["id"],
+        type="invoice.payment_succeeded",
+    )
     assert await send_ok(client, again) == "duplicate"
 
     assert (await get_account(client, "user_1"))["balance"] == balance

@@ -21,8 +21,9 @@ async def test_bad_signature_is_refused_and_nothing_is_stored(client, db, events
     await make_account(client, "user_1", 10)
     before = await snapshot(db)
 
-    r = await send(client, events.checkout_session_completed(account_id="user_1"),
-                   secret="whsec_someone_else")
+    r = await send(
+        client, events.checkout_session_completed(account_id="user_1"), secret="whsec_someone_else"
+    )
 
     assert_problem(r, 400, "invalid_signature")
     await _nothing_stored(db, before)
@@ -34,8 +35,11 @@ async def test_signature_over_a_changed_body_is_refused(client, db, events):
     body = to_body(events.checkout_session_completed(account_id="user_1"))
     header = sign(body, SECRET)
 
-    r = await client.post("/webhooks/stripe", content=body.replace(b"user_1", b"user_2"),
-                          headers={"Stripe-Signature": header})
+    r = await client.post(
+        "/webhooks/stripe",
+        content=body.replace(b"user_1", b"user_2"),
+        headers={"Stripe-Signature": header},
+    )
 
     assert_problem(r, 400, "invalid_signature")
     await _nothing_stored(db, before)
@@ -45,8 +49,7 @@ async def test_signature_over_a_changed_body_is_refused(client, db, events):
 async def test_stale_timestamp_is_refused(client, db, events):
     before = await snapshot(db)
 
-    r = await send(client, events.checkout_session_completed(),
-                   timestamp=int(time.time()) - 301)
+    r = await send(client, events.checkout_session_completed(), timestamp=int(time.time()) - 301)
 
     assert_problem(r, 400, "invalid_signature")
     await _nothing_stored(db, before)
@@ -71,10 +74,11 @@ async def test_streamed_body_over_one_mib_without_length_is_refused(client, db):
 
     async def chunks():  # no Content-Length: the limit must hold while reading
         for i in range(0, len(body), 64 * 1024):
-            yield body[i:i + 64 * 1024]
+            yield body[i : i + 64 * 1024]
 
-    r = await client.post("/webhooks/stripe", content=chunks(),
-                          headers={"Stripe-Signature": header})
+    r = await client.post(
+        "/webhooks/stripe", content=chunks(), headers={"Stripe-Signature": header}
+    )
 
     assert_problem(r, 413, "payload_too_large")
     await _nothing_stored(db, before)
@@ -84,22 +88,31 @@ async def test_streamed_body_over_one_mib_without_length_is_refused(client, db):
 async def test_signed_malformed_json_is_refused(client, db):
     before = await snapshot(db)
     body = b'{"id": "evt_1", "type": "invoice.paid", '
-    r = await client.post("/webhooks/stripe", content=body,
-                          headers={"Stripe-Signature": sign(body, SECRET)})
+    r = await client.post(
+        "/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body, SECRET)}
+    )
 
     assert_problem(r, 400, "invalid_payload")
     await _nothing_stored(db, before)
     await assert_every_account(db)
 
 
-@pytest.mark.parametrize("body", [b'{"type": "invoice.paid", "data": {"object": {}}}',
-                                  b'[{"id": "evt_1"}]', b'{"id": 42}', b'{"id": "evt\\n1"}'],
-                         ids=["no id", "a list", "numeric id", "id with a newline"])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"type": "invoice.paid", "data": {"object": {}}}',
+        b'[{"id": "evt_1"}]',
+        b'{"id": 42}',
+        b'{"id": "evt\\n1"}',
+    ],
+    ids=["no id", "a list", "numeric id", "id with a newline"],
+)
 async def test_signed_json_without_a_usable_event_id_is_refused(client, db, body):
     # Without an id there is nothing to record it under (events with one: test_payloads.py).
     before = await snapshot(db)
-    r = await client.post("/webhooks/stripe", content=body,
-                          headers={"Stripe-Signature": sign(body, SECRET)})
+    r = await client.post(
+        "/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body, SECRET)}
+    )
 
     assert_problem(r, 400, "invalid_payload")
     await _nothing_stored(db, before)

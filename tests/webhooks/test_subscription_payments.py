@@ -23,8 +23,13 @@ async def _subscribed(client, clock, layout="current", **invoice_kw) -> tuple[St
 
 
 async def _dispute_lost(story: Story, *, charge="ch_1", payment_intent: str | None = "pi_1"):
-    opened = dispute(charge=charge, payment_intent=payment_intent, amount=1000,
-                     created=story.now, dispute_id="dp_1")
+    opened = dispute(
+        charge=charge,
+        payment_intent=payment_intent,
+        amount=1000,
+        created=story.now,
+        dispute_id="dp_1",
+    )
     created = await story.send("charge.dispute.created", opened)
     suspended = await get_account(story.client, "user_1")
     closed = await story.send("charge.dispute.closed", {**opened, "status": "lost"})
@@ -47,11 +52,13 @@ async def client(app_with):
 
 
 async def test_lost_dispute_found_through_invoice_payment_paid_suspends_and_claws_back(
-        client, db, clock):
+    client, db, clock
+):
     story, first = await _subscribed(client, clock)
     assert "payments" not in first and "charge" not in first
-    paid = invoice_payment(invoice=first["id"], payment_intent="pi_1", amount=1000,
-                           created=story.now)
+    paid = invoice_payment(
+        invoice=first["id"], payment_intent="pi_1", amount=1000, created=story.now
+    )
     assert await story.send("invoice_payment.paid", paid) == "processed"
 
     created, suspended, closed = await _dispute_lost(story)
@@ -61,11 +68,15 @@ async def test_lost_dispute_found_through_invoice_payment_paid_suspends_and_claw
 
 async def test_access_is_refused_while_a_subscription_payment_is_disputed(client, db, clock):
     story, first = await _subscribed(client, clock)
-    await story.send("invoice_payment.paid", invoice_payment(
-        invoice=first["id"], payment_intent="pi_1", amount=1000, created=story.now))
+    await story.send(
+        "invoice_payment.paid",
+        invoice_payment(invoice=first["id"], payment_intent="pi_1", amount=1000, created=story.now),
+    )
 
-    await story.send("charge.dispute.created", dispute(
-        charge="ch_1", payment_intent="pi_1", amount=1000, created=story.now))
+    await story.send(
+        "charge.dispute.created",
+        dispute(charge="ch_1", payment_intent="pi_1", amount=1000, created=story.now),
+    )
 
     body = assert_problem(await debit(client, "user_1", 1), 403, "access_suspended")
     assert body["reason"] == "disputed"
@@ -73,14 +84,22 @@ async def test_access_is_refused_while_a_subscription_payment_is_disputed(client
 
 
 async def test_invoice_payment_paid_before_its_invoice_links_the_payment_all_the_same(
-        client, db, clock):
+    client, db, clock
+):
     story = Story(client, clock, "current")
     await story.checkout()
-    first = story.invoice([story.plan(STARTER, story.now, story.now + 30 * 86_400)],
-                          "subscription_create")
-    assert await story.send("invoice_payment.paid", invoice_payment(
-        invoice=first["id"], payment_intent="pi_1", amount=1000, created=story.now)) \
+    first = story.invoice(
+        [story.plan(STARTER, story.now, story.now + 30 * 86_400)], "subscription_create"
+    )
+    assert (
+        await story.send(
+            "invoice_payment.paid",
+            invoice_payment(
+                invoice=first["id"], payment_intent="pi_1", amount=1000, created=story.now
+            ),
+        )
         == "processed"
+    )
     assert await story.send("invoice.paid", first) == "processed"
 
     created, suspended, closed = await _dispute_lost(story)
@@ -89,8 +108,7 @@ async def test_invoice_payment_paid_before_its_invoice_links_the_payment_all_the
 
 
 async def test_the_legacy_invoice_links_its_own_charge(client, db, clock):
-    story, _ = await _subscribed(client, clock, "legacy", payment_intent="pi_1",
-                                 charge="ch_1")
+    story, _ = await _subscribed(client, clock, "legacy", payment_intent="pi_1", charge="ch_1")
 
     created, suspended, closed = await _dispute_lost(story, payment_intent=None)
 
@@ -109,13 +127,18 @@ async def test_without_the_link_or_an_api_key_a_dispute_is_ignored(client, db, c
 
 @pytest.mark.parametrize("named", ["payment_intent", "charge only"])
 async def test_lost_dispute_of_an_unlinked_payment_is_found_through_stripes_api(
-        app_with, db, clock, named):
+    app_with, db, clock, named
+):
     api = FakeStripeAPI()
-    _, client = await app_with(shapes_catalog(), stripe_client=stripe.StripeClient(
-        API_KEY, http_client=api), stripe_api_key=API_KEY)
+    _, client = await app_with(
+        shapes_catalog(),
+        stripe_client=stripe.StripeClient(API_KEY, http_client=api),
+        stripe_api_key=API_KEY,
+    )
     story, first = await _subscribed(client, clock)
-    api.invoice_payments.append(invoice_payment(invoice=first["id"], payment_intent="pi_1",
-                                                amount=1000, created=story.now))
+    api.invoice_payments.append(
+        invoice_payment(invoice=first["id"], payment_intent="pi_1", amount=1000, created=story.now)
+    )
     api.charges["ch_1"] = {"id": "ch_1", "object": "charge", "payment_intent": "pi_1"}
     payment_intent = "pi_1" if named == "payment_intent" else None
 
@@ -133,12 +156,17 @@ async def test_lost_dispute_of_an_unlinked_payment_is_found_through_stripes_api(
 
 async def test_a_payment_stripe_knows_no_invoice_of_is_ignored(app_with, db, clock):
     api = FakeStripeAPI()
-    _, client = await app_with(shapes_catalog(), stripe_client=stripe.StripeClient(
-        API_KEY, http_client=api), stripe_api_key=API_KEY)
+    _, client = await app_with(
+        shapes_catalog(),
+        stripe_client=stripe.StripeClient(API_KEY, http_client=api),
+        stripe_api_key=API_KEY,
+    )
     story, _ = await _subscribed(client, clock)
 
-    status = await story.send("charge.dispute.created", dispute(
-        charge="ch_other", payment_intent=None, amount=1000, created=story.now))
+    status = await story.send(
+        "charge.dispute.created",
+        dispute(charge="ch_other", payment_intent=None, amount=1000, created=story.now),
+    )
 
     assert status == "ignored"
     assert (await get_account(client, "user_1"))["suspended_reason"] is None
@@ -147,11 +175,22 @@ async def test_a_payment_stripe_knows_no_invoice_of_is_ignored(app_with, db, clo
 
 async def test_a_refund_of_a_subscription_payment_claws_nothing_back(client, db, clock):
     story, first = await _subscribed(client, clock)
-    await story.send("invoice_payment.paid", invoice_payment(
-        invoice=first["id"], payment_intent="pi_1", amount=1000, created=story.now))
-    refund = {"id": "ch_1", "object": "charge", "amount": 1000, "amount_refunded": 1000,
-              "customer": "cus_1", "payment_intent": "pi_1", "refunded": True,
-              "status": "succeeded", "created": story.now, "livemode": False}
+    await story.send(
+        "invoice_payment.paid",
+        invoice_payment(invoice=first["id"], payment_intent="pi_1", amount=1000, created=story.now),
+    )
+    refund = {
+        "id": "ch_1",
+        "object": "charge",
+        "amount": 1000,
+        "amount_refunded": 1000,
+        "customer": "cus_1",
+        "payment_intent": "pi_1",
+        "refunded": True,
+        "status": "succeeded",
+        "created": story.now,
+        "livemode": False,
+    }
 
     assert await story.send("charge.refunded", refund) == "ignored"
 
@@ -160,19 +199,28 @@ async def test_a_refund_of_a_subscription_payment_claws_nothing_back(client, db,
 
 
 async def test_a_stripe_api_error_answers_500_and_stripes_retry_applies_the_dispute(
-        app_with, db, clock):
+    app_with, db, clock
+):
     api = FakeStripeAPI()
-    app, _ = await app_with(shapes_catalog(), stripe_client=stripe.StripeClient(
-        API_KEY, http_client=api, max_network_retries=0), stripe_api_key=API_KEY)
+    app, _ = await app_with(
+        shapes_catalog(),
+        stripe_client=stripe.StripeClient(API_KEY, http_client=api, max_network_retries=0),
+        stripe_api_key=API_KEY,
+    )
     # A 500 answered, as Stripe sees it, rather than the exception raised into the test.
-    client = httpx.AsyncClient(base_url="http://test", transport=httpx.ASGITransport(
-        app=app, raise_app_exceptions=False))
+    client = httpx.AsyncClient(
+        base_url="http://test", transport=httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    )
     story, first = await _subscribed(client, clock)
-    api.invoice_payments.append(invoice_payment(invoice=first["id"], payment_intent="pi_1",
-                                                amount=1000, created=story.now))
-    opened = event("current", "charge.dispute.created", dispute(
-        charge="ch_1", payment_intent="pi_1", amount=1000, created=story.now),
-        created=story.now)
+    api.invoice_payments.append(
+        invoice_payment(invoice=first["id"], payment_intent="pi_1", amount=1000, created=story.now)
+    )
+    opened = event(
+        "current",
+        "charge.dispute.created",
+        dispute(charge="ch_1", payment_intent="pi_1", amount=1000, created=story.now),
+        created=story.now,
+    )
     api.down = True
 
     failed = await send(client, opened)

@@ -78,8 +78,12 @@ async def test_created_far_in_the_future_is_a_failed_event_not_a_broken_log(clie
 async def test_an_unusable_period_end_fails_the_invoice(client, db, events, bad):
     await subscribe(client, events)
     before = await snapshot(db)
-    invoice = events.invoice_event("invoice.paid", billing_reason="subscription_cycle",
-                                   period_start=events.now, period_end=events.now + 1)
+    invoice = events.invoice_event(
+        "invoice.paid",
+        billing_reason="subscription_cycle",
+        period_start=events.now,
+        period_end=events.now + 1,
+    )
     invoice["data"]["object"]["lines"]["data"][0]["period"]["end"] = bad
 
     await _failed(client, db, invoice, says="period.end")
@@ -106,7 +110,8 @@ async def test_an_object_without_an_id_is_a_failed_event(client, db, events, eve
 
 @pytest.mark.parametrize("account_id", ["acct\n", "wh_victim\n", "a b", "", "x" * 129, 42])
 async def test_a_checkout_naming_a_bad_account_id_fails_and_creates_no_account(
-        client, db, events, account_id):
+    client, db, events, account_id
+):
     event = pack_checkout(events, account="placeholder")
     event["data"]["object"]["client_reference_id"] = account_id
 
@@ -144,8 +149,9 @@ async def test_a_subscription_status_of_the_wrong_type_fails(client, db, events)
     await _no_account(db)
 
 
-@pytest.mark.parametrize(("field", "value"), [("amount", "1000"), ("amount_refunded", 2**64),
-                                              ("amount", None)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("amount", "1000"), ("amount_refunded", 2**64), ("amount", None)]
+)
 async def test_a_refund_with_unusable_amounts_changes_nothing(client, db, events, field, value):
     await send(client, pack_checkout(events, payment_intent="pi_pack"))
     before = await snapshot(db)
@@ -202,8 +208,9 @@ async def test_nesting_too_deep_to_parse_is_400_and_stores_nothing(client, db):
     before = await snapshot(db)
     body = b'{"id": "evt_deep", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
 
-    r = await client.post("/webhooks/stripe", content=body,
-                          headers={"Stripe-Signature": sign(body, WEBHOOK_SECRET)})
+    r = await client.post(
+        "/webhooks/stripe", content=body, headers={"Stripe-Signature": sign(body, WEBHOOK_SECRET)}
+    )
 
     assert "deeper" in assert_problem(r, 400, "invalid_payload")["detail"]
     assert await snapshot(db) == before
@@ -214,8 +221,11 @@ async def test_nesting_too_deep_to_parse_is_400_and_stores_nothing(client, db):
 async def test_a_utf16_body_is_400_and_stores_nothing(client, db, events, signed_as):
     body = to_body(events.checkout_session_completed(account_id="user_1")).decode()
     body = body.encode("utf-16")
-    header = (_sign_bytes(body) if signed_as == "raw bytes"
-              else sign(body.decode("utf-8", errors="replace").encode(), WEBHOOK_SECRET))
+    header = (
+        _sign_bytes(body)
+        if signed_as == "raw bytes"
+        else sign(body.decode("utf-8", errors="replace").encode(), WEBHOOK_SECRET)
+    )
 
     r = await client.post("/webhooks/stripe", content=body, headers={"Stripe-Signature": header})
 
@@ -239,17 +249,36 @@ async def test_a_failed_delivery_delivered_again_is_a_duplicate(client, db, even
 
 
 async def test_events_stored_unreadable_before_the_check_still_list_and_replay_to_failed(
-        client, db, events, clock):
+    client, db, events, clock
+):
     # What older versions stored straight from a signed payload: out-of-range times, fields of
     # the wrong type; and a payload that no longer parses.
-    await db[STRIPE_EVENTS].insert_many([
-        {"_id": "evt_old1", "type": "checkout.session.completed", "created": 10**15,
-         "status": "received", "error": None, "attempts": 1, "received_at": clock.now(),
-         "seq": "0001", "payload": '{"id": "evt_old1", "created": 1000000000000000}'},
-        {"_id": "evt_old2", "type": 7, "created": "soon", "api_version": {"v": 1},
-         "status": "received", "attempts": 0, "received_at": clock.now(), "seq": "0002",
-         "payload": "\ufffd{"},
-    ])
+    await db[STRIPE_EVENTS].insert_many(
+        [
+            {
+                "_id": "evt_old1",
+                "type": "checkout.session.completed",
+                "created": 10**15,
+                "status": "received",
+                "error": None,
+                "attempts": 1,
+                "received_at": clock.now(),
+                "seq": "0001",
+                "payload": '{"id": "evt_old1", "created": 1000000000000000}',
+            },
+            {
+                "_id": "evt_old2",
+                "type": 7,
+                "created": "soon",
+                "api_version": {"v": 1},
+                "status": "received",
+                "attempts": 0,
+                "received_at": clock.now(),
+                "seq": "0002",
+                "payload": "\ufffd{",
+            },
+        ]
+    )
 
     r = await webhook_events(client)
 
@@ -259,8 +288,9 @@ async def test_events_stored_unreadable_before_the_check_still_list_and_replay_t
     assert "api_version" in shown["evt_old2"]["error"] and shown["evt_old2"]["type"] == ""
     assert (await webhook_events(client, type="checkout.session.completed")).status_code == 200
     for event_id in ("evt_old1", "evt_old2"):
-        replayed = await client.post(f"/v1/webhook-events/{event_id}/replay",
-                                     headers=auth("events"))
+        replayed = await client.post(
+            f"/v1/webhook-events/{event_id}/replay", headers=auth("events")
+        )
         assert replayed.status_code == 200, replayed.text
         assert replayed.json()["status"] == "failed"
         assert "unusable payload" in replayed.json()["error"]

@@ -18,9 +18,17 @@ from tests.webhooks.helpers import (
 
 
 async def _change_plan(client, events, sub, price: str) -> str:
-    return await send_ok(client, events.subscription_event(
-        "updated", subscription_id="sub_1", customer="cus_1", price=price,
-        period_start=sub["start"], period_end=sub["end"]))
+    return await send_ok(
+        client,
+        events.subscription_event(
+            "updated",
+            subscription_id="sub_1",
+            customer="cus_1",
+            price=price,
+            period_start=sub["start"],
+            period_end=sub["end"],
+        ),
+    )
 
 
 async def _client(app_with, policy: str):
@@ -30,7 +38,8 @@ async def _client(app_with, policy: str):
 
 
 async def test_prorated_upgrade_grants_the_difference_times_the_period_left(
-        client, db, events, clock):
+    client, db, events, clock
+):
     sub = await subscribe(client, events)
     advance(clock, events, days=10)
 
@@ -133,8 +142,7 @@ async def test_downgrade_grants_nothing_now(client, db, events, clock):
     await assert_invariants(db, "user_1")
 
 
-async def test_next_renewal_after_a_downgrade_grants_the_new_plan_amount(
-        client, db, events, clock):
+async def test_next_renewal_after_a_downgrade_grants_the_new_plan_amount(client, db, events, clock):
     sub = await subscribe(client, events, price=PRO)
     advance(clock, events, days=10)
     await _change_plan(client, events, sub, STARTER)
@@ -153,12 +161,18 @@ async def test_next_renewal_after_a_downgrade_grants_the_new_plan_amount(
 
 
 async def test_plan_change_of_a_trialing_subscription_grants_no_upgrade_credits(
-        client, db, events, clock):
+    client, db, events, clock
+):
     start = events.now
-    await send_ok(client, events.checkout_session_completed(customer="cus_1",
-                                                            account_id="user_1"))
-    trial = {"subscription_id": "sub_1", "customer": "cus_1", "status": "trialing",
-             "trial_end": start + 14 * DAY, "period_start": start, "period_end": start + 14 * DAY}
+    await send_ok(client, events.checkout_session_completed(customer="cus_1", account_id="user_1"))
+    trial = {
+        "subscription_id": "sub_1",
+        "customer": "cus_1",
+        "status": "trialing",
+        "trial_end": start + 14 * DAY,
+        "period_start": start,
+        "period_end": start + 14 * DAY,
+    }
     await send_ok(client, events.subscription_event("created", price=STARTER, **trial))
     advance(clock, events, days=1)
 
@@ -172,15 +186,20 @@ async def test_plan_change_of_a_trialing_subscription_grants_no_upgrade_credits(
 
 
 async def test_plan_change_taking_effect_at_renewal_grants_no_upgrade_credits(
-        client, db, events, clock):
+    client, db, events, clock
+):
     sub = await subscribe(client, events)
     clock.advance(days=30)
     events.now = sub["end"]
     next_period = {"period_start": sub["end"], "period_end": sub["end"] + MONTH}
 
     # The snapshot of the new period at the new price, then the renewal invoice at that price.
-    await send_ok(client, events.subscription_event(
-        "updated", subscription_id="sub_1", customer="cus_1", price=PRO, **next_period))
+    await send_ok(
+        client,
+        events.subscription_event(
+            "updated", subscription_id="sub_1", customer="cus_1", price=PRO, **next_period
+        ),
+    )
     await send_ok(client, renewal_invoice(events, period_start=sub["end"], price=PRO))
 
     # 1000 unused starter credits carry over (pro's rollover), plus pro's 5000: no 4000 more.
@@ -190,14 +209,23 @@ async def test_plan_change_taking_effect_at_renewal_grants_no_upgrade_credits(
 
 
 async def test_upgrade_that_resets_the_billing_cycle_grants_for_the_new_period(
-        client, db, events, clock):
+    client, db, events, clock
+):
     await subscribe(client, events)
     advance(clock, events, days=10)
 
     # billing_cycle_anchor=now: a new period starts mid-way through the old one.
-    await send_ok(client, events.subscription_event(
-        "updated", subscription_id="sub_1", customer="cus_1", price=PRO,
-        period_start=events.now, period_end=events.now + MONTH))
+    await send_ok(
+        client,
+        events.subscription_event(
+            "updated",
+            subscription_id="sub_1",
+            customer="cus_1",
+            price=PRO,
+            period_start=events.now,
+            period_end=events.now + MONTH,
+        ),
+    )
 
     assert (await get_account(client, "user_1"))["balance"] == 1000 + 4000
     await assert_invariants(db, "user_1")

@@ -55,7 +55,8 @@ def _at(clock, moment) -> None:
 
 @pytest.mark.parametrize("layout", LAYOUTS)
 async def test_a_paid_year_grants_twelve_months_once_each_whenever_the_sweep_runs(
-        app_with, db, clock, layout):
+    app_with, db, clock, layout
+):
     app, client, story, first = await _subscribe_yearly(app_with, clock, layout)
     assert (await get_account(client, "user_1"))["balance"] == 1000
     rng = random.Random(6)
@@ -120,8 +121,9 @@ async def test_cancelling_in_month_five_stops_months_six_to_twelve(app_with, db,
         _at(clock, month_start)
         await _sweep(app, clock)
     clock.advance(days=10)  # in month 5
-    deleted = story.subscription([(ANNUAL, 1)], unix(MONTH_STARTS[0]), unix(YEAR_END),
-                                 status="canceled")
+    deleted = story.subscription(
+        [(ANNUAL, 1)], unix(MONTH_STARTS[0]), unix(YEAR_END), status="canceled"
+    )
     assert await story.send("customer.subscription.deleted", deleted) == "processed"
 
     for month_start in [*MONTH_STARTS[5:], YEAR_END]:
@@ -141,8 +143,9 @@ async def test_non_payment_stops_the_months_to_come(app_with, db, clock, status)
         _at(clock, month_start)
         await _sweep(app, clock)
     clock.advance(days=10)
-    stopped = story.subscription([(ANNUAL, 1)], unix(MONTH_STARTS[0]), unix(YEAR_END),
-                                 status=status)
+    stopped = story.subscription(
+        [(ANNUAL, 1)], unix(MONTH_STARTS[0]), unix(YEAR_END), status=status
+    )
     assert await story.send("customer.subscription.updated", stopped) == "processed"
 
     for month_start in MONTH_STARTS[5:]:
@@ -155,16 +158,27 @@ async def test_non_payment_stops_the_months_to_come(app_with, db, clock, status)
 
 
 async def test_the_next_years_invoice_closes_month_twelve_and_starts_a_new_year(
-        app_with, db, clock):
+    app_with, db, clock
+):
     app, client, story, _ = await _subscribe_yearly(app_with, clock)
     for month_start in MONTH_STARTS[1:]:
         _at(clock, month_start)
         await _sweep(app, clock)
     _at(clock, YEAR_END)
     next_end = unix(utc(2028, 11, 1, 12))
-    renewal = story.invoice([plan_line(ANNUAL, UNIT[ANNUAL], start=unix(YEAR_END),
-                                       end=next_end, subscription="sub_1", name="Annual")],
-                            "subscription_cycle")
+    renewal = story.invoice(
+        [
+            plan_line(
+                ANNUAL,
+                UNIT[ANNUAL],
+                start=unix(YEAR_END),
+                end=next_end,
+                subscription="sub_1",
+                name="Annual",
+            )
+        ],
+        "subscription_cycle",
+    )
 
     assert await story.send("invoice.paid", renewal) == "processed"
     await _sweep(app, clock)  # month 13 is the invoice's: nothing more yet
@@ -182,18 +196,26 @@ async def test_the_next_years_invoice_closes_month_twelve_and_starts_a_new_year(
 
 
 async def test_an_upgrade_mid_year_is_prorated_over_the_month_and_later_months_get_more(
-        app_with, db, clock):
+    app_with, db, clock
+):
     app, client, story, _ = await _subscribe_yearly(app_with, clock)
     _at(clock, MONTH_STARTS[1])
     await _sweep(app, clock)
     clock.advance(days=10)  # 10 of December's 31 days gone
     year = (unix(MONTH_STARTS[0]), unix(YEAR_END))
     before = story.subscription([(ANNUAL, 1)], *year)["items"]
-    assert await story.send("customer.subscription.updated", story.subscription(
-        [(ANNUAL_PRO, 1)], *year), previous_attributes={"items": before}) == "processed"
+    assert (
+        await story.send(
+            "customer.subscription.updated",
+            story.subscription([(ANNUAL_PRO, 1)], *year),
+            previous_attributes={"items": before},
+        )
+        == "processed"
+    )
 
-    upgrade = await db[GRANTS].find_one({"account_id": "user_1",
-                                         "idempotency_key": {"$regex": "^upgrade:"}})
+    upgrade = await db[GRANTS].find_one(
+        {"account_id": "user_1", "idempotency_key": {"$regex": "^upgrade:"}}
+    )
     assert upgrade["amount"] == 3000 * 21 // 31
     assert upgrade["expires_at"] == MONTH_STARTS[2] + timedelta(seconds=GRACE)
     _at(clock, MONTH_STARTS[2])

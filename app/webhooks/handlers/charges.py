@@ -26,11 +26,11 @@ async def _look_up(ctx: EventContext, payment_intent: str | None, charge_id: str
     """Ask Stripe which invoices the payment paid (a subscription's payment whose
     `invoice_payment.paid` never came), and keep the link."""
     found = None
-    payment_intent, invoices = await ctx.stores.lookup.invoices_paid_by(payment_intent,
-                                                                        charge_id)
+    payment_intent, invoices = await ctx.stores.lookup.invoices_paid_by(payment_intent, charge_id)
     for invoice in invoices:
-        known = await ctx.stores.payments.link_invoice(ctx.session, invoice, payment_intent,
-                                                       charge_id, ctx.now)
+        known = await ctx.stores.payments.link_invoice(
+            ctx.session, invoice, payment_intent, charge_id, ctx.now
+        )
         ctx.notes.append(f"Stripe's API: the payment paid invoice {invoice}")
         if found is None and known.get("account_id") is not None:
             found = known
@@ -43,17 +43,25 @@ async def charge_refunded(ctx: EventContext) -> Outcome:
     if payment is None:
         return Outcome("ignored", note="not a payment that brought credits")
     if payment["kind"] != "pack":
-        return Outcome("ignored", payment["account_id"],
-                       note="refunds of subscription invoices claw nothing back; "
-                            "use an adjustment if credits should go")
+        return Outcome(
+            "ignored",
+            payment["account_id"],
+            note="refunds of subscription invoices claw nothing back; "
+            "use an adjustment if credits should go",
+        )
     amount, refunded = charge.get("amount") or 0, charge.get("amount_refunded") or 0
     if amount <= 0:
         return Outcome("ignored", payment["account_id"], note="charge without an amount")
     # Partial refunds add up: each claws back its share of the total refunded so far, less
     # what earlier refunds already took.
     target = payment["credits"] * min(refunded, amount) // amount
-    return await _claw_back(ctx, payment, target, key=f"refund:{charge['id']}:{refunded}",
-                            what=f"refund of {refunded}/{amount}")
+    return await _claw_back(
+        ctx,
+        payment,
+        target,
+        key=f"refund:{charge['id']}:{refunded}",
+        what=f"refund of {refunded}/{amount}",
+    )
 
 
 async def dispute_created(ctx: EventContext) -> Outcome:
@@ -61,8 +69,9 @@ async def dispute_created(ctx: EventContext) -> Outcome:
     payment = await _payment(ctx, dispute.get("payment_intent"), dispute.get("charge"))
     if payment is None:
         return Outcome("ignored", note="dispute of a payment that brought no credits")
-    await ctx.repos.accounts.open_dispute(ctx.session, payment["account_id"], dispute["id"],
-                                          ctx.now)
+    await ctx.repos.accounts.open_dispute(
+        ctx.session, payment["account_id"], dispute["id"], ctx.now
+    )
     return Outcome("processed", payment["account_id"])
 
 
@@ -71,16 +80,19 @@ async def dispute_closed(ctx: EventContext) -> Outcome:
     payment = await _payment(ctx, dispute.get("payment_intent"), dispute.get("charge"))
     if payment is None:
         return Outcome("ignored", note="dispute of a payment that brought no credits")
-    await ctx.repos.accounts.close_dispute(ctx.session, payment["account_id"], dispute["id"],
-                                           ctx.now)
+    await ctx.repos.accounts.close_dispute(
+        ctx.session, payment["account_id"], dispute["id"], ctx.now
+    )
     if dispute.get("status") != "lost":
         return Outcome("processed", payment["account_id"], note=f"dispute {dispute.get('status')}")
-    return await _claw_back(ctx, payment, payment["credits"], key=f"dispute:{dispute['id']}",
-                            what="lost dispute")
+    return await _claw_back(
+        ctx, payment, payment["credits"], key=f"dispute:{dispute['id']}", what="lost dispute"
+    )
 
 
-async def _claw_back(ctx: EventContext, payment: dict, target: int, *, key: str,
-                     what: str) -> Outcome:
+async def _claw_back(
+    ctx: EventContext, payment: dict, target: int, *, key: str, what: str
+) -> Outcome:
     account_id = payment["account_id"]
     already = payment["clawed_back"]
     delta = target - already
@@ -90,8 +102,17 @@ async def _claw_back(ctx: EventContext, payment: dict, target: int, *, key: str,
     if not await ctx.stores.payments.add_clawback(ctx.session, payment["_id"], already, delta):
         return Outcome("duplicate", account_id, note=f"{what}: clawed back concurrently")
     account = await ctx.repos.accounts.get(ctx.session, account_id)
-    await take_back(ctx.session, ctx.repos, account, delta, ctx.now, entry_type="clawback",
-                    first_grant=payment["grant_id"], source=payment["source"],
-                    idempotency_key=key, actor="stripe", description=what)
+    await take_back(
+        ctx.session,
+        ctx.repos,
+        account,
+        delta,
+        ctx.now,
+        entry_type="clawback",
+        first_grant=payment["grant_id"],
+        source=payment["source"],
+        idempotency_key=key,
+        actor="stripe",
+        description=what,
+    )
     return Outcome("processed", account_id, note=f"{what}: clawed back {delta}")
-

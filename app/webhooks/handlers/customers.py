@@ -21,5 +21,6 @@ async def customer_changed(ctx: EventContext) -> Outcome:
 async def remember_email(ctx: EventContext, account_id: str, email: object) -> None:
     """The customer's email, for operators to find the account by (lower case)."""
     if isinstance(email, str) and "@" in email and len(email) <= 254:
-        await ctx.repos.accounts.set_fields(ctx.session, account_id,
-                                            {"email": email.strip().lower()}, ctx.now)
+        await ctx.repos.accounts.set_fields(
+            ctx.session, account_id, {"email": email.strip().lower()}, ctx.now
+        )

@@ -16,7 +16,11 @@ async def invoice_payment_paid(ctx: EventContext) -> Outcome:
     charge = object_id(payment.get("charge"))
     if invoice is None or not (payment_intent or charge):
         return Outcome("ignored", note="names no invoice, or no payment intent or charge")
-    known = await ctx.stores.payments.link_invoice(ctx.session, invoice, payment_intent,
-                                                   charge, ctx.now)
-    return Outcome("processed", known.get("account_id"),
-                   note=f"payment {payment_intent or charge} paid invoice {invoice}")
+    known = await ctx.stores.payments.link_invoice(
+        ctx.session, invoice, payment_intent, charge, ctx.now
+    )
+    return Outcome(
+        "processed",
+        known.get("account_id"),
+        note=f"payment {payment_intent or charge} paid invoice {invoice}",
+    )

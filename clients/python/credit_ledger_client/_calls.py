@@ -56,67 +56,126 @@ def account(account_id: str) -> Call[m.Account]:
 
 
 def access(account_id: str, cost: int) -> Call[m.AccessDecision]:
-    return Call("GET", f"/v1/accounts/{_seg(account_id)}/access",
-                lambda d, _: m.AccessDecision.from_json(d), params={"cost": cost})
+    return Call(
+        "GET",
+        f"/v1/accounts/{_seg(account_id)}/access",
+        lambda d, _: m.AccessDecision.from_json(d),
+        params={"cost": cost},
+    )
 
 
 def grants(account_id: str) -> Call[list[m.Grant]]:
-    return Call("GET", f"/v1/accounts/{_seg(account_id)}/grants",
-                lambda d, _: [m.Grant.from_json(g) for g in d["data"]])
+    return Call(
+        "GET",
+        f"/v1/accounts/{_seg(account_id)}/grants",
+        lambda d, _: [m.Grant.from_json(g) for g in d["data"]],
+    )
 
 
-def ledger(account_id: str, limit: int, starting_after: str | None,
-           type: str | None) -> Call[m.LedgerPage]:  # noqa: A002 - the API's name
+def ledger(
+    account_id: str, limit: int, starting_after: str | None, type: str | None
+) -> Call[m.LedgerPage]:  # noqa: A002 - the API's name
     params = _body(limit=limit, starting_after=starting_after, type=type)
-    return Call("GET", f"/v1/accounts/{_seg(account_id)}/ledger",
-                lambda d, _: m.LedgerPage.from_json(d), params=params)
+    return Call(
+        "GET",
+        f"/v1/accounts/{_seg(account_id)}/ledger",
+        lambda d, _: m.LedgerPage.from_json(d),
+        params=params,
+    )
 
 
 def reservation(reservation_id: str) -> Call[m.Reservation]:
-    return Call("GET", f"/v1/reservations/{_seg(reservation_id)}",
-                lambda d, _: m.Reservation.from_json(d))
+    return Call(
+        "GET", f"/v1/reservations/{_seg(reservation_id)}", lambda d, _: m.Reservation.from_json(d)
+    )
 
 
-def debit(account_id: str, amount: int, description: str | None,
-          metadata: dict[str, Any] | None, key: str | None) -> Call[m.EntryResult]:
-    return Call("POST", f"/v1/accounts/{_seg(account_id)}/debits", m.EntryResult.from_json,
-                _body(amount=amount, description=description, metadata=metadata),
-                idempotency_key=key or new_key())
+def debit(
+    account_id: str,
+    amount: int,
+    description: str | None,
+    metadata: dict[str, Any] | None,
+    key: str | None,
+) -> Call[m.EntryResult]:
+    return Call(
+        "POST",
+        f"/v1/accounts/{_seg(account_id)}/debits",
+        m.EntryResult.from_json,
+        _body(amount=amount, description=description, metadata=metadata),
+        idempotency_key=key or new_key(),
+    )
 
 
-def grant(account_id: str, amount: int, kind: str, description: str,
-          expires_at: datetime | None, metadata: dict[str, Any] | None,
-          key: str | None) -> Call[m.EntryResult]:
-    return Call("POST", f"/v1/accounts/{_seg(account_id)}/grants", m.EntryResult.from_json,
-                _body(amount=amount, kind=kind, description=description,
-                      expires_at=expires_at, metadata=metadata),
-                idempotency_key=key or new_key())
+def grant(
+    account_id: str,
+    amount: int,
+    kind: str,
+    description: str,
+    expires_at: datetime | None,
+    metadata: dict[str, Any] | None,
+    key: str | None,
+) -> Call[m.EntryResult]:
+    return Call(
+        "POST",
+        f"/v1/accounts/{_seg(account_id)}/grants",
+        m.EntryResult.from_json,
+        _body(
+            amount=amount,
+            kind=kind,
+            description=description,
+            expires_at=expires_at,
+            metadata=metadata,
+        ),
+        idempotency_key=key or new_key(),
+    )
 
 
-def adjust(account_id: str, amount: int, reason: str, metadata: dict[str, Any] | None,
-           key: str | None) -> Call[m.EntryResult]:
-    return Call("POST", f"/v1/accounts/{_seg(account_id)}/adjustments",
-                m.EntryResult.from_json, _body(amount=amount, reason=reason, metadata=metadata),
-                idempotency_key=key or new_key())
+def adjust(
+    account_id: str, amount: int, reason: str, metadata: dict[str, Any] | None, key: str | None
+) -> Call[m.EntryResult]:
+    return Call(
+        "POST",
+        f"/v1/accounts/{_seg(account_id)}/adjustments",
+        m.EntryResult.from_json,
+        _body(amount=amount, reason=reason, metadata=metadata),
+        idempotency_key=key or new_key(),
+    )
 
 
-def reserve(account_id: str, amount: int, ttl_seconds: int | None, description: str | None,
-            metadata: dict[str, Any] | None, key: str | None) -> Call[m.Reservation]:
-    return Call("POST", f"/v1/accounts/{_seg(account_id)}/reservations",
-                lambda d, _: m.Reservation.from_json(d),
-                _body(amount=amount, ttl_seconds=ttl_seconds, description=description,
-                      metadata=metadata), idempotency_key=key or new_key())
+def reserve(
+    account_id: str,
+    amount: int,
+    ttl_seconds: int | None,
+    description: str | None,
+    metadata: dict[str, Any] | None,
+    key: str | None,
+) -> Call[m.Reservation]:
+    return Call(
+        "POST",
+        f"/v1/accounts/{_seg(account_id)}/reservations",
+        lambda d, _: m.Reservation.from_json(d),
+        _body(amount=amount, ttl_seconds=ttl_seconds, description=description, metadata=metadata),
+        idempotency_key=key or new_key(),
+    )
 
 
 def capture(reservation_id: str, amount: int | None, key: str | None) -> Call[m.CaptureResult]:
-    return Call("POST", f"/v1/reservations/{_seg(reservation_id)}/capture",
-                m.CaptureResult.from_json, _body(amount=amount),
-                idempotency_key=key or new_key())
+    return Call(
+        "POST",
+        f"/v1/reservations/{_seg(reservation_id)}/capture",
+        m.CaptureResult.from_json,
+        _body(amount=amount),
+        idempotency_key=key or new_key(),
+    )
 
 
 def release(reservation_id: str, key: str | None) -> Call[m.Reservation]:
-    return Call("POST", f"/v1/reservations/{_seg(reservation_id)}/release",
-                lambda d, _: m.Reservation.from_json(d), idempotency_key=key or new_key())
+    return Call(
+        "POST",
+        f"/v1/reservations/{_seg(reservation_id)}/release",
+        lambda d, _: m.Reservation.from_json(d),
+        idempotency_key=key or new_key(),
+    )
 
 
 @dataclass(frozen=True)
@@ -146,5 +205,6 @@ def retryable(result: object) -> bool:
 
 
 def unreachable(error: httpx.TransportError) -> ServiceUnavailable:
-    return ServiceUnavailable(0, "service_unavailable", "Service unavailable",
-                              f"{type(error).__name__}: {error}")
+    return ServiceUnavailable(
+        0, "service_unavailable", "Service unavailable", f"{type(error).__name__}: {error}"
+    )

@@ -11,8 +11,9 @@ class CreditLedgerError(Exception):
 
     code = "error"
 
-    def __init__(self, status: int, code: str, title: str, detail: str,
-                 body: dict[str, Any] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, title: str, detail: str, body: dict[str, Any] | None = None
+    ) -> None:
         super().__init__(f"{status} {code}: {detail}")
         self.status = status
         self.code = code

@@ -32,15 +32,21 @@ class Account:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Account:
         return cls(
-            id=data["id"], balance=data["balance"], reserved=data["reserved"],
-            available=data["available"], deficit=data["deficit"],
-            subscription_status=data["subscription_status"], plan=data.get("plan"),
+            id=data["id"],
+            balance=data["balance"],
+            reserved=data["reserved"],
+            available=data["available"],
+            deficit=data["deficit"],
+            subscription_status=data["subscription_status"],
+            plan=data.get("plan"),
             current_period_end=_time(data.get("current_period_end")),
-            grace_until=_time(data.get("grace_until")), cancel_at=_time(data.get("cancel_at")),
+            grace_until=_time(data.get("grace_until")),
+            cancel_at=_time(data.get("cancel_at")),
             suspended_reason=data.get("suspended_reason"),
             stripe_customer_id=data.get("stripe_customer_id"),
             stripe_subscription_id=data.get("stripe_subscription_id"),
-            created_at=_time(data["created_at"]), updated_at=_time(data["updated_at"]),
+            created_at=_time(data["created_at"]),
+            updated_at=_time(data["updated_at"]),
         )
 
 
@@ -69,13 +75,20 @@ class LedgerEntry:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LedgerEntry:
         return cls(
-            id=data["id"], type=data["type"], amount=data["amount"],
+            id=data["id"],
+            type=data["type"],
+            amount=data["amount"],
             balance_after=data["balance_after"],
-            grants=[GrantPart(g["grant_id"], g["amount"], g.get("kind"))
-                    for g in data.get("grants", [])],
-            source=data["source"], description=data.get("description"),
-            metadata=data.get("metadata") or {}, idempotency_key=data.get("idempotency_key"),
-            created_at=_time(data["created_at"]), actor=data.get("actor"), seq=data.get("seq"),
+            grants=[
+                GrantPart(g["grant_id"], g["amount"], g.get("kind")) for g in data.get("grants", [])
+            ],
+            source=data["source"],
+            description=data.get("description"),
+            metadata=data.get("metadata") or {},
+            idempotency_key=data.get("idempotency_key"),
+            created_at=_time(data["created_at"]),
+            actor=data.get("actor"),
+            seq=data.get("seq"),
         )
 
 
@@ -93,10 +106,17 @@ class Grant:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Grant:
-        return cls(id=data["id"], kind=data["kind"], amount=data["amount"],
-                   remaining=data["remaining"], held=data.get("held", 0),
-                   expires_at=_time(data.get("expires_at")), source=data["source"],
-                   created_at=_time(data["created_at"]), description=data.get("description"))
+        return cls(
+            id=data["id"],
+            kind=data["kind"],
+            amount=data["amount"],
+            remaining=data["remaining"],
+            held=data.get("held", 0),
+            expires_at=_time(data.get("expires_at")),
+            source=data["source"],
+            created_at=_time(data["created_at"]),
+            description=data.get("description"),
+        )
 
 
 @dataclass(frozen=True)
@@ -113,10 +133,17 @@ class Reservation:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reservation:
-        return cls(id=data["id"], account_id=data["account_id"], amount=data["amount"],
-                   captured=data["captured"], status=data["status"],
-                   expires_at=_time(data["expires_at"]), created_at=_time(data["created_at"]),
-                   description=data.get("description"), metadata=data.get("metadata") or {})
+        return cls(
+            id=data["id"],
+            account_id=data["account_id"],
+            amount=data["amount"],
+            captured=data["captured"],
+            status=data["status"],
+            expires_at=_time(data["expires_at"]),
+            created_at=_time(data["created_at"]),
+            description=data.get("description"),
+            metadata=data.get("metadata") or {},
+        )
 
 
 @dataclass(frozen=True)
@@ -129,8 +156,9 @@ class EntryResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], replayed: bool = False) -> EntryResult:
-        return cls(LedgerEntry.from_json(data["entry"]), Account.from_json(data["account"]),
-                   replayed)
+        return cls(
+            LedgerEntry.from_json(data["entry"]), Account.from_json(data["account"]), replayed
+        )
 
 
 @dataclass(frozen=True)
@@ -142,9 +170,12 @@ class CaptureResult:
 
     @classmethod
     def from_json(cls, data: dict[str, Any], replayed: bool = False) -> CaptureResult:
-        return cls(Reservation.from_json(data["reservation"]),
-                   LedgerEntry.from_json(data["entry"]), Account.from_json(data["account"]),
-                   replayed)
+        return cls(
+            Reservation.from_json(data["reservation"]),
+            LedgerEntry.from_json(data["entry"]),
+            Account.from_json(data["account"]),
+            replayed,
+        )
 
 
 @dataclass(frozen=True)
@@ -166,5 +197,8 @@ class LedgerPage:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LedgerPage:
-        return cls([LedgerEntry.from_json(e) for e in data["data"]], data["has_more"],
-                   data.get("next_cursor"))
+        return cls(
+            [LedgerEntry.from_json(e) for e in data["data"]],
+            data["has_more"],
+            data.get("next_cursor"),
+        )
