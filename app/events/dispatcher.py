@@ -23,7 +23,7 @@ from app.events.delivery_repository import DeliveryRepository, EndpointRepositor
 from app.events.endpoints import live_secrets
 from app.events.repository import OutboxRepository
 from app.events.service import event_view
-from app.events.urls import UrlPolicy
+from app.events.urls import Target, UrlPolicy
 from app.metrics import Metrics
 
 log = logging.getLogger("app.events.dispatcher")
@@ -66,6 +66,7 @@ class Dispatcher:
         wall: Callable[[], datetime] = wall_clock,
         workers: int = 4,
         timeout: float = TIMEOUT_SECONDS,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.events = events
         self.endpoints = endpoints
@@ -80,7 +81,9 @@ class Dispatcher:
         self.workers = workers
         self.timeout = timeout
         self.owner = f"dispatcher_{ObjectId()}"
-        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
+        self.client = httpx.AsyncClient(
+            timeout=timeout, follow_redirects=False, trust_env=False, transport=transport
+        )
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None
 
@@ -202,9 +205,12 @@ class Dispatcher:
         self, endpoint: dict, event_id: str, body: str
     ) -> tuple[int | None, str | None, str | None]:
         """POST once: (status, first 1 KiB of the answer, error). Never raises but for
-        cancellation; the error names what failed, never a secret."""
+        cancellation: whatever fails is a failed attempt, counted and retried. The error names
+        what failed, never a secret (nor the URL, which may carry the receiver's token)."""
         try:
-            await self.policy.check(endpoint["url"])  # again: DNS may have changed
+            # Again at each attempt: DNS may have changed. In production the address checked
+            # is the one connected to, so a name that answers differently later gains nothing.
+            target = await self.policy.target(endpoint["url"])
         except ValidationFailed as refused:
             return None, None, refused.detail
         at = self.wall()
@@ -220,15 +226,25 @@ class Dispatcher:
             "user-agent": "credit-ledger-webhooks",
         }
         try:
-            return await asyncio.wait_for(self._post(endpoint["url"], body, headers), self.timeout)
+            return await asyncio.wait_for(self._post(target, body, headers), self.timeout)
         except TimeoutError:
             return None, None, f"no answer within {self.timeout:g} s"
         except httpx.HTTPError as exc:
             return None, None, f"{type(exc).__name__}: could not deliver"
+        except Exception as exc:  # noqa: BLE001 - any failure is a failed attempt, not a jam
+            log.warning("webhook delivery to %s failed: %s", endpoint["_id"], type(exc).__name__)
+            return None, None, f"{type(exc).__name__}: could not deliver"
 
-    async def _post(self, url: str, body: str, headers: dict) -> tuple[int, str, None]:
+    async def _post(self, target: Target, body: str, headers: dict) -> tuple[int, str, None]:
+        url, extensions = target.url, {}
+        if target.address is not None:
+            # Connect to the checked address; the Host header and TLS (SNI and certificate
+            # verification) still use the name.
+            headers = {**headers, "host": _host_header(url)}
+            extensions = {"sni_hostname": url.raw_host.decode("ascii")}
+            url = url.copy_with(host=target.address)
         async with self.client.stream(
-            "POST", url, content=body.encode(), headers=headers
+            "POST", url, content=body.encode(), headers=headers, extensions=extensions
         ) as response:
             kept = bytearray()
             async for chunk in response.aiter_bytes():
@@ -263,6 +279,13 @@ class Dispatcher:
                 with contextlib.suppress(asyncio.CancelledError):
                     await self._task
         await self.client.aclose()
+
+
+def _host_header(url: httpx.URL) -> str:
+    host = url.raw_host.decode("ascii")
+    if ":" in host:
+        host = f"[{host}]"
+    return host if url.port is None else f"{host}:{url.port}"
 
 
 def _wants(endpoint: dict, event: dict) -> bool:
