@@ -39,6 +39,7 @@ EVENT_STREAMS = "event_streams"
 ENDPOINTS = "webhook_endpoints"
 DELIVERIES = "webhook_deliveries"
 MIGRATIONS = "migrations"
+CONSOLE_SESSIONS = "console_sessions"
 
 _unique_key = {"idempotency_key": {"$type": "string"}}
 
@@ -209,6 +210,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     # _id is the account id: its last account_seq and the reason access was last suspended.
     EVENT_STREAMS: [],
     ENDPOINTS: [IndexModel([("disabled", ASCENDING)], name="enabled")],
+    # _id is the SHA-256 of a console session's id; retention removes ended ones.
+    CONSOLE_SESSIONS: [IndexModel([("ends_at", ASCENDING)], name="retention")],
     DELIVERIES: [
         IndexModel(
             [("event_id", ASCENDING), ("endpoint_id", ASCENDING)],

@@ -22,7 +22,7 @@ from app.body_limit import BodyLimit
 from app.clock import Clock
 from app.config import Settings, SettingsError, load_settings
 from app.console.pages import install_console
-from app.console.session import SessionSigner
+from app.console.session import SessionRepository, SessionSigner
 from app.db import Database, connect
 from app.embedded import freeze_after_full_collections
 from app.errors import install_error_handlers
@@ -189,8 +189,9 @@ def create_app(
         settings, database, catalog, clock, app.state.metrics, repos, stripe_client
     )
     app.state.event_log = EventLog(app.state.webhooks.events)
+    sessions = SessionRepository(database)
     app.state.retention = RetentionSweep(
-        app.state.webhooks.events, repos.idempotency, clock, settings
+        app.state.webhooks.events, repos.idempotency, clock, settings, sessions
     )
     wire_events(app.state, settings, database, repos, catalog, clock, app.state.metrics)
     install_error_handlers(app)
@@ -219,7 +220,7 @@ def create_app(
     app.include_router(events.router)
     app.include_router(admin.router)
     app.include_router(webhook_endpoints.router)
-    app.state.console = SessionSigner(settings)
+    app.state.console = SessionSigner(settings, sessions, clock)
     install_console(app)
     return app
 

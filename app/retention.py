@@ -1,5 +1,6 @@
-"""What the service forgets, and when: Stripe events after STRIPE_EVENT_RETENTION_DAYS, and the
-stored answers of idempotency keys after IDEMPOTENCY_ANSWER_RETENTION_DAYS (the keys stay)."""
+"""What the service forgets, and when: Stripe events after STRIPE_EVENT_RETENTION_DAYS, the
+stored answers of idempotency keys after IDEMPOTENCY_ANSWER_RETENTION_DAYS (the keys stay), and
+console sessions once they have ended."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from datetime import timedelta
 
 from app.clock import Clock
 from app.config import Settings
+from app.console.session import SessionRepository
 from app.ledger.repository import IdempotencyRepository
 from app.webhooks.repository import EventRepository
 
@@ -19,6 +21,7 @@ log = logging.getLogger("app.retention")
 class Forgotten:
     stripe_events: int
     idempotency_answers: int
+    console_sessions: int = 0
 
 
 class RetentionSweep:
@@ -32,8 +35,10 @@ class RetentionSweep:
         idempotency: IdempotencyRepository,
         clock: Clock,
         settings: Settings,
+        sessions: SessionRepository,
     ) -> None:
         self.events = events
+        self.sessions = sessions
         self.idempotency = idempotency
         self.clock = clock
         self.event_days = timedelta(days=settings.stripe_event_retention_days)
@@ -44,6 +49,7 @@ class RetentionSweep:
         forgotten = Forgotten(
             await self.events.purge(now - self.event_days),
             await self.idempotency.drop_answers(now - self.answer_days, now),
+            await self.sessions.purge(now),
         )
         if forgotten.stripe_events or forgotten.idempotency_answers:
             log.info(

@@ -65,7 +65,7 @@ async def login(request: Request) -> Response:
     form = await forms.read_form(request)
     if not same_token(form.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise forms.CsrfRefused("the sign-in form expired: reload the page")
-    signed = request.app.state.console.sign_in(form.get("key", ""))
+    signed = await request.app.state.console.sign_in(form.get("key", ""))
     if signed is None:
         # One answer for every refusal: which part was wrong is not told.
         return back("/console/login", error="not a service key with events:admin")
@@ -87,6 +87,8 @@ async def login(request: Request) -> Response:
 @router.post("/logout")
 async def logout(request: Request, operator: Operator) -> Response:
     await forms.checked_form(request, operator)
+    # The record goes: every copy of the cookie, on every instance, is signed out.
+    await request.app.state.console.sign_out(operator)
     response = back("/console/login")
     response.delete_cookie(COOKIE, path="/console")
     return response

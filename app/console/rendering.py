@@ -28,8 +28,8 @@ class ConsoleError(Exception):
         self.message = message
 
 
-def console_session(request: Request) -> ConsoleSession:
-    session = request.app.state.console.read(request.cookies.get(COOKIE))
+async def console_session(request: Request) -> ConsoleSession:
+    session = await request.app.state.console.read(request.cookies.get(COOKIE))
     if session is None:
         raise SignInNeeded
     return session
