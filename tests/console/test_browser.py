@@ -15,11 +15,11 @@ from app.clock import FrozenClock
 from tests.conftest import START, WEBHOOK_SECRET, auth, token
 from tests.console.live_server import LiveServer
 from tests.stripe_events import StripeEvents, signed_request
+from tests.tools import CHROMIUM, need
 from tests.webhooks.helpers import catalog_toml, example_catalog
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -41,16 +41,19 @@ SCREENSHOTS = REPO / "docs" / "console"
 
 @pytest.fixture
 def browser():
-    if not CHROMIUM.exists():
-        pytest.fail(
-            "no /usr/bin/chromium: install Debian's chromium (.ci/run does: "
-            "apt-get install -y chromium)"
-        )
+    yield from launch_chromium()
+
+
+def launch_chromium(*extra: str):
+    """Headless Chromium (the machine's own, never a downloaded build), or a skip."""
+    executable = need(CHROMIUM)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         # Playwright gives every launch a fresh, temporary user-data-dir.
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        launched = p.chromium.launch(
+            executable_path=executable, headless=True, args=[*ARGS, *extra]
+        )
         yield launched
         launched.close()
 
