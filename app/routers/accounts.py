@@ -15,13 +15,13 @@ router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 EntryType = Literal["grant", "debit", "capture", "expiry", "clawback", "adjustment"]
 
 
-@router.get("/{account_id}", response_model=schemas.Account)
+@router.get("/{account_id}", response_model=schemas.Account, operation_id="getAccount")
 async def get_account(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep):
     caller.check_account(account_id)
     return await ledger.account(account_id)
 
 
-@router.get("/{account_id}/grants", response_model=schemas.GrantList)
+@router.get("/{account_id}/grants", response_model=schemas.GrantList, operation_id="listGrants")
 async def list_grants(
     account_id: AccountId,
     caller: ReadCaller,
@@ -33,7 +33,9 @@ async def list_grants(
     return await ledger.grants(account_id, limit=limit, starting_after=starting_after)
 
 
-@router.get("/{account_id}/ledger", response_model=schemas.LedgerPage)
+@router.get(
+    "/{account_id}/ledger", response_model=schemas.LedgerPage, operation_id="listLedgerEntries"
+)
 async def list_ledger(
     account_id: AccountId,
     caller: ReadCaller,
@@ -55,7 +57,7 @@ async def list_ledger(
     )
 
 
-@router.get("/{account_id}/balance", response_model=schemas.BalanceAt)
+@router.get("/{account_id}/balance", response_model=schemas.BalanceAt, operation_id="getBalanceAt")
 async def balance_at(
     account_id: AccountId,
     caller: ReadCaller,
@@ -67,7 +69,9 @@ async def balance_at(
     return await ledger.balance_at(account_id, at)
 
 
-@router.get("/{account_id}/access", response_model=schemas.AccessDecision)
+@router.get(
+    "/{account_id}/access", response_model=schemas.AccessDecision, operation_id="checkAccess"
+)
 async def check_access(
     account_id: AccountId,
     caller: ReadCaller,

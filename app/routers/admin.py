@@ -13,7 +13,7 @@ from app.routers.common import LedgerDep
 router = APIRouter(prefix="/v1/admin", tags=["admin"])
 
 
-@router.get("/verify", response_model=schemas.VerifyReport)
+@router.get("/verify", response_model=schemas.VerifyReport, operation_id="verifyLedger")
 async def verify_ledger(
     caller: EventsAdmin,
     ledger: LedgerDep,

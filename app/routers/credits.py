@@ -12,7 +12,10 @@ router = APIRouter(tags=["credits"])
 
 
 @router.post(
-    "/v1/accounts/{account_id}/debits", status_code=201, response_model=schemas.EntryWithAccount
+    "/v1/accounts/{account_id}/debits",
+    status_code=201,
+    response_model=schemas.EntryWithAccount,
+    operation_id="createDebit",
 )
 async def create_debit(
     account_id: AccountId,
@@ -25,7 +28,10 @@ async def create_debit(
 
 
 @router.post(
-    "/v1/accounts/{account_id}/reservations", status_code=201, response_model=schemas.Reservation
+    "/v1/accounts/{account_id}/reservations",
+    status_code=201,
+    response_model=schemas.Reservation,
+    operation_id="createReservation",
 )
 async def create_reservation(
     account_id: AccountId,
@@ -37,12 +43,20 @@ async def create_reservation(
     return replayable(await ledger.reserve(account_id, body, key, caller.name))
 
 
-@router.get("/v1/reservations/{reservation_id}", response_model=schemas.Reservation)
+@router.get(
+    "/v1/reservations/{reservation_id}",
+    response_model=schemas.Reservation,
+    operation_id="getReservation",
+)
 async def get_reservation(reservation_id: ReservationId, caller: ReserveCaller, ledger: LedgerDep):
     return await ledger.reservation(reservation_id)
 
 
-@router.post("/v1/reservations/{reservation_id}/capture", response_model=schemas.CaptureResult)
+@router.post(
+    "/v1/reservations/{reservation_id}/capture",
+    response_model=schemas.CaptureResult,
+    operation_id="captureReservation",
+)
 async def capture(
     reservation_id: ReservationId,
     caller: ReserveCaller,
@@ -54,7 +68,11 @@ async def capture(
     return replayable(await ledger.capture(reservation_id, body, key, caller.name))
 
 
-@router.post("/v1/reservations/{reservation_id}/release", response_model=schemas.Reservation)
+@router.post(
+    "/v1/reservations/{reservation_id}/release",
+    response_model=schemas.Reservation,
+    operation_id="releaseReservation",
+)
 async def release(
     reservation_id: ReservationId, caller: ReserveCaller, key: IdempotencyKey, ledger: LedgerDep
 ):
@@ -62,7 +80,10 @@ async def release(
 
 
 @router.post(
-    "/v1/accounts/{account_id}/grants", status_code=201, response_model=schemas.EntryWithAccount
+    "/v1/accounts/{account_id}/grants",
+    status_code=201,
+    response_model=schemas.EntryWithAccount,
+    operation_id="createGrant",
 )
 async def create_grant(
     account_id: AccountId,
@@ -78,6 +99,7 @@ async def create_grant(
     "/v1/accounts/{account_id}/adjustments",
     status_code=201,
     response_model=schemas.EntryWithAccount,
+    operation_id="createAdjustment",
 )
 async def create_adjustment(
     account_id: AccountId,

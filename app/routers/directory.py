@@ -36,7 +36,7 @@ DirectoryDep = Annotated[Directory, Depends(get_directory)]
 TimelineDep = Annotated[Timeline, Depends(get_timeline)]
 
 
-@router.get("", response_model=read_schemas.AccountList)
+@router.get("", response_model=read_schemas.AccountList, operation_id="listAccounts")
 async def list_accounts(
     caller: ReadCaller,
     directory: DirectoryDep,
@@ -64,7 +64,11 @@ async def list_accounts(
     )
 
 
-@router.get("/{account_id}/reservations", response_model=read_schemas.ReservationList)
+@router.get(
+    "/{account_id}/reservations",
+    response_model=read_schemas.ReservationList,
+    operation_id="listReservations",
+)
 async def list_reservations(
     account_id: AccountId,
     caller: ReadCaller,
@@ -79,7 +83,7 @@ async def list_reservations(
     )
 
 
-@router.get("/{account_id}/usage", response_model=read_schemas.Usage)
+@router.get("/{account_id}/usage", response_model=read_schemas.Usage, operation_id="getUsage")
 async def get_usage(
     account_id: AccountId,
     caller: ReadCaller,
@@ -95,7 +99,7 @@ async def get_usage(
     )
 
 
-@router.get("/{account_id}/timeline", response_model=TimelinePage)
+@router.get("/{account_id}/timeline", response_model=TimelinePage, operation_id="getTimeline")
 async def get_timeline_page(
     account_id: AccountId,
     caller: EventsAdmin,

@@ -22,7 +22,7 @@ async def get_events(request: Request) -> EventService:
 EventsDep = Annotated[EventService, Depends(get_events)]
 
 
-@router.get("/v1/events", response_model=schemas.EventPage)
+@router.get("/v1/events", response_model=schemas.EventPage, operation_id="listEvents")
 async def list_events(
     caller: ReadCaller,
     events: EventsDep,
@@ -44,13 +44,17 @@ async def list_events(
     )
 
 
-@router.get("/v1/accounts/{account_id}/alerts", response_model=schemas.Alerts)
+@router.get(
+    "/v1/accounts/{account_id}/alerts", response_model=schemas.Alerts, operation_id="getAlerts"
+)
 async def get_alerts(account_id: AccountId, caller: ReadCaller, events: EventsDep):
     caller.check_account(account_id)
     return await events.alerts(account_id)
 
 
-@router.put("/v1/accounts/{account_id}/alerts", response_model=schemas.Alerts)
+@router.put(
+    "/v1/accounts/{account_id}/alerts", response_model=schemas.Alerts, operation_id="setAlerts"
+)
 async def set_alerts(
     account_id: AccountId, body: schemas.AlertsUpdate, caller: GrantCaller, events: EventsDep
 ):

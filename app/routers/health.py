@@ -13,12 +13,12 @@ from app.errors import problem
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", operation_id="checkLiveness")
 async def healthz():
     return {"status": "ok"}
 
 
-@router.get("/metrics", response_class=PlainTextResponse)
+@router.get("/metrics", response_class=PlainTextResponse, operation_id="getMetrics")
 async def metrics(request: Request):
     """Counters in Prometheus' text format (no secrets, no account ids)."""
     await request.app.state.metrics.collect()
@@ -27,7 +27,7 @@ async def metrics(request: Request):
     )
 
 
-@router.get("/readyz")
+@router.get("/readyz", operation_id="checkReadiness")
 async def readyz(db: DbDep):
     try:
         await asyncio.wait_for(db.ping(), timeout=2)

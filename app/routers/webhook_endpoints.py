@@ -22,14 +22,23 @@ def get_endpoints(request: Request) -> EndpointService:
 EndpointsDep = Annotated[EndpointService, Depends(get_endpoints)]
 
 
-@router.post("/v1/webhook-endpoints", status_code=201, response_model=schemas.EndpointWithSecret)
+@router.post(
+    "/v1/webhook-endpoints",
+    status_code=201,
+    response_model=schemas.EndpointWithSecret,
+    operation_id="createWebhookEndpoint",
+)
 async def create_endpoint(
     body: schemas.EndpointCreate, caller: EventsAdmin, endpoints: EndpointsDep
 ):
     return await endpoints.create(body)
 
 
-@router.get("/v1/webhook-endpoints", response_model=schemas.EndpointList)
+@router.get(
+    "/v1/webhook-endpoints",
+    response_model=schemas.EndpointList,
+    operation_id="listWebhookEndpoints",
+)
 async def list_endpoints(
     caller: EventsAdmin,
     endpoints: EndpointsDep,
@@ -39,12 +48,20 @@ async def list_endpoints(
     return await endpoints.page(limit=limit, starting_after=starting_after)
 
 
-@router.get("/v1/webhook-endpoints/{endpoint_id}", response_model=schemas.Endpoint)
+@router.get(
+    "/v1/webhook-endpoints/{endpoint_id}",
+    response_model=schemas.Endpoint,
+    operation_id="getWebhookEndpoint",
+)
 async def get_endpoint(endpoint_id: EndpointId, caller: EventsAdmin, endpoints: EndpointsDep):
     return await endpoints.get(endpoint_id)
 
 
-@router.patch("/v1/webhook-endpoints/{endpoint_id}", response_model=schemas.Endpoint)
+@router.patch(
+    "/v1/webhook-endpoints/{endpoint_id}",
+    response_model=schemas.Endpoint,
+    operation_id="updateWebhookEndpoint",
+)
 async def update_endpoint(
     endpoint_id: EndpointId,
     body: schemas.EndpointUpdate,
@@ -54,20 +71,28 @@ async def update_endpoint(
     return await endpoints.update(endpoint_id, body)
 
 
-@router.delete("/v1/webhook-endpoints/{endpoint_id}", status_code=204)
+@router.delete(
+    "/v1/webhook-endpoints/{endpoint_id}", status_code=204, operation_id="deleteWebhookEndpoint"
+)
 async def delete_endpoint(endpoint_id: EndpointId, caller: EventsAdmin, endpoints: EndpointsDep):
     await endpoints.delete(endpoint_id)
     return Response(status_code=204)
 
 
 @router.post(
-    "/v1/webhook-endpoints/{endpoint_id}/rotate-secret", response_model=schemas.EndpointWithSecret
+    "/v1/webhook-endpoints/{endpoint_id}/rotate-secret",
+    response_model=schemas.EndpointWithSecret,
+    operation_id="rotateWebhookEndpointSecret",
 )
 async def rotate_secret(endpoint_id: EndpointId, caller: EventsAdmin, endpoints: EndpointsDep):
     return await endpoints.rotate_secret(endpoint_id)
 
 
-@router.get("/v1/webhook-endpoints/{endpoint_id}/deliveries", response_model=schemas.DeliveryPage)
+@router.get(
+    "/v1/webhook-endpoints/{endpoint_id}/deliveries",
+    response_model=schemas.DeliveryPage,
+    operation_id="listWebhookDeliveries",
+)
 async def list_deliveries(
     endpoint_id: EndpointId,
     caller: EventsAdmin,
@@ -81,7 +106,11 @@ async def list_deliveries(
     )
 
 
-@router.post("/v1/webhook-deliveries/{delivery_id}/retry", response_model=schemas.Delivery)
+@router.post(
+    "/v1/webhook-deliveries/{delivery_id}/retry",
+    response_model=schemas.Delivery,
+    operation_id="retryWebhookDelivery",
+)
 async def retry_delivery(
     delivery_id: Annotated[str, Path(pattern=schemas.DELIVERY_ID_PATTERN)],
     caller: EventsAdmin,

@@ -16,7 +16,9 @@ router = APIRouter(tags=["webhooks"])
 EventStatus = Literal["received", "processed", "duplicate", "ignored", "parked", "failed"]
 
 
-@router.post("/webhooks/stripe", response_model=schemas.WebhookAnswer)
+@router.post(
+    "/webhooks/stripe", response_model=schemas.WebhookAnswer, operation_id="receiveStripeEvent"
+)
 async def receive_stripe_event(
     request: Request,
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
@@ -28,7 +30,9 @@ async def receive_stripe_event(
     return schemas.WebhookAnswer(status=await processor.receive(body, stripe_signature))
 
 
-@router.get("/v1/webhook-events", response_model=schemas.WebhookEventPage)
+@router.get(
+    "/v1/webhook-events", response_model=schemas.WebhookEventPage, operation_id="listStripeEvents"
+)
 async def list_webhook_events(
     request: Request,
     caller: EventsAdmin,
@@ -43,7 +47,11 @@ async def list_webhook_events(
     )
 
 
-@router.post("/v1/webhook-events/{event_id}/replay", response_model=schemas.WebhookEvent)
+@router.post(
+    "/v1/webhook-events/{event_id}/replay",
+    response_model=schemas.WebhookEvent,
+    operation_id="replayStripeEvent",
+)
 async def replay_webhook_event(
     request: Request, caller: EventsAdmin, event_id: Annotated[str, Path(max_length=255)]
 ):
