@@ -53,7 +53,9 @@ class BodyLimit:
 
     @staticmethod
     async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
-        error = PayloadTooLarge(f"request bodies here are limited to {limit} bytes")
+        error = PayloadTooLarge(
+            f"request bodies here are limited to {limit} bytes", max_bytes=limit
+        )
         await problem_response(error)(scope, receive, send)
 
 

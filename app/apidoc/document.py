@@ -27,6 +27,7 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
         E.InsufficientCredits,
         E.AccessSuspended,
         E.NegativeBalance,
+        E.TooManyReservations,
     ],
     "POST /v1/reservations/{reservation_id}/capture": [E.ReservationNotHeld, E.ReservationExpired],
     "POST /v1/reservations/{reservation_id}/release": [E.ReservationNotHeld, E.ReservationExpired],
@@ -46,6 +47,61 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
 }
 # Grants create the account they name, so an unknown one is no 404 there.
 CREATES_ACCOUNT = {"POST /v1/accounts/{account_id}/grants"}
+
+
+def _figure(kind: str, description: str, example: Any) -> dict[str, Any]:
+    if kind == "date-time":
+        return {"type": "string", "format": kind, "description": description, "examples": [example]}
+    return {"type": kind, "description": description, "examples": [example]}
+
+
+# The numbers of a problem, as fields (programs read them here, never in `detail`).
+PROBLEM_FIGURES: dict[str, dict[str, Any]] = {
+    "requested": _figure(
+        "integer",
+        "insufficient_credits, negative_balance, validation_error of a capture: the credits "
+        "the request asked for.",
+        100000,
+    ),
+    "available": _figure(
+        "integer",
+        "insufficient_credits, negative_balance: credits the account could spend then "
+        "(balance - reserved, at least 0).",
+        85,
+    ),
+    "balance": _figure(
+        "integer", "insufficient_credits, negative_balance: the account's balance then.", 105
+    ),
+    "reserved": _figure(
+        "integer",
+        "insufficient_credits, negative_balance: credits set aside by live holds then.",
+        20,
+    ),
+    "grace_until": _figure(
+        "date-time",
+        "access_suspended with reason past_due: when the grace period ended (UTC).",
+        "2026-11-04T12:00:00Z",
+    ),
+    "held": _figure(
+        "integer", "validation_error of a capture over its hold: the credits the hold has.", 20
+    ),
+    "reservation_id": _figure(
+        "string", "reservation_not_held, reservation_expired: the hold.", "rsv_6743a1f0c2a4b5d6"
+    ),
+    "reservation_status": _figure(
+        "string", "reservation_not_held: what became of the hold (captured, released).", "captured"
+    ),
+    "expires_at": _figure(
+        "date-time", "reservation_expired: the hold's deadline (UTC).", "2026-11-01T12:05:00Z"
+    ),
+    "held_reservations": _figure(
+        "integer", "too_many_reservations: the account's live holds.", 1000
+    ),
+    "max_held_reservations": _figure(
+        "integer", "too_many_reservations: the most live holds an account may have.", 1000
+    ),
+    "max_bytes": _figure("integer", "payload_too_large: the largest body accepted.", 1048576),
+}
 
 PROBLEM_SCHEMA: dict[str, Any] = {
     "title": "Problem",
@@ -79,6 +135,7 @@ PROBLEM_SCHEMA: dict[str, Any] = {
             "description": "access_suspended only: past_due, unpaid, paused or disputed.",
             "examples": ["past_due"],
         },
+        **PROBLEM_FIGURES,
         "errors": {
             "type": "array",
             "description": "validation_error only: each field's problem.",
@@ -145,9 +202,36 @@ def _example(error: type[errors.DomainError]) -> dict[str, Any]:
                 "msg": "Input should be greater than or equal to 1",
             }
         ]
-    if error is E.AccessSuspended:
-        value["reason"] = "past_due"
+    value.update(EXAMPLE_FIGURES.get(error, {}))
     return value
+
+
+def _examples_of(*names: str) -> dict[str, Any]:
+    return {name: PROBLEM_FIGURES[name]["examples"][0] for name in names}
+
+
+EXAMPLE_FIGURES: dict[type, dict[str, Any]] = {
+    E.InsufficientCredits: {
+        "detail": "100000 credits requested, 85 available",
+        **_examples_of("requested", "available", "balance", "reserved"),
+    },
+    E.NegativeBalance: {
+        "detail": "the balance is negative (-15)",
+        "requested": 3,
+        "available": 0,
+        "balance": -15,
+        "reserved": 0,
+    },
+    E.AccessSuspended: {
+        "detail": "access suspended: the subscription is past due and its grace period has ended",
+        "reason": "past_due",
+        **_examples_of("grace_until"),
+    },
+    E.ReservationNotHeld: _examples_of("reservation_id", "reservation_status"),
+    E.ReservationExpired: _examples_of("reservation_id", "expires_at"),
+    E.TooManyReservations: _examples_of("held_reservations", "max_held_reservations"),
+    E.PayloadTooLarge: _examples_of("max_bytes"),
+}
 
 
 def _error_responses(found: list[type]) -> dict[str, Any]:

@@ -62,9 +62,27 @@ def ensure_can_spend(account: Doc, amount: int, now: datetime) -> None:
     if reason == "ok":
         return
     if reason == "negative_balance":
-        raise NegativeBalance(f"the balance is negative ({account['balance']})")
+        raise NegativeBalance(
+            f"the balance is negative ({account['balance']})", **spending_figures(account, amount)
+        )
     if reason == "insufficient_credits":
         raise InsufficientCredits(
-            f"{amount} credits requested, {max(available(account), 0)} available"
+            f"{amount} credits requested, {max(available(account), 0)} available",
+            **spending_figures(account, amount),
         )
-    raise AccessSuspended(f"access suspended: {REASON_TEXT[reason]}", reason=reason)
+    extra = {"grace_until": _iso(account["grace_until"])} if reason == "past_due" else {}
+    raise AccessSuspended(f"access suspended: {REASON_TEXT[reason]}", reason=reason, **extra)
+
+
+def spending_figures(account: Doc, amount: int) -> dict[str, int]:
+    """The numbers of a refused spend, as fields of its problem: programs read them there."""
+    return {
+        "requested": amount,
+        "available": max(available(account), 0),
+        "balance": account["balance"],
+        "reserved": account["reserved"],
+    }
+
+
+def _iso(when: datetime) -> str:
+    return as_utc(when).isoformat().replace("+00:00", "Z")

@@ -7,7 +7,7 @@ from typing import Any
 
 from app.db import Session
 from app.errors import AccountNotFound, InsufficientCredits
-from app.ledger.access import ensure_can_spend, spend_guard
+from app.ledger.access import available, ensure_can_spend, spend_guard, spending_figures
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.repository import Doc, Repositories
@@ -79,4 +79,7 @@ async def refuse_spending(
     ensure_can_spend(account, amount, now)
     if not final:
         return account
-    raise InsufficientCredits(f"{amount} credits requested, fewer available")
+    raise InsufficientCredits(
+        f"{amount} credits requested, {max(available(account), 0)} available",
+        **spending_figures(account, amount),
+    )

@@ -55,7 +55,9 @@ async def reserve_credits(
         account = await refuse_spending(session, repos, account_id, amount, now, final=False)
         raise TooManyReservations(
             f"account {account_id} already has {account['holds']} live holds "
-            "(MAX_HELD_RESERVATIONS); capture or release some first"
+            "(MAX_HELD_RESERVATIONS); capture or release some first",
+            held_reservations=account["holds"],
+            max_held_reservations=max_held,
         )
     held = await draw(
         session, repos, account_id, amount, now, hold=True, grant_ids=after.get("grant_ids")
@@ -91,11 +93,17 @@ async def find_reservation(session: Session, repos: Repositories, reservation_id
 def refuse_resolved(reservation: Doc, now: datetime) -> None:
     status = reservation["status"]
     if status == "expired" or (status == "held" and as_utc(reservation["expires_at"]) <= now):
+        expires_at = as_utc(reservation["expires_at"]).isoformat().replace("+00:00", "Z")
         raise ReservationExpired(
-            f"reservation {reservation['_id']} expired at "
-            f"{as_utc(reservation['expires_at']).isoformat()}"
+            f"reservation {reservation['_id']} expired at {expires_at}",
+            reservation_id=reservation["_id"],
+            expires_at=expires_at,
         )
-    raise ReservationNotHeld(f"reservation {reservation['_id']} is already {status}")
+    raise ReservationNotHeld(
+        f"reservation {reservation['_id']} is already {status}",
+        reservation_id=reservation["_id"],
+        reservation_status=status,
+    )
 
 
 def capture_amount(reservation: Doc, amount: int | None) -> int:
@@ -106,6 +114,8 @@ def capture_amount(reservation: Doc, amount: int | None) -> int:
         raise ValidationFailed(
             f"amount: {captured} exceeds the {held} credits held",
             errors=[{"loc": ["body", "amount"], "msg": "exceeds the hold", "type": "value_error"}],
+            requested=captured,
+            held=held,
         )
     return captured
 

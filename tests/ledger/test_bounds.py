@@ -106,7 +106,8 @@ async def test_other_accounts_have_their_own_bound(client_with, db):
     assert (await reserve(client, ACCOUNT, 1)).status_code == 201
 
     assert (await reserve(client, "user_2", 1)).status_code == 201
-    assert_problem(await reserve(client, ACCOUNT, 1), 409, "too_many_reservations")
+    body = assert_problem(await reserve(client, ACCOUNT, 1), 409, "too_many_reservations")
+    assert (body["held_reservations"], body["max_held_reservations"]) == (1, 1)
 
 
 # ---------------------------------------------------------------- grants, a page at a time
