@@ -54,6 +54,14 @@ class ReservationNotFound(DomainError):
     code, status, title = "reservation_not_found", 404, "Reservation not found"
 
 
+class GrantNotFound(DomainError):
+    code, status, title = "grant_not_found", 404, "Grant not found"
+
+
+class GrantExpired(DomainError):
+    code, status, title = "grant_expired", 409, "Grant expired or voided"
+
+
 class EventNotFound(DomainError):
     code, status, title = "event_not_found", 404, "Webhook event not found"
 

@@ -43,6 +43,7 @@ from app.routers import (
     credits,
     directory,
     events,
+    grants,
     health,
     webhook_endpoints,
     webhooks,
@@ -216,6 +217,7 @@ def create_app(
     app.include_router(directory.router)
     app.include_router(accounts.router)
     app.include_router(credits.router)
+    app.include_router(grants.router)
     app.include_router(webhooks.router)
     app.include_router(events.router)
     app.include_router(admin.router)

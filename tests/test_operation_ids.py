@@ -23,6 +23,8 @@ OPERATION_IDS = {
     "GET /v1/accounts/{account_id}/usage": "getUsage",
     "GET /v1/accounts/{account_id}/timeline": "getTimeline",
     "POST /v1/accounts/{account_id}/adjustments": "createAdjustment",
+    "POST /v1/grants/{grant_id}/void": "voidGrant",
+    "PATCH /v1/grants/{grant_id}": "updateGrant",
     "GET /v1/accounts/{account_id}/alerts": "getAlerts",
     "PUT /v1/accounts/{account_id}/alerts": "setAlerts",
     "GET /v1/reservations/{reservation_id}": "getReservation",

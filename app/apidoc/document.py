@@ -32,6 +32,8 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
     "POST /v1/reservations/{reservation_id}/capture": [E.ReservationNotHeld, E.ReservationExpired],
     "POST /v1/reservations/{reservation_id}/release": [E.ReservationNotHeld, E.ReservationExpired],
     "POST /v1/webhook-events/{event_id}/replay": [E.EventNotFound, E.EventNotReplayable],
+    "POST /v1/grants/{grant_id}/void": [E.GrantNotFound, E.GrantExpired],
+    "PATCH /v1/grants/{grant_id}": [E.GrantNotFound, E.GrantExpired],
     "GET /readyz": [E.NotReady],
     "POST /v1/webhook-deliveries/{delivery_id}/retry": [
         E.DeliveryNotFound,
@@ -101,6 +103,10 @@ PROBLEM_FIGURES: dict[str, dict[str, Any]] = {
         "integer", "too_many_reservations: the most live holds an account may have.", 1000
     ),
     "max_bytes": _figure("integer", "payload_too_large: the largest body accepted.", 1048576),
+    "grant_id": _figure(
+        "string", "grant_not_found, grant_expired: the grant.", "gr_6743a1f0c2a4b5d6e7f80912"
+    ),
+    "grant_status": _figure("string", "grant_expired: expired or voided.", "voided"),
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -231,6 +237,8 @@ EXAMPLE_FIGURES: dict[type, dict[str, Any]] = {
     E.ReservationExpired: _examples_of("reservation_id", "expires_at"),
     E.TooManyReservations: _examples_of("held_reservations", "max_held_reservations"),
     E.PayloadTooLarge: _examples_of("max_bytes"),
+    E.GrantNotFound: _examples_of("grant_id"),
+    E.GrantExpired: _examples_of("grant_id", "grant_status"),
 }
 
 

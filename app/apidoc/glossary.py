@@ -167,6 +167,27 @@ BY_SCHEMA: dict[str, tuple[str, Any]] = {
         "When the credits expire (UTC, with a timezone); omit for never.",
         T1,
     ),
+    "Grant.status": (
+        "live, expired (its time came, or its subscription ended) or voided (POST "
+        "/v1/grants/{grant_id}/void).",
+        "live",
+    ),
+    "GrantVoid.reason": (
+        "Required: why the rest of the grant is voided (shown in the ledger).",
+        "duplicate promo",
+    ),
+    "GrantUpdate.expires_at": (
+        "Required: the new expiry (UTC, with a timezone, in the future), or null for never.",
+        T1,
+    ),
+    "GrantUpdate.reason": ("Why the expiry moves (kept with the grant's changes).", "goodwill"),
+    "GrantVoided.entry": (
+        "The expiry entry of the credits voided; null when none were free (those a hold has "
+        "set aside expire when it releases them).",
+        None,
+    ),
+    "GrantVoided.grant": ("The grant after the void.", None),
+    "GrantWithAccount.grant": ("The grant after the change.", None),
     "LedgerEntry.id": ("The entry's id; entries sort by it, newest first.", ENTRY_ID),
     "LedgerEntry.amount": ("Signed credits: positive adds, negative takes away.", -3),
     "LedgerEntry.source": (
@@ -233,6 +254,7 @@ BY_SCHEMA: dict[str, tuple[str, Any]] = {
 PARAMETERS: dict[str, str] = {
     "account_id": "The product's own account id: 1-128 of A-Z a-z 0-9 _ . : -",
     "reservation_id": "The hold's id (rsv_...).",
+    "grant_id": "The grant's id (gr_...).",
     "event_id": "Stripe's event id (evt_...).",
     "Idempotency-Key": "1-255 printable ASCII characters, one per logical operation: a retry "
     "with the same key and body gets the first answer "

@@ -92,31 +92,36 @@ async def expire_grant(
     now: datetime,
     *,
     reason: str = "grant expired",
-) -> int:
+    actor: str | None = None,
+    idempotency_key: str | None = None,
+    fields: Doc | None = None,
+) -> Doc | None:
     """Expire one grant now; its free credits leave the balance with an `expiry` entry.
-    Credits a hold has set aside stay with the hold. Returns the credits expired."""
-    if not await repos.grants.mark_expired(session, grant, now):
-        return 0
+    Credits a hold has set aside stay with the hold. Returns that entry (None when nothing
+    was free, or the grant had expired already)."""
+    if not await repos.grants.mark_expired(session, grant, now, fields=fields):
+        return None
     lost = grant["remaining"]
-    if lost:
-        account = await repos.accounts.change(
-            session, grant["account_id"], now, balance=-lost, entries=1
-        )
-        await repos.ledger.insert(
-            session,
-            ledger_entry(
-                grant["account_id"],
-                "expiry",
-                -lost,
-                account["balance"],
-                now,
-                grants=[{"grant_id": grant["_id"], "kind": grant["kind"], "amount": -lost}],
-                source=grant["source"],
-                description=reason,
-                **position(account),
-            ),
-        )
-    return lost
+    if not lost:
+        return None
+    account = await repos.accounts.change(
+        session, grant["account_id"], now, balance=-lost, entries=1
+    )
+    entry = ledger_entry(
+        grant["account_id"],
+        "expiry",
+        -lost,
+        account["balance"],
+        now,
+        grants=[{"grant_id": grant["_id"], "kind": grant["kind"], "amount": -lost}],
+        source=grant["source"],
+        idempotency_key=idempotency_key,
+        actor=actor,
+        description=reason,
+        **position(account),
+    )
+    await repos.ledger.insert(session, entry)
+    return entry
 
 
 class ExpiryDue(Exception):

@@ -10,6 +10,7 @@ from app.ledger import schemas
 from app.ledger.access import access_reason, available
 from app.ledger.debits import debit_credits
 from app.ledger.expiry import expire_due, expire_now, is_due, load_account
+from app.ledger.grant_changes import change_expiry, find_grant, void_grant
 from app.ledger.grants import grant_credits, take_back
 from app.ledger.idempotency import Outcome, fingerprint, replayed, run_idempotent
 from app.ledger.repository import Repositories
@@ -331,6 +332,52 @@ class Ledger:
         return await self._once(
             account_id, key, "adjust", req.model_dump(mode="json"), now, work, 201
         )
+
+    async def void_grant(
+        self, grant_id: str, req: schemas.GrantVoid, key: str, actor: str
+    ) -> Outcome:
+        now = self.clock.now()
+        account_id = (await find_grant(None, self.repos, grant_id))["account_id"]
+
+        async def work(session):
+            grant, entry = await void_grant(
+                session,
+                self.repos,
+                grant_id,
+                now,
+                reason=req.reason,
+                actor=actor,
+                idempotency_key=key,
+            )
+            after = await self.repos.accounts.get(session, account_id)
+            return schemas.GrantVoided(
+                grant=grant_view(grant),
+                entry=entry_view(entry) if entry else None,
+                account=account_view(after, now),
+            ).model_dump(mode="json")
+
+        request = {"grant": grant_id, **req.model_dump(mode="json")}
+        return await self._once(account_id, key, "void_grant", request, now, work, 200)
+
+    async def update_grant(
+        self, grant_id: str, req: schemas.GrantUpdate, key: str, actor: str
+    ) -> Outcome:
+        now = self.clock.now()
+        account_id = (await find_grant(None, self.repos, grant_id))["account_id"]
+
+        async def work(session):
+            # Checked inside, after the replay check: an exact retry gets the first answer
+            # even once the time it named has passed.
+            grant = await change_expiry(
+                session, self.repos, grant_id, req.expires_at, now, reason=req.reason, actor=actor
+            )
+            after = await self.repos.accounts.get(session, account_id)
+            return schemas.GrantWithAccount(
+                grant=grant_view(grant), account=account_view(after, now)
+            ).model_dump(mode="json")
+
+        request = {"grant": grant_id, **req.model_dump(mode="json")}
+        return await self._once(account_id, key, "update_grant", request, now, work, 200)
 
     async def _once(self, account_id, key, operation, request, now, work, status) -> Outcome:
         return await run_idempotent(

@@ -355,8 +355,11 @@ class GrantRepository:
             session=session,
         )
 
-    async def mark_expired(self, session: Session, grant: Doc, now: datetime) -> bool:
-        """Flip a grant to expired once, recording what it still had."""
+    async def mark_expired(
+        self, session: Session, grant: Doc, now: datetime, *, fields: Doc | None = None
+    ) -> bool:
+        """Flip a grant to expired once, recording what it still had (and `fields`: a void's
+        who and why)."""
         result = await self.col.update_one(
             {"_id": grant["_id"], "expired": False, "remaining": grant["remaining"]},
             {
@@ -365,11 +368,31 @@ class GrantRepository:
                     "expired_at": now,
                     "expired_amount": grant["remaining"],
                     "remaining": 0,
+                    **(fields or {}),
                 }
             },
             session=session,
         )
         return result.modified_count == 1
+
+    async def set_expiry(
+        self, session: Session, grant_id: str, expires_at: datetime | None, change: Doc
+    ) -> Doc | None:
+        """A live grant's new expiry (None: never), the change kept on the grant; its
+        credits.expiring notice is due again for the new date. None: no such live grant."""
+        return await self.col.find_one_and_update(
+            {"_id": grant_id, "expired": False},
+            {
+                "$set": {
+                    "expires_at": expires_at,
+                    "never_expires": expires_at is None,
+                    "expiry_noticed_at": None,
+                },
+                "$push": {"expiry_changes": change},
+            },
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
 
 
 class LedgerRepository:

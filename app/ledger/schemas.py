@@ -90,6 +90,16 @@ class GrantCreate(Request):
     metadata: Metadata = Field(default_factory=dict)
 
 
+class GrantVoid(Request):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class GrantUpdate(Request):
+    # Required, and null means "never": a PATCH that names no expiry changes nothing.
+    expires_at: Annotated[datetime | None, AfterValidator(_aware)]
+    reason: Description | None = None
+
+
 def _nonzero(value: int) -> int:
     if value == 0:
         raise ValueError("must not be zero")
@@ -135,6 +145,7 @@ class Grant(BaseModel):
     expires_at: datetime | None
     source: str
     description: str | None = None
+    status: Literal["live", "expired", "voided"] = "live"
     created_at: datetime
 
 
@@ -167,6 +178,17 @@ class LedgerPage(BaseModel):
 
 class EntryWithAccount(BaseModel):
     entry: LedgerEntry
+    account: Account
+
+
+class GrantVoided(BaseModel):
+    grant: Grant
+    entry: LedgerEntry | None
+    account: Account
+
+
+class GrantWithAccount(BaseModel):
+    grant: Grant
     account: Account
 
 

@@ -40,8 +40,15 @@ def grant_view(doc: Doc) -> schemas.Grant:
         expires_at=doc.get("expires_at"),
         source=doc["source"],
         description=doc.get("description"),
+        status=grant_status(doc),
         created_at=doc["created_at"],
     )
+
+
+def grant_status(doc: Doc) -> str:
+    if not doc.get("expired"):
+        return "live"
+    return "voided" if doc.get("voided_at") else "expired"
 
 
 def entry_view(doc: Doc) -> schemas.LedgerEntry:

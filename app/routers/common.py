@@ -14,6 +14,7 @@ from app.ledger.schemas import ACCOUNT_ID_PATTERN
 
 AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="the product's id")]
 ReservationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+GrantId = Annotated[str, Path(pattern=r"^gr_[0-9a-f]{24}$", description="the grant's id")]
 
 
 async def _idempotency_key(
