@@ -15,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from app.access_log import AccessLog
 from app.apidoc import install_openapi
+from app.apidoc.pages import install_docs
 from app.auth import AuthenticateApi, Authenticator
 from app.billing.allocation import sweep_allocations
 from app.billing.catalog import Catalog, CatalogError, load_catalog
@@ -174,6 +175,8 @@ def create_app(
         version="0.1.0",
         summary="Stripe webhooks in; a credit ledger, subscription state and access decisions out.",
         lifespan=lifespan,
+        docs_url=None,  # served from the package's assets by install_docs, never a CDN
+        redoc_url=None,
     )
     repos = Repositories(database)
     app.state.settings = settings
@@ -197,6 +200,7 @@ def create_app(
     wire_events(app.state, settings, database, repos, catalog, clock, app.state.metrics)
     install_error_handlers(app)
     install_openapi(app)
+    install_docs(app)
     # The last added runs first: authenticate from the headers, then read the body.
     app.add_middleware(BodyLimit)
     app.add_middleware(AuthenticateApi, authenticator=app.state.authenticator)

@@ -12,24 +12,14 @@ import httpx
 import pytest
 
 from app.clock import FrozenClock
+from tests.browser import launch_chromium
 from tests.conftest import START, WEBHOOK_SECRET, auth, token
 from tests.console.live_server import LiveServer
 from tests.stripe_events import StripeEvents, signed_request
-from tests.tools import CHROMIUM, need
 from tests.webhooks.helpers import catalog_toml, example_catalog
 
 pytestmark = pytest.mark.browser
 
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 NEW_PRICE = "price_team_monthly"
 REPO = Path(__file__).resolve().parents[2]
 
@@ -42,20 +32,6 @@ SCREENSHOTS = REPO / "docs" / "console"
 @pytest.fixture
 def browser():
     yield from launch_chromium()
-
-
-def launch_chromium(*extra: str):
-    """Headless Chromium (the machine's own, never a downloaded build), or a skip."""
-    executable = need(CHROMIUM)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        # Playwright gives every launch a fresh, temporary user-data-dir.
-        launched = p.chromium.launch(
-            executable_path=executable, headless=True, args=[*ARGS, *extra]
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture
