@@ -3,18 +3,23 @@ answer is lost, typed results and exceptions, and holds that capture or release.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import uuid
+from pathlib import Path
 
 import httpx
 import pytest
 from credit_ledger_client import (
     AsyncCreditLedger,
+    ConnectionFailed,
     CreditLedger,
+    CreditLedgerError,
     EntryResult,
     InsufficientCredits,
     ReservationNotFound,
+    ServiceUnavailable,
     ValidationFailed,
 )
 from starlette.testclient import TestClient
@@ -23,7 +28,19 @@ from app.clock import FrozenClock
 from app.db import LEDGER, RESERVATIONS, connect
 from app.main import create_app
 from tests.conftest import START, make_settings, token
-from tests.factories import assert_invariants, make_account
+from tests.factories import assert_invariants, debit, make_account
+
+CLIENT = Path(__file__).resolve().parents[1] / "clients" / "python"
+
+
+def _load_unasync():
+    spec = importlib.util.spec_from_file_location("unasync", CLIENT / "unasync.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.unasync
+
+
+unasync = _load_unasync()
 
 
 class LoseAnswers:
@@ -197,19 +214,104 @@ async def test_hold_that_raises_is_released(app, client, db):
     assert await db[LEDGER].count_documents({"account_id": "user_1", "type": "capture"}) == 0
 
 
-async def test_hold_that_ends_without_capturing_captures_all_or_releases(app, client, db):
+async def test_hold_that_ends_without_capturing_is_released_unless_capture_is_asked(
+    app, client, db
+):
     await make_account(client, "user_1", 100)
     ledger = ledger_client(app)
 
-    async with ledger.hold("user_1", 20) as kept:
+    async with ledger.hold("user_1", 20) as forgotten:
         pass
-    async with ledger.hold("user_1", 30, on_exit="release") as given_back:
+    async with ledger.hold("user_1", 30, on_exit="capture") as kept:
         pass
 
-    assert (kept.reservation.status, kept.reservation.captured) == ("captured", 20)
-    assert given_back.reservation.status == "released"
+    # Forgetting to capture costs the customer nothing; capturing in full is asked for.
+    assert (forgotten.reservation.status, forgotten.reservation.captured) == ("released", 0)
+    assert (kept.reservation.status, kept.reservation.captured) == ("captured", 30)
     acc = await assert_invariants(db, "user_1")
-    assert (acc["balance"], acc["reserved"]) == (80, 0)
+    assert (acc["balance"], acc["reserved"]) == (70, 0)
+
+
+async def render_video(ledger: AsyncCreditLedger, job_id: str) -> None:
+    """A queue worker's job: hold for the job, spend what the render cost."""
+    async with ledger.hold("user_1", 20, idempotency_key=job_id) as hold:
+        await hold.capture(12)
+
+
+async def test_a_redelivered_job_holds_and_captures_once(app, client, db):
+    await make_account(client, "user_1", 100)
+    ledger = ledger_client(app)
+
+    await render_video(ledger, "job-7f3a")
+    # The queue lost the worker's acknowledgement and delivers the job again.
+    await render_video(ledger, "job-7f3a")
+
+    assert await db[RESERVATIONS].count_documents({"account_id": "user_1"}) == 1
+    assert await db[LEDGER].count_documents({"account_id": "user_1", "type": "capture"}) == 1
+    acc = await assert_invariants(db, "user_1")
+    assert (acc["balance"], acc["reserved"]) == (88, 0)
+    await render_video(ledger, "job-8b21")  # another job is another hold
+    assert (await ledger.account("user_1")).balance == 76
+
+
+async def test_a_redelivered_job_whose_capture_answer_was_lost_captures_once(app, client, db):
+    await make_account(client, "user_1", 100)
+    lost = LoseAnswers(app, "/capture", times=4)  # more than the client retries
+    with pytest.raises(ServiceUnavailable):
+        await render_video(ledger_client(lost), "job-7f3a")
+
+    await render_video(ledger_client(app), "job-7f3a")
+
+    assert len(set(lost.keys)) == 1 and lost.keys[0] == "job-7f3a:capture"
+    assert await db[LEDGER].count_documents({"account_id": "user_1", "type": "capture"}) == 1
+    acc = await assert_invariants(db, "user_1")
+    assert (acc["balance"], acc["reserved"]) == (88, 0)
+
+
+async def test_a_wrong_base_url_is_a_connection_failure_not_an_outage_answer():
+    sleeps = Sleeps()
+    ledger = AsyncCreditLedger("http://127.0.0.1:9", "ck_test", sleep=sleeps)
+
+    with pytest.raises(ConnectionFailed) as raised:
+        await ledger.debit("user_1", 1)
+    await ledger.aclose()
+
+    assert not isinstance(raised.value, CreditLedgerError)
+    assert raised.value.attempts == 4 and len(sleeps) == 3
+    assert "http://127.0.0.1:9/v1/accounts/user_1/debits" in str(raised.value)
+    assert "ck_test" not in str(raised.value)
+
+
+def test_without_a_base_url_the_client_says_which_setting_to_set(monkeypatch):
+    monkeypatch.delenv("CREDIT_LEDGER_URL", raising=False)
+
+    with pytest.raises(ValueError, match="CREDIT_LEDGER_URL"):
+        CreditLedger()
+
+
+async def test_iter_ledger_and_iter_grants_walk_every_page(app, client, db):
+    for n in range(3):
+        await make_account(client, "user_1", 100 + n)
+    for n in range(10):
+        await debit(client, "user_1", 1 + n)
+    ledger = ledger_client(app)
+
+    entries = [e async for e in ledger.iter_ledger("user_1", page_size=4)]
+    debits = [e async for e in ledger.iter_ledger("user_1", type="debit", page_size=3)]
+    grants = [g async for g in ledger.iter_grants("user_1", page_size=2)]
+
+    assert [e.seq for e in entries] == list(range(13, 0, -1))
+    assert [e.amount for e in debits] == [-n for n in range(10, 0, -1)]
+    assert sorted(g.amount for g in grants) == [100, 101, 102]
+    assert len(await ledger.grants("user_1")) == 3
+
+
+def test_the_sync_client_is_the_async_one_without_async():
+    made = unasync((CLIENT / "credit_ledger_client" / "_async.py").read_text())
+
+    assert (CLIENT / "credit_ledger_client" / "_sync.py").read_text() == made, (
+        "run python clients/python/unasync.py"
+    )
 
 
 def test_the_sync_client_debits_and_holds_the_same_way():

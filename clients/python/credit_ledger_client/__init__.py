@@ -1,11 +1,13 @@
 """Credit Ledger's Python client: typed results, one Idempotency-Key per logical call reused
-by its retries, backoff on connection errors and 5xx, problem+json as exceptions, and holds
-as context managers."""
+by its retries, backoff on connection errors and 5xx, problem+json as exceptions, holds as
+context managers whose keys come from the job's, lists walked page by page, and the
+verification of the events the service pushes."""
 
 from credit_ledger_client._async import AsyncCreditLedger, AsyncHold
 from credit_ledger_client._errors import (
     AccessSuspended,
     AccountNotFound,
+    ConnectionFailed,
     CreditLedgerError,
     Forbidden,
     IdempotencyKeyReused,
@@ -24,13 +26,16 @@ from credit_ledger_client._models import (
     Account,
     CaptureResult,
     EntryResult,
+    Event,
     Grant,
     GrantPart,
     LedgerEntry,
     LedgerPage,
+    Page,
     Reservation,
 )
 from credit_ledger_client._sync import CreditLedger, Hold
+from credit_ledger_client._webhooks import WebhookVerificationFailed, verify_webhook
 
 __all__ = [
     "AccessDecision",
@@ -40,9 +45,11 @@ __all__ = [
     "AsyncCreditLedger",
     "AsyncHold",
     "CaptureResult",
+    "ConnectionFailed",
     "CreditLedger",
     "CreditLedgerError",
     "EntryResult",
+    "Event",
     "Forbidden",
     "Grant",
     "GrantPart",
@@ -52,6 +59,7 @@ __all__ = [
     "LedgerEntry",
     "LedgerPage",
     "NegativeBalance",
+    "Page",
     "PayloadTooLarge",
     "Reservation",
     "ReservationExpired",
@@ -60,4 +68,6 @@ __all__ = [
     "ServiceUnavailable",
     "Unauthenticated",
     "ValidationFailed",
+    "WebhookVerificationFailed",
+    "verify_webhook",
 ]

@@ -1,10 +1,11 @@
-"""AsyncCreditLedger: the async client, and its hold context manager."""
+"""AsyncCreditLedger: the async client, and its hold context manager. _sync.py is made from
+this file by clients/python/unasync.py: edit here, then run it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -13,18 +14,19 @@ import httpx
 
 from credit_ledger_client import _calls as calls
 from credit_ledger_client import _models as m
-from credit_ledger_client._errors import CreditLedgerError
+from credit_ledger_client._errors import ConnectionFailed, CreditLedgerError
 
 T = TypeVar("T")
 
 
 class AsyncCreditLedger:
-    """`AsyncCreditLedger(base_url, api_key)`; use as `async with` or call `aclose()`."""
+    """`AsyncCreditLedger(base_url, api_key)`, by default CREDIT_LEDGER_URL and
+    CREDIT_LEDGER_API_KEY; use as `async with` or call `aclose()`."""
 
     def __init__(
         self,
-        base_url: str = "",
-        api_key: str = "",
+        base_url: str | None = None,
+        api_key: str | None = None,
         *,
         timeout: float = 10.0,
         max_retries: int = 3,
@@ -32,9 +34,10 @@ class AsyncCreditLedger:
         http_client: httpx.AsyncClient | None = None,
         sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
     ) -> None:
+        url, key = calls.base_url_and_key(base_url, api_key, http_client is not None)
         self._own = http_client is None
-        self._http = http_client or httpx.AsyncClient(base_url=base_url, timeout=timeout)
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = http_client or httpx.AsyncClient(base_url=url, timeout=timeout)
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._retry = calls.RetryPolicy(max_retries, backoff)
         self._sleep = sleep
 
@@ -59,17 +62,29 @@ class AsyncCreditLedger:
                     params=call.params,
                     headers={**self._headers, **call.headers()},
                 )
-                result = calls.outcome(call, response)
-                retry = calls.retryable(result)
             except httpx.TransportError as error:  # connect, read or write failed
-                result, retry = calls.unreachable(error), True
-            if retry and attempt < self._retry.max_retries:
-                await self._sleep(self._retry.delay(attempt))
-                attempt += 1
-                continue
-            if isinstance(result, CreditLedgerError):
-                raise result
-            return result
+                if attempt >= self._retry.max_retries:
+                    target = calls.target(self._http, call)
+                    raise ConnectionFailed(target, attempt + 1, error) from error
+            else:
+                result = calls.outcome(call, response)
+                if not calls.retryable(result) or attempt >= self._retry.max_retries:
+                    if isinstance(result, CreditLedgerError):
+                        raise result
+                    return result
+            await self._sleep(self._retry.delay(attempt))
+            attempt += 1
+
+    async def _every(self, page: Callable[[str | None], calls.Call[Any]]) -> AsyncIterator[Any]:
+        """Each item of every page, fetched a page at a time as the caller reads on."""
+        cursor = None
+        while True:
+            found = await self._run(page(cursor))
+            for item in found.data:
+                yield item
+            if not found.has_more or not found.next_cursor:
+                return
+            cursor = found.next_cursor
 
     # Reads
 
@@ -80,7 +95,11 @@ class AsyncCreditLedger:
         return await self._run(calls.access(account_id, cost))
 
     async def grants(self, account_id: str) -> list[m.Grant]:
-        return await self._run(calls.grants(account_id))
+        """Every grant of the account (all pages)."""
+        return [grant async for grant in self.iter_grants(account_id)]
+
+    def iter_grants(self, account_id: str, *, page_size: int = 100) -> AsyncIterator[m.Grant]:
+        return self._every(lambda cursor: calls.grants(account_id, page_size, cursor))
 
     async def ledger(
         self,
@@ -91,6 +110,18 @@ class AsyncCreditLedger:
         type: str | None = None,
     ) -> m.LedgerPage:  # noqa: A002
         return await self._run(calls.ledger(account_id, limit, starting_after, type))
+
+    def iter_ledger(
+        self, account_id: str, *, type: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[m.LedgerEntry]:  # noqa: A002
+        """Every entry of the account's ledger, newest first, page after page."""
+        return self._every(lambda cursor: calls.ledger(account_id, page_size, cursor, type))
+
+    def iter_events(
+        self, account_id: str | None = None, *, type: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[m.Event]:  # noqa: A002
+        """Every recorded event (one account's, or all), oldest first, page after page."""
+        return self._every(lambda cursor: calls.events(account_id, type, page_size, cursor))
 
     async def reservation(self, reservation_id: str) -> m.Reservation:
         return await self._run(calls.reservation(reservation_id))
@@ -167,18 +198,24 @@ class AsyncCreditLedger:
         account_id: str,
         credits: int,
         *,
+        idempotency_key: str | None = None,
         ttl_seconds: int | None = None,
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
-        on_exit: Literal["capture", "release"] = "capture",
+        on_exit: Literal["release", "capture"] = "release",
     ) -> AsyncHold:
-        """`async with ledger.hold(account, 20) as hold: ...; await hold.capture(n)`."""
-        return AsyncHold(self, account_id, credits, ttl_seconds, description, metadata, on_exit)
+        """`async with ledger.hold(account, 20, idempotency_key=job.id) as hold: ...;
+        await hold.capture(n)`. Give the job's own id as the key: a redelivered job then
+        replays the hold and its capture instead of charging twice."""
+        keys = calls.hold_keys(idempotency_key)
+        return AsyncHold(
+            self, account_id, credits, ttl_seconds, description, metadata, on_exit, keys
+        )
 
 
 class AsyncHold:
-    """Credits held for the length of a block: released if it raises; captured in full (or
-    released, with on_exit="release") if it ends without capturing or releasing."""
+    """Credits held for the length of a block: released if it raises, and released if it
+    ends without capturing or releasing (captured in full instead with on_exit="capture")."""
 
     def __init__(
         self,
@@ -189,10 +226,12 @@ class AsyncHold:
         description: str | None,
         metadata: dict[str, Any] | None,
         on_exit: str,
+        keys: tuple[str, str, str],
     ) -> None:
         self._ledger = ledger
         self._request = (account_id, credits, ttl_seconds, description, metadata)
         self._on_exit = on_exit
+        self.idempotency_key, self._capture_key, self._release_key = keys
         self.reservation: m.Reservation | None = None
         self.result: m.CaptureResult | None = None
         self._done = False
@@ -205,18 +244,23 @@ class AsyncHold:
     async def __aenter__(self) -> AsyncHold:
         account_id, credits, ttl, description, metadata = self._request
         self.reservation = await self._ledger.reserve(
-            account_id, credits, ttl_seconds=ttl, description=description, metadata=metadata
+            account_id,
+            credits,
+            ttl_seconds=ttl,
+            description=description,
+            metadata=metadata,
+            idempotency_key=self.idempotency_key,
         )
         return self
 
     async def capture(self, amount: int | None = None) -> m.CaptureResult:
         """Spend `amount` (default: all of it); the rest goes back at once."""
-        self.result = await self._ledger.capture(self.id, amount)
+        self.result = await self._ledger.capture(self.id, amount, idempotency_key=self._capture_key)
         self.reservation, self._done = self.result.reservation, True
         return self.result
 
     async def release(self) -> m.Reservation:
-        self.reservation = await self._ledger.release(self.id)
+        self.reservation = await self._ledger.release(self.id, idempotency_key=self._release_key)
         self._done = True
         return self.reservation
 
@@ -232,5 +276,5 @@ class AsyncHold:
             await (self.capture() if self._on_exit == "capture" else self.release())
             return
         # the block's own exception matters more; the hold's TTL gives it back anyway
-        with contextlib.suppress(CreditLedgerError):
+        with contextlib.suppress(CreditLedgerError, ConnectionFailed):
             await self.release()

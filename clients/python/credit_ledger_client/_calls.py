@@ -3,6 +3,7 @@ its answer; the async and sync clients only differ in how they send it."""
 
 from __future__ import annotations
 
+import os
 import random
 import uuid
 from collections.abc import Callable
@@ -18,6 +19,32 @@ from credit_ledger_client._errors import CreditLedgerError, ServiceUnavailable, 
 
 T = TypeVar("T")
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
+URL_VARIABLE = "CREDIT_LEDGER_URL"
+KEY_VARIABLE = "CREDIT_LEDGER_API_KEY"
+# A hold's capture and release keys are its own key with these ends: a job redelivered with
+# the same key replays the hold, then its capture or release, instead of doing them again.
+CAPTURE_END = ":capture"
+RELEASE_END = ":release"
+MAX_KEY = 255  # the service's limit on an Idempotency-Key
+
+
+def base_url_and_key(
+    base_url: str | None, api_key: str | None, has_client: bool
+) -> tuple[str, str]:
+    """The arguments, else CREDIT_LEDGER_URL and CREDIT_LEDGER_API_KEY."""
+    url = base_url if base_url is not None else os.environ.get(URL_VARIABLE, "")
+    key = api_key if api_key is not None else os.environ.get(KEY_VARIABLE, "")
+    if not url and not has_client:
+        raise ValueError(f"no base URL: pass base_url or set {URL_VARIABLE}")
+    return url, key
+
+
+def hold_keys(key: str | None) -> tuple[str, str, str]:
+    """The hold's reserve, capture and release keys, all from one."""
+    key = key or new_key()
+    if not 1 <= len(key) <= MAX_KEY - len(RELEASE_END) or not key.isascii():
+        raise ValueError(f"a hold's idempotency key is 1-{MAX_KEY - len(RELEASE_END)} ASCII chars")
+    return key, key + CAPTURE_END, key + RELEASE_END
 
 
 @dataclass(frozen=True)
@@ -64,11 +91,27 @@ def access(account_id: str, cost: int) -> Call[m.AccessDecision]:
     )
 
 
-def grants(account_id: str) -> Call[list[m.Grant]]:
+def _page(item: Callable[[dict[str, Any]], T]) -> Callable[[Any, bool], m.Page[T]]:
+    return lambda d, _: m.Page([item(x) for x in d["data"]], d["has_more"], d.get("next_cursor"))
+
+
+def grants(account_id: str, limit: int, starting_after: str | None) -> Call[m.Page[m.Grant]]:
     return Call(
         "GET",
         f"/v1/accounts/{_seg(account_id)}/grants",
-        lambda d, _: [m.Grant.from_json(g) for g in d["data"]],
+        _page(m.Grant.from_json),
+        params=_body(limit=limit, starting_after=starting_after),
+    )
+
+
+def events(
+    account_id: str | None, type: str | None, limit: int, starting_after: str | None
+) -> Call[m.Page[m.Event]]:  # noqa: A002 - the API's name
+    return Call(
+        "GET",
+        "/v1/events",
+        _page(m.Event.from_json),
+        params=_body(account_id=account_id, type=type, limit=limit, starting_after=starting_after),
     )
 
 
@@ -204,7 +247,6 @@ def retryable(result: object) -> bool:
     return isinstance(result, ServiceUnavailable) and result.status in RETRIED_STATUSES
 
 
-def unreachable(error: httpx.TransportError) -> ServiceUnavailable:
-    return ServiceUnavailable(
-        0, "service_unavailable", "Service unavailable", f"{type(error).__name__}: {error}"
-    )
+def target(http: httpx.Client | httpx.AsyncClient, call: Call[Any]) -> str:
+    """Where a call went, for the message of a connection failure (never the key)."""
+    return str(http.base_url.join(call.path)) if str(http.base_url) else call.path

@@ -80,12 +80,26 @@ class PayloadTooLarge(CreditLedgerError):
 
 
 class ServiceUnavailable(CreditLedgerError):
-    """Connection errors or 5xx answers until the retries ran out."""
+    """5xx answers until the retries ran out: the service is there but failing."""
 
     code = "service_unavailable"
 
 
-_BY_CODE = {cls.code: cls for cls in CreditLedgerError.__subclasses__()}
+class ConnectionFailed(Exception):
+    """No answer at all until the retries ran out: the service is down, or the base URL
+    (CREDIT_LEDGER_URL) points nowhere. The transport's error is the `__cause__`."""
+
+    def __init__(self, url: str, attempts: int, error: Exception) -> None:
+        super().__init__(
+            f"could not reach {url} ({attempts} attempts): {type(error).__name__}: {error}"
+        )
+        self.url = url
+        self.attempts = attempts
+
+
+_BY_CODE: dict[str, type[CreditLedgerError]] = {
+    cls.code: cls for cls in CreditLedgerError.__subclasses__()
+}
 
 
 def error_from_answer(status: int, body: Any) -> CreditLedgerError:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
 def _time(value: str | None) -> datetime | None:
@@ -190,11 +192,39 @@ class AccessDecision:
 
 
 @dataclass(frozen=True)
-class LedgerPage:
-    data: list[LedgerEntry]
+class Event:
+    """An event the service records (and pushes to webhook endpoints)."""
+
+    id: str
+    type: str
+    account_id: str | None
+    account_seq: int
+    created_at: datetime
+    data: dict[str, Any]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Event:
+        return cls(
+            id=data["id"],
+            type=data["type"],
+            account_id=data.get("account_id"),
+            account_seq=data["account_seq"],
+            created_at=_time(data["created_at"]),
+            data=data.get("data") or {},
+        )
+
+
+@dataclass(frozen=True)
+class Page(Generic[T]):
+    """One page of a list; `iter_*` methods walk every page for you."""
+
+    data: list[T]
     has_more: bool
     next_cursor: str | None
 
+
+@dataclass(frozen=True)
+class LedgerPage(Page[LedgerEntry]):
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LedgerPage:
         return cls(

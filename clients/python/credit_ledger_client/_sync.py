@@ -1,11 +1,11 @@
-"""CreditLedger: the sync client, and its hold context manager (the async client's code
-without async)."""
+"""CreditLedger: the sync client, and its hold context manager. Made from _async.py by
+clients/python/unasync.py: edit that file, then run it."""
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -14,18 +14,19 @@ import httpx
 
 from credit_ledger_client import _calls as calls
 from credit_ledger_client import _models as m
-from credit_ledger_client._errors import CreditLedgerError
+from credit_ledger_client._errors import ConnectionFailed, CreditLedgerError
 
 T = TypeVar("T")
 
 
 class CreditLedger:
-    """`CreditLedger(base_url, api_key)`; use as `with` or call `close()`."""
+    """`CreditLedger(base_url, api_key)`, by default CREDIT_LEDGER_URL and
+    CREDIT_LEDGER_API_KEY; use as `with` or call `close()`."""
 
     def __init__(
         self,
-        base_url: str = "",
-        api_key: str = "",
+        base_url: str | None = None,
+        api_key: str | None = None,
         *,
         timeout: float = 10.0,
         max_retries: int = 3,
@@ -33,9 +34,10 @@ class CreditLedger:
         http_client: httpx.Client | None = None,
         sleep: Callable[[float], Any] = time.sleep,
     ) -> None:
+        url, key = calls.base_url_and_key(base_url, api_key, http_client is not None)
         self._own = http_client is None
-        self._http = http_client or httpx.Client(base_url=base_url, timeout=timeout)
-        self._headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = http_client or httpx.Client(base_url=url, timeout=timeout)
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
         self._retry = calls.RetryPolicy(max_retries, backoff)
         self._sleep = sleep
 
@@ -60,17 +62,28 @@ class CreditLedger:
                     params=call.params,
                     headers={**self._headers, **call.headers()},
                 )
-                result = calls.outcome(call, response)
-                retry = calls.retryable(result)
             except httpx.TransportError as error:  # connect, read or write failed
-                result, retry = calls.unreachable(error), True
-            if retry and attempt < self._retry.max_retries:
-                self._sleep(self._retry.delay(attempt))
-                attempt += 1
-                continue
-            if isinstance(result, CreditLedgerError):
-                raise result
-            return result
+                if attempt >= self._retry.max_retries:
+                    target = calls.target(self._http, call)
+                    raise ConnectionFailed(target, attempt + 1, error) from error
+            else:
+                result = calls.outcome(call, response)
+                if not calls.retryable(result) or attempt >= self._retry.max_retries:
+                    if isinstance(result, CreditLedgerError):
+                        raise result
+                    return result
+            self._sleep(self._retry.delay(attempt))
+            attempt += 1
+
+    def _every(self, page: Callable[[str | None], calls.Call[Any]]) -> Iterator[Any]:
+        """Each item of every page, fetched a page at a time as the caller reads on."""
+        cursor = None
+        while True:
+            found = self._run(page(cursor))
+            yield from found.data
+            if not found.has_more or not found.next_cursor:
+                return
+            cursor = found.next_cursor
 
     # Reads
 
@@ -81,7 +94,11 @@ class CreditLedger:
         return self._run(calls.access(account_id, cost))
 
     def grants(self, account_id: str) -> list[m.Grant]:
-        return self._run(calls.grants(account_id))
+        """Every grant of the account (all pages)."""
+        return [grant for grant in self.iter_grants(account_id)]
+
+    def iter_grants(self, account_id: str, *, page_size: int = 100) -> Iterator[m.Grant]:
+        return self._every(lambda cursor: calls.grants(account_id, page_size, cursor))
 
     def ledger(
         self,
@@ -92,6 +109,18 @@ class CreditLedger:
         type: str | None = None,
     ) -> m.LedgerPage:  # noqa: A002
         return self._run(calls.ledger(account_id, limit, starting_after, type))
+
+    def iter_ledger(
+        self, account_id: str, *, type: str | None = None, page_size: int = 100
+    ) -> Iterator[m.LedgerEntry]:  # noqa: A002
+        """Every entry of the account's ledger, newest first, page after page."""
+        return self._every(lambda cursor: calls.ledger(account_id, page_size, cursor, type))
+
+    def iter_events(
+        self, account_id: str | None = None, *, type: str | None = None, page_size: int = 100
+    ) -> Iterator[m.Event]:  # noqa: A002
+        """Every recorded event (one account's, or all), oldest first, page after page."""
+        return self._every(lambda cursor: calls.events(account_id, type, page_size, cursor))
 
     def reservation(self, reservation_id: str) -> m.Reservation:
         return self._run(calls.reservation(reservation_id))
@@ -164,18 +193,22 @@ class CreditLedger:
         account_id: str,
         credits: int,
         *,
+        idempotency_key: str | None = None,
         ttl_seconds: int | None = None,
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
-        on_exit: Literal["capture", "release"] = "capture",
+        on_exit: Literal["release", "capture"] = "release",
     ) -> Hold:
-        """`with ledger.hold(account, 20) as hold: ...; hold.capture(n)`."""
-        return Hold(self, account_id, credits, ttl_seconds, description, metadata, on_exit)
+        """`with ledger.hold(account, 20, idempotency_key=job.id) as hold: ...;
+        hold.capture(n)`. Give the job's own id as the key: a redelivered job then
+        replays the hold and its capture instead of charging twice."""
+        keys = calls.hold_keys(idempotency_key)
+        return Hold(self, account_id, credits, ttl_seconds, description, metadata, on_exit, keys)
 
 
 class Hold:
-    """Credits held for the length of a block: released if it raises; captured in full (or
-    released, with on_exit="release") if it ends without capturing or releasing."""
+    """Credits held for the length of a block: released if it raises, and released if it
+    ends without capturing or releasing (captured in full instead with on_exit="capture")."""
 
     def __init__(
         self,
@@ -186,10 +219,12 @@ class Hold:
         description: str | None,
         metadata: dict[str, Any] | None,
         on_exit: str,
+        keys: tuple[str, str, str],
     ) -> None:
         self._ledger = ledger
         self._request = (account_id, credits, ttl_seconds, description, metadata)
         self._on_exit = on_exit
+        self.idempotency_key, self._capture_key, self._release_key = keys
         self.reservation: m.Reservation | None = None
         self.result: m.CaptureResult | None = None
         self._done = False
@@ -202,18 +237,23 @@ class Hold:
     def __enter__(self) -> Hold:
         account_id, credits, ttl, description, metadata = self._request
         self.reservation = self._ledger.reserve(
-            account_id, credits, ttl_seconds=ttl, description=description, metadata=metadata
+            account_id,
+            credits,
+            ttl_seconds=ttl,
+            description=description,
+            metadata=metadata,
+            idempotency_key=self.idempotency_key,
         )
         return self
 
     def capture(self, amount: int | None = None) -> m.CaptureResult:
         """Spend `amount` (default: all of it); the rest goes back at once."""
-        self.result = self._ledger.capture(self.id, amount)
+        self.result = self._ledger.capture(self.id, amount, idempotency_key=self._capture_key)
         self.reservation, self._done = self.result.reservation, True
         return self.result
 
     def release(self) -> m.Reservation:
-        self.reservation = self._ledger.release(self.id)
+        self.reservation = self._ledger.release(self.id, idempotency_key=self._release_key)
         self._done = True
         return self.reservation
 
@@ -229,5 +269,5 @@ class Hold:
             (self.capture() if self._on_exit == "capture" else self.release())
             return
         # the block's own exception matters more; the hold's TTL gives it back anyway
-        with contextlib.suppress(CreditLedgerError):
+        with contextlib.suppress(CreditLedgerError, ConnectionFailed):
             self.release()
