@@ -152,6 +152,16 @@ INDEXES: dict[str, list[IndexModel]] = {
             ],
             name="parked_customer",
         ),
+        # Disputes parked until their payment (intent or charge) is linked to an invoice.
+        IndexModel(
+            [
+                ("status", ASCENDING),
+                ("awaits_payment", ASCENDING),
+                ("created", ASCENDING),
+                ("seq", ASCENDING),
+            ],
+            name="parked_payment",
+        ),
         # Outgoing events: failed or long-parked events not yet alerted (stripe_event.failed).
         IndexModel(
             [("status", ASCENDING), ("alerted_at", ASCENDING), ("received_at", ASCENDING)],

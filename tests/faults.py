@@ -84,6 +84,38 @@ class DuplicateAt:
         return None
 
 
+READS = frozenset({"find", "find_one", "count_documents"})
+
+
+class ConflictOnce:
+    """A write conflict at the first `operation` on `collection` of a unit's first run (as
+    when a concurrent transaction committed that document first): the unit runs again.
+    Records the first write of every run, as (collection, operation)."""
+
+    def __init__(self, operation: str, collection: str) -> None:
+        self.operation, self.collection = operation, collection
+        self.runs: list[list[tuple[str, str]]] = []
+        self.conflicts = 0
+        self._current: Journal | None = None
+
+    def step(self, session: Journal, operation: str, collection: str, upsert: bool) -> None:
+        if session is not self._current:
+            self._current = session
+            self.runs.append([])
+        if operation not in READS:
+            self.runs[-1].append((collection, operation))
+        if (
+            session.attempt == 0
+            and (operation, collection) == (self.operation, self.collection)
+            and not self.conflicts
+        ):
+            self.conflicts += 1
+            raise write_conflict(operation, collection)
+
+    def commit(self, session: Journal) -> None:
+        return None
+
+
 _GENERATED = re.compile(r"[0-9a-f]{24}")
 
 

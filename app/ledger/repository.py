@@ -96,6 +96,14 @@ class AccountRepository:
             session=session,
         )
 
+    async def mark_stripe_event(self, session: Session, account_id: str, event_id: str) -> None:
+        """The first write of a Stripe event's transaction (an account that exists): two events
+        of one account then conflict at their first statement, before either did its work,
+        rather than at the balance's $inc at the end."""
+        await self.col.update_one(
+            {"_id": account_id}, {"$set": {"last_stripe_event": event_id}}, session=session
+        )
+
     async def change(
         self,
         session: Session,

@@ -15,11 +15,15 @@ from app.webhooks.stripe_api import StripeLookup
 
 
 class Park(Exception):  # noqa: N818 - an outcome, not an error
-    """The account cannot be resolved yet: keep the event until its customer is linked."""
+    """The account cannot be resolved yet: keep the event until its customer is linked, or
+    (a dispute) until the payment it names is linked to an invoice."""
 
-    def __init__(self, customer_id: str | None, reason: str) -> None:
+    def __init__(
+        self, customer_id: str | None, reason: str, *, payments: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(reason)
         self.customer_id = customer_id
+        self.payments = payments  # payment intent and charge ids the event waits for
 
 
 class PermanentFailure(Exception):
@@ -55,7 +59,26 @@ class WebhookStores:
     ledger: Repositories
     customers: CustomerRepository
     payments: PaymentRepository
-    lookup: StripeLookup | None = None  # with STRIPE_API_KEY: asks Stripe about payments
+    lookup: StripeLookup | None = None  # with STRIPE_API_KEY: asks Stripe, before transactions
+
+
+@dataclass(frozen=True)
+class PaidInvoices:
+    """Stripe's answer on a payment: its payment intent and the invoices it paid."""
+
+    payment_intent: str | None
+    invoices: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What an event needed from outside its transaction, read before it started (see
+    prefetch.py): handlers use this and never call Stripe themselves."""
+
+    account_id: str | None = None  # the account the event will write, as far as known before
+    invoice_lines: tuple[dict[str, Any], ...] | None = None  # every line of the invoice
+    paid_invoices: PaidInvoices | None = None  # for a refund or dispute of an unlinked payment
+    customer: dict[str, Any] | None = None  # the event's customer, for its metadata.account_id
 
 
 @dataclass
@@ -65,7 +88,11 @@ class EventContext:
     catalog: Catalog
     event: dict[str, Any]
     now: datetime
+    fetched: Fetched = field(default_factory=Fetched)
     linked_customers: list[str] = field(default_factory=list)
+    # Payment intents and charges this event linked to an account: disputes waiting for them
+    # are applied after it commits.
+    linked_payments: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # said in the event log beside the outcome
 
     def plan_for_price(self, price: str | None, where: str) -> Plan:

@@ -1,5 +1,7 @@
-"""Receiving, logging and applying Stripe events: each event's effects and its final mark
-commit in one transaction; parked events run again once their customer is linked."""
+"""Receiving, logging and applying Stripe events: what an event needs from Stripe's API is
+fetched first, outside any transaction; then its effects and its final mark commit in one
+short transaction whose first write is its account's. Parked events run again once their
+customer (or, for a dispute, their payment) is linked."""
 
 from __future__ import annotations
 
@@ -16,9 +18,17 @@ from app.clock import Clock
 from app.db import Database, Session
 from app.errors import EventNotFound, EventNotReplayable
 from app.metrics import Metrics
-from app.webhooks.context import EventContext, Outcome, Park, PermanentFailure, WebhookStores
+from app.webhooks.context import (
+    EventContext,
+    Fetched,
+    Outcome,
+    Park,
+    PermanentFailure,
+    WebhookStores,
+)
 from app.webhooks.handlers import HANDLERS
-from app.webhooks.repository import EventRepository, stored_type
+from app.webhooks.prefetch import prefetch
+from app.webhooks.repository import PENDING, EventRepository, stored_type
 from app.webhooks.signature import verify_event
 from app.webhooks.validation import UnusableEvent, check_event
 
@@ -96,14 +106,23 @@ class WebhookProcessor:
     async def process(self, event_id: str) -> str:
         token = str(ObjectId())
         try:
-            outcome = await self.db.transaction(lambda s: self._apply(s, event_id, token))
+            found = await self.events.get(None, event_id)
+            if found is None or found["status"] not in PENDING:
+                return "duplicate"  # applied by another delivery meanwhile
+            event = _readable(found["payload"])
+            other_mode = wrong_mode(event, self.livemode)
+            # Stripe's API is asked here, once: a transaction run again must not ask again.
+            fetched = Fetched() if other_mode else await prefetch(event, self.stores)
+            outcome = await self.db.transaction(
+                lambda s: self._apply(s, event, token, fetched, other_mode)
+            )
         except Park as parked:
-            await self._record(event_id, token, "parked", str(parked), parked.customer_id, None)
-            # Linked between this attempt and its record, the customer's drain has come and
-            # gone without this event: apply it now rather than leave it parked for good.
-            if parked.customer_id and await self.stores.customers.account_for(
-                None, parked.customer_id
-            ):
+            await self._record(
+                event_id, token, "parked", str(parked), parked.customer_id, None, parked.payments
+            )
+            # Linked between this attempt and its record, the drain has come and gone without
+            # this event: apply it now rather than leave it parked for good.
+            if await self._linked_since(parked):
                 return await self.process(event_id)
             return "parked"
         except PermanentFailure as failure:
@@ -124,20 +143,42 @@ class WebhookProcessor:
         if outcome.type:  # empty when another delivery had already claimed the event
             self._count(outcome.type, outcome.status)
         for customer_id in outcome.linked:
-            await self._drain(customer_id)
+            await self._drain(await self.events.parked_for(customer_id))
+        for payment_id in outcome.linked_payments:
+            await self._drain(await self.events.parked_for_payment(payment_id))
         return outcome.status
 
     def _count(self, event_type: str, status: str) -> None:
         self.metrics.inc("credit_ledger_webhook_events_total", type=event_type, status=status)
 
-    async def _apply(self, session: Session, event_id: str, token: str) -> Applied:
+    async def _linked_since(self, parked: Park) -> bool:
+        if parked.customer_id:
+            return await self.stores.customers.account_for(None, parked.customer_id) is not None
+        if parked.payments:
+            known = await self.stores.payments.find(None, *parked.payments)
+            return known is not None and known.get("account_id") is not None
+        return False
+
+    async def _apply(
+        self,
+        session: Session,
+        event: dict[str, Any],
+        token: str,
+        fetched: Fetched,
+        other_mode: str | None,
+    ) -> Applied:
+        """The transaction: nothing here calls Stripe (`fetched` has it), so a run again after
+        a write conflict is as short as the first."""
+        event_id = event["id"]
+        if fetched.account_id is not None:
+            await self.stores.ledger.accounts.mark_stripe_event(
+                session, fetched.account_id, event_id
+            )
         claimed = await self.events.claim(session, event_id, token)
         if claimed is None:
-            return Applied("duplicate", [], "")
-        event = _readable(claimed["payload"])
-        ctx = EventContext(session, self.stores, self.catalog, event, self.clock.now())
+            return Applied("duplicate", [], [], "")
+        ctx = EventContext(session, self.stores, self.catalog, event, self.clock.now(), fetched)
         handler = HANDLERS.get(event["type"])
-        other_mode = wrong_mode(event, self.livemode)
         if other_mode:
             outcome = Outcome("ignored", note=other_mode)
         else:
@@ -155,7 +196,7 @@ class WebhookProcessor:
                 "processed_at": ctx.now,
             },
         )
-        return Applied(outcome.status, ctx.linked_customers, event["type"])
+        return Applied(outcome.status, ctx.linked_customers, ctx.linked_payments, event["type"])
 
     async def _record(
         self,
@@ -165,6 +206,7 @@ class WebhookProcessor:
         error: str | None,
         customer_id: str | None,
         account_id: str | None,
+        payments: tuple[str, ...] = (),
     ) -> None:
         current = await self.events.get(None, event_id)
         attempts = (current or {}).get("attempts", 0)
@@ -182,14 +224,17 @@ class WebhookProcessor:
                 "customer_id": customer_id,
                 "account_id": account_id,
                 "processed_at": self.clock.now(),
+                # A parked dispute's payment ids (parked_for_payment); only a park sets them.
+                **({"awaits_payment": list(payments) or None} if status == "parked" else {}),
             },
         )
 
-    async def _drain(self, customer_id: str) -> None:
-        """Apply, oldest first, the events parked until this customer had an account. The
-        link that drains them has committed, so a transient failure of one of them must not
-        fail the delivery that made the link: Stripe would only re-deliver that one."""
-        for event_id in await self.events.parked_for(customer_id):
+    async def _drain(self, parked: list[str]) -> None:
+        """Apply, oldest first, the events parked until their customer had an account (or
+        their payment an invoice). The link that drains them has committed, so a transient
+        failure of one of them must not fail the delivery that made the link: Stripe would
+        only re-deliver that one."""
+        for event_id in parked:
             for attempt in range(DRAIN_ATTEMPTS):
                 try:
                     await self.process(event_id)
@@ -242,4 +287,5 @@ def wrong_mode(event: dict[str, Any], livemode: bool | None) -> str | None:
 class Applied:
     status: str
     linked: list[str]
+    linked_payments: list[str]
     type: str

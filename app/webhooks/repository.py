@@ -84,7 +84,15 @@ class EventRepository:
         return result.deleted_count
 
     async def parked_for(self, customer_id: str) -> list[str]:
-        cursor = self.col.find({"status": "parked", "customer_id": customer_id}, {"_id": 1})
+        """Events parked until this customer is linked, oldest first."""
+        return await self._parked({"customer_id": customer_id})
+
+    async def parked_for_payment(self, payment_id: str) -> list[str]:
+        """Disputes parked until this payment intent or charge is linked to an invoice."""
+        return await self._parked({"awaits_payment": payment_id})
+
+    async def _parked(self, waiting: Doc) -> list[str]:
+        cursor = self.col.find({"status": "parked", **waiting}, {"_id": 1})
         docs = await cursor.sort([("created", 1), ("seq", 1)]).to_list(None)
         return [d["_id"] for d in docs]
 
@@ -148,6 +156,12 @@ class PaymentRepository:
 
     def __init__(self, db: Database) -> None:
         self.col = db[PAYMENTS]
+
+    async def get(self, session: Session, payment_id: str | None) -> Doc | None:
+        """A pack's payment by its intent, or a subscription invoice's by the invoice id."""
+        if payment_id is None:
+            return None
+        return await self.col.find_one({"_id": payment_id}, session=session)
 
     async def remember(self, session: Session, payment: Doc) -> None:
         fields = {k: v for k, v in payment.items() if k != "_id"}

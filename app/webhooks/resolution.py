@@ -7,6 +7,7 @@ from typing import Any
 from app.ledger.expiry import expire_due
 from app.ledger.schemas import is_account_id
 from app.webhooks.context import EventContext, Park
+from app.webhooks.payloads import metadata
 
 
 def _valid(candidate: Any) -> str | None:
@@ -38,7 +39,7 @@ async def _resolve(
     metadata: list[dict[str, Any]] | None,
 ) -> str:
     named = _valid(client_reference_id)
-    for meta in metadata or []:
+    for meta in (*(metadata or []), _fetched_customer_metadata(ctx, customer_id)):
         named = named or _valid(meta.get("account_id"))
     customers = ctx.stores.customers
     linked = await customers.account_for(ctx.session, customer_id) if customer_id else None
@@ -67,3 +68,12 @@ async def _resolve(
     )
     ctx.linked_customers.append(customer_id)
     return named
+
+
+def _fetched_customer_metadata(ctx: EventContext, customer_id: str | None) -> dict[str, Any]:
+    """The customer's own metadata, read from Stripe's API before the transaction when the
+    event names no account and the customer was not linked (see prefetch.py)."""
+    customer = ctx.fetched.customer
+    if customer_id is None or customer is None or customer.get("id") != customer_id:
+        return {}
+    return metadata(customer)

@@ -1,6 +1,7 @@
-"""What the service asks Stripe's API (with STRIPE_API_KEY) while applying an event: which
-invoices a payment paid, an invoice's lines beyond those its event carries; and the mode
-(live or test) of the key."""
+"""What the service asks Stripe's API (with STRIPE_API_KEY) before applying an event (never
+inside its transaction: see prefetch.py): which invoices a payment paid, an invoice's lines
+beyond those its event carries, a customer's metadata; and the mode (live or test) of the
+key."""
 
 from __future__ import annotations
 
@@ -39,6 +40,20 @@ class StripeLookup:
     def _invoice_lines(self, invoice_id: str) -> list[dict]:
         page = self.client.v1.invoices.line_items.list(invoice_id, params={"limit": 100})
         return [line.to_dict(for_json=True) for line in page.auto_paging_iter()]
+
+    async def customer(self, customer_id: str) -> dict:
+        """The customer (`GET /v1/customers/{id}`), for its `metadata.account_id`; {} when
+        Stripe knows no such customer. A deleted one has no metadata."""
+        return await asyncio.to_thread(self._customer, customer_id)
+
+    def _customer(self, customer_id: str) -> dict:
+        try:
+            return self.client.v1.customers.retrieve(customer_id).to_dict()
+        except stripe.InvalidRequestError as error:
+            log.info(
+                "Stripe knows no customer %s: %s", customer_id, error.user_message or error.code
+            )
+            return {}
 
     async def invoices_paid_by(
         self, payment_intent: str | None, charge_id: str | None

@@ -38,6 +38,15 @@ async def get_account(client, account_id: str) -> dict:
     return response.json()
 
 
+async def access(client, account_id: str, cost: int = 1) -> dict:
+    """The access decision: {allowed, reason, available}."""
+    response = await client.get(
+        f"/v1/accounts/{account_id}/access", params={"cost": cost}, headers=auth("reader")
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def at(unix: int) -> datetime:
     return datetime.fromtimestamp(unix, UTC)
 

@@ -13,8 +13,8 @@ async def _payment(ctx: EventContext, payment_intent, charge_id):
     """The payment that brought credits (a pack's, a subscription invoice's), or None."""
     payment_intent, charge_id = object_id(payment_intent), object_id(charge_id)
     payment = await ctx.stores.payments.find(ctx.session, payment_intent, charge_id)
-    if (payment is None or payment.get("account_id") is None) and ctx.stores.lookup:
-        payment = await _look_up(ctx, payment_intent, charge_id) or payment
+    if (payment is None or payment.get("account_id") is None) and ctx.fetched.paid_invoices:
+        payment = await _link_paid_invoices(ctx, charge_id) or payment
     if payment is None or payment.get("account_id") is None:
         return None
     # Every write to an account first expires what is due on it.
@@ -22,14 +22,14 @@ async def _payment(ctx: EventContext, payment_intent, charge_id):
     return payment
 
 
-async def _look_up(ctx: EventContext, payment_intent: str | None, charge_id: str | None):
-    """Ask Stripe which invoices the payment paid (a subscription's payment whose
-    `invoice_payment.paid` never came), and keep the link."""
+async def _link_paid_invoices(ctx: EventContext, charge_id: str | None):
+    """Keep what Stripe said (before the transaction) the payment paid: a subscription's
+    payment whose `invoice_payment.paid` never came."""
     found = None
-    payment_intent, invoices = await ctx.stores.lookup.invoices_paid_by(payment_intent, charge_id)
-    for invoice in invoices:
+    paid = ctx.fetched.paid_invoices
+    for invoice in paid.invoices:
         known = await ctx.stores.payments.link_invoice(
-            ctx.session, invoice, payment_intent, charge_id, ctx.now
+            ctx.session, invoice, paid.payment_intent, charge_id, ctx.now
         )
         ctx.notes.append(f"Stripe's API: the payment paid invoice {invoice}")
         if found is None and known.get("account_id") is not None:

@@ -39,25 +39,25 @@ def _opens_trial(invoice: dict, line: PlanLine, account: dict, subscription: str
 
 async def _plan_line(ctx: EventContext) -> PlanLine:
     """The plan line; when the event carries only the first of many lines (after many
-    changes, Stripe lists the prorations first) and none is the plan's, the rest are asked
-    of Stripe's API, given STRIPE_API_KEY."""
+    changes, Stripe lists the prorations first), every line, read from Stripe's API before
+    the transaction, given STRIPE_API_KEY."""
     invoice = ctx.obj
+    every = ctx.fetched.invoice_lines
+    if every is not None:
+        ctx.notes.append(f"{len(every)} lines read from Stripe's API")
+        return invoice_plan_line(ctx.catalog, {**invoice, "lines": {"data": list(every)}})
     try:
         return invoice_plan_line(ctx.catalog, invoice)
     except PermanentFailure as missing:
         lines = invoice.get("lines")
         if not (isinstance(lines, dict) and lines.get("has_more")):
             raise
-        if ctx.stores.lookup is None:
-            raise PermanentFailure(
-                f"{missing} The event carries only the invoice's first "
-                "lines: set STRIPE_API_KEY so the rest can be read, and "
-                "replay.",
-                code=missing.code,
-            ) from None
-        every = await ctx.stores.lookup.invoice_lines(invoice["id"])
-        ctx.notes.append(f"{len(every)} lines read from Stripe's API")
-        return invoice_plan_line(ctx.catalog, {**invoice, "lines": {"data": every}})
+        raise PermanentFailure(
+            f"{missing} The event carries only the invoice's first "
+            "lines: set STRIPE_API_KEY so the rest can be read, and "
+            "replay.",
+            code=missing.code,
+        ) from None
 
 
 async def _account(ctx: EventContext) -> tuple[str, str | None]:
