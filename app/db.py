@@ -185,6 +185,7 @@ INDEXES: dict[str, list[IndexModel]] = {
         # the status filter.
         IndexModel([("stripe_customer_id", ASCENDING), ("_id", ASCENDING)], name="customer"),
         IndexModel([("email", ASCENDING), ("_id", ASCENDING)], name="email"),
+        IndexModel([("search_terms", ASCENDING), ("_id", ASCENDING)], name="search_terms"),
         IndexModel([("subscription_status", ASCENDING), ("_id", ASCENDING)], name="status_id"),
         # Accounts whose balance alert is on (the account list's low_balance filter), in id
         # order: the alert flags live on the account, which every balance move returns.

@@ -12,6 +12,7 @@ OPERATION_IDS = {
     "GET /metrics": "getMetrics",
     "GET /v1/accounts": "listAccounts",
     "GET /v1/accounts/{account_id}": "getAccount",
+    "PATCH /v1/accounts/{account_id}": "updateAccount",
     "GET /v1/accounts/{account_id}/grants": "listGrants",
     "POST /v1/accounts/{account_id}/grants": "createGrant",
     "GET /v1/accounts/{account_id}/ledger": "listLedgerEntries",

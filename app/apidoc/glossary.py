@@ -152,6 +152,22 @@ BY_SCHEMA: dict[str, tuple[str, Any]] = {
         None,
     ),
     "Account.id": ("The account id (the product's own).", ACCOUNT),
+    "Account.name": ("The account's name, as the product set it, or null.", "Acme Studio"),
+    "Account.email": (
+        "The account's email in lower case: set by PATCH, or the last one Stripe sent.",
+        "billing@acme.example",
+    ),
+    "Account.metadata": ("The product's own keys and values for the account.", {"tier": "gold"}),
+    "AccountUpdate.name": ("The account's name, 1-200 characters; null clears it.", "Acme Studio"),
+    "AccountUpdate.email": (
+        "An email address, up to 254 characters; null clears it.",
+        "billing@acme.example",
+    ),
+    "AccountUpdate.metadata": (
+        "Replaces the whole map (up to 50 keys of strings, integers, booleans); null or {} "
+        "clears it.",
+        {"tier": "gold"},
+    ),
     "Grant.id": ("The grant's id.", GRANT_ID),
     "Grant.amount": ("Credits the grant gave.", 100),
     "Grant.source": ("What made it: api, invoice:<id>, checkout:<id>, ...", "api"),

@@ -13,6 +13,7 @@ from app.ledger.expiry import expire_due, expire_now, is_due, load_account
 from app.ledger.grant_changes import change_expiry, find_grant, void_grant
 from app.ledger.grants import grant_credits, take_back
 from app.ledger.idempotency import Outcome, fingerprint, replayed, run_idempotent
+from app.ledger.profile import update_profile
 from app.ledger.repository import Repositories
 from app.ledger.reservations import (
     capture_amount,
@@ -378,6 +379,22 @@ class Ledger:
 
         request = {"grant": grant_id, **req.model_dump(mode="json")}
         return await self._once(account_id, key, "update_grant", request, now, work, 200)
+
+    async def update_account(
+        self, account_id: str, req: schemas.AccountUpdate, key: str | None
+    ) -> Outcome:
+        """Name, email, metadata. Setting values is safe to repeat, so the Idempotency-Key
+        is optional; with one, a retry replays the first answer like any write."""
+        now = self.clock.now()
+        changes = req.model_dump(mode="json", exclude_unset=True)
+
+        async def work(session):
+            after = await update_profile(session, self.repos, account_id, changes, now)
+            return account_view(after, now).model_dump(mode="json")
+
+        if key is None:
+            return Outcome(200, await self.repos.db.transaction(work), replayed=False)
+        return await self._once(account_id, key, "update_account", changes, now, work, 200)
 
     async def _once(self, account_id, key, operation, request, now, work, status) -> Outcome:
         return await run_idempotent(

@@ -36,14 +36,16 @@ class ReadRepository:
         starting_after: str | None,
         limit: int,
     ) -> list[Doc]:
-        """Accounts by id, oldest id first. `q` matches an id prefix, a Stripe customer id or
-        an email (each branch has its index); `among` narrows to the given ids."""
+        """Accounts by id, oldest id first. `q` matches an id prefix, a Stripe customer id, an
+        email, or a prefix of a search term (name, a word of it, `key:value` of metadata),
+        each branch with its index; `among` narrows to the given ids."""
         query: Doc = {}
         if q:
             query["$or"] = [
                 {"_id": {"$regex": "^" + re.escape(q)}},
                 {"stripe_customer_id": q},
                 {"email": q.lower()},
+                {"search_terms": {"$regex": "^" + re.escape(q.lower())}},
             ]
         if status:
             query["subscription_status"] = status

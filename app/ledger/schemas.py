@@ -6,7 +6,15 @@ import re
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StringConstraints,
+    model_validator,
+)
 
 ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 _ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN.removeprefix("^").removesuffix("$"))
@@ -90,6 +98,27 @@ class GrantCreate(Request):
     metadata: Metadata = Field(default_factory=dict)
 
 
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+AccountName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class AccountUpdate(Request):
+    """Fields left out stay as they are; null clears one. `metadata` replaces the whole map."""
+
+    name: (
+        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        | None
+    ) = None
+    email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)] | None = None
+    metadata: Metadata | None = None
+
+    @model_validator(mode="after")
+    def _names_a_field(self) -> AccountUpdate:
+        if not self.model_fields_set:
+            raise ValueError("name at least one of name, email, metadata")
+        return self
+
+
 class GrantVoid(Request):
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
 
@@ -126,6 +155,9 @@ class Account(BaseModel):
     suspended_reason: str | None
     stripe_customer_id: str | None
     stripe_subscription_id: str | None
+    name: str | None = None
+    email: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime
     updated_at: datetime
 

@@ -24,6 +24,9 @@ def account_view(doc: Doc, now: datetime) -> schemas.Account:
         suspended_reason=suspended_reason(doc, now),
         stripe_customer_id=doc.get("stripe_customer_id"),
         stripe_subscription_id=doc.get("stripe_subscription_id"),
+        name=doc.get("name"),
+        email=doc.get("email"),
+        metadata=doc.get("metadata") or {},
         created_at=doc["created_at"],
         updated_at=doc["updated_at"],
     )

@@ -6,9 +6,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from app.auth import ReadCaller
+from app.auth import GrantCaller, ReadCaller
 from app.ledger import schemas
-from app.routers.common import AccountId, LedgerDep
+from app.routers.common import AccountId, LedgerDep, OptionalIdempotencyKey, replayable
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -19,6 +19,19 @@ EntryType = Literal["grant", "debit", "capture", "expiry", "clawback", "adjustme
 async def get_account(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep):
     caller.check_account(account_id)
     return await ledger.account(account_id)
+
+
+@router.patch("/{account_id}", response_model=schemas.Account, operation_id="updateAccount")
+async def update_account(
+    account_id: AccountId,
+    body: schemas.AccountUpdate,
+    caller: GrantCaller,
+    key: OptionalIdempotencyKey,
+    ledger: LedgerDep,
+):
+    """Set the account's name, email or metadata (null clears one; metadata is replaced
+    whole). The console's search finds accounts by them."""
+    return replayable(await ledger.update_account(account_id, body, key))
 
 
 @router.get("/{account_id}/grants", response_model=schemas.GrantList, operation_id="listGrants")

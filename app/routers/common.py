@@ -35,6 +35,16 @@ async def _idempotency_key(
 IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
 
 
+async def _optional_idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str | None:
+    return None if key is None else await _idempotency_key(key)
+
+
+# For writes that set values (repeating them is harmless): a key is honoured when sent.
+OptionalIdempotencyKey = Annotated[str | None, Depends(_optional_idempotency_key)]
+
+
 async def get_ledger(request: Request) -> Ledger:
     return request.app.state.ledger
 

@@ -43,7 +43,9 @@ async def list_accounts(
     q: Annotated[
         str | None,
         Query(
-            max_length=255, description=("an account id prefix, a Stripe customer id, or an email")
+            max_length=255,
+            description="an account id prefix, a Stripe customer id, an email, or a prefix of "
+            "the account's name, of a word of it, or of key:value of its metadata (any case)",
         ),
     ] = None,
     subscription_status: Annotated[Status | None, Query()] = None,

@@ -30,7 +30,14 @@ async def test_timeline_sources_are_index_ranges_without_a_sort(client, db):
 @pytest.mark.real_server
 async def test_search_usage_and_hold_lists_use_indexes(client, db):
     await make_account(client, "user_1", 10)
-    search = {"$or": [{"_id": {"$regex": "^us"}}, {"stripe_customer_id": "us"}, {"email": "us"}]}
+    search = {
+        "$or": [
+            {"_id": {"$regex": "^us"}},
+            {"stripe_customer_id": "us"},
+            {"email": "us"},
+            {"search_terms": {"$regex": "^us"}},
+        ]
+    }
     stages, _ = await _winning(db.db[ACCOUNTS], search, [("_id", ASCENDING)])
     assert "COLLSCAN" not in stages
     stages, _ = await _winning(
