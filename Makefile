@@ -9,9 +9,10 @@ STAMP := $(VENV)/.installed
 # engine and the dev tools); requirements/prod.lock is the production image's.
 LOCK := requirements/dev.lock
 CLIENT := clients/python
+TS := clients/typescript
 
 .DEFAULT_GOAL := help
-.PHONY: help install run test lint fmt demo bench screenshots lock clean
+.PHONY: help install ts-install run test lint fmt demo bench screenshots lock client-types clean
 
 help:
 	@echo "make install  create .venv and install the project with its dev tools"
@@ -23,9 +24,10 @@ help:
 	@echo "make screenshots  only the browser tests (they write docs/console/*.png)"
 	@echo "make bench    benchmark a service it starts (or BENCH_ARGS='--url URL --key KEY')"
 	@echo "make lock     re-pin requirements/*.lock from pyproject.toml (pip-tools)"
+	@echo "make client-types  regenerate clients/typescript/src/schema.ts from /openapi.json"
 	@echo "make clean    remove .venv, caches and build output"
 
-install: $(STAMP)
+install: $(STAMP) ts-install
 
 $(STAMP): pyproject.toml $(LOCK) $(CLIENT)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -34,6 +36,16 @@ $(STAMP): pyproject.toml $(LOCK) $(CLIENT)/pyproject.toml
 	# their dependencies all come from the lock.
 	$(BIN)/python -m pip install --no-deps -e '.[dev,embedded]' -e $(CLIENT)
 	touch $@
+
+# The TypeScript client's compiler (typescript, pinned by its package-lock.json) when npm is
+# here; without it (or offline) the TypeScript client's tests skip and say so.
+ts-install:
+	@if ! command -v npm >/dev/null 2>&1; then \
+		echo "no npm: the TypeScript client's tests will skip (install Node.js 20+ to run them)"; \
+	elif [ ! $(TS)/node_modules/.package-lock.json -nt $(TS)/package-lock.json ]; then \
+		npm ci --prefix $(TS) --no-audit --no-fund --loglevel=error || \
+		echo "npm ci failed: the TypeScript client's tests will skip"; \
+	fi
 
 run: install
 	$(BIN)/python -m app dev
@@ -70,6 +82,10 @@ lock:
 		--no-emit-find-links --no-emit-trusted-host --extra embedded --extra dev \
 		-o requirements/dev.lock pyproject.toml
 
+client-types: install
+	$(BIN)/python -m scripts.typescript_types
+
 clean:
-	rm -rf $(VENV) .lock-venv .pytest_cache .ruff_cache build dist *.egg-info .dev-credentials.json
+	rm -rf $(VENV) .lock-venv .pytest_cache .ruff_cache build dist *.egg-info .dev-credentials.json \
+		$(TS)/node_modules $(TS)/dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

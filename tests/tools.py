@@ -45,7 +45,15 @@ NODE = Tool(
     ("node",),
     "install Node.js 20+ (apt-get install nodejs) to run the TypeScript client's tests",
 )
-TOOLS = (CHROMIUM, NODE)
+TYPESCRIPT_CLIENT = Path(__file__).resolve().parents[1] / "clients" / "typescript"
+TSC = Tool(
+    "node",
+    "TypeScript compiler",
+    "TSC",
+    (str(TYPESCRIPT_CLIENT / "node_modules" / "typescript" / "bin" / "tsc"),),
+    "run `npm ci` in clients/typescript (make install does when npm is found)",
+)
+TOOLS = (CHROMIUM, NODE, TSC)
 
 
 def required() -> bool:
