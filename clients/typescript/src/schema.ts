@@ -20,6 +20,9 @@ export interface Account {
   suspended_reason: string | null;
   stripe_customer_id: string | null;
   stripe_subscription_id: string | null;
+  name?: string | null;
+  email?: string | null;
+  metadata?: Record<string, unknown>;
   created_at: string;
   updated_at: string;
 }
@@ -28,6 +31,12 @@ export interface AccountList {
   data: Array<Account>;
   has_more: boolean;
   next_cursor: string | null;
+}
+
+export interface AccountUpdate {
+  name?: string | null;
+  email?: string | null;
+  metadata?: Record<string, string | number | boolean | null> | null;
 }
 
 export interface AdjustmentCreate {
@@ -783,6 +792,18 @@ export interface Operations {
     status: 200;
     idempotencyKey: false;
   };
+  updateAccount: {
+    method: "PATCH";
+    path: "/v1/accounts/{account_id}";
+    pathParams: {
+      account_id: string;
+    };
+    query: Record<string, never>;
+    body: AccountUpdate;
+    response: Account;
+    status: 200;
+    idempotencyKey: true;
+  };
   updateGrant: {
     method: "PATCH";
     path: "/v1/grants/{grant_id}";
@@ -869,6 +890,7 @@ export const operations = {
   retryWebhookDelivery: { method: "POST", path: "/v1/webhook-deliveries/{delivery_id}/retry", idempotencyKey: false },
   rotateWebhookEndpointSecret: { method: "POST", path: "/v1/webhook-endpoints/{endpoint_id}/rotate-secret", idempotencyKey: false },
   setAlerts: { method: "PUT", path: "/v1/accounts/{account_id}/alerts", idempotencyKey: false },
+  updateAccount: { method: "PATCH", path: "/v1/accounts/{account_id}", idempotencyKey: true },
   updateGrant: { method: "PATCH", path: "/v1/grants/{grant_id}", idempotencyKey: true },
   updateWebhookEndpoint: { method: "PATCH", path: "/v1/webhook-endpoints/{endpoint_id}", idempotencyKey: false },
   verifyLedger: { method: "GET", path: "/v1/admin/verify", idempotencyKey: false },
