@@ -75,8 +75,12 @@ def invoice_lines(invoice: Obj) -> list[Obj]:
 
 
 def invoice_line_price(line: Obj) -> str | None:
-    return object_id(_dig(line, "pricing", "price_details", "price")) or object_id(
-        line.get("price")
+    """The line's price: `pricing.price_details.price` (basil and later), `price` (before),
+    or only `plan` (API versions from before prices, as subscription items carry it)."""
+    return (
+        object_id(_dig(line, "pricing", "price_details", "price"))
+        or object_id(line.get("price"))
+        or object_id(line.get("plan"))
     )
 
 
@@ -112,6 +116,8 @@ def line_bills_nothing(line: Obj) -> bool:
     unit = _dig(line, "pricing", "unit_amount_decimal")
     if unit is None:
         unit = _dig(line, "price", "unit_amount")
+    if unit is None:
+        unit = _dig(line, "plan", "amount")  # a plan's amount is per unit
     try:
         costs = float(unit) > 0
     except (TypeError, ValueError):

@@ -30,7 +30,7 @@ from app.webhooks.handlers import HANDLERS
 from app.webhooks.prefetch import prefetch
 from app.webhooks.repository import PENDING, EventRepository, stored_type
 from app.webhooks.signature import verify_event
-from app.webhooks.validation import UnusableEvent, check_event
+from app.webhooks.validation import UnusableEvent, check_event, thin_event_note
 
 log = logging.getLogger("app.webhooks")
 
@@ -70,12 +70,16 @@ class WebhookProcessor:
         Authentic means verified by its signature (`receive`) or fetched from Stripe's API
         with the secret key (the backfill of missed events): nothing here checks it again.
         """
+        thin = thin_event_note(event)
         try:
-            check_event(event)
             unusable = None
+            if not thin:
+                check_event(event)
         except UnusableEvent as exc:
             unusable = f"unusable payload: {exc}"
-        stored = await self.events.record(event, payload, self.clock.now(), error=unusable)
+        stored = await self.events.record(
+            event, payload, self.clock.now(), error=unusable, ignored=thin
+        )
         if stored is None:
             existing = await self.events.get(None, event["id"])
             # Stored but never applied (a transient failure answered 500): Stripe's retry
@@ -83,6 +87,10 @@ class WebhookProcessor:
             if existing is None or existing["status"] != "received":
                 self._count(stored_type(existing), "duplicate")
                 return "duplicate"
+        elif thin:
+            # Not a failure: nothing to alert on, nothing a replay could change.
+            self._count(stored_type(stored), "ignored")
+            return "ignored"
         elif unusable:
             # Stored as failed, with the reason: a replay will not help; Stripe gets a 200.
             log.warning("webhook event %s failed: %s", event["id"], unusable)
@@ -110,11 +118,12 @@ class WebhookProcessor:
             if found is None or found["status"] not in PENDING:
                 return "duplicate"  # applied by another delivery meanwhile
             event = _readable(found["payload"])
-            other_mode = wrong_mode(event, self.livemode)
+            # A thin event stored failed by an older version and replayed: ignored now.
+            not_applied = thin_event_note(event) or wrong_mode(event, self.livemode)
             # Stripe's API is asked here, once: a transaction run again must not ask again.
-            fetched = Fetched() if other_mode else await prefetch(event, self.stores)
+            fetched = Fetched() if not_applied else await prefetch(event, self.stores)
             outcome = await self.db.transaction(
-                lambda s: self._apply(s, event, token, fetched, other_mode)
+                lambda s: self._apply(s, event, token, fetched, not_applied)
             )
         except Park as parked:
             await self._record(
@@ -165,7 +174,7 @@ class WebhookProcessor:
         event: dict[str, Any],
         token: str,
         fetched: Fetched,
-        other_mode: str | None,
+        not_applied: str | None,
     ) -> Applied:
         """The transaction: nothing here calls Stripe (`fetched` has it), so a run again after
         a write conflict is as short as the first."""
@@ -179,8 +188,8 @@ class WebhookProcessor:
             return Applied("duplicate", [], [], "")
         ctx = EventContext(session, self.stores, self.catalog, event, self.clock.now(), fetched)
         handler = HANDLERS.get(event["type"])
-        if other_mode:
-            outcome = Outcome("ignored", note=other_mode)
+        if not_applied:
+            outcome = Outcome("ignored", note=not_applied)
         else:
             outcome = await handler(ctx) if handler else Outcome("ignored", note="not handled")
         note = "; ".join(n for n in (outcome.note, *ctx.notes) if n) or None
@@ -260,6 +269,8 @@ def _readable(payload: object) -> dict[str, Any]:
         raise PermanentFailure(
             "unusable payload: the stored payload is not a JSON object", code="bad_payload"
         )
+    if thin_event_note(event):
+        return event
     try:
         check_event(event)
     except UnusableEvent as exc:

@@ -21,11 +21,18 @@ class EventRepository:
         self.col = db[STRIPE_EVENTS]
 
     async def record(
-        self, event: Doc, payload: str, now: datetime, *, error: str | None = None
+        self,
+        event: Doc,
+        payload: str,
+        now: datetime,
+        *,
+        error: str | None = None,
+        ignored: str | None = None,
     ) -> Doc | None:
         """Store a verified event once by its id; None when it was stored before. With an
-        `error` (a payload the handlers cannot use) it is stored already failed. Only fields
-        of the expected type are copied out of the payload: the log must stay listable."""
+        `error` (a payload the handlers cannot use) it is stored already failed; with
+        `ignored` (a note: a thin event) already ignored. Only fields of the expected type are
+        copied out of the payload: the log must stay listable."""
         doc = {
             "_id": event["id"],
             "type": _text(event.get("type")),
@@ -34,11 +41,12 @@ class EventRepository:
             "livemode": event.get("livemode") if isinstance(event.get("livemode"), bool) else None,
             "account_id": None,
             "customer_id": None,
-            "status": "failed" if error else "received",
+            "status": "failed" if error else "ignored" if ignored else "received",
             "error": error,
+            "note": ignored,
             "attempts": 0,
             "received_at": now,
-            "processed_at": now if error else None,
+            "processed_at": now if error or ignored else None,
             # Newest-first order of the log, also the list cursor's position.
             "seq": str(ObjectId()),
             "payload": payload,

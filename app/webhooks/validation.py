@@ -62,6 +62,22 @@ def parse_event(text: str) -> dict[str, Any]:
     return event
 
 
+THIN_EVENT = "v2.core.event"
+
+
+def thin_event_note(event: dict[str, Any]) -> str | None:
+    """Why a thin event (an event destination's `"object": "v2.core.event"`) is ignored, or
+    None for a snapshot event. A thin event names the changed object but carries none of it
+    (no `data.object`, `created` as an RFC 3339 string): nothing in it can be applied."""
+    if event.get("object") != THIN_EVENT:
+        return None
+    return (
+        "a thin event (v2.core.event, from an event destination) carries no object to apply: "
+        "send this service snapshot events (a webhook endpoint, or a destination whose "
+        "payload is snapshot)"
+    )
+
+
 def check_event(event: dict[str, Any]) -> None:
     """Raise UnusableEvent naming the first thing in `event` the handlers cannot use."""
     if not isinstance(event.get("type"), str) or not 1 <= len(event["type"]) <= 255:
