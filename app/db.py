@@ -138,6 +138,11 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("type", ASCENDING), ("seq", DESCENDING)], name="type_newest"),
         # One account's events (the log's account_id filter), and its timeline.
         IndexModel([("account_id", ASCENDING), ("seq", DESCENDING)], name="account_newest"),
+        # An account's failed and parked events (its console page).
+        IndexModel(
+            [("account_id", ASCENDING), ("status", ASCENDING), ("seq", DESCENDING)],
+            name="account_status_newest",
+        ),
         IndexModel(
             [("account_id", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)],
             name="account_timeline",

@@ -77,6 +77,7 @@ async def account_page(
         account_id, start=None, end=None, group_by="day", metadata_key=None
     )
     timeline = await state.timeline.page(account_id, starting_after=after or None, limit=25)
+    attention = await state.event_log.needing_attention(account_id)
     return render(
         request,
         "account.html",
@@ -88,6 +89,7 @@ async def account_page(
         usage=usage,
         bars=usage_bars(usage),
         timeline=timeline,
+        attention=attention,
         notice=notice,
         error=error,
         grant_key=forms.new_idempotency_key(),

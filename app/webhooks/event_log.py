@@ -62,6 +62,11 @@ class EventLog:
             raise EventNotFound(f"no webhook event {event_id!r}")
         return event_view(doc)
 
+    async def needing_attention(
+        self, account_id: str, limit: int = 20
+    ) -> list[schemas.WebhookEvent]:
+        return [event_view(d) for d in await self.events.needing_attention(account_id, limit)]
+
     async def page(
         self,
         *,

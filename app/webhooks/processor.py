@@ -18,6 +18,7 @@ from app.clock import Clock
 from app.db import Database, Session
 from app.errors import EventNotFound, EventNotReplayable
 from app.metrics import Metrics
+from app.webhooks.concerns import concerned
 from app.webhooks.context import (
     EventContext,
     Fetched,
@@ -96,6 +97,10 @@ class WebhookProcessor:
             log.warning("webhook event %s failed: %s", event["id"], unusable)
             self.metrics.inc("credit_ledger_webhook_failures_total", reason="bad_payload")
             self._count(stored_type(stored), "failed")
+            customer_id, account_id = await concerned(payload, self.stores.customers, None)
+            if customer_id or account_id:
+                links = {"customer_id": customer_id, "account_id": account_id}
+                await self.events.finish(None, event["id"], links)
             return "failed"
         return await self.process(event["id"])
 
@@ -223,6 +228,10 @@ class WebhookProcessor:
             attempts += 1  # the aborted transaction took its increment with it
         if current and status in ("failed", "parked"):
             self._count(stored_type(current), status)
+            if account_id is None:  # shown on the account's page, alerted on its stream
+                customer_id, account_id = await concerned(
+                    current.get("payload"), self.stores.customers, customer_id
+                )
         await self.events.fail(
             event_id,
             token,

@@ -104,6 +104,12 @@ class EventRepository:
         docs = await cursor.sort([("created", 1), ("seq", 1)]).to_list(None)
         return [d["_id"] for d in docs]
 
+    async def needing_attention(self, account_id: str, limit: int) -> list[Doc]:
+        """An account's failed and parked events, newest first (its console page)."""
+        query = {"account_id": account_id, "status": {"$in": ["failed", "parked"]}}
+        cursor = self.col.find(query, {"payload": 0}).sort("seq", DESCENDING).limit(limit)
+        return await cursor.to_list(None)
+
     async def page(
         self,
         *,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from app.db import ACCOUNTS
+from app.db import ACCOUNTS, STRIPE_EVENTS
 from tests.console.helpers import account_form, hidden, sign_in
 from tests.factories import account, debit, make_account
 from tests.webhooks.helpers import send_ok, subscribe
@@ -103,3 +105,44 @@ async def test_verify_lists_a_broken_invariant(client, db):
     page = await client.get("/console/verify", params={"run": "1", "account_id": "user_1"})
     problems = page.text[page.text.index('id="problems"') :]
     assert "user_1" in problems and 'class="error"' in page.text
+
+
+async def test_the_account_page_shows_its_failed_and_parked_stripe_events(client, db, events):
+    await make_account(client, "user_5", 10)
+    linking = events.customer_event(customer="cus_5", metadata={"account_id": "user_5"})
+    assert await send_ok(client, linking) == "processed"
+    unknown = events.subscription_event(
+        "customer.subscription.created", customer="cus_5", price="price_not_in_catalog"
+    )
+    assert await send_ok(client, unknown) == "failed"
+    # A parked event the log already links to the account (as a dispute waiting for its
+    # payment would be): stored as the processor leaves it.
+    await db[STRIPE_EVENTS].insert_one(
+        {
+            "_id": "evt_parked_1",
+            "type": "charge.dispute.created",
+            "status": "parked",
+            "account_id": "user_5",
+            "customer_id": "cus_5",
+            "error": "waiting for the payment's invoice",
+            "attempts": 1,
+            "received_at": clock_now(events),
+            "seq": "ffffffffffffffffffffffff",
+            "payload": "{}",
+        }
+    )
+    await make_account(client, "user_6", 10)
+    await sign_in(client)
+
+    page = await client.get("/console/accounts/user_5")
+
+    attention = page.text[page.text.index('id="account-attention"') :]
+    attention = attention[: attention.index("</table>")]
+    assert unknown["id"] in attention and "price_not_in_catalog" in attention
+    assert "evt_parked_1" in attention and "parked" in attention
+    assert f"/console/stripe-events/{unknown['id']}/replay" in attention
+    assert 'id="account-attention"' not in (await client.get("/console/accounts/user_6")).text
+
+
+def clock_now(events) -> datetime:
+    return datetime.fromtimestamp(events.now, UTC)
