@@ -7,7 +7,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from app.console import forms
-from app.console.chart import usage_bars
+from app.console.chart import usage_chart
 from app.console.rendering import ConsoleError, Operator, back, render
 from app.errors import AccountNotFound, DomainError
 from app.ledger import schemas
@@ -87,7 +87,7 @@ async def account_page(
         grants=grants.data,
         holds=holds.data,
         usage=usage,
-        bars=usage_bars(usage),
+        chart=usage_chart(usage),
         timeline=timeline,
         attention=attention,
         notice=notice,

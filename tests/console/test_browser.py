@@ -153,7 +153,7 @@ def test_an_operator_finds_an_account_grants_adjusts_replays_and_signs_out(
     assert figure(page, "#balance") == before + 20
     first = page.locator("#timeline tr.kind-ledger_entry").first.inner_text()
     assert "adjustment -5" in first and "double charge" in first
-    assert page.locator("svg.chart rect").count() == 31
+    assert page.locator("svg.chart rect.bar").count() == 31
     page.screenshot(path=str(shots / "account.png"), full_page=True)
 
     page.click("nav a:text('Stripe events')")
@@ -199,5 +199,93 @@ def test_pages_are_readable_with_javascript_disabled(browser, server, clock):
     assert re.search(r"debit -\d+, balance \d+", page.locator("#timeline").inner_text())
     page.goto(f"{server.url}/console/stripe-events")
     assert "invoice.paid" in page.locator("#attention").inner_text()
+    assert problems == []
+    context.close()
+
+
+HEAVY = "studio_heavy"
+
+
+def seed_heavy(url: str, clock: FrozenClock) -> None:
+    """An account that spends a lot every day: the figures above the bars are widest."""
+    clock.set(START - timedelta(days=31))
+    with httpx.Client(base_url=url) as http:
+        grant = http.post(
+            f"/v1/accounts/{HEAVY}/grants",
+            headers={**auth("admin"), "Idempotency-Key": "heavy"},
+            json={"amount": 10_000_000, "kind": "bonus", "description": "heavy"},
+        )
+        assert grant.status_code == 201, grant.text
+        for day in range(31):
+            clock.set(START - timedelta(days=30 - day))
+            debit = http.post(
+                f"/v1/accounts/{HEAVY}/debits",
+                headers={**auth("admin"), "Idempotency-Key": f"heavy-{day}"},
+                json={"amount": 100_000 + day * 7_919},
+            )
+            assert debit.status_code == 201, debit.text
+    clock.set(START)
+
+
+def chart_texts(page) -> list[dict]:
+    """Every text of the usage chart with its group and its box on the page."""
+    return page.eval_on_selector_all(
+        "#usage-chart text",
+        """els => els.map(e => {
+            const r = e.getBoundingClientRect();
+            return {group: e.closest('g').getAttribute('class'), text: e.textContent,
+                    left: r.left, top: r.top, right: r.right, bottom: r.bottom};
+        })""",
+    )
+
+
+def overlapping(boxes: list[dict]) -> list[tuple[str, str]]:
+    return [
+        (a["text"], b["text"])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and b["top"] < a["bottom"]
+    ]
+
+
+def test_the_usage_chart_reads_without_hover(browser, server, clock):
+    seed(server.url, clock)
+    seed_heavy(server.url, clock)
+    context = browser.new_context(viewport={"width": 1200, "height": 900})
+    page = context.new_page()
+    problems: list[str] = []
+    watch(page, problems)
+    page.goto(f"{server.url}/console/login")
+    page.fill("input[name=key]", token("admin"))
+    page.click("main button:text('Sign in')")
+    page.wait_for_url("**/console/accounts")
+
+    page.goto(f"{server.url}/console/accounts/acme_corp")
+    chart = page.locator("#usage-chart")
+    chart.screenshot(path=str(SCREENSHOTS / "usage-chart.png"))
+    texts = chart_texts(page)
+    scale = [t["text"] for t in texts if t["group"] == "scale"]
+    dates = [t["text"] for t in texts if t["group"] == "dates"]
+    figures = [t for t in texts if t["group"] == "figures"]
+    # A scale from 0 in even steps, named; dates a week apart, named; each day's credits.
+    assert scale == ["0", "2", "4", "6", "8", "10", "credits per day"]
+    assert dates == ["Oct 2", "Oct 9", "Oct 16", "Oct 23", "Oct 30", "day (UTC)"]
+    assert sum(int(f["text"]) for f in figures) == sum(credits for _, credits in SPENT)
+    assert len(figures) == len(SPENT)
+    frame = chart.bounding_box()
+    for t in texts:
+        assert frame["x"] <= t["left"] and t["right"] <= frame["x"] + frame["width"], t
+        assert frame["y"] <= t["top"] and t["bottom"] <= frame["y"] + frame["height"], t
+    assert overlapping(texts) == []
+
+    page.goto(f"{server.url}/console/accounts/{HEAVY}")
+    texts = chart_texts(page)
+    figures = [t["text"] for t in texts if t["group"] == "figures"]
+    assert len(figures) == 31 and figures[0] == "100k" and figures[-1] == "338k"
+    assert [t["text"] for t in texts if t["group"] == "scale"][-2] == "400k"
+    assert overlapping(texts) == []
     assert problems == []
     context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -146,3 +147,21 @@ async def test_the_account_page_shows_its_failed_and_parked_stripe_events(client
 
 def clock_now(events) -> datetime:
     return datetime.fromtimestamp(events.now, UTC)
+
+
+async def test_the_usage_chart_prints_its_scale_dates_and_figures(client):
+    await make_account(client, "user_1", 100)
+    assert (await debit(client, "user_1", 3)).status_code == 201
+    assert (await debit(client, "user_1", 4)).status_code == 201
+    await sign_in(client)
+
+    page = await client.get("/console/accounts/user_1")
+
+    chart = page.text[page.text.index('id="usage-chart"') : page.text.index("</svg>")]
+    texts = re.findall(r"<text[^>]*>([^<]*)</text>", chart)
+    # The scale from 0 to the first even step above the day's 7 credits, its unit, the
+    # dates a week apart, and the day's figure above its bar.
+    assert texts[:6] == ["0", "2", "4", "6", "8", "credits per day"]
+    assert texts[6:7] == ["7"]
+    assert texts[7:] == ["Oct 2", "Oct 9", "Oct 16", "Oct 23", "Oct 30", "day (UTC)"]
+    assert chart.count('class="bar"') == 31
