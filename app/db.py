@@ -175,10 +175,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Retention (STRIPE_EVENT_RETENTION_DAYS).
         IndexModel([("received_at", ASCENDING)], name="retention"),
     ],
-    CUSTOMERS: [
-        # _id is the Stripe customer id; the mapping is unique both ways.
-        IndexModel([("account_id", ASCENDING)], unique=True, name="account_unique"),
-    ],
+    # _id is the Stripe customer id; an account may have several customers.
+    CUSTOMERS: [],
     ACCOUNTS: [
         # Outgoing events: accounts whose grace period has ended (access.suspended).
         IndexModel(
@@ -246,6 +244,10 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("created_at", ASCENDING)], name="retention"),
     ],
 }
+
+# Indexes an older version created that must go (dropped at start-up): the customer link was
+# unique per account, which refused an account's second customer.
+RETIRED_INDEXES: dict[str, tuple[str, ...]] = {CUSTOMERS: ("account_unique",)}
 
 MAJORITY_WRITE = WriteConcern("majority")
 MAJORITY_READ = ReadConcern("majority")
@@ -330,6 +332,10 @@ class Database:
         for name, models in INDEXES.items():
             if models:
                 await self._create_indexes(self.db[name], models)
+        for name, retired in RETIRED_INDEXES.items():
+            async for index in await list_indexes(self.db[name]):
+                if index["name"] in retired:
+                    await self.db[name].drop_index(index["name"])
 
     async def _create_indexes(self, col: Any, models: list[IndexModel]) -> None:
         declared = {m.document["name"]: m.document["key"] for m in models}

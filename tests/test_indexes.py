@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from pymongo import ASCENDING, DESCENDING
 
-from app.db import GRANTS, INDEXES, LEDGER, RESERVATIONS, list_indexes
+from app.db import CUSTOMERS, GRANTS, INDEXES, LEDGER, RESERVATIONS, list_indexes
 from app.ledger.repository import SPENDING_ORDER, GrantRepository, LedgerRepository
 from tests.conftest import START
 from tests.factories import grant, make_account
@@ -103,3 +103,15 @@ async def test_due_holds_and_ledger_pages_use_their_indexes(client, db):
         [("created_at", DESCENDING), ("seq", DESCENDING)],
     )
     assert "COLLSCAN" not in stages and "SORT" not in stages
+
+
+async def test_a_retired_index_is_dropped_at_start_up(db):
+    # The customer link was unique per account: an account's second customer could not link.
+    await db.db[CUSTOMERS].create_index(
+        [("account_id", ASCENDING)], unique=True, name="account_unique"
+    )
+
+    await db.ensure_indexes()
+
+    listed = {i["name"] async for i in await list_indexes(db.db[CUSTOMERS])}
+    assert "account_unique" not in listed

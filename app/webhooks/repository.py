@@ -144,7 +144,8 @@ def stored_type(doc: Doc | None) -> str:
 
 
 class CustomerRepository:
-    """The Stripe customer -> account mapping, unique both ways."""
+    """The Stripe customer -> account mapping: one account per customer (its _id); an account
+    may have several customers."""
 
     def __init__(self, db: Database) -> None:
         self.col = db[CUSTOMERS]
@@ -152,10 +153,6 @@ class CustomerRepository:
     async def account_for(self, session: Session, customer_id: str) -> str | None:
         doc = await self.col.find_one({"_id": customer_id}, session=session)
         return doc["account_id"] if doc else None
-
-    async def customer_for(self, session: Session, account_id: str) -> str | None:
-        doc = await self.col.find_one({"account_id": account_id}, session=session)
-        return doc["_id"] if doc else None
 
     async def link(
         self, session: Session, customer_id: str, account_id: str, now: datetime

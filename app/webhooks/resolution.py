@@ -22,9 +22,10 @@ async def resolve_account(
     metadata: list[dict[str, Any]] | None = None,
 ) -> str:
     """The spec's order: the checkout session's client_reference_id, then `account_id` in the
-    given metadata, then the stored customer mapping. The first account found for a customer
-    is linked to it (unique both ways); a name in the event wins over the link.
-    Unresolvable: Park (kept until the customer is linked)."""
+    given metadata (and in the customer's own, read from Stripe's API before the transaction
+    when the customer is not linked), then the stored customer mapping. The first account
+    found for a customer is linked to it, whatever other customers the account has; a name in
+    the event wins over the link. Unresolvable: Park (kept until the customer is linked)."""
     account_id = await _resolve(ctx, customer_id, client_reference_id, metadata)
     # Every write to an account first expires what is due on it.
     await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
@@ -50,16 +51,15 @@ async def _resolve(
     if customer_id is None or linked == named:
         return named
     # The product named the account itself (client_reference_id, metadata): that wins, for
-    # this event. The link stays the first one made (unique both ways); it only serves
-    # events that name no account.
+    # this event. A customer's link stays the first one made; it only serves events that
+    # name no account.
     if linked is not None:
         ctx.notes.append(f"customer {customer_id} stays linked to account {linked!r}")
         return named
-    other = await customers.customer_for(ctx.session, named)
-    if other is not None:
-        ctx.notes.append(f"account {named!r} stays linked to customer {other}")
-        return named
-    # Linked concurrently by another event, the unique index refuses this link: the error is
+    # A customer not linked yet is linked to the account it names, even when the account has
+    # other customers (the first one deleted, a second one made by the product): each
+    # customer has one account; an account may have several customers.
+    # Linked concurrently by another event, the unique _id refuses this link: the error is
     # transient (500, the event stays "received"), and Stripe's retry sees the link.
     await customers.link(ctx.session, customer_id, named, ctx.now)
     await ctx.repos.accounts.ensure(ctx.session, named, ctx.now)

@@ -1,6 +1,7 @@
 """Stripe's API as the service asks it while applying events, for a real stripe.StripeClient:
-GET /v1/invoice_payments (by payment intent), GET /v1/charges/{id} and
-GET /v1/invoices/{id}/lines, answered from what a test puts in; no network."""
+GET /v1/invoice_payments (by payment intent), GET /v1/charges/{id},
+GET /v1/invoices/{id}/lines and GET /v1/customers/{id}, answered from what a test puts in; no
+network."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ API_KEY = "sk_test_lookup_key"
 
 
 class FakeStripeAPI(stripe.HTTPClient):
-    """The three requests, as Stripe answers them (a 404 for an unknown charge)."""
+    """The four requests, as Stripe answers them (a 404 for an unknown charge or customer)."""
 
     name = "fake"
 
@@ -22,6 +23,7 @@ class FakeStripeAPI(stripe.HTTPClient):
         self.invoice_payments: list[dict] = []
         self.charges: dict[str, dict] = {}
         self.invoice_lines: dict[str, list[dict]] = {}
+        self.customers: dict[str, dict] = {}
         self.requests: list[tuple[str, dict]] = []
         self.down = False  # answer every request with Stripe's 500
 
@@ -40,16 +42,20 @@ class FakeStripeAPI(stripe.HTTPClient):
                 200,
                 {},
             )
-        if parts.path.startswith("/v1/charges/"):
-            charge = self.charges.get(parts.path.rsplit("/", 1)[1])
-            if charge is None:
-                error = {
-                    "type": "invalid_request_error",
-                    "code": "resource_missing",
-                    "message": "No such charge",
-                }
-                return json.dumps({"error": error}), 404, {}
-            return json.dumps(charge), 200, {}
+        for prefix, known, what in (
+            ("/v1/charges/", self.charges, "charge"),
+            ("/v1/customers/", self.customers, "customer"),
+        ):
+            if parts.path.startswith(prefix):
+                found = known.get(parts.path.rsplit("/", 1)[1])
+                if found is None:
+                    error = {
+                        "type": "invalid_request_error",
+                        "code": "resource_missing",
+                        "message": f"No such {what}",
+                    }
+                    return json.dumps({"error": error}), 404, {}
+                return json.dumps(found), 200, {}
         assert parts.path == "/v1/invoice_payments"
         assert query["payment[type]"] == ["payment_intent"]
         wanted = query["payment[payment_intent]"][0]
