@@ -9,12 +9,13 @@ from datetime import datetime, timedelta
 
 from app.billing.catalog import Catalog
 from app.billing.repository import AllocationRepository
+from app.billing.standing import subscriptions_of
 from app.billing.subscriptions import period_grant_expiry
+from app.billing.units import Learned, credit_unit
 from app.clock import as_utc
 from app.db import Session
 from app.ledger.access import suspended_reason
 from app.ledger.expiry import expire_due
-from app.ledger.grants import grant_credits
 from app.ledger.periods import close_period
 from app.ledger.repository import Doc, Repositories
 
@@ -49,7 +50,7 @@ def allocation_key(subscription: str, period_start: datetime, month: int) -> str
 
 
 def schedule(subscription: str, invoice: str, start: datetime, end: datetime) -> Doc | None:
-    """What the account keeps so the sweep can grant months 1.. of a paid period."""
+    """What a subscription keeps so the sweep can grant months 1.. of a paid period."""
     bounds = month_bounds(start, end)
     if len(bounds) <= 2:
         return None
@@ -71,31 +72,44 @@ async def grant_due_months(
     account_id: str,
     now: datetime,
 ) -> int:
-    """Grant the months of the account's paid period that have begun by `now`; returns how
-    many were granted. Months of a canceled, unpaid, paused or disputed subscription, and
-    months whose credits would already have expired, are skipped: never granted later."""
+    """Grant the months of the account's paid periods that have begun by `now`, for each of
+    its subscriptions; returns how many were granted. Months of a canceled, unpaid, paused or
+    disputed subscription, of a period replaced by another (an interval change), and months
+    whose credits would already have expired, are skipped: never granted later."""
     account = await repos.accounts.get(session, account_id)
-    paid = account and account.get("allocation")  # the schedule of the paid period
-    if not paid or as_utc(paid["next_at"]) > now:
+    if account is None:
         return 0
-    start, end = as_utc(paid["period_start"]), as_utc(paid["period_end"])
-    bounds = month_bounds(start, end)
-    first = paid["next_month"]
-    last = first
-    while last < len(bounds) - 1 and bounds[last] <= now:
-        last += 1
-    # The guarded move of the schedule is the write that can be refused: a second sweep
-    # racing this one finds it moved and grants nothing.
-    next_at = bounds[last] if last < len(bounds) - 1 else None
-    if not await schedules.advance(session, account_id, paid, last, next_at):
-        return 0
-    await expire_due(session, repos, account_id, now)
+    states = subscriptions_of(account)
     granted = 0
-    for month in range(first, last):
-        credits = await _grant_month(session, repos, catalog, account, bounds, month, now)
-        if credits:
-            await schedules.add_invoice_credits(session, paid["invoice_id"], credits)
-            granted += 1
+    moved = False
+    for sub_id, state in states.items():
+        paid = state.get("allocation")  # the schedule of the paid period
+        if not isinstance(paid, dict) or as_utc(paid["next_at"]) > now:
+            continue
+        start, end = as_utc(paid["period_start"]), as_utc(paid["period_end"])
+        bounds = month_bounds(start, end)
+        first = paid["next_month"]
+        last = first
+        while last < len(bounds) - 1 and bounds[last] <= now:
+            last += 1
+        # The guarded move of the schedule is the write that can be refused: a second sweep
+        # racing this one finds it moved and grants nothing.
+        next_at = bounds[last] if last < len(bounds) - 1 else None
+        if not await schedules.advance(session, account_id, sub_id, paid, last, next_at):
+            continue
+        moved = True
+        state["allocation"] = {**paid, "next_month": last, "next_at": next_at} if next_at else None
+        await expire_due(session, repos, account_id, now)
+        for month in range(first, last):
+            credits = await _grant_month(
+                session, repos, catalog, account, state, bounds, month, now
+            )
+            if credits:
+                await schedules.add_invoice_credits(session, paid["invoice_id"], credits)
+                granted += 1
+    if moved:
+        due = [as_utc(s["allocation"]["next_at"]) for s in states.values() if s.get("allocation")]
+        await schedules.set_next(session, account_id, min(due) if due else None)
     return granted
 
 
@@ -104,20 +118,25 @@ async def _grant_month(
     repos: Repositories,
     catalog: Catalog,
     account: Doc,
+    state: Doc,
     bounds: list[datetime],
     month: int,
     now: datetime,
 ) -> int:
-    """Month `month`'s credits, if the subscription still stands; returns what was granted."""
-    subscription = account["allocation"]["subscription_id"]
-    plan = catalog.plan(account.get("plan") or "")
+    """Month `month`'s credits, if the subscription still stands in that period; returns what
+    was granted."""
+    subscription = state["id"]
+    plan = catalog.plan(state.get("plan") or "")
     begins, ends = bounds[month], bounds[month + 1]
     expires_at = period_grant_expiry(catalog.billing, ends)
+    period = state.get("period_start")
     if (
         plan is None
-        or account.get("stripe_subscription_id") != subscription
-        or account.get("subscription_status") not in GOOD_STANDING
-        or suspended_reason(account, begins) is not None
+        or state.get("ended")
+        or state.get("status") not in GOOD_STANDING
+        or (period is not None and as_utc(period) != bounds[0])
+        # Its own standing (past due beyond its grace), and the account's (a dispute).
+        or suspended_reason({**account, **_standing_of(state)}, begins) is not None
         or expires_at <= now
     ):
         log.info("account %s: month %d of %s not granted", account["_id"], month, subscription)
@@ -135,25 +154,34 @@ async def _grant_month(
         now=now,
         source=source,
         key=f"rollover:{key}",
+        subscription_id=subscription,
+        period_start=begins,
     )
-    credits = plan.credits_for(account.get("plan_quantity") or 1)
-    if credits <= 0:
-        return 0
-    granted = await grant_credits(
+    return await credit_unit(
         session,
         repos,
+        catalog,
         account["_id"],
-        credits,
-        "subscription",
-        now,
-        expires_at=expires_at,
+        state,
+        Learned(
+            subscription,
+            begins,
+            ends,
+            plan,
+            plan.credits_for(state.get("quantity") or 1),
+            begins,
+            paid=True,
+            first_key=key,
+            period_start=bounds[0],
+        ),
+        now=now,
         source=source,
-        idempotency_key=key,
-        actor="stripe",
         description=f"{plan.name}: credits for month {month + 1} of {len(bounds) - 1}",
-        grant_fields={"period_start": begins, "period_end": ends, "subscription_id": subscription},
     )
-    return credits if granted is not None else 0
+
+
+def _standing_of(state: Doc) -> Doc:
+    return {"subscription_status": state.get("status"), "grace_until": state.get("grace_until")}
 
 
 async def sweep_allocations(

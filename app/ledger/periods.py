@@ -25,14 +25,17 @@ async def close_period(
     now: datetime,
     source: str,
     key: str,
+    subscription_id: str | None = None,
+    period_start: datetime | None = None,
 ) -> Doc | None:
-    """Close the period grants that ended by `before` (a late invoice of an older period never
-    closes a newer one). Returns the entry, or None when there was nothing to close or `key`
-    was used already."""
+    """Close the period grants of `subscription_id` for periods that began before `before` (a
+    late invoice of an older period never closes a newer one; a period cut short by an
+    interval change is closed by the period that replaced it). Returns the entry, or None when
+    there was nothing to close or `key` was used already."""
     grants = [
         g
         for g in await repos.grants.by_kinds(session, account_id, PERIOD_KINDS)
-        if _period_end(g) is not None and _period_end(g) <= before
+        if _of_subscription(g, subscription_id) and _began_before(g, before)
     ]
     if not grants or await repos.ledger.by_key(session, account_id, key):
         return None
@@ -62,7 +65,9 @@ async def close_period(
                 "source": source,
                 "idempotency_key": None,
                 "description": "credits carried over",
+                "period_start": period_start,
                 "period_end": period_end,
+                "subscription_id": subscription_id,
                 "created_at": now,
             },
         )
@@ -93,6 +98,15 @@ async def close_period(
     return entry
 
 
-def _period_end(grant: Doc) -> datetime | None:
-    value = grant.get("period_end")
-    return as_utc(value) if value is not None else None
+def _of_subscription(grant: Doc, subscription_id: str | None) -> bool:
+    """A grant written before grants named their subscription belongs to any."""
+    owner = grant.get("subscription_id")
+    return subscription_id is None or owner is None or owner == subscription_id
+
+
+def _began_before(grant: Doc, before: datetime) -> bool:
+    start = grant.get("period_start")
+    if start is not None:
+        return as_utc(start) < before
+    end = grant.get("period_end")  # written before grants kept their period's start
+    return end is not None and as_utc(end) <= before

@@ -88,16 +88,26 @@ def is_subscription_line(line: Obj, subscription: str | None) -> bool:
     """A line billing a subscription item of `subscription` for its period, not a proration:
     `parent.subscription_item_details` (current layout) or `type: "subscription"` (legacy).
     One-off invoice items and proration lines ("Unused time on ...") are not."""
+    return subscription_line_kind(line, subscription) == "period"
+
+
+def subscription_line_kind(line: Obj, subscription: str | None) -> str | None:
+    """ "period" for a subscription item's line of its period, "proration" for a subscription
+    change's line ("Unused time on ...", "Remaining time on ..."), None for anything else
+    (one-off invoice items, another subscription's lines)."""
     details = _dig(line, "parent", "subscription_item_details")
     if isinstance(details, dict):
         owner, proration = object_id(details.get("subscription")), details.get("proration")
     elif line.get("type") == "subscription":
         owner, proration = object_id(line.get("subscription")), line.get("proration")
+    elif line.get("type") == "invoiceitem" and line.get("proration") is True:
+        # Legacy: a proration is an invoice item of the subscription.
+        owner, proration = object_id(line.get("subscription")), True
     else:
-        return False
-    return proration is not True and (
-        owner is None or subscription is None or owner == subscription
-    )
+        return None
+    if owner is not None and subscription is not None and owner != subscription:
+        return None
+    return "proration" if proration is True else "period"
 
 
 def line_period(line: Obj) -> tuple[datetime | None, datetime | None]:
@@ -113,11 +123,7 @@ def line_bills_nothing(line: Obj) -> bool:
     """A line of 0 for a price that costs something, with no discount: a trial line
     ("Trial period for ..."), as opposed to a 100 % coupon, which keeps the line's amount and
     takes it off in `discount_amounts`."""
-    unit = _dig(line, "pricing", "unit_amount_decimal")
-    if unit is None:
-        unit = _dig(line, "price", "unit_amount")
-    if unit is None:
-        unit = _dig(line, "plan", "amount")  # a plan's amount is per unit
+    unit = line_unit_amount(line)
     try:
         costs = float(unit) > 0
     except (TypeError, ValueError):
@@ -127,6 +133,18 @@ def line_bills_nothing(line: Obj) -> bool:
         for d in line.get("discount_amounts") or []
     )
     return line.get("amount") == 0 and costs and not discounted
+
+
+def line_unit_amount(line: Obj) -> Any:
+    """The price's unit amount on a line (a decimal string in the current layout)."""
+    unit = _dig(line, "pricing", "unit_amount_decimal")
+    if unit is None:
+        unit = _dig(line, "price", "unit_amount_decimal")
+    if unit is None:
+        unit = _dig(line, "price", "unit_amount")
+    if unit is None:
+        unit = _dig(line, "plan", "amount")  # a plan's amount is per unit
+    return unit
 
 
 def invoice_payment_intent(invoice: Obj) -> str | None:

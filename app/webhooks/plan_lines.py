@@ -6,19 +6,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 
 from app.billing.catalog import Catalog, Plan
+from app.billing.entitlement import share_of
 from app.webhooks.context import PermanentFailure
 from app.webhooks.payloads import (
     Obj,
     invoice_line_price,
     invoice_lines,
     invoice_subscription,
-    is_subscription_line,
     line_bills_nothing,
     line_period,
     line_quantity,
+    line_unit_amount,
     subscription_items,
+    subscription_line_kind,
 )
 
 
@@ -30,29 +33,50 @@ class PlanLine:
     start: datetime
     end: datetime
     bills_nothing: bool  # a trial line: 0 for a price that costs something, no discount
+    # The part of a full period the line bills, from its own amount (a stub bills less).
+    share: Fraction = Fraction(1)
 
 
-def invoice_plan_line(catalog: Catalog, invoice: Obj) -> PlanLine:
-    """The plan line of a subscription invoice; none with a catalog price fails the event."""
+def invoice_plan_line(catalog: Catalog, invoice: Obj, *, stub: bool = False) -> PlanLine:
+    """The plan line of a subscription invoice; none with a catalog price fails the event.
+    With `stub` (a first invoice), a proration line of a plan counts when no other line
+    does: the stub period up to a future billing-cycle anchor, which Stripe may flag so."""
     subscription = invoice_subscription(invoice)
     lines = invoice_lines(invoice)
-    for line in lines:
-        price = invoice_line_price(line)
-        plan = catalog.plan_for_price(price) if price else None
-        if plan is None or not is_subscription_line(line, subscription):
-            continue
-        start, end = line_period(line)
-        if start is None or end is None:
-            raise PermanentFailure(
-                f"invoice {invoice.get('id')}: its plan line has no period", code="bad_payload"
-            )
-        return PlanLine(plan, price, line_quantity(line), start, end, line_bills_nothing(line))
+    kinds = ("period", "proration") if stub else ("period",)
+    for kind in kinds:
+        for line in lines:
+            price = invoice_line_price(line)
+            plan = catalog.plan_for_price(price) if price else None
+            if plan is None or subscription_line_kind(line, subscription) != kind:
+                continue
+            if kind == "proration" and not (line.get("amount") or 0) > 0:
+                continue
+            return _plan_line(invoice, line, plan, price)
     seen = sorted({p for p in map(invoice_line_price, lines) if p})
     raise PermanentFailure(
         f"invoice {invoice.get('id')}: no line bills a plan of the catalog for the period "
         f"(prices seen: {', '.join(seen) or 'none'}); add the plan's price to PLANS_FILE and "
         "replay the event",
         code="unknown_price",
+    )
+
+
+def _plan_line(invoice: Obj, line: Obj, plan: Plan, price: str) -> PlanLine:
+    start, end = line_period(line)
+    if start is None or end is None:
+        raise PermanentFailure(
+            f"invoice {invoice.get('id')}: its plan line has no period", code="bad_payload"
+        )
+    quantity = line_quantity(line)
+    return PlanLine(
+        plan,
+        price,
+        quantity,
+        start,
+        end,
+        line_bills_nothing(line),
+        share_of(line.get("amount"), line_unit_amount(line), quantity),
     )
 
 

@@ -214,7 +214,8 @@ async def test_upgrade_that_resets_the_billing_cycle_grants_for_the_new_period(
     await subscribe(client, events)
     advance(clock, events, days=10)
 
-    # billing_cycle_anchor=now: a new period starts mid-way through the old one.
+    # billing_cycle_anchor=now: a new period starts mid-way through the old one, and Stripe
+    # invoices it at once (billing_reason subscription_update).
     await send_ok(
         client,
         events.subscription_event(
@@ -226,6 +227,22 @@ async def test_upgrade_that_resets_the_billing_cycle_grants_for_the_new_period(
             period_end=events.now + MONTH,
         ),
     )
+    assert (await get_account(client, "user_1"))["balance"] == 1000  # not paid yet
+    await send_ok(
+        client,
+        events.invoice_event(
+            "invoice.paid",
+            customer="cus_1",
+            subscription="sub_1",
+            price=PRO,
+            billing_reason="subscription_update",
+            period_start=events.now,
+            period_end=events.now + MONTH,
+        ),
+    )
 
-    assert (await get_account(client, "user_1"))["balance"] == 1000 + 4000
+    # The new period is pro's 5000; starter's period closed, its 1000 unused carried over
+    # (pro's rollover, at most 2000), as at any renewal.
+    acc = await get_account(client, "user_1")
+    assert (acc["plan"], acc["balance"]) == ("pro", 1000 + 5000)
     await assert_invariants(db, "user_1")

@@ -1,24 +1,23 @@
-"""customer.subscription.*: status, plan, period and cancellation from the newest snapshot;
-trial credits; upgrade credits; cancellation ends the period credits."""
+"""customer.subscription.*: each subscription's status, plan, period and cancellation from its
+newest snapshot; trial credits; a plan or seat count in force from the event's time, which
+may raise the entitlement of the period it falls in; cancellation ends that subscription's
+period credits only."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from app.billing.allocation import month_bounds
 from app.billing.catalog import Plan
-from app.billing.subscriptions import (
-    account_status,
-    is_newer,
-    period_grant_expiry,
-    snapshot_order,
-    starts_next_period,
-    upgrade_credits,
-    with_canceled,
-)
+from app.billing.standing import save_subscription, subscriptions_of
+from app.billing.subscriptions import account_status, is_newer, snapshot_order
+from app.billing.units import Learned, credit_unit
 from app.clock import as_utc
 from app.ledger.expiry import expire_grant
 from app.ledger.grants import grant_credits
 from app.ledger.periods import PERIOD_KINDS
 from app.webhooks.context import EventContext, Outcome
+from app.webhooks.paid_periods import state_of
 from app.webhooks.payloads import customer_of, metadata, subscription_period, ts
 from app.webhooks.plan_lines import subscription_plan
 from app.webhooks.resolution import resolve_account
@@ -31,122 +30,112 @@ async def subscription_changed(ctx: EventContext) -> Outcome:
     customer = customer_of(sub)
     account_id = await resolve_account(ctx, customer, metadata=[metadata(sub)])
     account = await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
-    start, end = subscription_period(sub)
-    order = snapshot_order(ctx.created, start, ctx.type)
-    if not is_newer(order, account.get("subscription_order")):
+    states = subscriptions_of(account)
+    state = state_of(states, sub["id"])
+    if state.get("ended"):
         return Outcome(
-            "processed",
-            account_id,
-            customer,
-            note="older than the last snapshot applied: state unchanged",
+            "processed", account_id, customer, note="the subscription was canceled: unchanged"
         )
+    start, end = subscription_period(sub)
     status = account_status(sub.get("status"))
     notes = []
     if status == "trialing" and plan.trial_credits:
-        trial_end = ts(sub.get("trial_end")) or end
-        if trial_end is None or trial_end > ctx.now:
-            granted = await grant_credits(
-                ctx.session,
-                ctx.repos,
-                account_id,
-                plan.trial_credits,
-                "trial",
-                ctx.now,
-                expires_at=trial_end,
-                source=f"stripe:subscription:{sub['id']}",
-                idempotency_key=f"trial:{sub['id']}",
-                actor="stripe",
-                description=f"{plan.name} trial",
-                grant_fields={"period_end": trial_end},
-            )
-            notes.append("trial credits granted" if granted else "trial already granted")
-    old = ctx.catalog.plan(account.get("plan") or "")
-    current_end = (
-        as_utc(account["current_period_end"]) if account.get("current_period_end") else None
+        notes.append(await _grant_trial(ctx, account_id, plan, sub, end))
+    if start is not None and end is not None and status in ("active", "past_due"):
+        # What the snapshot shows was in force at its time, whatever order it came in: the
+        # period it falls in is entitled to at least that much from then on.
+        raised = await _credit_plan_in_force(ctx, account_id, state, plan, quantity, start, end)
+        if raised:
+            notes.append(f"more credits for the period: {raised}")
+    order = snapshot_order(ctx.created, start, ctx.type)
+    if not is_newer(order, state.get("order")):
+        await save_subscription(ctx.session, ctx.repos, account_id, states, sub["id"], ctx.now)
+        notes.append("older than the last snapshot applied: state unchanged")
+        return Outcome("processed", account_id, customer, note="; ".join(notes))
+    last_paid = state.get("last_paid_at")
+    if status == "past_due" and last_paid is not None and as_utc(last_paid) >= ctx.created:
+        status = state.get("status") or status  # a payment since then settled it
+    state.update(
+        status=status,
+        plan=plan.key,
+        quantity=quantity,
+        period_start=start,
+        period_end=end,
+        cancel_at=_cancel_at(sub, end),
+        trial_end=ts(sub.get("trial_end")),
+        order=order,
+        pending_update=bool(sub.get("pending_update")),
     )
-    if (
-        old is not None
-        and account.get("stripe_subscription_id") == sub["id"]
-        and status in ("active", "past_due")
-        and not starts_next_period(current_end, start)
-    ):
-        notes.append(
-            await _credit_upgrade(
-                ctx,
-                account_id,
-                (old, account.get("plan_quantity") or 1),
-                (plan, quantity),
-                start,
-                end,
-            )
-        )
-    if (
-        status == "past_due"
-        and account.get("last_paid_at") is not None
-        and as_utc(account["last_paid_at"]) >= ctx.created
-    ):
-        status = account["subscription_status"]  # a payment since then settled it
-    fields = {
-        "subscription_status": status,
-        "plan": plan.key,
-        "plan_quantity": quantity,
-        "current_period_start": start,
-        "current_period_end": end,
-        "cancel_at": _cancel_at(sub, end),
-        "trial_end": ts(sub.get("trial_end")),
-        "stripe_subscription_id": sub["id"],
-        "subscription_order": order,
-    }
     if status != "past_due":
-        fields.update(grace_until=None, first_failure_at=None)
-    await ctx.repos.accounts.set_fields(ctx.session, account_id, fields, ctx.now)
+        state.update(grace_until=None, first_failure_at=None)
+    allocation = state.get("allocation")
+    if allocation and start is not None and as_utc(allocation["period_start"]) != start:
+        state["allocation"] = None  # a new period (an interval change): the old months stop
+    await save_subscription(ctx.session, ctx.repos, account_id, states, sub["id"], ctx.now)
     return Outcome("processed", account_id, customer, note="; ".join(n for n in notes if n))
 
 
-async def _credit_upgrade(
-    ctx: EventContext, account_id: str, old: tuple[Plan, int], new: tuple[Plan, int], start, end
-) -> str | None:
-    """More credits a month (a better plan, more seats): per `upgrade_credits`, as a grant
-    expiring with the current period (with the current month, for monthly credits)."""
-    (old_plan, old_seats), (new_plan, new_seats) = old, new
-    policy = ctx.catalog.billing
-    if start is not None and end is not None:
-        start, end, months = _credited_span(new_plan, start, end, ctx.created)
-    else:
-        months = 1
-    before, after = old_plan.credits_for(old_seats, months), new_plan.credits_for(new_seats, months)
-    credits = upgrade_credits(policy, before, after, ctx.created, start, end)
-    if credits <= 0:
-        return None if after <= before else "upgrade: no credits"
-    sub_id = ctx.obj["id"]
-    seats = old_plan.credits_per == "seat" or new_plan.credits_per == "seat"
-    change = (
-        f"{old_plan.key}x{old_seats}:{new_plan.key}x{new_seats}"
-        if seats
-        else f"{old_plan.key}:{new_plan.key}"
-    )
-    key = f"upgrade:{sub_id}:{change}:{int(start.timestamp()) if start else 0}"
+async def _grant_trial(ctx: EventContext, account_id: str, plan: Plan, sub: dict, end) -> str:
+    trial_end = ts(sub.get("trial_end")) or end
+    if trial_end is not None and trial_end <= ctx.now:
+        return ""
     granted = await grant_credits(
         ctx.session,
         ctx.repos,
         account_id,
-        credits,
-        "subscription",
+        plan.trial_credits,
+        "trial",
         ctx.now,
-        expires_at=period_grant_expiry(policy, end) if end else None,
-        source=f"stripe:subscription:{sub_id}",
-        idempotency_key=key,
+        expires_at=trial_end,
+        source=f"stripe:subscription:{sub['id']}",
+        idempotency_key=f"trial:{sub['id']}",
         actor="stripe",
-        description=f"upgrade {old_plan.name} x{old_seats} -> {new_plan.name} x{new_seats} "
-        f"({policy.upgrade_credits})",
-        grant_fields={"period_start": start, "period_end": end, "subscription_id": sub_id},
+        description=f"{plan.name} trial",
+        grant_fields={
+            "period_start": ts(sub.get("trial_start")) or ctx.created,
+            "period_end": trial_end,
+            "subscription_id": sub["id"],
+        },
     )
-    return f"upgrade credits {credits}" if granted else "upgrade already credited"
+    return "trial credits granted" if granted else "trial already granted"
 
 
-def _credited_span(plan: Plan, start, end, at):
-    """The span an upgrade's credits are for, and its months: the month under way when a
-    longer period's credits come monthly, else the whole period."""
+async def _credit_plan_in_force(
+    ctx: EventContext,
+    account_id: str,
+    state: dict,
+    plan: Plan,
+    quantity: int,
+    start: datetime,
+    end: datetime,
+) -> int:
+    """Record the plan x seats in force at the event's time in the unit it falls in (the month
+    under way when a longer period's credits come monthly); a paid unit grants what its
+    entitlement now exceeds the most granted for it."""
+    unit_start, unit_end, months = _unit_at(plan, start, end, ctx.created)
+    return await credit_unit(
+        ctx.session,
+        ctx.repos,
+        ctx.catalog,
+        account_id,
+        state,
+        Learned(
+            state["id"],
+            unit_start,
+            unit_end,
+            plan,
+            plan.credits_for(quantity, months),
+            ctx.created,
+            period_start=start,
+        ),
+        now=ctx.now,
+        source=f"stripe:subscription:{state['id']}",
+        description=f"{plan.name}: credits for the period",
+    )
+
+
+def _unit_at(plan: Plan, start: datetime, end: datetime, at: datetime):
+    """The unit of the period that `at` falls in, and its months."""
     bounds = month_bounds(start, end)
     if plan.allocation == "per_period" or len(bounds) <= 2:
         return start, end, len(bounds) - 1
@@ -159,35 +148,28 @@ async def subscription_deleted(ctx: EventContext) -> Outcome:
     customer = customer_of(sub)
     account_id = await resolve_account(ctx, customer, metadata=[metadata(sub)])
     account = await ctx.repos.accounts.ensure(ctx.session, account_id, ctx.now)
-    current = account.get("stripe_subscription_id")
-    if current is not None and current != sub["id"]:
-        return Outcome(
-            "processed",
-            account_id,
-            customer,
-            note=f"not the account's current subscription ({current})",
-        )
+    states = subscriptions_of(account)
+    state = state_of(states, sub["id"])
     start, _ = subscription_period(sub)
     order = snapshot_order(ctx.created, start, ctx.type)
-    last = account.get("subscription_order")
-    # Cancellation is final, whatever order it arrives in.
+    last = state.get("order")
+    # Cancellation is final, whatever order it arrives in; only this subscription's period
+    # credits end (another subscription's, and packs, are untouched).
     for grant in await ctx.repos.grants.by_kinds(ctx.session, account_id, PERIOD_KINDS):
-        await expire_grant(ctx.session, ctx.repos, grant, ctx.now, reason="subscription canceled")
-    await ctx.repos.accounts.set_fields(
-        ctx.session,
-        account_id,
-        {
-            "subscription_status": "canceled",
-            "cancel_at": None,
-            "grace_until": None,
-            "first_failure_at": None,
-            "stripe_subscription_id": sub["id"],
-            "canceled_subscriptions": with_canceled(account, sub["id"]),
-            "allocation": None,
-            "subscription_order": order if is_newer(order, last) else last,
-        },
-        ctx.now,
+        if grant.get("subscription_id") in (sub["id"], None):
+            await expire_grant(
+                ctx.session, ctx.repos, grant, ctx.now, reason="subscription canceled"
+            )
+    state.update(
+        status="canceled",
+        ended=True,
+        cancel_at=None,
+        grace_until=None,
+        first_failure_at=None,
+        allocation=None,
+        order=order if is_newer(order, last) else last,
     )
+    await save_subscription(ctx.session, ctx.repos, account_id, states, sub["id"], ctx.now)
     return Outcome("processed", account_id, customer)
 
 
