@@ -147,6 +147,17 @@ def line_unit_amount(line: Obj) -> Any:
     return unit
 
 
+def line_interval_months(line: Obj) -> int:
+    """The months of the line's price interval, where the line says (legacy `price` or `plan`);
+    a month otherwise."""
+    for recurring in (_dig(line, "price", "recurring"), line.get("plan")):
+        if isinstance(recurring, dict):
+            interval, count = recurring.get("interval"), recurring.get("interval_count") or 1
+            if interval in ("month", "year") and isinstance(count, int) and count > 0:
+                return count * (12 if interval == "year" else 1)
+    return 1
+
+
 def invoice_payment_intent(invoice: Obj) -> str | None:
     for payment in _items(invoice, "payments"):
         found = object_id(_dig(payment, "payment", "payment_intent"))

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from fractions import Fraction
 
+from app.billing.allocation import add_months
 from app.billing.catalog import Catalog, Plan
 from app.billing.entitlement import share_of
 from app.webhooks.context import PermanentFailure
@@ -17,6 +18,7 @@ from app.webhooks.payloads import (
     invoice_lines,
     invoice_subscription,
     line_bills_nothing,
+    line_interval_months,
     line_period,
     line_quantity,
     line_unit_amount,
@@ -52,7 +54,7 @@ def invoice_plan_line(catalog: Catalog, invoice: Obj, *, stub: bool = False) -> 
                 continue
             if kind == "proration" and not (line.get("amount") or 0) > 0:
                 continue
-            return _plan_line(invoice, line, plan, price)
+            return _plan_line(invoice, line, plan, price, stub=kind == "proration")
     seen = sorted({p for p in map(invoice_line_price, lines) if p})
     raise PermanentFailure(
         f"invoice {invoice.get('id')}: no line bills a plan of the catalog for the period "
@@ -62,22 +64,28 @@ def invoice_plan_line(catalog: Catalog, invoice: Obj, *, stub: bool = False) -> 
     )
 
 
-def _plan_line(invoice: Obj, line: Obj, plan: Plan, price: str) -> PlanLine:
+def _plan_line(invoice: Obj, line: Obj, plan: Plan, price: str, *, stub: bool) -> PlanLine:
     start, end = line_period(line)
     if start is None or end is None:
         raise PermanentFailure(
             f"invoice {invoice.get('id')}: its plan line has no period", code="bad_payload"
         )
     quantity = line_quantity(line)
-    return PlanLine(
-        plan,
-        price,
-        quantity,
-        start,
-        end,
-        line_bills_nothing(line),
-        share_of(line.get("amount"), line_unit_amount(line), quantity),
-    )
+    share = share_of(line.get("amount"), line_unit_amount(line), quantity)
+    if stub and share == 1:
+        # A proration line may show the prorated unit amount rather than the price's: then
+        # the share is the one Stripe prorates by, the stub's time in the interval before it.
+        share = time_share(start, end, line_interval_months(line))
+    return PlanLine(plan, price, quantity, start, end, line_bills_nothing(line), share)
+
+
+def time_share(start: datetime, end: datetime, months: int) -> Fraction:
+    """The part of one interval (`months` long, ending at `end`) that [start, end) is."""
+    whole = (end - add_months(end, -months)).total_seconds()
+    part = (end - start).total_seconds()
+    if whole <= 0 or part <= 0 or part >= whole:
+        return Fraction(1)
+    return Fraction(int(part), int(whole))
 
 
 def subscription_plan(catalog: Catalog, subscription: Obj) -> tuple[Plan, int]:
