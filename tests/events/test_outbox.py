@@ -32,8 +32,9 @@ async def test_a_stripe_event_delivered_twice_makes_no_new_event(client, db, eve
         subscription="sub_1",
         price="price_starter_monthly",
         billing_reason="subscription_cycle",
-        period_start=events.now,
-        period_end=events.now + 30 * 86400,
+        # The next period: a second invoice for a period already credited grants nothing.
+        period_start=events.now + 30 * 86400,
+        period_end=events.now + 60 * 86400,
     )
 
     assert await send_ok(client, invoice) == "processed"
