@@ -64,13 +64,15 @@ class TimelineRepository:
     async def newest(
         self, source: Source, account_id: str, position: Position | None, limit: int
     ) -> list[Doc]:
-        """Served by the (account_id, time, tie) index of each collection."""
+        """Served by the (account_id, time, tie) index of each collection: sorted by the very
+        fields the cursor pages by (a sort by `_id` under a cursor by `seq` skipped entries
+        whose ids and seqs disagree, as concurrent commits leave them)."""
         query = {"account_id": account_id, **_after(source, position)}
         projection = {"payload": 0} if source.collection == STRIPE_EVENTS else None
         cursor = (
             self.db[source.collection]
             .find(query, projection)
-            .sort([(source.time_field, DESCENDING), ("_id", DESCENDING)])
+            .sort([(source.time_field, DESCENDING), (source.tie_field, DESCENDING)])
             .limit(limit)
         )
         return await cursor.to_list(None)

@@ -10,6 +10,7 @@ from tests.factories import (
     assert_problem,
     capture,
     debit,
+    make_account,
     release,
     reserve,
 )
@@ -143,3 +144,19 @@ async def test_the_timeline_is_for_operators_only(client, events):
             await timeline(client, "user_3", starting_after=cursor), 422, "validation_error"
         )
     assert_problem(await timeline(client, "user_3", limit=0), 422, "validation_error")
+
+
+async def test_entries_whose_ids_and_seqs_disagree_are_all_listed(client, db):
+    """Concurrent commits on a replica set leave an entry's id (taken when its unit began) out
+    of step with its seq (taken when it committed): the timeline pages by seq, and sorts by it."""
+    await make_account(client, "user_4", 100)
+    for amount in (1, 2, 3, 4):
+        assert (await debit(client, "user_4", amount)).status_code == 201
+    entries = await db[LEDGER].find({"account_id": "user_4"}).sort("seq", 1).to_list(None)
+    ids = sorted(entry["_id"] for entry in entries)
+    for entry, new_id in zip(entries, reversed(ids), strict=True):
+        await db[LEDGER].delete_one({"_id": entry["_id"], "account_id": "user_4"})
+        await db[LEDGER].insert_one({**entry, "_id": f"{new_id}x"})
+    listed = await whole_timeline(client, "user_4", limit=1)
+    amounts = [i["data"]["amount"] for i in listed if i["kind"] == "ledger_entry"]
+    assert amounts == [-4, -3, -2, -1, 100]
