@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
-from pymongo.errors import CollectionInvalid
+from pymongo.errors import CollectionInvalid, OperationFailure
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -59,8 +58,12 @@ INDEXES: dict[str, list[IndexModel]] = {
             ],
             name="spending_order",
         ),
-        # The periodic sweep: grants past their expiry that are not yet expired.
-        IndexModel([("expired", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
+        # The periodic sweep: grants past their expiry that are not yet expired, in batches
+        # by (expires_at, _id).
+        IndexModel(
+            [("expired", ASCENDING), ("expires_at", ASCENDING), ("_id", ASCENDING)],
+            name="expiry_sweep",
+        ),
         # Outgoing events: grants about to expire, not yet noticed (credits.expiring).
         IndexModel(
             [("expired", ASCENDING), ("expiry_noticed_at", ASCENDING), ("expires_at", ASCENDING)],
@@ -110,7 +113,10 @@ INDEXES: dict[str, list[IndexModel]] = {
             [("account_id", ASCENDING), ("status", ASCENDING), ("expires_at", ASCENDING)],
             name="account_status_expiry",
         ),
-        IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="expiry_sweep"),
+        IndexModel(
+            [("status", ASCENDING), ("expires_at", ASCENDING), ("_id", ASCENDING)],
+            name="expiry_sweep",
+        ),
         # An account's holds newest first (all, or by status), and the timeline.
         IndexModel([("account_id", ASCENDING), ("_id", DESCENDING)], name="account_newest"),
         IndexModel(
@@ -167,10 +173,16 @@ INDEXES: dict[str, list[IndexModel]] = {
             ],
             name="parked_payment",
         ),
-        # Outgoing events: failed or long-parked events not yet alerted (stripe_event.failed).
+        # Outgoing events (stripe_event.failed): failed events not yet alerted, and events
+        # parked too long not yet alerted (each flag its own index: the parked query through
+        # the first one read every parked event ever alerted, every minute).
         IndexModel(
             [("status", ASCENDING), ("alerted_at", ASCENDING), ("received_at", ASCENDING)],
             name="outgoing_alerts",
+        ),
+        IndexModel(
+            [("status", ASCENDING), ("parked_alerted_at", ASCENDING), ("received_at", ASCENDING)],
+            name="parked_alerts",
         ),
         # Retention (STRIPE_EVENT_RETENTION_DAYS).
         IndexModel([("received_at", ASCENDING)], name="retention"),
@@ -178,9 +190,11 @@ INDEXES: dict[str, list[IndexModel]] = {
     # _id is the Stripe customer id; an account may have several customers.
     CUSTOMERS: [],
     ACCOUNTS: [
-        # Outgoing events: accounts whose grace period has ended (access.suspended).
+        # Outgoing events: accounts whose grace period has ended (access.suspended), paged
+        # by (grace_until, _id).
         IndexModel(
-            [("subscription_status", ASCENDING), ("grace_until", ASCENDING)], name="grace_ended"
+            [("subscription_status", ASCENDING), ("grace_until", ASCENDING), ("_id", ASCENDING)],
+            name="grace_ended",
         ),
         # The sweep: due months of yearly plans with monthly credits.
         IndexModel([("allocation.next_at", ASCENDING)], sparse=True, name="allocation_due"),
@@ -248,6 +262,10 @@ INDEXES: dict[str, list[IndexModel]] = {
 # Indexes an older version created that must go (dropped at start-up): the customer link was
 # unique per account, which refused an account's second customer.
 RETIRED_INDEXES: dict[str, tuple[str, ...]] = {CUSTOMERS: ("account_unique",)}
+# What start-up compares of an existing index with its declaration, beyond its keys.
+INDEX_OPTIONS = ("unique", "sparse", "partialFilterExpression")
+NAMESPACE_EXISTS = 48  # create_collection: another instance created it first
+INDEX_NOT_FOUND = 27  # drop_index: another instance dropped it first
 
 MAJORITY_WRITE = WriteConcern("majority")
 MAJORITY_READ = ReadConcern("majority")
@@ -324,27 +342,36 @@ class Database:
 
     async def ensure_indexes(self) -> None:
         """At start-up, outside any transaction: every collection (a transaction may not
-        create one on a sharded cluster or before MongoDB 4.4), then every index."""
+        create one on a sharded cluster or before MongoDB 4.4), then every index. Another
+        instance starting at the same moment may create or drop the same ones first."""
         existing = set(await self.db.list_collection_names())
         for name in INDEXES.keys() - existing:
-            with contextlib.suppress(CollectionInvalid):  # another process was first
+            try:
                 await self.db.create_collection(name)
+            except (CollectionInvalid, OperationFailure) as exc:
+                if not _another_was_first(exc, NAMESPACE_EXISTS):
+                    raise
         for name, models in INDEXES.items():
             if models:
-                await self._create_indexes(self.db[name], models)
+                await self._create_indexes(self.db[name], name, models)
         for name, retired in RETIRED_INDEXES.items():
             async for index in await list_indexes(self.db[name]):
                 if index["name"] in retired:
-                    await self.db[name].drop_index(index["name"])
+                    await _drop_index(self.db[name], index["name"])
 
-    async def _create_indexes(self, col: Any, models: list[IndexModel]) -> None:
-        declared = {m.document["name"]: m.document["key"] for m in models}
+    async def _create_indexes(self, col: Any, name: str, models: list[IndexModel]) -> None:
+        declared = {m.document["name"]: m.document for m in models}
         kept = set()
         async for index in await list_indexes(col):
-            # An index whose keys changed between versions keeps its name: replace it.
-            keys = declared.get(index["name"])
-            if keys is not None and list(index["key"].items()) != list(keys.items()):
-                await col.drop_index(index["name"])
+            wanted = declared.get(index["name"])
+            if wanted is None:
+                kept.add(index["name"])
+            elif list(index["key"].items()) != list(wanted["key"].items()):
+                # Keys changed between versions, under the same name: replace it (the new
+                # version's queries are planned for the new keys).
+                await _drop_index(col, index["name"])
+            elif changed := _changed_options(index, wanted):
+                raise IndexOptionsChanged(name, index["name"], changed)
             else:
                 kept.add(index["name"])
         if not self.embedded:
@@ -366,6 +393,46 @@ class Database:
         result = self.client.close()
         if asyncio.iscoroutine(result):
             await result
+
+
+class IndexOptionsChanged(RuntimeError):
+    """An existing index has the declared name and keys but other options (unique, sparse,
+    partial filter): start-up stops rather than guess. Rebuild it as docs/scaling.md says."""
+
+    def __init__(self, collection: str, index: str, changed: list[str]) -> None:
+        super().__init__(
+            f"index {index!r} on {collection!r} exists with other options ({', '.join(changed)})"
+            f" than this version declares: drop it (db.{collection}.dropIndex({index!r})) and"
+            " start again; start-up creates it as declared"
+        )
+        self.collection = collection
+        self.index = index
+
+
+def _changed_options(existing: dict, declared: dict) -> list[str]:
+    return [
+        option
+        for option in INDEX_OPTIONS
+        if _normal(existing.get(option)) != _normal(declared.get(option))
+    ]
+
+
+def _normal(value: Any) -> Any:
+    # A server lists unique/sparse only when true, and returns a partial filter as a SON.
+    return None if value is False else (dict(value) if isinstance(value, dict) else value)
+
+
+async def _drop_index(col: Any, name: str) -> None:
+    try:
+        await col.drop_index(name)
+    except OperationFailure as exc:
+        if not _another_was_first(exc, INDEX_NOT_FOUND):
+            raise
+
+
+def _another_was_first(exc: Exception, code: int) -> bool:
+    """Whether a start-up step failed only because another instance did it first."""
+    return isinstance(exc, CollectionInvalid) or getattr(exc, "code", None) == code
 
 
 async def list_indexes(col: Any) -> Any:

@@ -30,6 +30,7 @@ from app.errors import install_error_handlers
 from app.events.alert_migration import move_alert_state
 from app.events.notices import NoticeSweep
 from app.events.wiring import wire_events
+from app.isolation import isolated
 from app.ledger.directory import Directory
 from app.ledger.expiry import sweep
 from app.ledger.numbering import number_legacy_ledgers
@@ -63,11 +64,34 @@ SWEEP_INTERVAL_SECONDS = 60
 LOOKUP_TIMEOUT_SECONDS = 10
 
 
-async def sweep_once(repos: Repositories, catalog: Catalog, now: datetime) -> None:
+async def sweep_once(
+    repos: Repositories, catalog: Catalog, now: datetime, metrics: Metrics | None = None
+) -> None:
     """Expire what is due on accounts nobody touches, then grant the months of yearly plans
     that have begun (after the expiry, so a month's rollover sees the last one's expiry)."""
-    await sweep(repos, now)
-    await sweep_allocations(repos, catalog, now)
+    await sweep(repos, now, metrics=metrics)
+    await sweep_allocations(repos, catalog, now, metrics=metrics)
+
+
+async def run_jobs(
+    repos: Repositories,
+    notices: NoticeSweep,
+    retention: RetentionSweep,
+    catalog: Catalog,
+    now: datetime,
+    metrics: Metrics,
+) -> None:
+    """One pass of every background job, each isolated from the others (and each isolates
+    its accounts and batches): a failure is logged and counted, and the rest still run."""
+    await isolated(metrics, "expiry", "the pass", lambda: sweep(repos, now, metrics=metrics))
+    await isolated(
+        metrics,
+        "allocation",
+        "the pass",
+        lambda: sweep_allocations(repos, catalog, now, metrics=metrics),
+    )
+    await isolated(metrics, "notices", "the pass", notices.run)
+    await isolated(metrics, "retention", "the pass", retention.run)
 
 
 async def _sweep_forever(
@@ -76,15 +100,11 @@ async def _sweep_forever(
     retention: RetentionSweep,
     catalog: Catalog,
     clock: Clock,
+    metrics: Metrics,
 ) -> None:
     while True:
         await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
-        try:
-            await sweep_once(repos, catalog, clock.now())
-            await notices.run()
-            await retention.run()
-        except Exception:  # the sweep must outlive a bad moment of the database
-            log.exception("expiry sweep failed; retrying next interval")
+        await run_jobs(repos, notices, retention, catalog, clock.now(), metrics)
 
 
 def build_processor(
@@ -150,7 +170,12 @@ def create_app(
         task = (
             asyncio.create_task(
                 _sweep_forever(
-                    app.state.repos, app.state.notices, app.state.retention, catalog, clock
+                    app.state.repos,
+                    app.state.notices,
+                    app.state.retention,
+                    catalog,
+                    clock,
+                    app.state.metrics,
                 )
             )
             if sweeper
@@ -195,7 +220,12 @@ def create_app(
     app.state.event_log = EventLog(app.state.webhooks.events)
     sessions = SessionRepository(database)
     app.state.retention = RetentionSweep(
-        app.state.webhooks.events, repos.idempotency, clock, settings, sessions
+        app.state.webhooks.events,
+        repos.idempotency,
+        clock,
+        settings,
+        sessions,
+        app.state.metrics,
     )
     wire_events(app.state, settings, database, repos, catalog, clock, app.state.metrics)
     install_error_handlers(app)

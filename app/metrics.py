@@ -6,12 +6,16 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Awaitable, Callable
 
+JOB_FAILURES = "credit_ledger_job_failures_total"
+
 HELP = {
     "credit_ledger_webhook_events_total": "Stripe events applied, by event type and outcome.",
     "credit_ledger_webhook_failures_total": "Stripe events left failed, by reason "
     "(unknown_price, unknown_pack, ...).",
     "credit_ledger_webhook_deliveries_total": "Outgoing webhook attempts, by outcome "
     "(succeeded, retrying, failed).",
+    JOB_FAILURES: "Accounts or batches a background job skipped after an error, by job "
+    "(expiry, allocation, notices, retention, purge, numbering); logged with the cause.",
 }
 GAUGES = {
     "credit_ledger_events_oldest_undelivered_seconds": "Age of the oldest outgoing event not "

@@ -11,7 +11,9 @@ from datetime import timedelta
 from app.clock import Clock
 from app.config import Settings
 from app.console.session import SessionRepository
+from app.isolation import isolated
 from app.ledger.repository import IdempotencyRepository
+from app.metrics import Metrics
 from app.webhooks.repository import EventRepository
 
 log = logging.getLogger("app.retention")
@@ -36,7 +38,9 @@ class RetentionSweep:
         clock: Clock,
         settings: Settings,
         sessions: SessionRepository,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.events = events
         self.sessions = sessions
         self.idempotency = idempotency
@@ -45,12 +49,25 @@ class RetentionSweep:
         self.answer_days = timedelta(days=settings.idempotency_answer_retention_days)
 
     async def run(self) -> Forgotten:
+        """Each kind forgotten in bounded batches, isolated: a failure is logged and counted,
+        and the other kinds are still forgotten."""
         now = self.clock.now()
-        forgotten = Forgotten(
-            await self.events.purge(now - self.event_days),
-            await self.idempotency.drop_answers(now - self.answer_days, now),
-            await self.sessions.purge(now),
+        events = await isolated(
+            self.metrics,
+            "retention",
+            "Stripe events",
+            lambda: self.events.purge(now - self.event_days),
         )
+        answers = await isolated(
+            self.metrics,
+            "retention",
+            "idempotency answers",
+            lambda: self.idempotency.drop_answers(now - self.answer_days, now),
+        )
+        sessions = await isolated(
+            self.metrics, "retention", "console sessions", lambda: self.sessions.purge(now)
+        )
+        forgotten = Forgotten(events or 0, answers or 0, sessions or 0)
         if forgotten.stripe_events or forgotten.idempotency_answers:
             log.info(
                 "retention: forgot %d Stripe events and %d idempotency answers",

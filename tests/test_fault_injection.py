@@ -11,7 +11,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from pymongo.errors import PyMongoError
 
 import tests.factories as factories
 from app.clock import FrozenClock
@@ -46,13 +45,12 @@ def expect(response, status: int):
 
 
 async def sweep_as_the_loop_does(app, clock) -> None:
-    """The sweep loop logs a failed sweep and runs it again at its next interval."""
+    """The sweep skips (logs and counts) an account whose expiry failed, and takes it again at
+    its next pass: passes until one finds nothing due."""
+    assert await sweep(app.state.repos, clock.now(), metrics=app.state.metrics) == 1
     for _ in range(3):
-        try:
-            assert await sweep(app.state.repos, clock.now()) == 1
+        if await sweep(app.state.repos, clock.now(), metrics=app.state.metrics) == 0:
             return
-        except PyMongoError:
-            continue
     raise AssertionError("the sweep never got through")
 
 
@@ -177,6 +175,10 @@ async def run(story, faults=None, *, drop: tuple[str, ...] = ()) -> dict:
             await story(client, app, clock, events)
             db.engine.faults = None
             metrics = (await client.get("/metrics", headers=auth("admin"))).text
+            # A sweep that met a fault counts the account it skipped: the one difference.
+            metrics = "\n".join(
+                line for line in metrics.splitlines() if "job_failures_total" not in line
+            )
         await assert_verified(app)
         state = await database_state(db, drop=drop)
     await db.close()

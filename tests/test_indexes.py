@@ -5,8 +5,17 @@ from datetime import timedelta
 
 import pytest
 from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import OperationFailure
 
-from app.db import CUSTOMERS, GRANTS, INDEXES, LEDGER, RESERVATIONS, list_indexes
+from app.db import (
+    CUSTOMERS,
+    GRANTS,
+    INDEXES,
+    LEDGER,
+    RESERVATIONS,
+    IndexOptionsChanged,
+    list_indexes,
+)
 from app.ledger.repository import SPENDING_ORDER, GrantRepository, LedgerRepository
 from tests.conftest import START
 from tests.factories import grant, make_account
@@ -115,3 +124,60 @@ async def test_a_retired_index_is_dropped_at_start_up(db):
 
     listed = {i["name"] async for i in await list_indexes(db.db[CUSTOMERS])}
     assert "account_unique" not in listed
+
+
+class SecondInstanceFirst:
+    """The database as a replica set answers an instance whose twin, started at the same
+    moment, creates each collection and drops each index just before it does."""
+
+    def __init__(self, raw) -> None:
+        self._raw = raw
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+    def __getitem__(self, name):
+        return DroppedFirst(self._raw[name])
+
+    async def create_collection(self, name):
+        await self._raw.create_collection(name)
+        raise OperationFailure(f"Collection {name} already exists.", code=48)
+
+
+class DroppedFirst:
+    def __init__(self, raw) -> None:
+        self._raw = raw
+
+    def __getattr__(self, name):
+        return getattr(self._raw, name)
+
+    async def drop_index(self, name):
+        await self._raw.drop_index(name)
+        raise OperationFailure(f"index not found with name [{name}]", code=27)
+
+
+@pytest.mark.embedded_only  # the twin is played on the embedded engine's client
+async def test_start_up_beside_a_twin_that_creates_and_drops_first(db):
+    old_keys = [("account_id", ASCENDING), ("expired", ASCENDING)]
+    await db.db[GRANTS].create_index(old_keys, name="spending_order")
+    db.db = SecondInstanceFirst(db.db)
+
+    await db.ensure_indexes()
+
+    db.db = db.db._raw
+    assert set(INDEXES) <= set(await db.db.list_collection_names())
+    listed = {i["name"]: list(i["key"]) async for i in await list_indexes(db.db[GRANTS])}
+    assert listed["spending_order"][-1] == "_id"
+
+
+async def test_an_index_whose_options_changed_stops_start_up_naming_it(db):
+    keys = [("account_id", ASCENDING), ("idempotency_key", ASCENDING)]
+    await db.db[LEDGER].create_index(keys, name="account_idempotency_key")  # not unique
+
+    with pytest.raises(IndexOptionsChanged) as stopped:
+        await db.ensure_indexes()
+
+    message = str(stopped.value)
+    assert "'account_idempotency_key' on 'ledger_entries'" in message
+    assert "unique, partialFilterExpression" in message
+    assert "dropIndex" in message

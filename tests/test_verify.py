@@ -117,8 +117,21 @@ async def test_a_stripe_effect_applied_twice_is_reported(client, db):
     await db[LEDGER].insert_one(
         {**entry, "_id": "le_copy", "seq": 4, "amount": 0, "balance_after": 65}
     )
+    # Numbered as every entry is, by the account's own seq.
+    await db[ACCOUNTS].update_one({"_id": "user_1"}, {"$inc": {"seq": 1}})
     report = await _verify(client, account_id="user_1")
     assert "stripe_effect_once" in {p["invariant"] for p in report["problems"]}
+
+
+@pytest.mark.ledger_broken
+async def test_an_account_that_cannot_be_read_is_reported_and_the_rest_checked(client, db):
+    await _story(client)
+    await db[GRANTS].update_one({"account_id": "user_1"}, {"$set": {"remaining": "ten"}})
+    report = await _verify(client)
+    assert report["accounts_checked"] == 2
+    assert [(p["account_id"], p["invariant"]) for p in report["problems"]] == [
+        ("user_1", "account_readable")
+    ]
 
 
 @pytest.mark.ledger_broken

@@ -14,10 +14,12 @@ from app.billing.subscriptions import period_grant_expiry
 from app.billing.units import Learned, credit_unit
 from app.clock import as_utc
 from app.db import Session
+from app.isolation import isolated
 from app.ledger.access import suspended_reason
 from app.ledger.expiry import expire_due
 from app.ledger.periods import close_period
 from app.ledger.repository import Doc, Repositories
+from app.metrics import Metrics
 
 log = logging.getLogger("app.billing.allocation")
 
@@ -185,16 +187,25 @@ def _standing_of(state: Doc) -> Doc:
 
 
 async def sweep_allocations(
-    repos: Repositories, catalog: Catalog, now: datetime, limit: int = 500
+    repos: Repositories,
+    catalog: Catalog,
+    now: datetime,
+    limit: int = 500,
+    *,
+    metrics: Metrics | None = None,
 ) -> int:
-    """Grant the due months of up to `limit` accounts, each in its own transaction; returns
-    the months granted."""
+    """Grant the due months of up to `limit` accounts, each in its own transaction, isolated
+    (a failure is logged, counted and skipped); returns the months granted."""
     schedules = AllocationRepository(repos.db)
     granted = 0
     for account_id in await schedules.due(now, limit):
-        granted += await repos.db.transaction(
-            lambda session, a=account_id: grant_due_months(
-                session, repos, schedules, catalog, a, now
-            )
+        months = await isolated(
+            metrics,
+            "allocation",
+            f"account {account_id}",
+            lambda a=account_id: repos.db.transaction(
+                lambda session: grant_due_months(session, repos, schedules, catalog, a, now)
+            ),
         )
+        granted += months or 0
     return granted

@@ -8,9 +8,11 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from app.batches import delete_in_batches
 from app.db import DELIVERIES, ENDPOINTS, Database
 
 Doc = dict[str, Any]
+PURGE_BATCH = 1000  # deliveries deleted per call
 
 
 class EndpointRepository:
@@ -132,7 +134,5 @@ class DeliveryRepository:
         )
 
     async def purge(self, before: datetime) -> int:
-        result = await self.col.delete_many(
-            {"created_at": {"$lt": before}, "status": {"$ne": "pending"}}
-        )
-        return result.deleted_count
+        query = {"created_at": {"$lt": before}, "status": {"$ne": "pending"}}
+        return await delete_in_batches(self.col, query, "created_at", PURGE_BATCH)

@@ -14,7 +14,9 @@ from app.db import Database
 from app.events.delivery_repository import DeliveryRepository
 from app.events.recorder import EventRecorder
 from app.events.repository import OutboxRepository
+from app.isolation import isolated
 from app.ledger.views import grant_view
+from app.metrics import Metrics
 from app.webhooks.event_log import event_view as stripe_event_view
 
 log = logging.getLogger("app.events.notices")
@@ -29,7 +31,9 @@ class NoticeSweep:
         recorder: EventRecorder,
         clock: Clock,
         settings: Settings,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.db = db
         self.events = events
         self.deliveries = deliveries
@@ -40,13 +44,14 @@ class NoticeSweep:
         self.retention = timedelta(days=settings.event_retention_days)
 
     async def run(self, limit: int = 500) -> int:
-        """One pass; returns how many events it wrote."""
+        """One pass; returns how many events it wrote. Each notice is its own transaction,
+        isolated: one that fails is logged, counted and skipped, and the pass goes on."""
         written = await self._expiring(limit)
         written += await self._grace_ended(limit)
         written += await self._stripe_events(limit)
         cutoff = self.clock.now() - self.retention
-        await self.events.purge(cutoff)
-        await self.deliveries.purge(cutoff)
+        await isolated(self.metrics, "purge", "outgoing events", lambda: self.events.purge(cutoff))
+        await isolated(self.metrics, "purge", "deliveries", lambda: self.deliveries.purge(cutoff))
         return written
 
     async def _expiring(self, limit: int) -> int:
@@ -74,19 +79,28 @@ class NoticeSweep:
                 )
                 return 1
 
-            written += await self._once(unit)
+            written += await self._once(f"expiry notice of grant {grant['_id']}", unit)
         return written
 
     async def _grace_ended(self, limit: int) -> int:
-        ids = await self.events.grace_ended(self.clock.now(), limit)
-        streams = await self.events.streams_of(ids)
+        """Every past-due account whose grace ended and that was not told yet, a batch of
+        `limit` at a time (those told stay past due until Stripe's dunning ends)."""
         written = 0
-        for account_id in ids:
-            if streams.get(account_id, {}).get("access_reason") == "past_due":
-                continue  # already told
-            await self.db.transaction(lambda s, a=account_id: self.recorder.reassess_access(s, a))
-            written += 1
+        async for batch in self.events.grace_ended(self.clock.now(), limit):
+            ids = [doc["_id"] for doc in batch]
+            streams = await self.events.streams_of(ids)
+            for account_id in ids:
+                if streams.get(account_id, {}).get("access_reason") == "past_due":
+                    continue  # already told
+                written += await self._once(
+                    f"grace of account {account_id}",
+                    lambda s, a=account_id: self._reassess(s, a),
+                )
         return written
+
+    async def _reassess(self, session, account_id: str) -> int:
+        await self.recorder.reassess_access(session, account_id)
+        return 1
 
     async def _stripe_events(self, limit: int) -> int:
         now = self.clock.now()
@@ -108,11 +122,14 @@ class NoticeSweep:
                 )
                 return 1
 
-            written += await self._once(unit)
+            written += await self._once(f"alert of Stripe event {event['_id']}", unit)
         return written
 
-    async def _once(self, unit) -> int:
-        try:
-            return await self.db.transaction(unit)
-        except DuplicateKeyError:  # two instances created the same stream at once
-            return 0
+    async def _once(self, subject: str, unit) -> int:
+        async def step() -> int:
+            try:
+                return await self.db.transaction(unit)
+            except DuplicateKeyError:  # two instances created the same stream at once
+                return 0
+
+        return await isolated(self.metrics, "notices", subject, step) or 0

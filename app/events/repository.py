@@ -3,18 +3,22 @@ was suspended), its alert state (on the account), and what the notice sweep look
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
 
+from app.batches import delete_in_batches, in_batches
 from app.db import ACCOUNTS, EVENT_STREAMS, EVENTS, GRANTS, STRIPE_EVENTS, Database, Session
 
 Doc = dict[str, Any]
 # Events about no account (operator alerts on Stripe events) are numbered in their own stream;
 # no account id contains a space.
 OPERATOR_STREAM = " operator"
+# Documents a purge deletes per call.
+PURGE_BATCH = 1000
 
 
 # An ObjectId holds seconds since 1970 in 32 bits: a time outside is clamped, not a 500.
@@ -129,8 +133,8 @@ class OutboxRepository:
         return await self.events.find_one({"dispatched": False}, sort=[("_id", ASCENDING)])
 
     async def purge(self, before: datetime) -> int:
-        result = await self.events.delete_many({"created_at": {"$lt": before}, "dispatched": True})
-        return result.deleted_count
+        query = {"created_at": {"$lt": before}, "dispatched": True}
+        return await delete_in_batches(self.events, query, "created_at", PURGE_BATCH)
 
     # What the notice sweep looks for (each marked once, in the transaction of its event).
 
@@ -152,10 +156,11 @@ class OutboxRepository:
         )
         return result.modified_count == 1
 
-    async def grace_ended(self, now: datetime, limit: int) -> list[str]:
+    def grace_ended(self, now: datetime, size: int) -> AsyncIterator[list[Doc]]:
+        """Every past-due account whose grace has ended, `size` at a time (told or not: the
+        stream says which were told)."""
         query = {"subscription_status": "past_due", "grace_until": {"$lte": now}}
-        docs = await self.db[ACCOUNTS].find(query, {"_id": 1}).limit(limit).to_list(None)
-        return [d["_id"] for d in docs]
+        return in_batches(self.db[ACCOUNTS], query, "grace_until", size, {"_id": 1})
 
     async def streams_of(self, account_ids: list[str]) -> dict[str, Doc]:
         docs = await self.streams.find({"_id": {"$in": account_ids}}).to_list(None)

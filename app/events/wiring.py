@@ -46,7 +46,7 @@ def wire_events(
     state.events = EventService(
         database, store, repos, catalog, clock, settings.low_balance_threshold
     )
-    state.notices = NoticeSweep(database, store, deliveries, recorder, clock, settings)
+    state.notices = NoticeSweep(database, store, deliveries, recorder, clock, settings, metrics)
     state.endpoints = EndpointService(endpoints, deliveries, policy, clock)
     state.dispatcher = Dispatcher(store, endpoints, deliveries, policy, clock, metrics)
 

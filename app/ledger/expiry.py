@@ -8,15 +8,22 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TypeVar
 
+from app.batches import in_batches
 from app.clock import as_utc
 from app.db import GRANTS, RESERVATIONS, Session
 from app.errors import AccountNotFound
+from app.isolation import isolated
 from app.ledger.entries import ledger_entry, position
 from app.ledger.repository import NOTHING_DUE, Doc, Repositories
+from app.metrics import Metrics
 
 T = TypeVar("T")
 
 log = logging.getLogger("app.ledger.expiry")
+
+# Grants and holds expired per transaction: a few hundred writes, well inside a transaction's
+# 60 s and its 16 MB of oplog, however long an account went untouched.
+EXPIRY_BATCH = 200
 
 
 async def settle_hold(
@@ -137,43 +144,60 @@ def is_due(account: Doc, now: datetime) -> bool:
 
 
 async def expire_due(
-    session: Session, repos: Repositories, account_id: str, now: datetime, *, look: bool = False
+    session: Session,
+    repos: Repositories,
+    account_id: str,
+    now: datetime,
+    *,
+    look: bool = False,
+    limit: int = EXPIRY_BATCH,
 ) -> bool:
-    """Everything due on one account: holds past their deadline, then grants past expiry; then
-    the account learns its next deadline. Skipped (one read) when the account says nothing is
-    due, unless `look` (the sweep found something due). Returns whether anything was due."""
+    """What is due on one account, up to `limit` items: holds past their deadline, then grants
+    past expiry; once none is left the account learns its next deadline. Skipped (one read)
+    when the account says nothing is due, unless `look` (the sweep found something due).
+    Returns False when it stopped at `limit` with more perhaps due: the account still says
+    so, and the caller's next transaction (or the next touch of the account) goes on."""
     if not look:
         account = await repos.accounts.get(session, account_id)
         if account is None or not is_due(account, now):
-            return False
-    holds = await repos.reservations.due(session, account_id, now)
+            return True
+    holds = await repos.reservations.due(session, account_id, now, limit)
     for reservation in holds:
         await release_hold(session, repos, reservation, "expired", now)
-    grants = await repos.grants.due(session, account_id, now)
+    left = limit - len(holds)
+    grants = await repos.grants.due(session, account_id, now, left) if left else []
     for grant in grants:
         await expire_grant(session, repos, grant, now)
+    if len(holds) + len(grants) >= limit:
+        return False
     await _learn_next_due(session, repos, account_id)
-    return bool(holds or grants)
+    return True
 
 
 async def _learn_next_due(session: Session, repos: Repositories, account_id: str) -> None:
     """The account learns its next deadline and the grants that may still have credits (a
-    grant with none free and none held never gets any again)."""
+    grant with none free and none held never gets any again): two index reads, whatever the
+    number of used-up grants the account has kept."""
     holds = await repos.reservations.held(session, account_id)
-    grants = await repos.grants.unexpired(session, account_id)
-    deadlines = [as_utc(g["expires_at"]) for g in grants if not g["never_expires"]]
-    deadlines += [as_utc(h["expires_at"]) for h in holds]
-    live = [g["_id"] for g in grants if g["remaining"] > 0 or g["held"] > 0]
+    deadlines = [as_utc(h["expires_at"]) for h in holds]
+    if (expiring := await repos.grants.next_to_expire(session, account_id)) is not None:
+        deadlines.append(as_utc(expiring["expires_at"]))
+    live = await repos.grants.live_ids(session, account_id)
     await repos.accounts.set_next_due(
         session, account_id, min(deadlines, default=NOTHING_DUE), live, len(holds)
     )
 
 
-async def expire_now(repos: Repositories, account_id: str, now: datetime) -> None:
-    """Expire what is due on an account in a transaction of its own, before the request's: the
-    expiry commits whatever becomes of the request (a refused debit aborts only itself), and
-    the request's own transaction stays short."""
-    await repos.db.transaction(lambda session: expire_due(session, repos, account_id, now))
+async def expire_now(
+    repos: Repositories, account_id: str, now: datetime, *, look: bool = False
+) -> None:
+    """Expire what is due on an account in transactions of its own, `EXPIRY_BATCH` items each,
+    before the request's: the expiry commits whatever becomes of the request (a refused debit
+    aborts only itself), and every transaction stays short, however much is due."""
+    while not await repos.db.transaction(
+        lambda session, first=look: expire_due(session, repos, account_id, now, look=first)
+    ):
+        look = False  # the account says it is still due until the last batch
 
 
 async def after_expiry(
@@ -201,25 +225,29 @@ async def load_account(repos: Repositories, account_id: str, now: datetime) -> D
     return account
 
 
-async def accounts_with_due_items(repos: Repositories, now: datetime, limit: int) -> list[str]:
-    """Accounts nobody touched whose grants or holds are due (for the periodic sweep)."""
-    db = repos.db
-    ids: set[str] = set()
+async def sweep(
+    repos: Repositories, now: datetime, *, metrics: Metrics | None = None, batch: int = 500
+) -> int:
+    """Expire what is due on accounts nobody touched. Their due holds and grants are read
+    `batch` at a time, by deadline; each account expires in transactions of its own, isolated:
+    one that fails is logged, counted and skipped, and the sweep goes on past it. Returns the
+    number of accounts swept (failed ones included)."""
+    seen: set[str] = set()
     for col, query in (
-        (RESERVATIONS, {"status": "held", "expires_at": {"$lte": now}}),
-        (GRANTS, {"expired": False, "never_expires": False, "expires_at": {"$lte": now}}),
+        (repos.db[RESERVATIONS], {"status": "held", "expires_at": {"$lte": now}}),
+        (
+            repos.db[GRANTS],
+            {"expired": False, "never_expires": False, "expires_at": {"$lte": now}},
+        ),
     ):
-        docs = await db[col].find(query, {"account_id": 1}).limit(limit).to_list(None)
-        ids.update(doc["account_id"] for doc in docs)
-    return sorted(ids)
-
-
-async def sweep(repos: Repositories, now: datetime, limit: int = 500) -> int:
-    """Expire due grants and holds of up to `limit` accounts, each in its own transaction."""
-    accounts = await accounts_with_due_items(repos, now, limit)
-    for account_id in accounts:
-        await repos.db.transaction(
-            lambda session, a=account_id: expire_due(session, repos, a, now, look=True)
-        )
-        await asyncio.sleep(0)  # requests go between accounts (the embedded engine never waits)
-    return len(accounts)
+        async for docs in in_batches(col, query, "expires_at", batch, {"account_id": 1}):
+            for account_id in sorted({doc["account_id"] for doc in docs} - seen):
+                seen.add(account_id)
+                await isolated(
+                    metrics,
+                    "expiry",
+                    f"account {account_id}",
+                    lambda a=account_id: expire_now(repos, a, now, look=True),
+                )
+                await asyncio.sleep(0)  # requests go between accounts (embedded engine)
+    return len(seen)

@@ -9,6 +9,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import OperationFailure
 
+from app.batches import update_in_batches
 from app.db import ACCOUNTS, GRANTS, IDEMPOTENCY, LEDGER, RESERVATIONS, Database, Session
 from app.ledger.outbox import record_outbox
 
@@ -20,6 +21,8 @@ SPENDING_ORDER = [
     ("_id", ASCENDING),
 ]
 
+
+ANSWERS_BATCH = 1000  # idempotency answers dropped per call
 
 # An account's `next_due_at` when nothing on it can come due (no expiring grant, no hold).
 NOTHING_DUE = datetime(9999, 12, 31, tzinfo=UTC)
@@ -275,8 +278,10 @@ class GrantRepository:
         cursor = self.col.find(query, session=session).sort(SPENDING_ORDER).limit(limit + 1)
         return await cursor.to_list(None)
 
-    async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
-        return await self.col.find(self._due(account_id, now), session=session).to_list(None)
+    async def due(self, session: Session, account_id: str, now: datetime, limit: int) -> list[Doc]:
+        """Up to `limit` grants past their expiry, soonest first (the spending_order index)."""
+        cursor = self.col.find(self._due(account_id, now), session=session)
+        return await cursor.sort("expires_at", ASCENDING).limit(limit).to_list(None)
 
     @staticmethod
     def _due(account_id: str, now: datetime) -> Doc:
@@ -287,17 +292,32 @@ class GrantRepository:
             "expires_at": {"$lte": now},
         }
 
+    async def next_to_expire(self, session: Session, account_id: str) -> Doc | None:
+        """The unexpired grant that expires first (a used-up one too: it expires all the
+        same), read from the head of the spending_order index."""
+        return await self.col.find_one(
+            {"account_id": account_id, "expired": False, "never_expires": False},
+            {"expires_at": 1},
+            sort=[("expires_at", ASCENDING)],
+            session=session,
+        )
+
+    async def live_ids(self, session: Session, account_id: str) -> list[str]:
+        """The ids of the account's grants that may still have credits, free or held."""
+        docs = await self.col.find(
+            {
+                "account_id": account_id,
+                "expired": False,
+                "$or": [{"remaining": {"$gt": 0}}, {"held": {"$gt": 0}}],
+            },
+            {"_id": 1},
+            session=session,
+        ).to_list(None)
+        return [doc["_id"] for doc in docs]
+
     async def by_kinds(self, session: Session, account_id: str, kinds: list[str]) -> list[Doc]:
         query = {"account_id": account_id, "expired": False, "kind": {"$in": kinds}}
         return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
-
-    async def unexpired(self, session: Session, account_id: str) -> list[Doc]:
-        """The account's unexpired grants, what decides whether they still count."""
-        return await self.col.find(
-            {"account_id": account_id, "expired": False},
-            {"expires_at": 1, "never_expires": 1, "remaining": 1, "held": 1},
-            session=session,
-        ).to_list(None)
 
     async def take(self, session: Session, takes: list[tuple[str, int]], *, hold: bool) -> None:
         """Take free credits from live grants (into `held` for a hold): one call for all."""
@@ -500,8 +520,10 @@ class ReservationRepository:
             record_outbox("reservation", done["account_id"], done)
         return done
 
-    async def due(self, session: Session, account_id: str, now: datetime) -> list[Doc]:
-        return await self.col.find(self._due(account_id, now), session=session).to_list(None)
+    async def due(self, session: Session, account_id: str, now: datetime, limit: int) -> list[Doc]:
+        """Up to `limit` held reservations past their deadline, soonest first."""
+        cursor = self.col.find(self._due(account_id, now), session=session)
+        return await cursor.sort("expires_at", ASCENDING).limit(limit).to_list(None)
 
     async def held(self, session: Session, account_id: str) -> list[Doc]:
         """The account's held reservations, their deadlines only."""
@@ -535,11 +557,13 @@ class IdempotencyRepository:
     async def drop_answers(self, before: datetime, now: datetime) -> int:
         """Forget the stored answers of keys used before `before`; the keys themselves (and
         their fingerprints) stay, so a key is never used twice."""
-        result = await self.col.update_many(
+        return await update_in_batches(
+            self.col,
             {"created_at": {"$lt": before}, "body": {"$exists": True}},
             {"$unset": {"body": "", "status": ""}, "$set": {"answer_dropped_at": now}},
+            "created_at",
+            ANSWERS_BATCH,
         )
-        return result.modified_count
 
 
 class Repositories:

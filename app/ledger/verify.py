@@ -1,13 +1,24 @@
 """The billing rules' invariants, checked from the stored documents: read only, fixes nothing.
-Each account is read in one transaction, so a busy account is checked on one snapshot."""
+An account's balances, grants and holds are read in one short transaction (one snapshot);
+its ledger up to the seq that snapshot saw is then read in batches by seq (numbered entries
+never change), so that neither a busy account nor one of 200,000 entries holds a transaction
+open. Each account is checked on its own: one that cannot be read is reported, not fatal."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
+
+from pymongo import ASCENDING
 
 from app.db import ACCOUNTS, GRANTS, LEDGER, RESERVATIONS, Session
 from app.ledger.idempotency import STRIPE_KEY_PREFIXES
 from app.ledger.repository import Doc, Repositories
+
+log = logging.getLogger("app.ledger.verify")
+
+ACCOUNTS_BATCH = 500  # account ids read per call
+ENTRIES_BATCH = 1000  # ledger entries read per call
 
 
 @dataclass(frozen=True)
@@ -28,44 +39,49 @@ class Report:
 
 
 async def verify(repos: Repositories, account_id: str | None = None) -> Report:
-    """Check one account, or every account (one transaction each)."""
+    """Check one account, or every account (in _id order, a batch of ids at a time)."""
     report = Report()
     if account_id is not None:
-        ids = [account_id]
-    else:
-        cursor = repos.db[ACCOUNTS].find({}, {"_id": 1}).sort("_id", 1)
-        ids = [doc["_id"] async for doc in cursor]
-    for one in ids:
-        problems = await repos.db.transaction(
-            lambda session, a=one: check_account(session, repos, a)
-        )
-        report.accounts_checked += 1
-        report.problems += problems
-    return report
+        await _check_into(report, repos, account_id)
+        return report
+    last = None
+    while True:
+        query = {} if last is None else {"_id": {"$gt": last}}
+        cursor = repos.db[ACCOUNTS].find(query, {"_id": 1}).sort("_id", ASCENDING)
+        ids = [doc["_id"] for doc in await cursor.limit(ACCOUNTS_BATCH).to_list(None)]
+        for one in ids:
+            await _check_into(report, repos, one)
+        if len(ids) < ACCOUNTS_BATCH:
+            return report
+        last = ids[-1]
 
 
-async def check_account(session: Session, repos: Repositories, account_id: str) -> list[Problem]:
-    db = repos.db
-    account = await db[ACCOUNTS].find_one({"_id": account_id}, session=session)
-    if account is None:
+async def _check_into(report: Report, repos: Repositories, account_id: str) -> None:
+    try:
+        problems = await check_account(repos, account_id)
+    except Exception as exc:  # a document no rule expects: reported, and the rest go on
+        log.exception("verify: account %s could not be checked", account_id)
+        problems = [
+            Problem(account_id, "account_readable", f"could not be checked: {type(exc).__name__}")
+        ]
+    report.accounts_checked += 1
+    report.problems += problems
+
+
+async def check_account(repos: Repositories, account_id: str) -> list[Problem]:
+    snapshot = await repos.db.transaction(lambda session: _snapshot(session, repos, account_id))
+    if snapshot is None:
         return [Problem(account_id, "account_exists", "no such account")]
-    entries = await db[LEDGER].find({"account_id": account_id}, session=session).to_list(None)
-    grants = await db[GRANTS].find({"account_id": account_id}, session=session).to_list(None)
-    holds = (
-        await db[RESERVATIONS]
-        .find({"account_id": account_id, "status": "held"}, session=session)
-        .to_list(None)
-    )
+    account, grants, holds = snapshot
     found: list[Problem] = []
 
     def problem(invariant: str, detail: str) -> None:
         found.append(Problem(account_id, invariant, detail))
 
     balance, reserved, deficit = account["balance"], account["reserved"], account["deficit"]
-    total = sum(e["amount"] for e in entries)
-    if balance != total:
+    total = await _check_ledger(repos, account, problem)
+    if total is not None and balance != total:
         problem("balance_is_sum_of_entries", f"balance {balance}, entries sum to {total}")
-    _check_sequence(account, entries, problem)
     held_holds = sum(h["amount"] for h in holds)
     held_grants = sum(g["held"] for g in grants)
     if reserved != held_holds:
@@ -82,9 +98,105 @@ async def check_account(session: Session, repos: Repositories, account_id: str) 
             f"{held_grants} - deficit {deficit} = {live + held_grants - deficit}",
         )
     _check_signs(account, grants, problem)
-    _check_stripe_effects(entries, problem)
     _check_account_lists(account, grants, holds, problem)
     return found
+
+
+async def _snapshot(
+    session: Session, repos: Repositories, account_id: str
+) -> tuple[Doc, list[Doc], list[Doc]] | None:
+    db = repos.db
+    account = await db[ACCOUNTS].find_one({"_id": account_id}, session=session)
+    if account is None:
+        return None
+    grants = await db[GRANTS].find({"account_id": account_id}, session=session).to_list(None)
+    holds = (
+        await db[RESERVATIONS]
+        .find({"account_id": account_id, "status": "held"}, session=session)
+        .to_list(None)
+    )
+    return account, grants, holds
+
+
+async def _check_ledger(repos: Repositories, account: Doc, problem) -> int | None:
+    """The entries up to the snapshot's seq, a batch at a time: gapless, each balance_after
+    the previous one plus its amount, never older than the one before, each Stripe effect
+    once. Returns their sum (None when entries are not numbered yet)."""
+    col, account_id = repos.db[LEDGER], account["_id"]
+    unnumbered = await col.count_documents({"account_id": account_id, "seq": None})
+    if unnumbered:
+        problem(
+            "seq_gapless",
+            f"{unnumbered} entries without seq; the service numbers them once at start-up",
+        )
+        return None
+    last_seq = account.get("seq", 0)
+    chain = _Chain(problem)
+    while chain.seq < last_seq:
+        batch = await (
+            col.find({"account_id": account_id, "seq": {"$gt": chain.seq, "$lte": last_seq}})
+            .sort("seq", ASCENDING)
+            .limit(ENTRIES_BATCH)
+            .to_list(None)
+        )
+        if not batch or not chain.take(batch):
+            break
+    if chain.seq != last_seq and not (chain.broken or chain.gap):
+        problem("seq_gapless", f"account at seq {last_seq}, its entries end at {chain.seq}")
+    return chain.total
+
+
+class _Chain:
+    """The ledger's invariants over entries read in seq order, batch after batch."""
+
+    def __init__(self, problem) -> None:
+        self.problem = problem
+        self.seq = 0
+        self.total = 0
+        self.balance_after = 0
+        self.created_at = None
+        self.broken = False
+        self.gap = False
+        self.stripe_keys: set[str] = set()
+
+    def take(self, entries: list[Doc]) -> bool:
+        """False once a problem makes the rest meaningless (reported once)."""
+        for entry in entries:
+            if entry["seq"] != self.seq + 1 and not self.gap:
+                self.gap = True  # reported once; the chain is still checked across it
+                missing = list(range(self.seq + 1, entry["seq"]))[:5]
+                self.problem(
+                    "seq_gapless",
+                    f"after seq {self.seq} comes {entry['seq']}: "
+                    + (f"missing {missing}" if missing else "repeated"),
+                )
+            self.total += entry["amount"]
+            expected = self.balance_after + entry["amount"]
+            if entry["balance_after"] != expected:
+                self._break(
+                    "balance_after_chain",
+                    f"entry {entry['_id']} (seq {entry['seq']}): "
+                    f"balance_after {entry['balance_after']}, previous + amount = {expected}",
+                )
+                return False
+            if self.created_at is not None and entry["created_at"] < self.created_at:
+                self._break(
+                    "created_at_order",
+                    f"entry {entry['_id']} (seq {entry['seq']}) is older than the entry before it",
+                )
+                return False
+            key = entry.get("idempotency_key")
+            if isinstance(key, str) and key.startswith(STRIPE_KEY_PREFIXES):
+                if key in self.stripe_keys:
+                    self.problem("stripe_effect_once", f"{key} applied more than once")
+                self.stripe_keys.add(key)
+            self.seq, self.balance_after = entry["seq"], entry["balance_after"]
+            self.created_at = entry["created_at"]
+        return True
+
+    def _break(self, invariant: str, detail: str) -> None:
+        self.broken = True
+        self.problem(invariant, detail)
 
 
 def _check_account_lists(account: Doc, grants: list[Doc], holds: list[Doc], problem) -> None:
@@ -110,43 +222,6 @@ def _check_account_lists(account: Doc, grants: list[Doc], holds: list[Doc], prob
             )
 
 
-def _check_sequence(account: Doc, entries: list[Doc], problem) -> None:
-    unnumbered = [e["_id"] for e in entries if not isinstance(e.get("seq"), int)]
-    if unnumbered:
-        problem(
-            "seq_gapless",
-            f"{len(unnumbered)} entries without seq (first {unnumbered[0]}); "
-            "the service numbers them once at start-up",
-        )
-        return
-    ordered = sorted(entries, key=lambda e: e["seq"])
-    seqs = [e["seq"] for e in ordered]
-    if seqs != list(range(1, len(seqs) + 1)) or account.get("seq", 0) != len(seqs):
-        missing = sorted(set(range(1, max(seqs, default=0) + 1)) - set(seqs))[:5]
-        problem(
-            "seq_gapless",
-            f"{len(seqs)} entries, account at seq {account.get('seq')}, "
-            f"missing {missing}, repeated {len(seqs) - len(set(seqs))}",
-        )
-    previous: Doc | None = None
-    for entry in ordered:
-        expected = (previous["balance_after"] if previous else 0) + entry["amount"]
-        if entry["balance_after"] != expected:
-            problem(
-                "balance_after_chain",
-                f"entry {entry['_id']} (seq {entry['seq']}): "
-                f"balance_after {entry['balance_after']}, previous + amount = {expected}",
-            )
-            break
-        if previous is not None and entry["created_at"] < previous["created_at"]:
-            problem(
-                "created_at_order",
-                f"entry {entry['_id']} (seq {entry['seq']}) is older than the entry before it",
-            )
-            break
-        previous = entry
-
-
 def _check_signs(account: Doc, grants: list[Doc], problem) -> None:
     for grant in grants:
         if grant["remaining"] < 0 or grant["held"] < 0:
@@ -166,13 +241,3 @@ def _check_signs(account: Doc, grants: list[Doc], problem) -> None:
             "nothing_negative",
             f"available {account['balance'] - account['reserved']} without a deficit",
         )
-
-
-def _check_stripe_effects(entries: list[Doc], problem) -> None:
-    seen: set[str] = set()
-    for entry in entries:
-        key = entry.get("idempotency_key")
-        if isinstance(key, str) and key.startswith(STRIPE_KEY_PREFIXES):
-            if key in seen:
-                problem("stripe_effect_once", f"{key} applied more than once")
-            seen.add(key)

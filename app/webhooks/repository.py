@@ -9,11 +9,13 @@ from bson import ObjectId
 from pymongo import DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from app.batches import delete_in_batches
 from app.db import CUSTOMERS, PAYMENTS, STRIPE_EVENTS, Database, Session
 from app.webhooks.payloads import valid_unix
 
 Doc = dict[str, Any]
 PENDING = ("received", "failed", "parked")
+PURGE_BATCH = 1000  # events deleted per call
 
 
 class EventRepository:
@@ -88,8 +90,8 @@ class EventRepository:
 
     async def purge(self, before: datetime) -> int:
         """Forget events received before `before`, whatever became of them."""
-        result = await self.col.delete_many({"received_at": {"$lt": before}})
-        return result.deleted_count
+        query = {"received_at": {"$lt": before}}
+        return await delete_in_batches(self.col, query, "received_at", PURGE_BATCH)
 
     async def parked_for(self, customer_id: str) -> list[str]:
         """Events parked until this customer is linked, oldest first."""
