@@ -387,6 +387,8 @@ class Ledger:
         is optional; with one, a retry replays the first answer like any write."""
         now = self.clock.now()
         changes = req.model_dump(mode="json", exclude_unset=True)
+        # The answer is the account: without the credits that are due to expire.
+        await load_account(self.repos, account_id, now)
 
         async def work(session):
             after = await update_profile(session, self.repos, account_id, changes, now)

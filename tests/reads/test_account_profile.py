@@ -3,6 +3,8 @@ shown on the account, and found by the account search of the API and the console
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from app.db import ACCOUNTS
 from tests.conftest import auth
 from tests.console.helpers import sign_in
@@ -143,3 +145,13 @@ async def test_an_idempotency_key_when_sent_replays_the_first_answer(client, db)
     assert (await account(client, "org_7"))["name"] == "Later"
     other = await patch(client, "org_7", {"name": "Other"}, key="name-1")
     assert_problem(other, 409, "idempotency_key_reused")
+
+
+async def test_the_answer_leaves_out_credits_that_have_expired(client, db, clock):
+    await make_account(client, "org_7", 10, expires_at=clock.now() + timedelta(hours=1))
+    clock.advance(hours=2)
+
+    r = await patch(client, "org_7", {"name": "Acme"})
+
+    assert (r.json()["balance"], r.json()["available"]) == (0, 0)
+    await assert_invariants(db, "org_7")
