@@ -180,6 +180,8 @@ async def test_problem_json_is_raised_as_a_typed_exception_and_not_retried(app, 
 
     assert (raised.value.status, raised.value.code) == (402, "insufficient_credits")
     assert raised.value.detail
+    assert (raised.value.requested, raised.value.available) == (3, 2)
+    assert (raised.value.balance, raised.value.reserved) == (2, 0)
     assert invalid.value.errors[0]["loc"] == ["body", "amount"]
     assert sleeps == []
     await assert_invariants(db, "user_1")

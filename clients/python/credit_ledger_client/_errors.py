@@ -22,7 +22,30 @@ class CreditLedgerError(Exception):
         self.body = body or {}
 
 
-class InsufficientCredits(CreditLedgerError):
+class _SpendingFigures:
+    """A refused debit or hold: its numbers, as the service saw them (the problem's fields)."""
+
+    body: dict[str, Any]
+
+    @property
+    def requested(self) -> int | None:
+        return self.body.get("requested")
+
+    @property
+    def available(self) -> int | None:
+        """balance - reserved, at least 0."""
+        return self.body.get("available")
+
+    @property
+    def balance(self) -> int | None:
+        return self.body.get("balance")
+
+    @property
+    def reserved(self) -> int | None:
+        return self.body.get("reserved")
+
+
+class InsufficientCredits(CreditLedgerError, _SpendingFigures):
     code = "insufficient_credits"
 
 
@@ -35,7 +58,7 @@ class AccessSuspended(CreditLedgerError):
         return self.body.get("reason")
 
 
-class NegativeBalance(CreditLedgerError):
+class NegativeBalance(CreditLedgerError, _SpendingFigures):
     code = "negative_balance"
 
 
