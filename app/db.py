@@ -163,7 +163,7 @@ INDEXES: dict[str, list[IndexModel]] = {
             ],
             name="parked_customer",
         ),
-        # Disputes parked until their payment (intent or charge) is linked to an invoice.
+        # Disputes ignored until their payment (intent or charge) is linked to an account.
         IndexModel(
             [
                 ("status", ASCENDING),
@@ -171,7 +171,7 @@ INDEXES: dict[str, list[IndexModel]] = {
                 ("created", ASCENDING),
                 ("seq", ASCENDING),
             ],
-            name="parked_payment",
+            name="awaiting_payment",
         ),
         # Outgoing events (stripe_event.failed): failed events not yet alerted, and events
         # parked too long not yet alerted (each flag its own index: the parked query through
@@ -260,8 +260,12 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 # Indexes an older version created that must go (dropped at start-up): the customer link was
-# unique per account, which refused an account's second customer.
-RETIRED_INDEXES: dict[str, tuple[str, ...]] = {CUSTOMERS: ("account_unique",)}
+# unique per account, which refused an account's second customer; parked_payment is
+# awaiting_payment's first name.
+RETIRED_INDEXES: dict[str, tuple[str, ...]] = {
+    CUSTOMERS: ("account_unique",),
+    STRIPE_EVENTS: ("parked_payment",),
+}
 # What start-up compares of an existing index with its declaration, beyond its keys.
 INDEX_OPTIONS = ("unique", "sparse", "partialFilterExpression")
 NAMESPACE_EXISTS = 48  # create_collection: another instance created it first

@@ -15,15 +15,11 @@ from app.webhooks.stripe_api import StripeLookup
 
 
 class Park(Exception):  # noqa: N818 - an outcome, not an error
-    """The account cannot be resolved yet: keep the event until its customer is linked, or
-    (a dispute) until the payment it names is linked to an invoice."""
+    """The account cannot be resolved yet: keep the event until its customer is linked."""
 
-    def __init__(
-        self, customer_id: str | None, reason: str, *, payments: tuple[str, ...] = ()
-    ) -> None:
+    def __init__(self, customer_id: str | None, reason: str) -> None:
         super().__init__(reason)
         self.customer_id = customer_id
-        self.payments = payments  # payment intent and charge ids the event waits for
 
 
 class PermanentFailure(Exception):
@@ -50,6 +46,9 @@ class Outcome:
     account_id: str | None = None
     customer_id: str | None = None
     note: str | None = None
+    # Ignored for now, looked at again when one of these payments (intent or charge) is
+    # linked to an account: a dispute that came before its payment's invoice_payment.paid.
+    awaits_payment: tuple[str, ...] = ()
 
 
 @dataclass

@@ -29,7 +29,7 @@ from app.webhooks.context import (
 )
 from app.webhooks.handlers import HANDLERS
 from app.webhooks.prefetch import prefetch
-from app.webhooks.repository import PENDING, EventRepository, stored_type
+from app.webhooks.repository import EventRepository, is_pending, stored_type
 from app.webhooks.signature import verify_event
 from app.webhooks.validation import UnusableEvent, check_event, thin_event_note
 
@@ -120,7 +120,7 @@ class WebhookProcessor:
         token = str(ObjectId())
         try:
             found = await self.events.get(None, event_id)
-            if found is None or found["status"] not in PENDING:
+            if not is_pending(found):
                 return "duplicate"  # applied by another delivery meanwhile
             event = _readable(found["payload"])
             # A thin event stored failed by an older version and replayed: ignored now.
@@ -131,12 +131,12 @@ class WebhookProcessor:
                 lambda s: self._apply(s, event, token, fetched, not_applied)
             )
         except Park as parked:
-            await self._record(
-                event_id, token, "parked", str(parked), parked.customer_id, None, parked.payments
-            )
+            await self._record(event_id, token, "parked", str(parked), parked.customer_id, None)
             # Linked between this attempt and its record, the drain has come and gone without
             # this event: apply it now rather than leave it parked for good.
-            if await self._linked_since(parked):
+            if parked.customer_id and await self.stores.customers.account_for(
+                None, parked.customer_id
+            ):
                 return await self.process(event_id)
             return "parked"
         except PermanentFailure as failure:
@@ -159,18 +159,21 @@ class WebhookProcessor:
         for customer_id in outcome.linked:
             await self._drain(await self.events.parked_for(customer_id))
         for payment_id in outcome.linked_payments:
-            await self._drain(await self.events.parked_for_payment(payment_id))
+            await self._drain(await self.events.awaiting_payment(payment_id))
+        # Linked between this attempt and its commit, the payment's drain has come and gone
+        # without this event: look at it again now.
+        if outcome.awaits_payment and await self._payment_linked(outcome.awaits_payment):
+            return await self.process(event_id)
         return outcome.status
 
     def _count(self, event_type: str, status: str) -> None:
         self.metrics.inc("credit_ledger_webhook_events_total", type=event_type, status=status)
 
-    async def _linked_since(self, parked: Park) -> bool:
-        if parked.customer_id:
-            return await self.stores.customers.account_for(None, parked.customer_id) is not None
-        if parked.payments:
-            known = await self.stores.payments.find(None, *parked.payments)
-            return known is not None and known.get("account_id") is not None
+    async def _payment_linked(self, payment_ids: tuple[str, ...]) -> bool:
+        for payment_id in payment_ids:  # a payment intent or a charge: look as either
+            known = await self.stores.payments.find(None, payment_id, payment_id)
+            if known is not None and known.get("account_id") is not None:
+                return True
         return False
 
     async def _apply(
@@ -190,7 +193,7 @@ class WebhookProcessor:
             )
         claimed = await self.events.claim(session, event_id, token)
         if claimed is None:
-            return Applied("duplicate", [], [], "")
+            return Applied("duplicate", [], [], "", ())
         ctx = EventContext(session, self.stores, self.catalog, event, self.clock.now(), fetched)
         handler = HANDLERS.get(event["type"])
         if not_applied:
@@ -208,9 +211,17 @@ class WebhookProcessor:
                 "error": None,
                 "note": note,
                 "processed_at": ctx.now,
+                # An ignored dispute looked at again when its payment is linked (or None).
+                "awaits_payment": list(outcome.awaits_payment) or None,
             },
         )
-        return Applied(outcome.status, ctx.linked_customers, ctx.linked_payments, event["type"])
+        return Applied(
+            outcome.status,
+            ctx.linked_customers,
+            ctx.linked_payments,
+            event["type"],
+            outcome.awaits_payment,
+        )
 
     async def _record(
         self,
@@ -220,7 +231,6 @@ class WebhookProcessor:
         error: str | None,
         customer_id: str | None,
         account_id: str | None,
-        payments: tuple[str, ...] = (),
     ) -> None:
         current = await self.events.get(None, event_id)
         attempts = (current or {}).get("attempts", 0)
@@ -242,8 +252,6 @@ class WebhookProcessor:
                 "customer_id": customer_id,
                 "account_id": account_id,
                 "processed_at": self.clock.now(),
-                # A parked dispute's payment ids (parked_for_payment); only a park sets them.
-                **({"awaits_payment": list(payments) or None} if status == "parked" else {}),
             },
         )
 
@@ -309,3 +317,4 @@ class Applied:
     linked: list[str]
     linked_payments: list[str]
     type: str
+    awaits_payment: tuple[str, ...]

@@ -16,6 +16,23 @@ from app.webhooks.payloads import valid_unix
 Doc = dict[str, Any]
 PENDING = ("received", "failed", "parked")
 PURGE_BATCH = 1000  # events deleted per call
+# Pending: not applied yet, or an ignored dispute to look at again once its payment is linked.
+CLAIMABLE: Doc = {
+    "$or": [
+        {"status": {"$in": list(PENDING)}},
+        {"status": "ignored", "awaits_payment": {"$type": "array"}},
+    ]
+}
+
+
+def is_pending(doc: Doc | None) -> bool:
+    """Whether a stored event may be applied (CLAIMABLE, read in Python)."""
+    if doc is None:
+        return False
+    status = doc.get("status")
+    return status in PENDING or (
+        status == "ignored" and isinstance(doc.get("awaits_payment"), list)
+    )
 
 
 class EventRepository:
@@ -65,7 +82,7 @@ class EventRepository:
     async def claim(self, session: Session, event_id: str, token: str) -> Doc | None:
         """Take a pending event for processing, once: the write that can be refused."""
         return await self.col.find_one_and_update(
-            {"_id": event_id, "status": {"$in": list(PENDING)}},
+            {"_id": event_id, **CLAIMABLE},
             {"$set": {"status": "processing", "claim": token}, "$inc": {"attempts": 1}},
             return_document=ReturnDocument.AFTER,
             session=session,
@@ -81,7 +98,7 @@ class EventRepository:
             {
                 "_id": event_id,
                 "$or": [
-                    {"status": {"$in": list(PENDING)}},
+                    *CLAIMABLE["$or"],
                     {"status": "processing", "claim": token},
                 ],
             },
@@ -97,12 +114,15 @@ class EventRepository:
         """Events parked until this customer is linked, oldest first."""
         return await self._parked({"customer_id": customer_id})
 
-    async def parked_for_payment(self, payment_id: str) -> list[str]:
-        """Disputes parked until this payment intent or charge is linked to an invoice."""
-        return await self._parked({"awaits_payment": payment_id})
+    async def awaiting_payment(self, payment_id: str) -> list[str]:
+        """Disputes ignored until this payment intent or charge is linked, oldest first."""
+        return await self._oldest_first({"status": "ignored", "awaits_payment": payment_id})
 
     async def _parked(self, waiting: Doc) -> list[str]:
-        cursor = self.col.find({"status": "parked", **waiting}, {"_id": 1})
+        return await self._oldest_first({"status": "parked", **waiting})
+
+    async def _oldest_first(self, query: Doc) -> list[str]:
+        cursor = self.col.find(query, {"_id": 1})
         docs = await cursor.sort([("created", 1), ("seq", 1)]).to_list(None)
         return [d["_id"] for d in docs]
 
@@ -191,14 +211,20 @@ class PaymentRepository:
         payment_intent: str | None,
         charge_id: str | None,
         now: datetime,
-    ) -> None:
+    ) -> Doc:
         """What a subscription invoice's payment brought, by the invoice's id: the payment
-        itself may be linked before (`invoice_payment.paid`) or after."""
+        itself may be linked before (`invoice_payment.paid`) or after. Returns it."""
         update: Doc = {
             "$set": {**fields, **_payment_ids(payment_intent, charge_id)},
             "$setOnInsert": {"clawed_back": 0, "created_at": now},
         }
-        await self.col.update_one({"_id": invoice_id}, update, upsert=True, session=session)
+        return await self.col.find_one_and_update(
+            {"_id": invoice_id},
+            update,
+            upsert=True,
+            return_document=ReturnDocument.AFTER,
+            session=session,
+        )
 
     async def link_invoice(
         self,

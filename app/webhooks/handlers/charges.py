@@ -64,11 +64,29 @@ async def charge_refunded(ctx: EventContext) -> Outcome:
     )
 
 
+def _unattributed(ctx: EventContext) -> Outcome:
+    """A dispute of a payment known to bring no credits is ignored. One of a payment not linked
+    yet (its `invoice_payment.paid` still to come, and no STRIPE_API_KEY to ask, or its
+    invoice not applied yet) is ignored for now and looked at again when the link arrives."""
+    dispute = ctx.obj
+    asked = ctx.fetched.paid_invoices
+    if asked is not None and not asked.invoices:
+        return Outcome("ignored", note="dispute of a payment that brought no credits")
+    ids = (object_id(dispute.get("payment_intent")), object_id(dispute.get("charge")))
+    waits_for = tuple(p for p in ids if p)
+    return Outcome(
+        "ignored",
+        note=f"dispute of a payment not linked to an invoice yet ({', '.join(waits_for)}): "
+        "looked at again when invoice_payment.paid (or the invoice naming it) links it",
+        awaits_payment=waits_for,
+    )
+
+
 async def dispute_created(ctx: EventContext) -> Outcome:
     dispute = ctx.obj
     payment = await _payment(ctx, dispute.get("payment_intent"), dispute.get("charge"))
     if payment is None:
-        return Outcome("ignored", note="dispute of a payment that brought no credits")
+        return _unattributed(ctx)
     await ctx.repos.accounts.open_dispute(
         ctx.session, payment["account_id"], dispute["id"], ctx.now
     )
@@ -79,7 +97,7 @@ async def dispute_closed(ctx: EventContext) -> Outcome:
     dispute = ctx.obj
     payment = await _payment(ctx, dispute.get("payment_intent"), dispute.get("charge"))
     if payment is None:
-        return Outcome("ignored", note="dispute of a payment that brought no credits")
+        return _unattributed(ctx)
     await ctx.repos.accounts.close_dispute(
         ctx.session, payment["account_id"], dispute["id"], ctx.now
     )

@@ -82,6 +82,8 @@ async def _pack_checkout(ctx: EventContext) -> Outcome:
         return Outcome("duplicate", account_id, customer, note="pack already granted")
     entry, _ = granted
     payment_intent = object_id(session.get("payment_intent"))
+    if payment_intent:
+        ctx.linked_payments.append(payment_intent)  # a dispute of it parked until now
     await ctx.stores.payments.remember(
         ctx.session,
         {

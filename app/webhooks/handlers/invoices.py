@@ -162,7 +162,7 @@ async def _remember_payment(
     of its payment (linked now from the legacy fields, or by `invoice_payment.paid`) finds
     its account and credits."""
     invoice = ctx.obj
-    await ctx.stores.payments.remember_invoice(
+    known = await ctx.stores.payments.remember_invoice(
         ctx.session,
         invoice["id"],
         {
@@ -176,4 +176,8 @@ async def _remember_payment(
         payment_intent=invoice_payment_intent(invoice),
         charge_id=invoice_charge(invoice),
         now=ctx.now,
+    )
+    # Its payment, linked now or before: disputes of it parked until now are applied next.
+    ctx.linked_payments.extend(
+        p for p in (known.get("payment_intent"), known.get("charge_id")) if p
     )

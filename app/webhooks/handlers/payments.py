@@ -19,6 +19,9 @@ async def invoice_payment_paid(ctx: EventContext) -> Outcome:
     known = await ctx.stores.payments.link_invoice(
         ctx.session, invoice, payment_intent, charge, ctx.now
     )
+    if known.get("account_id") is not None:
+        # Disputes of this payment parked until now are applied after this commits.
+        ctx.linked_payments.extend(p for p in (payment_intent, charge) if p)
     return Outcome(
         "processed",
         known.get("account_id"),
