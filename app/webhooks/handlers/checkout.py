@@ -83,7 +83,7 @@ async def _pack_checkout(ctx: EventContext) -> Outcome:
     entry, _ = granted
     payment_intent = object_id(session.get("payment_intent"))
     if payment_intent:
-        ctx.linked_payments.append(payment_intent)  # a dispute of it parked until now
+        ctx.linked_payments.append(payment_intent)  # disputes of it waiting until now
     await ctx.stores.payments.remember(
         ctx.session,
         {
