@@ -47,6 +47,8 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
         E.WebhooksDisabled,
     ],
 }
+# Writes that set values, safe to repeat: an Idempotency-Key is honoured, never required.
+OPTIONAL_KEY = {"PATCH /v1/accounts/{account_id}"}
 # Grants create the account they name, so an unknown one is no 404 there.
 CREATES_ACCOUNT = {"POST /v1/accounts/{account_id}/grants"}
 
@@ -183,7 +185,8 @@ def _implied_errors(key: str, path: str, operation: dict[str, Any]) -> list[type
     if "{endpoint_id}" in path:
         found.append(E.EndpointNotFound)
     if "Idempotency-Key" in params:
-        found += [E.MissingIdempotencyKey, E.InvalidIdempotencyKey, E.IdempotencyKeyReused]
+        found += [] if key in OPTIONAL_KEY else [E.MissingIdempotencyKey]
+        found += [E.InvalidIdempotencyKey, E.IdempotencyKeyReused]
     if "requestBody" in operation and path.startswith("/v1/"):
         found.append(E.PayloadTooLarge)
     if params or "requestBody" in operation:

@@ -155,3 +155,12 @@ async def test_the_answer_leaves_out_credits_that_have_expired(client, db, clock
 
     assert (r.json()["balance"], r.json()["available"]) == (0, 0)
     await assert_invariants(db, "org_7")
+
+
+async def test_the_document_says_the_key_is_optional_here_and_required_on_grant_changes(client):
+    doc = (await client.get("/openapi.json")).json()
+
+    patch_account = doc["paths"]["/v1/accounts/{account_id}"]["patch"]
+    assert "idempotency_key_missing" not in str(patch_account["responses"].get("400", ""))
+    void = doc["paths"]["/v1/grants/{grant_id}/void"]["post"]
+    assert "idempotency_key_missing" in str(void["responses"]["400"])
