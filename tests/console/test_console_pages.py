@@ -116,8 +116,8 @@ async def test_the_account_page_shows_its_failed_and_parked_stripe_events(client
         "customer.subscription.created", customer="cus_5", price="price_not_in_catalog"
     )
     assert await send_ok(client, unknown) == "failed"
-    # A parked event the log already links to the account (as a dispute waiting for its
-    # payment would be): stored as the processor leaves it.
+    # A parked event the log links to the account (its customer was linked after it parked
+    # and its drain did not run yet): stored as the processor leaves it.
     await db[STRIPE_EVENTS].insert_one(
         {
             "_id": "evt_parked_1",
