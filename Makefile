@@ -17,8 +17,8 @@ TS := clients/typescript
 help:
 	@echo "make install  create .venv and install the project with its dev tools"
 	@echo "make run      start a development server (mints a dev key; see the banner)"
-	@echo "make test     ruff check, then pytest"
-	@echo "make lint     ruff check and ruff format --check"
+	@echo "make test     the static checks of make lint, then pytest"
+	@echo "make lint     ruff check, ruff format --check, mypy"
 	@echo "make fmt      sort imports and format the code with ruff"
 	@echo "make demo     run the demo against a running 'make run'"
 	@echo "make screenshots  only the browser tests (they write docs/console/*.png)"
@@ -50,13 +50,14 @@ ts-install:
 run: install
 	$(BIN)/python -m app dev
 
-test: install
-	$(BIN)/ruff check .
+test: lint
 	$(BIN)/python -m pytest
 
+# The same checks as .pre-commit-config.yaml.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 fmt: install
 	$(BIN)/ruff check --select I --fix .

@@ -7,7 +7,7 @@ import hmac
 import math
 import time
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, TypeGuard
 
 import jwt
 from fastapi import Depends, Request
@@ -68,8 +68,9 @@ class Authenticator:
 
     def _user(self, token: str) -> Principal:
         try:
-            alg = jwt.get_unverified_header(token).get("alg")
-            key = self._jwt_keys.get(alg) if isinstance(alg, str) else None
+            header_alg = jwt.get_unverified_header(token).get("alg")
+            alg = header_alg if isinstance(header_alg, str) else ""
+            key = self._jwt_keys.get(alg)
             if key is None:
                 raise Unauthenticated("token algorithm not accepted")
             # `aud` is always verified: with no JWT_AUDIENCE configured, a token minted for
@@ -107,7 +108,7 @@ class Authenticator:
             )
 
 
-def _is_number(value: object) -> bool:
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 

@@ -5,7 +5,7 @@ of work's writes are journaled and undone when it fails, and it is re-run as the
 from __future__ import annotations
 
 import gc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol, TypeVar
 
 from pymongo import UpdateOne
@@ -132,7 +132,7 @@ class EmbeddedCollection:
         return result
 
     async def _keep_matching(
-        self, session: Journal | None, filter: Doc, *, many: bool, sort: Any = None
+        self, session: Journal | None, filter: Mapping[str, Any], *, many: bool, sort: Any = None
     ) -> bool:
         if session is None:
             return True

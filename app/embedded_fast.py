@@ -47,7 +47,7 @@ def find_by_ids(collection: Any, filter: Any, keys: list, skip: int, limit: int)
         if (doc := documents.get(i)) is not None and (spec is None or filter_applies(spec, doc))
     ]
     for key, direction in reversed(keys):
-        docs.sort(key=lambda doc, k=key: resolve_sort_key(k, doc), reverse=direction < 0)
+        docs.sort(key=lambda doc: resolve_sort_key(key, doc), reverse=direction < 0)
     docs = docs[skip : skip + abs(limit)] if limit else docs[skip:]
     return [answer_copy(collection, doc) for doc in docs]
 
@@ -71,9 +71,9 @@ def _by_id(filter: Any) -> tuple[tuple, Any] | None:
         named = _by_id(clauses[0])
         if named is None:
             return None
-        rest = [named[1], *clauses[1:]] if named[1] else clauses[1:]
+        clauses_left = [named[1], *clauses[1:]] if named[1] else clauses[1:]
         others = {k: v for k, v in filter.items() if k != "$and"}
-        return named[0], ({**others, "$and": rest} if rest else others)
+        return named[0], ({**others, "$and": clauses_left} if clauses_left else others)
     value = filter["_id"]
     rest = {k: v for k, v in filter.items() if k != "_id"}
     if plain_id(value):
@@ -250,12 +250,12 @@ def _get_dataset(self: Collection, spec: Any, sort: Any, fields: Any, as_class: 
         return _original_get_dataset(self, spec, sort, fields, as_class)
     docs, rest = _candidates(self, spec)
     filtered = docs is None
-    if filtered:
+    if docs is None:
         docs = list(_original_iter_documents(self, spec))
     if not sortable(docs, keys):
         return _original_get_dataset(self, spec, sort, fields, as_class)
     for key, direction in reversed(keys):
-        docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
+        docs.sort(key=lambda doc: doc.get(key), reverse=direction < 0)
     return (
         self._copy_only_fields(doc, fields, as_class)
         for doc in docs
@@ -282,7 +282,7 @@ def _compute_results(self: Cursor, with_limit_and_skip: bool = False) -> list:
     if self.collection.codec_options.tz_aware:
         docs = [helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
     results = docs[self._skip :]
-    self._limited = (self._factory, results)
+    self.__dict__["_limited"] = (self._factory, results)
     return results
 
 
@@ -304,10 +304,14 @@ def stored_match(collection: Any, filter: Any) -> Any:
 def install() -> None:
     """Put the fast paths on mongomock's collections (idempotent; mongomock-motor wraps the
     methods per collection when it creates one, so this runs before any is created)."""
-    helpers.patch_datetime_awareness_in_document = patch_datetimes
-    mongomock_collection.copy = CopyModule
-    Collection._iter_documents = _iter_documents
-    Collection._ensure_uniques = _ensure_uniques
-    Collection.find_one = _find_one
-    Collection._get_dataset = _get_dataset
-    Cursor._compute_results = _compute_results
+    # setattr: replacing a library's functions and methods is what this does, on purpose.
+    for owner, name, replacement in (
+        (helpers, "patch_datetime_awareness_in_document", patch_datetimes),
+        (mongomock_collection, "copy", CopyModule),
+        (Collection, "_iter_documents", _iter_documents),
+        (Collection, "_ensure_uniques", _ensure_uniques),
+        (Collection, "find_one", _find_one),
+        (Collection, "_get_dataset", _get_dataset),
+        (Cursor, "_compute_results", _compute_results),
+    ):
+        setattr(owner, name, replacement)

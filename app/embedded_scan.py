@@ -13,7 +13,7 @@ touched by any of this."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from mongomock import helpers
@@ -55,10 +55,10 @@ class Scanner:
         spec = helpers.patch_datetime_awareness_in_document(filter)
         docs, checked = await self._candidates(raw, spec)
         ordered = keys is not None and sortable(docs, keys)
-        if ordered:
+        if keys is not None and ordered:
             for key, direction in reversed(keys):
                 await asyncio.sleep(0)  # a sort of many candidates (a backlog) takes ms
-                docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
+                docs.sort(key=_field(key), reverse=direction < 0)
         else:
             want = 0
         if checked:
@@ -176,3 +176,8 @@ class ScanCursor:
     async def __aiter__(self):
         for doc in await self.to_list(None):
             yield doc
+
+
+def _field(key: str) -> Callable[[Doc], Any]:
+    """A sort key: the field's value (sortable() checked that the values compare)."""
+    return lambda doc: doc.get(key)

@@ -173,8 +173,10 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 }
 
 
-def _implied_errors(key: str, path: str, operation: dict[str, Any]) -> list[type]:
-    found: list[type] = []
+def _implied_errors(
+    key: str, path: str, operation: dict[str, Any]
+) -> list[type[errors.DomainError]]:
+    found: list[type[errors.DomainError]] = []
     params = {p["name"] for p in operation.get("parameters", [])}
     if path.startswith("/v1/"):
         found += [E.Unauthenticated, E.Forbidden]
@@ -219,7 +221,7 @@ def _examples_of(*names: str) -> dict[str, Any]:
     return {name: PROBLEM_FIGURES[name]["examples"][0] for name in names}
 
 
-EXAMPLE_FIGURES: dict[type, dict[str, Any]] = {
+EXAMPLE_FIGURES: dict[type[errors.DomainError], dict[str, Any]] = {
     E.InsufficientCredits: {
         "detail": "100000 credits requested, 85 available",
         **_examples_of("requested", "available", "balance", "reserved"),
@@ -245,8 +247,8 @@ EXAMPLE_FIGURES: dict[type, dict[str, Any]] = {
 }
 
 
-def _error_responses(found: list[type]) -> dict[str, Any]:
-    by_status: dict[int, list[type]] = {}
+def _error_responses(found: list[type[errors.DomainError]]) -> dict[str, Any]:
+    by_status: dict[int, list[type[errors.DomainError]]] = {}
     for error in dict.fromkeys(found):
         by_status.setdefault(error.status, []).append(error)
     responses = {}

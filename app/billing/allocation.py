@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 
 from app.billing.catalog import Catalog
 from app.billing.repository import AllocationRepository
@@ -203,8 +204,16 @@ async def sweep_allocations(
             metrics,
             "allocation",
             f"account {account_id}",
-            lambda a=account_id: repos.db.transaction(
-                lambda session: grant_due_months(session, repos, schedules, catalog, a, now)
+            partial(
+                repos.db.transaction,
+                partial(
+                    grant_due_months,
+                    repos=repos,
+                    schedules=schedules,
+                    catalog=catalog,
+                    account_id=account_id,
+                    now=now,
+                ),
             ),
         )
         granted += months or 0

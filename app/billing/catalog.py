@@ -73,7 +73,7 @@ class Rollover(_Model):
     def parse(cls, text: str) -> Rollover:
         """Parse the catalog notation: "none", "all" or "max:N"."""
         if text in ("none", "all"):
-            return cls(mode=text)
+            return cls.model_validate({"mode": text})
         match = _ROLLOVER_MAX.match(text)
         if match is None:
             raise PydanticCustomError(

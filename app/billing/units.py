@@ -64,7 +64,7 @@ async def credit_unit(
     old = units.get(key) or {}
     granted = int(old.get("granted") or 0)
     at = min(max(learned.at, learned.start), learned.end)
-    unit = {
+    unit: dict[str, Any] = {
         "start": learned.start,
         "end": learned.end,
         "period_start": learned.period_start or learned.start,

@@ -90,7 +90,8 @@ def run_server(
     elif config.workers > 1:
         from uvicorn.supervisors import Multiprocess
 
-        Multiprocess(config, target=server.run, sockets=[sock]).run()
+        # uvicorn >= 0.51 builds each worker's server itself (pyproject.toml's lower bound).
+        Multiprocess(config, sockets=[sock]).run()
     else:
         server.run(sockets=[sock])
     return 0

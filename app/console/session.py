@@ -120,7 +120,7 @@ class SessionSigner:
         payload = self._verify(cookie) if cookie else None
         if payload is None or payload.get("e", 0) < now.timestamp():
             return None
-        entry = self._keys.get(payload.get("n"))
+        entry = self._keys.get(str(payload.get("n")))
         if entry is None or not hmac.compare_digest(
             self._fingerprint(entry[0]), str(payload.get("f"))
         ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from app.db import ACCOUNTS, EVENT_STREAMS, MIGRATIONS, Database, Session
 
@@ -30,7 +31,7 @@ async def move_alert_state(db: Database, now: datetime) -> int:
     ids = [doc["_id"] async for doc in db[EVENT_STREAMS].find(query, {"_id": 1})]
     moved = 0
     for account_id in ids:
-        if await db.transaction(lambda session, a=account_id: _move(session, db, a)):
+        if await db.transaction(partial(_move, db=db, account_id=account_id)):
             moved += 1
     await db[MIGRATIONS].update_one({"_id": DONE}, {"$setOnInsert": {"done_at": now}}, upsert=True)
     if moved:

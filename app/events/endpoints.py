@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 
 from bson import ObjectId
@@ -133,12 +134,12 @@ class EndpointService:
         previous = [
             {"secret": s, "expires_at": now + ROTATION_OVERLAP} for s in live_secrets(doc, now)[:1]
         ]
-        doc = await self.endpoints.update(
+        rotated = await self.endpoints.update(
             endpoint_id, {"secrets": [{"secret": secret, "expires_at": None}, *previous]}, now
         )
-        if doc is None:
+        if rotated is None:
             raise EndpointNotFound(f"webhook endpoint {endpoint_id!r} not found")
-        return schemas.EndpointWithSecret(**endpoint_view(doc).model_dump(), secret=secret)
+        return schemas.EndpointWithSecret(**endpoint_view(rotated).model_dump(), secret=secret)
 
     async def deliveries_page(
         self, endpoint_id: str, *, status: str | None, limit: int, starting_after: str | None
@@ -157,7 +158,10 @@ class EndpointService:
         endpoint = await self._endpoint(found["endpoint_id"])
         if endpoint["disabled"]:
             raise EndpointDisabled(f"endpoint {endpoint['_id']} is disabled; enable it first")
-        return delivery_view(await self.deliveries.requeue(delivery_id, self.clock.now()))
+        requeued = await self.deliveries.requeue(delivery_id, self.clock.now())
+        if requeued is None:  # deleted with its endpoint meanwhile
+            raise DeliveryNotFound(f"webhook delivery {delivery_id!r} not found")
+        return delivery_view(requeued)
 
     async def _endpoint(self, endpoint_id: str) -> dict:
         doc = await self.endpoints.get(endpoint_id)
@@ -166,7 +170,7 @@ class EndpointService:
         return doc
 
 
-def _types(event_types: list[str] | None) -> list[str] | None:
+def _types(event_types: Sequence[str] | None) -> list[str] | None:
     # Empty or absent: every type. Kept in the spec's order, without repeats.
     if not event_types:
         return None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import partial
 
 from pymongo.errors import DuplicateKeyError
 
@@ -94,7 +95,7 @@ class NoticeSweep:
                     continue  # already told
                 written += await self._once(
                     f"grace of account {account_id}",
-                    lambda s, a=account_id: self._reassess(s, a),
+                    partial(self._reassess, account_id=account_id),
                 )
         return written
 

@@ -80,9 +80,9 @@ class EventRecorder:
             # Threshold and alert state are on the account, which the guarded write returned:
             # a move that crosses nothing reads and writes nothing more.
             threshold, _ = effective_threshold(account, self.catalog, self.default_threshold)
-            was = AlertState.of(moves[0].before)
+            was = AlertState.of(moves[0].account_before)
             alerts, after = crossings(
-                available(moves[0].before), available(moves[-1].doc), threshold, was
+                available(moves[0].account_before), available(moves[-1].doc), threshold, was
             )
             drafts += [(type_, {**view, **data}) for type_, data in alerts]
             if after != was:
@@ -91,7 +91,7 @@ class EventRecorder:
         state: dict[str, Any] = {}
         changes = [f for f in noted if f.kind == "account"]
         if changes:
-            before = SubscriptionFields(**{k: changes[0].before.get(k) for k in SHOWN})
+            before = SubscriptionFields(**{k: changes[0].account_before.get(k) for k in SHOWN})
             after_fields = SubscriptionFields(**{k: changes[-1].doc.get(k) for k in SHOWN})
             if any(getattr(before, k) != getattr(after_fields, k) for k in WATCHED):
                 drafts.append(

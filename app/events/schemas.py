@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
 
 from app.ledger.schemas import MAX_CREDITS
 
+ThresholdSource = Literal["account", "plan", "default", "off"]
 EventType = Literal[
     "credits.granted",
     "credits.expiring",
@@ -57,7 +58,7 @@ class AlertsUpdate(_Request):
 class Alerts(BaseModel):
     account_id: str
     low_balance_threshold: int | None
-    source: Literal["account", "plan", "default", "off"]  # where the threshold comes from
+    source: ThresholdSource  # where the threshold comes from
 
 
 Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]

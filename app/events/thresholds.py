@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from app.billing.catalog import Catalog
+from app.events.schemas import ThresholdSource
 
 Draft = tuple[str, dict]  # (type, data) of an event to write
 
@@ -26,7 +27,7 @@ class AlertState:
 
 def effective_threshold(
     account: dict, catalog: Catalog, default: int | None
-) -> tuple[int | None, str]:
+) -> tuple[int | None, ThresholdSource]:
     """The account's threshold and where it comes from: the account, its plan, the default.
     Read from the account document (fields missing on older accounts mean: none set)."""
     if account.get("low_balance_threshold_set"):

@@ -36,7 +36,7 @@ _EMBEDDING = (
 
 async def system_resolver(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0].split("%")[0] for info in infos]
+    return [str(info[4][0]).split("%")[0] for info in infos]
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from datetime import datetime
 from app.clock import as_utc
 from app.errors import AccessSuspended, InsufficientCredits, NegativeBalance
 from app.ledger.repository import Doc
+from app.ledger.schemas import AccessReason, SuspendedReason
 
 REASON_TEXT = {
     "past_due": "the subscription is past due and its grace period has ended",
@@ -16,7 +17,7 @@ REASON_TEXT = {
 }
 
 
-def suspended_reason(account: Doc, now: datetime) -> str | None:
+def suspended_reason(account: Doc, now: datetime) -> SuspendedReason | None:
     if account.get("open_disputes"):
         return "disputed"
     status = account.get("subscription_status")
@@ -32,7 +33,7 @@ def available(account: Doc) -> int:
     return account["balance"] - account["reserved"]
 
 
-def access_reason(account: Doc, cost: int, now: datetime) -> str:
+def access_reason(account: Doc, cost: int, now: datetime) -> AccessReason:
     """The spec's access decision: `ok` or the first reason that refuses."""
     reason = suspended_reason(account, now)
     if reason:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from app.db import Session
 from app.errors import AccountNotFound, InsufficientCredits
@@ -61,25 +61,25 @@ async def debit_credits(
 
 
 async def refuse_spending(
-    session: Session,
-    repos: Repositories,
-    account_id: str,
-    amount: int,
-    now: datetime,
-    *,
-    final: bool = True,
+    session: Session, repos: Repositories, account_id: str, amount: int, now: datetime
+) -> NoReturn:
+    """The spend guard refused: say why, as the access decision would."""
+    account = await explain_refusal(session, repos, account_id, amount, now)
+    raise InsufficientCredits(
+        f"{amount} credits requested, {max(available(account), 0)} available",
+        **spending_figures(account, amount),
+    )
+
+
+async def explain_refusal(
+    session: Session, repos: Repositories, account_id: str, amount: int, now: datetime
 ) -> Doc:
-    """The spend guard refused: say why, as the access decision would. `final=False`: the
-    guard had a clause of the caller's own, which it explains when this returns the account."""
+    """Raise what the access decision says of a refused spend; return the account when it
+    says nothing (the guard had a clause of the caller's own, which the caller explains)."""
     account = await repos.accounts.get(session, account_id)
     if account is None:
         raise AccountNotFound(f"account {account_id!r} not found")
     if is_due(account, now):
         raise ExpiryDue(account_id)
     ensure_can_spend(account, amount, now)
-    if not final:
-        return account
-    raise InsufficientCredits(
-        f"{amount} credits requested, {max(available(account), 0)} available",
-        **spending_figures(account, amount),
-    )
+    return account

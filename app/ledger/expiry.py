@@ -6,6 +6,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from functools import partial
 from typing import TypeVar
 
 from app.batches import in_batches
@@ -14,7 +15,7 @@ from app.db import GRANTS, RESERVATIONS, Session
 from app.errors import AccountNotFound
 from app.isolation import isolated
 from app.ledger.entries import ledger_entry, position
-from app.ledger.repository import NOTHING_DUE, Doc, Repositories
+from app.ledger.repository import NOTHING_DUE, Doc, Repositories, known
 from app.metrics import Metrics
 
 T = TypeVar("T")
@@ -58,14 +59,17 @@ async def release_hold(
     if done is None:
         return None
     lost = await settle_hold(session, repos, reservation, 0)
-    after = await repos.accounts.change(
-        session,
+    after = known(
+        await repos.accounts.change(
+            session,
+            reservation["account_id"],
+            now,
+            balance=-lost,
+            reserved=-reservation["amount"],
+            holds=-1,
+            entries=int(bool(lost)),
+        ),
         reservation["account_id"],
-        now,
-        balance=-lost,
-        reserved=-reservation["amount"],
-        holds=-1,
-        entries=int(bool(lost)),
     )
     await record_lost(session, repos, reservation, lost, after, now)
     return done
@@ -111,8 +115,9 @@ async def expire_grant(
     lost = grant["remaining"]
     if not lost:
         return None
-    account = await repos.accounts.change(
-        session, grant["account_id"], now, balance=-lost, entries=1
+    account = known(
+        await repos.accounts.change(session, grant["account_id"], now, balance=-lost, entries=1),
+        grant["account_id"],
     )
     entry = ledger_entry(
         grant["account_id"],
@@ -195,7 +200,7 @@ async def expire_now(
     before the request's: the expiry commits whatever becomes of the request (a refused debit
     aborts only itself), and every transaction stays short, however much is due."""
     while not await repos.db.transaction(
-        lambda session, first=look: expire_due(session, repos, account_id, now, look=first)
+        partial(expire_due, repos=repos, account_id=account_id, now=now, look=look)
     ):
         look = False  # the account says it is still due until the last batch
 
@@ -221,7 +226,7 @@ async def load_account(repos: Repositories, account_id: str, now: datetime) -> D
         raise AccountNotFound(f"account {account_id!r} not found")
     if is_due(account, now):
         await expire_now(repos, account_id, now)
-        account = await repos.accounts.get(None, account_id)
+        account = known(await repos.accounts.get(None, account_id), account_id)
     return account
 
 
@@ -247,7 +252,7 @@ async def sweep(
                     metrics,
                     "expiry",
                     f"account {account_id}",
-                    lambda a=account_id: expire_now(repos, a, now, look=True),
+                    partial(expire_now, repos, account_id, now, look=True),
                 )
                 await asyncio.sleep(0)  # requests go between accounts (embedded engine)
     return len(seen)

@@ -9,7 +9,7 @@ from typing import Any
 from app.db import Session
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import expire_due, is_due
-from app.ledger.repository import Doc, Repositories, new_id
+from app.ledger.repository import Doc, Repositories, known, new_id
 from app.ledger.spending import draw
 
 GRANT_KINDS = (
@@ -54,7 +54,7 @@ async def grant_credits(
     account = await repos.accounts.ensure(session, account_id, now)
     if is_due(account, now):  # the grant's entry comes after what was due
         await expire_due(session, repos, account_id, now, look=True)
-        account = await repos.accounts.get(session, account_id)
+        account = known(await repos.accounts.get(session, account_id), account_id)
     if (
         idempotency_key is not None
         and not request_key
@@ -65,15 +65,18 @@ async def grant_credits(
     grant_id = new_id("gr")
     # The account change numbers the entry; a duplicate (account, key) insert after it aborts
     # the whole unit, as every unit of work is undone when it fails.
-    after = await repos.accounts.change(
-        session,
+    after = known(
+        await repos.accounts.change(
+            session,
+            account_id,
+            now,
+            balance=amount,
+            deficit=-payoff,
+            due_by=expires_at,
+            entries=1,
+            new_grant=grant_id,
+        ),
         account_id,
-        now,
-        balance=amount,
-        deficit=-payoff,
-        due_by=expires_at,
-        entries=1,
-        new_grant=grant_id,
     )
     entry = ledger_entry(
         account_id,
@@ -144,8 +147,11 @@ async def take_back(
         return None
     taken = await draw(session, repos, account_id, amount, now, first=first_grant)
     shortfall = amount + sum(a["amount"] for a in taken)
-    after = await repos.accounts.change(
-        session, account_id, now, balance=-amount, deficit=shortfall, entries=1
+    after = known(
+        await repos.accounts.change(
+            session, account_id, now, balance=-amount, deficit=shortfall, entries=1
+        ),
+        account_id,
     )
     entry = ledger_entry(
         account_id,

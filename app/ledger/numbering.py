@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from functools import partial
 
 from app.db import ACCOUNTS, LEDGER, MIGRATIONS, Session
 from app.ledger.repository import Repositories
@@ -23,7 +24,7 @@ async def number_legacy_ledgers(repos: Repositories, now: datetime) -> int:
     numbered = 0
     cursor = db[ACCOUNTS].find({"seq": {"$exists": False}}, {"_id": 1})
     for account_id in [doc["_id"] async for doc in cursor]:
-        if await db.transaction(lambda session, a=account_id: _number(session, repos, a)):
+        if await db.transaction(partial(_number, repos=repos, account_id=account_id)):
             numbered += 1
     await db[MIGRATIONS].update_one({"_id": DONE}, {"$setOnInsert": {"done_at": now}}, upsert=True)
     if numbered:

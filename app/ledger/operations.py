@@ -14,7 +14,7 @@ from app.ledger.grant_changes import change_expiry, find_grant, void_grant
 from app.ledger.grants import grant_credits, take_back
 from app.ledger.idempotency import Outcome, fingerprint, replayed, run_idempotent
 from app.ledger.profile import update_profile
-from app.ledger.repository import Repositories
+from app.ledger.repository import Doc, Repositories, known
 from app.ledger.reservations import (
     capture_amount,
     capture_reservation,
@@ -264,20 +264,22 @@ class Ledger:
                         }
                     ],
                 )
-            entry, after = await grant_credits(
-                session,
-                self.repos,
-                account_id,
-                req.amount,
-                req.kind,
-                now,
-                expires_at=req.expires_at,
-                source="api",
-                idempotency_key=key,
-                actor=actor,
-                description=req.description,
-                metadata=req.metadata,
-                request_key=True,
+            entry, after = _written(
+                await grant_credits(
+                    session,
+                    self.repos,
+                    account_id,
+                    req.amount,
+                    req.kind,
+                    now,
+                    expires_at=req.expires_at,
+                    source="api",
+                    idempotency_key=key,
+                    actor=actor,
+                    description=req.description,
+                    metadata=req.metadata,
+                    request_key=True,
+                )
             )
             return _entry_with_account(entry, after, now)
 
@@ -296,37 +298,41 @@ class Ledger:
                 raise AccountNotFound(f"account {account_id!r} not found")
             if is_due(account, now):  # a correction comes after what was due
                 await expire_due(session, self.repos, account_id, now)
-                account = await self.repos.accounts.get(session, account_id)
+                account = known(await self.repos.accounts.get(session, account_id), account_id)
             if req.amount > 0:
-                entry, after = await grant_credits(
-                    session,
-                    self.repos,
-                    account_id,
-                    req.amount,
-                    "correction",
-                    now,
-                    source="adjustment",
-                    idempotency_key=key,
-                    entry_type="adjustment",
-                    actor=actor,
-                    description=req.reason,
-                    metadata=req.metadata,
-                    request_key=True,
+                entry, after = _written(
+                    await grant_credits(
+                        session,
+                        self.repos,
+                        account_id,
+                        req.amount,
+                        "correction",
+                        now,
+                        source="adjustment",
+                        idempotency_key=key,
+                        entry_type="adjustment",
+                        actor=actor,
+                        description=req.reason,
+                        metadata=req.metadata,
+                        request_key=True,
+                    )
                 )
             else:
-                entry, after = await take_back(
-                    session,
-                    self.repos,
-                    account,
-                    -req.amount,
-                    now,
-                    entry_type="adjustment",
-                    source="adjustment",
-                    idempotency_key=key,
-                    actor=actor,
-                    description=req.reason,
-                    metadata=req.metadata,
-                    request_key=True,
+                entry, after = _written(
+                    await take_back(
+                        session,
+                        self.repos,
+                        account,
+                        -req.amount,
+                        now,
+                        entry_type="adjustment",
+                        source="adjustment",
+                        idempotency_key=key,
+                        actor=actor,
+                        description=req.reason,
+                        metadata=req.metadata,
+                        request_key=True,
+                    )
                 )
             return _entry_with_account(entry, after, now)
 
@@ -350,7 +356,7 @@ class Ledger:
                 actor=actor,
                 idempotency_key=key,
             )
-            after = await self.repos.accounts.get(session, account_id)
+            after = known(await self.repos.accounts.get(session, account_id), account_id)
             return schemas.GrantVoided(
                 grant=grant_view(grant),
                 entry=entry_view(entry) if entry else None,
@@ -372,7 +378,7 @@ class Ledger:
             grant = await change_expiry(
                 session, self.repos, grant_id, req.expires_at, now, reason=req.reason, actor=actor
             )
-            after = await self.repos.accounts.get(session, account_id)
+            after = known(await self.repos.accounts.get(session, account_id), account_id)
             return schemas.GrantWithAccount(
                 grant=grant_view(grant), account=account_view(after, now)
             ).model_dump(mode="json")
@@ -426,3 +432,10 @@ def _captured(hold, entry, after, now) -> dict:
 
 def _view(hold) -> dict:
     return reservation_view(hold).model_dump(mode="json")
+
+
+def _written(result: tuple[Doc, Doc] | None) -> tuple[Doc, Doc]:
+    """A request's own key is never looked up (request_key=True): the write always happens."""
+    if result is None:
+        raise RuntimeError("a write under the request's own key was taken for a duplicate")
+    return result

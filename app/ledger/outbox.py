@@ -19,6 +19,13 @@ class Fact:
     doc: Doc  # the entry, the account after, the reservation after
     before: Doc | None = None  # the account before (kinds "balance" and "account")
 
+    @property
+    def account_before(self) -> Doc:
+        """The account before the change; only kinds "balance" and "account" carry it."""
+        if self.before is None:
+            raise ValueError(f"a {self.kind!r} fact carries no account before it")
+        return self.before
+
 
 def record_outbox(kind: FactKind, account_id: str, doc: Doc, before: Doc | None = None) -> None:
     """The one hook of the ledger's writes: note what happened for the outbox listeners."""

@@ -8,7 +8,7 @@ from datetime import datetime
 from app.clock import as_utc
 from app.db import Session
 from app.ledger.entries import ledger_entry, position
-from app.ledger.repository import Doc, Repositories, new_id
+from app.ledger.repository import Doc, Repositories, known, new_id
 
 PERIOD_KINDS = ["subscription", "rollover", "trial"]
 
@@ -73,14 +73,17 @@ async def close_period(
         )
         parts.append({"grant_id": rollover_id, "kind": "rollover", "amount": carry})
     lost = unused - carry
-    after = await repos.accounts.change(
-        session,
+    after = known(
+        await repos.accounts.change(
+            session,
+            account_id,
+            now,
+            balance=-lost,
+            due_by=expires_at if carry else None,
+            entries=1,
+            new_grant=rollover_id if carry else None,
+        ),
         account_id,
-        now,
-        balance=-lost,
-        due_by=expires_at if carry else None,
-        entries=1,
-        new_grant=rollover_id if carry else None,
     )
     entry = ledger_entry(
         account_id,

@@ -33,6 +33,14 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{ObjectId()}"
 
 
+def known(account: Doc | None, account_id: str) -> Doc:
+    """An account this unit of work has read, created or changed already. Accounts are never
+    deleted, so None here is a broken invariant, not an unknown account."""
+    if account is None:
+        raise RuntimeError(f"ledger invariant broken: account {account_id} vanished mid-unit")
+    return account
+
+
 def new_account(account_id: str, now: datetime) -> Doc:
     return {
         "_id": account_id,

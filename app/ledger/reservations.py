@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from app.clock import as_utc
 from app.db import Session
@@ -16,10 +16,10 @@ from app.errors import (
     ValidationFailed,
 )
 from app.ledger.access import spend_guard
-from app.ledger.debits import refuse_spending
+from app.ledger.debits import explain_refusal
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, record_lost, settle_hold
-from app.ledger.repository import Doc, Repositories, new_id
+from app.ledger.repository import Doc, Repositories, known, new_id
 from app.ledger.spending import draw, total
 
 
@@ -52,7 +52,7 @@ async def reserve_credits(
         due_by=expires_at,
     )
     if after is None:
-        account = await refuse_spending(session, repos, account_id, amount, now, final=False)
+        account = await explain_refusal(session, repos, account_id, amount, now)
         raise TooManyReservations(
             f"account {account_id} already has {account['holds']} live holds "
             "(MAX_HELD_RESERVATIONS); capture or release some first",
@@ -90,7 +90,7 @@ async def find_reservation(session: Session, repos: Repositories, reservation_id
     return reservation
 
 
-def refuse_resolved(reservation: Doc, now: datetime) -> None:
+def refuse_resolved(reservation: Doc, now: datetime) -> NoReturn:
     status = reservation["status"]
     if status == "expired" or (status == "held" and as_utc(reservation["expires_at"]) <= now):
         expires_at = as_utc(reservation["expires_at"]).isoformat().replace("+00:00", "Z")
@@ -233,8 +233,11 @@ async def _expire_lost(
 ) -> None:
     """Credits the hold gave back to grants that expired during it expire now (rare)."""
     if lost:
-        after = await repos.accounts.change(
-            session, reservation["account_id"], now, balance=-lost, entries=1
+        after = known(
+            await repos.accounts.change(
+                session, reservation["account_id"], now, balance=-lost, entries=1
+            ),
+            reservation["account_id"],
         )
         await record_lost(session, repos, reservation, lost, after, now)
 

@@ -168,6 +168,9 @@ class GrantPart(BaseModel):
     amount: int
 
 
+GrantStatus = Literal["live", "expired", "voided"]
+
+
 class Grant(BaseModel):
     id: str
     kind: str
@@ -177,7 +180,7 @@ class Grant(BaseModel):
     expires_at: datetime | None
     source: str
     description: str | None = None
-    status: Literal["live", "expired", "voided"] = "live"
+    status: GrantStatus = "live"
     created_at: datetime
 
 
@@ -242,11 +245,15 @@ class CaptureResult(BaseModel):
     account: Account
 
 
+SuspendedReason = Literal["past_due", "unpaid", "paused", "disputed"]
+AccessReason = Literal[
+    "ok", "insufficient_credits", "past_due", "unpaid", "paused", "disputed", "negative_balance"
+]
+
+
 class AccessDecision(BaseModel):
     allowed: bool
-    reason: Literal[
-        "ok", "insufficient_credits", "past_due", "unpaid", "paused", "disputed", "negative_balance"
-    ]
+    reason: AccessReason
     available: int
 
 

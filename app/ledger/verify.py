@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from pymongo import ASCENDING
 
@@ -46,7 +47,7 @@ async def verify(repos: Repositories, account_id: str | None = None) -> Report:
         return report
     last = None
     while True:
-        query = {} if last is None else {"_id": {"$gt": last}}
+        query: dict[str, Any] = {} if last is None else {"_id": {"$gt": last}}
         cursor = repos.db[ACCOUNTS].find(query, {"_id": 1}).sort("_id", ASCENDING)
         ids = [doc["_id"] for doc in await cursor.limit(ACCOUNTS_BATCH).to_list(None)]
         for one in ids:

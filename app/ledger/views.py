@@ -48,7 +48,7 @@ def grant_view(doc: Doc) -> schemas.Grant:
     )
 
 
-def grant_status(doc: Doc) -> str:
+def grant_status(doc: Doc) -> schemas.GrantStatus:
     if not doc.get("expired"):
         return "live"
     return "voided" if doc.get("voided_at") else "expired"

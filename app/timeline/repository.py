@@ -9,13 +9,14 @@ from typing import Any
 from pymongo import DESCENDING
 
 from app.db import EVENTS, LEDGER, RESERVATIONS, STRIPE_EVENTS, Database
+from app.timeline.schemas import ItemKind
 
 Doc = dict[str, Any]
 
 
 @dataclass(frozen=True)
 class Source:
-    kind: str
+    kind: ItemKind
     collection: str
     time_field: str
     rank: int  # orders items of the same instant: effects above their cause

@@ -7,9 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+ItemKind = Literal["ledger_entry", "reservation", "stripe_event", "event"]
+
 
 class TimelineItem(BaseModel):
-    kind: Literal["ledger_entry", "reservation", "stripe_event", "event"]
+    kind: ItemKind
     id: str
     at: datetime = Field(description="when it happened: created, or received for Stripe events")
     summary: str = Field(description="one line for people")

@@ -8,6 +8,8 @@ import binascii
 import json
 from datetime import UTC, datetime, timedelta
 
+from pydantic import BaseModel
+
 from app.clock import Clock, as_utc
 from app.errors import ValidationFailed
 from app.events.service import event_view as outgoing_view
@@ -57,21 +59,22 @@ def decode_cursor(cursor: str) -> Position:
 
 def _item(source: Source, doc: Doc) -> tuple[Position, schemas.TimelineItem]:
     at = as_utc(doc[source.time_field])
+    view: BaseModel
     if source.kind == "ledger_entry":
-        view = entry_view(doc)
-        summary = f"{view.type} {view.amount:+d}, balance {view.balance_after}"
-        summary += f": {view.description}" if view.description else ""
+        entry = view = entry_view(doc)
+        summary = f"{entry.type} {entry.amount:+d}, balance {entry.balance_after}"
+        summary += f": {entry.description}" if entry.description else ""
     elif source.kind == "reservation":
-        view = reservation_view(doc)
-        summary = f"hold of {view.amount} {view.status}"
-        summary += f", {view.captured} captured" if view.status == "captured" else ""
+        hold = view = reservation_view(doc)
+        summary = f"hold of {hold.amount} {hold.status}"
+        summary += f", {hold.captured} captured" if hold.status == "captured" else ""
     elif source.kind == "stripe_event":
-        view = stripe_view(doc)
-        summary = f"Stripe {view.type} {view.status}"
-        summary += f": {view.error}" if view.error else ""
+        received = view = stripe_view(doc)
+        summary = f"Stripe {received.type} {received.status}"
+        summary += f": {received.error}" if received.error else ""
     else:
-        view = outgoing_view(doc)
-        summary = f"sent {view.type}"
+        sent = view = outgoing_view(doc)
+        summary = f"sent {sent.type}"
     item = schemas.TimelineItem(
         kind=source.kind,
         id=str(doc["_id"]),

@@ -184,8 +184,9 @@ def subscription_items(subscription: Obj) -> list[tuple[str, int]]:
         price = object_id(item.get("price")) or object_id(item.get("plan"))
         if price:
             items.append((price, line_quantity(item)))
-    if not items and object_id(subscription.get("plan")):
-        items.append((object_id(subscription.get("plan")), line_quantity(subscription)))
+    plan = object_id(subscription.get("plan"))
+    if not items and plan:
+        items.append((plan, line_quantity(subscription)))
     return items
 
 

@@ -50,7 +50,7 @@ def invoice_plan_line(catalog: Catalog, invoice: Obj, *, stub: bool = False) -> 
         for line in lines:
             price = invoice_line_price(line)
             plan = catalog.plan_for_price(price) if price else None
-            if plan is None or subscription_line_kind(line, subscription) != kind:
+            if price is None or plan is None or subscription_line_kind(line, subscription) != kind:
                 continue
             if kind == "proration" and not (line.get("amount") or 0) > 0:
                 continue

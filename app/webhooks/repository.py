@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from bson import ObjectId
 from pymongo import DESCENDING, ReturnDocument
@@ -25,7 +25,7 @@ CLAIMABLE: Doc = {
 }
 
 
-def is_pending(doc: Doc | None) -> bool:
+def is_pending(doc: Doc | None) -> TypeGuard[Doc]:
     """Whether a stored event may be applied (CLAIMABLE, read in Python)."""
     if doc is None:
         return False

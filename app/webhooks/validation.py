@@ -109,7 +109,7 @@ def _check_tree(event: dict[str, Any]) -> None:
         items = node.items() if isinstance(node, dict) else enumerate(node)
         for key, value in items:
             where = f"{path}.{key}" if path else str(key)
-            if isinstance(node, dict):
+            if isinstance(key, str):  # a field of an object, not an item of a list
                 _check_field(key, value, where, in_period=path.endswith("period"))
                 if key == "metadata":
                     continue

@@ -5,16 +5,18 @@ from __future__ import annotations
 
 from app.ledger.expiry import expire_due
 from app.ledger.grants import take_back
-from app.webhooks.context import EventContext, Outcome
+from app.ledger.repository import Doc, known
+from app.webhooks.context import EventContext, Outcome, PaidInvoices
 from app.webhooks.payloads import object_id
 
 
-async def _payment(ctx: EventContext, payment_intent, charge_id):
+async def _payment(ctx: EventContext, payment_intent: object, charge: object) -> Doc | None:
     """The payment that brought credits (a pack's, a subscription invoice's), or None."""
-    payment_intent, charge_id = object_id(payment_intent), object_id(charge_id)
-    payment = await ctx.stores.payments.find(ctx.session, payment_intent, charge_id)
-    if (payment is None or payment.get("account_id") is None) and ctx.fetched.paid_invoices:
-        payment = await _link_paid_invoices(ctx, charge_id) or payment
+    payment_intent_id, charge_id = object_id(payment_intent), object_id(charge)
+    payment = await ctx.stores.payments.find(ctx.session, payment_intent_id, charge_id)
+    paid = ctx.fetched.paid_invoices
+    if (payment is None or payment.get("account_id") is None) and paid:
+        payment = await _link_paid_invoices(ctx, paid, charge_id) or payment
     if payment is None or payment.get("account_id") is None:
         return None
     # Every write to an account first expires what is due on it.
@@ -22,18 +24,19 @@ async def _payment(ctx: EventContext, payment_intent, charge_id):
     return payment
 
 
-async def _link_paid_invoices(ctx: EventContext, charge_id: str | None):
+async def _link_paid_invoices(
+    ctx: EventContext, paid: PaidInvoices, charge_id: str | None
+) -> Doc | None:
     """Keep what Stripe said (before the transaction) the payment paid: a subscription's
     payment whose `invoice_payment.paid` never came."""
     found = None
-    paid = ctx.fetched.paid_invoices
     for invoice in paid.invoices:
-        known = await ctx.stores.payments.link_invoice(
+        linked = await ctx.stores.payments.link_invoice(
             ctx.session, invoice, paid.payment_intent, charge_id, ctx.now
         )
         ctx.notes.append(f"Stripe's API: the payment paid invoice {invoice}")
-        if found is None and known.get("account_id") is not None:
-            found = known
+        if found is None and linked.get("account_id") is not None:
+            found = linked
     return found
 
 
@@ -119,7 +122,7 @@ async def _claw_back(
     # The guarded raise of clawed_back is the write that can be refused: first.
     if not await ctx.stores.payments.add_clawback(ctx.session, payment["_id"], already, delta):
         return Outcome("duplicate", account_id, note=f"{what}: clawed back concurrently")
-    account = await ctx.repos.accounts.get(ctx.session, account_id)
+    account = known(await ctx.repos.accounts.get(ctx.session, account_id), account_id)
     await take_back(
         ctx.session,
         ctx.repos,

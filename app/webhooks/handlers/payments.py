@@ -11,7 +11,9 @@ from app.webhooks.payloads import object_id
 async def invoice_payment_paid(ctx: EventContext) -> Outcome:
     paid = ctx.obj
     invoice = object_id(paid.get("invoice"))
-    payment = paid.get("payment") if isinstance(paid.get("payment"), dict) else {}
+    payment = paid.get("payment")
+    if not isinstance(payment, dict):
+        payment = {}
     payment_intent = object_id(payment.get("payment_intent"))
     charge = object_id(payment.get("charge"))
     if invoice is None or not (payment_intent or charge):

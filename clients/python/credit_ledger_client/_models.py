@@ -47,8 +47,8 @@ class Account:
             suspended_reason=data.get("suspended_reason"),
             stripe_customer_id=data.get("stripe_customer_id"),
             stripe_subscription_id=data.get("stripe_subscription_id"),
-            created_at=_time(data["created_at"]),
-            updated_at=_time(data["updated_at"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
+            updated_at=datetime.fromisoformat(data["updated_at"]),
         )
 
 
@@ -88,7 +88,7 @@ class LedgerEntry:
             description=data.get("description"),
             metadata=data.get("metadata") or {},
             idempotency_key=data.get("idempotency_key"),
-            created_at=_time(data["created_at"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
             actor=data.get("actor"),
             seq=data.get("seq"),
         )
@@ -116,7 +116,7 @@ class Grant:
             held=data.get("held", 0),
             expires_at=_time(data.get("expires_at")),
             source=data["source"],
-            created_at=_time(data["created_at"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
             description=data.get("description"),
         )
 
@@ -141,8 +141,8 @@ class Reservation:
             amount=data["amount"],
             captured=data["captured"],
             status=data["status"],
-            expires_at=_time(data["expires_at"]),
-            created_at=_time(data["created_at"]),
+            expires_at=datetime.fromisoformat(data["expires_at"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
             description=data.get("description"),
             metadata=data.get("metadata") or {},
         )
@@ -209,7 +209,7 @@ class Event:
             type=data["type"],
             account_id=data.get("account_id"),
             account_seq=data["account_seq"],
-            created_at=_time(data["created_at"]),
+            created_at=datetime.fromisoformat(data["created_at"]),
             data=data.get("data") or {},
         )
 
