@@ -37,7 +37,9 @@ from app.ledger.numbering import number_legacy_ledgers
 from app.ledger.operations import Ledger
 from app.ledger.reads import ReadRepository
 from app.ledger.repository import Repositories
+from app.logs import configure_logging
 from app.metrics import Metrics
+from app.request_id import RequestId
 from app.retention import RetentionSweep
 from app.routers import (
     accounts,
@@ -243,10 +245,11 @@ def create_app(
             allow_credentials=False,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
-            expose_headers=["Idempotent-Replayed"],
+            expose_headers=["Idempotent-Replayed", "X-Request-Id"],
             max_age=600,
         )
-    app.add_middleware(AccessLog)  # outermost: it times the whole request
+    app.add_middleware(AccessLog)  # it times the whole request
+    app.add_middleware(RequestId)  # outermost: every answer and log line carries the id
     app.include_router(health.router)
     app.include_router(directory.router)
     app.include_router(accounts.router)
@@ -261,14 +264,12 @@ def create_app(
     return app
 
 
-def configure_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-
-
 def _app_from_environment() -> FastAPI:
     configure_logging()
     try:
-        return create_app()
+        settings = load_settings()
+        configure_logging(settings.app_env == "production")  # APP_ENV may be in .env only
+        return create_app(settings)
     except (SettingsError, CatalogError) as exc:
         # A clear line, not a traceback: the message names the setting or catalog field.
         log.error("cannot start: %s", exc)

@@ -179,16 +179,19 @@ def dev_command(args: argparse.Namespace) -> int:
     configuration = load_configuration()  # every mistake stops here, in one line
     setup = replace(setup, port=configuration.settings.port)
     sock = bind_port(setup.host, setup.port)
-    configure_logging()
+    configure_logging(configuration.settings.app_env == "production")
     on_started = partial(announce, setup, Path(args.credentials_file))
     if args.reload:
         # The reloader imports the app by name in a fresh process, from the same environment.
-        config = uvicorn.Config("app.main:app", reload=True, log_level="info", access_log=False)
+        config = uvicorn.Config(
+            "app.main:app", reload=True, log_level="info", access_log=False, log_config=None
+        )
     else:
         # uvicorn's line per request is off: app/access_log.py logs the failed and the slow.
         config = uvicorn.Config(
             create_app(configuration.settings, catalog=configuration.catalog),
             log_level="info",
             access_log=False,
+            log_config=None,  # uvicorn's lines go through app/logs.py's handler
         )
     return run_server(config, sock, on_started)

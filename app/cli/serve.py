@@ -79,7 +79,7 @@ def serve_command(args: argparse.Namespace) -> int:
             "(each worker would have its own embedded in-memory database)"
         )
     sock = bind_port(args.host, settings.port)
-    configure_logging()
+    configure_logging(settings.app_env == "production")
     options = dict(
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,  # None: uvicorn reads the variable
@@ -87,6 +87,7 @@ def serve_command(args: argparse.Namespace) -> int:
         server_header=False,
         log_level="info",
         access_log=False,  # app/access_log.py logs the failed and the slow requests
+        log_config=None,  # uvicorn's lines go through app/logs.py's handler
     )
     if workers > 1:
         # Each worker process imports the app by name and builds it from the same environment.

@@ -9,16 +9,20 @@ from typing import Any
 from app.billing.catalog import Catalog, Plan
 from app.db import Session
 from app.ledger.repository import Repositories
+from app.logs import clip
 from app.webhooks.payloads import ts
 from app.webhooks.repository import CustomerRepository, PaymentRepository
 from app.webhooks.stripe_api import StripeLookup
+
+# The longest error text kept for a Stripe event: enough for ids and a sentence.
+MAX_ERROR = 500
 
 
 class Park(Exception):  # noqa: N818 - an outcome, not an error
     """The account cannot be resolved yet: keep the event until its customer is linked."""
 
     def __init__(self, customer_id: str | None, reason: str) -> None:
-        super().__init__(reason)
+        super().__init__(clip(reason, MAX_ERROR))
         self.customer_id = customer_id
 
 
@@ -34,7 +38,9 @@ class PermanentFailure(Exception):
         customer_id: str | None = None,
         account_id: str | None = None,
     ) -> None:
-        super().__init__(message)
+        # Stripe's strings in it (a price id, a pack name) are cut short: it is logged, stored
+        # and shown in the console.
+        super().__init__(clip(message, MAX_ERROR))
         self.code = code  # a stable label for metrics: unknown_price, unknown_pack, ...
         self.customer_id = customer_id
         self.account_id = account_id

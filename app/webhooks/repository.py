@@ -11,9 +11,11 @@ from pymongo.errors import DuplicateKeyError
 
 from app.batches import delete_in_batches
 from app.db import CUSTOMERS, PAYMENTS, STRIPE_EVENTS, Database, Session
+from app.logs import clip
 from app.webhooks.payloads import valid_unix
 
 Doc = dict[str, Any]
+MAX_STORED_ERROR = 1000
 PENDING = ("received", "failed", "parked")
 PURGE_BATCH = 1000  # events deleted per call
 # Pending: not applied yet, or an ignored dispute to look at again once its payment is linked.
@@ -61,7 +63,7 @@ class EventRepository:
             "account_id": None,
             "customer_id": None,
             "status": "failed" if error else "ignored" if ignored else "received",
-            "error": error,
+            "error": _error(error),
             "note": ignored,
             "attempts": 0,
             "received_at": now,
@@ -94,6 +96,8 @@ class EventRepository:
     async def fail(self, event_id: str, token: str, attempts: int, fields: Doc) -> None:
         """Record an attempt that did not apply (after its transaction was aborted; on the
         embedded engine the claim itself is still there, recognised by its token)."""
+        if "error" in fields:
+            fields = {**fields, "error": _error(fields["error"])}
         await self.col.update_one(
             {
                 "_id": event_id,
@@ -153,6 +157,11 @@ class EventRepository:
             query["seq"] = {"$lt": anchor["seq"] if anchor else ""}
         cursor = self.col.find(query, {"payload": 0}).sort("seq", DESCENDING).limit(limit + 1)
         return await cursor.to_list(None)
+
+
+def _error(error: str | None) -> str | None:
+    # Built from payload text: bounded where it is stored (the handlers cut theirs shorter).
+    return None if error is None else clip(error, MAX_STORED_ERROR)
 
 
 def _text(value: Any) -> str | None:
