@@ -16,9 +16,17 @@ from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from app.config import Scope, Settings
-from app.errors import AccountNotFound, Forbidden, Unauthenticated, problem_response
+from app.errors import (
+    AccountNotFound,
+    Forbidden,
+    TooManyFailures,
+    Unauthenticated,
+    problem_response,
+)
+from app.throttle import FailureThrottle, client_address
 
 API_PREFIX = "/v1/"
+DOOR = "api"  # the label of its refusals in /metrics
 PRINCIPAL = "credit_ledger.principal"  # where the middleware leaves the caller in the scope
 IAT_SKEW_SECONDS = 60  # clocks of the issuer and of this service may differ this much
 
@@ -126,9 +134,12 @@ class AuthenticateApi:
     unauthenticated caller costs no body read and no JSON parse (FastAPI parses the body
     before it runs dependencies); the scope dependencies reuse the principal left here."""
 
-    def __init__(self, app: ASGIApp, authenticator: Authenticator) -> None:
+    def __init__(
+        self, app: ASGIApp, authenticator: Authenticator, throttle: FailureThrottle
+    ) -> None:
         self.app = app
         self.authenticator = authenticator
+        self.throttle = throttle
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         # CORS preflights carry no credentials by design.
@@ -137,9 +148,17 @@ class AuthenticateApi:
             and scope["path"].startswith(API_PREFIX)
             and scope["method"] != "OPTIONS"
         ):
+            address = client_address(scope)
+            wait = self.throttle.retry_after(DOOR, address)
+            if wait is not None:
+                await problem_response(TooManyFailures(wait))(scope, receive, send)
+                return
+            headers = Headers(scope=scope)
             try:
-                scope[PRINCIPAL] = authenticate_headers(self.authenticator, Headers(scope=scope))
+                scope[PRINCIPAL] = authenticate_headers(self.authenticator, headers)
             except Unauthenticated as exc:
+                if headers.get("authorization"):  # credentials given, and wrong
+                    self.throttle.failed(DOOR, address)
                 await problem_response(exc)(scope, receive, send)
                 return
         await self.app(scope, receive, send)

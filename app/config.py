@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import re
 from enum import StrEnum
@@ -86,6 +87,13 @@ class Settings(BaseSettings):
     cors_origins: str | None = None
     # Signs console session cookies; unset: a random key per process (sign-ins end at restart).
     console_secret: str | None = None
+    # Who may read /metrics: a bearer token, networks (CIDRs, comma-separated), or both.
+    metrics_token: str | None = None
+    metrics_allowed_networks: str | None = None
+    # Refused credentials an address may send at once before it is slowed to one a second.
+    auth_failure_burst: int = Field(default=20, ge=1, le=1_000_000)
+    # Webhook endpoints at most (each multiplies every event into one more delivery).
+    max_webhook_endpoints: int = Field(default=20, ge=1, le=1000)
 
     @field_validator(
         "mongodb_uri",
@@ -98,6 +106,8 @@ class Settings(BaseSettings):
         "low_balance_threshold",
         "cors_origins",
         "console_secret",
+        "metrics_token",
+        "metrics_allowed_networks",
         mode="before",
     )
     @classmethod
@@ -162,6 +172,32 @@ class Settings(BaseSettings):
         if value is not None and len(value) < 32:
             raise ValueError("must be at least 32 characters")  # never echo a secret
         return value
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _token_long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < 16:
+            raise ValueError("must be at least 16 characters")  # never echo a secret
+        return value
+
+    @field_validator("metrics_allowed_networks")
+    @classmethod
+    def _networks(cls, value: str | None) -> str | None:
+        for part in (value or "").split(","):
+            if not part.strip():
+                continue
+            try:
+                ipaddress.ip_network(part.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"{part.strip()!r} is not a network such as 10.0.0.0/8 or 127.0.0.1"
+                ) from None
+        return value
+
+    @cached_property
+    def metrics_networks(self) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        parts = (self.metrics_allowed_networks or "").split(",")
+        return tuple(ipaddress.ip_network(p.strip(), strict=False) for p in parts if p.strip())
 
     @cached_property
     def cors_origin_list(self) -> tuple[str, ...]:

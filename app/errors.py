@@ -46,6 +46,16 @@ class Unauthenticated(DomainError):
     code, status, title = "unauthenticated", 401, "Unauthenticated"
 
 
+class TooManyFailures(DomainError):
+    code, status, title = "too_many_failures", 429, "Too many failed attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many refused credentials from this address; try again in {retry_after} s"
+        )
+        self.retry_after = retry_after
+
+
 class AccountNotFound(DomainError):
     code, status, title = "account_not_found", 404, "Account not found"
 
@@ -151,6 +161,8 @@ def problem_response(exc: DomainError) -> JSONResponse:
     response = problem(exc.status, exc.code, exc.title, exc.detail, **exc.extra)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(exc, TooManyFailures):
+        response.headers["Retry-After"] = str(exc.retry_after)
     return response
 
 
@@ -161,6 +173,7 @@ _HTTP_CODES = {
     405: "method_not_allowed",
     413: "payload_too_large",
     415: "unsupported_media_type",
+    429: "too_many_failures",
 }
 
 

@@ -38,7 +38,7 @@ from app.ledger.operations import Ledger
 from app.ledger.reads import ReadRepository
 from app.ledger.repository import Repositories
 from app.logs import configure_logging
-from app.metrics import Metrics
+from app.metrics import Metrics, MetricsAccess
 from app.request_id import RequestId
 from app.retention import RetentionSweep
 from app.routers import (
@@ -52,6 +52,7 @@ from app.routers import (
     webhook_endpoints,
     webhooks,
 )
+from app.throttle import FailureThrottle
 from app.timeline.repository import TimelineRepository
 from app.timeline.service import Timeline
 from app.webhooks.context import WebhookStores
@@ -216,6 +217,7 @@ def create_app(
     app.state.timeline = Timeline(repos, TimelineRepository(database), clock)
     app.state.catalog = catalog
     app.state.metrics = Metrics()
+    app.state.metrics_access = MetricsAccess(settings.metrics_token, settings.metrics_networks)
     app.state.webhooks = build_processor(
         settings, database, catalog, clock, app.state.metrics, repos, stripe_client
     )
@@ -235,7 +237,10 @@ def create_app(
     install_docs(app)
     # The last added runs first: authenticate from the headers, then read the body.
     app.add_middleware(BodyLimit)
-    app.add_middleware(AuthenticateApi, authenticator=app.state.authenticator)
+    app.state.throttle = FailureThrottle(app.state.metrics, clock, settings.auth_failure_burst)
+    app.add_middleware(
+        AuthenticateApi, authenticator=app.state.authenticator, throttle=app.state.throttle
+    )
     if settings.cors_origin_list:
         # Outside authentication: preflights are answered before it, and every answer (a 401
         # included) carries the headers a browser needs to read it. Bearer tokens, no cookies.

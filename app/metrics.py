@@ -3,8 +3,13 @@ Prometheus' text format at GET /metrics."""
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from collections import Counter
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from app.errors import Forbidden, Unauthenticated
 
 JOB_FAILURES = "credit_ledger_job_failures_total"
 
@@ -16,6 +21,8 @@ HELP = {
     "(succeeded, retrying, failed).",
     JOB_FAILURES: "Accounts or batches a background job skipped after an error, by job "
     "(expiry, allocation, notices, retention, purge, numbering); logged with the cause.",
+    "credit_ledger_auth_failures_total": "Credentials refused, by door (api: a bearer key or "
+    "token on /v1; console: the sign-in form).",
 }
 GAUGES = {
     "credit_ledger_events_oldest_undelivered_seconds": "Age of the oldest outgoing event not "
@@ -60,3 +67,32 @@ class Metrics:
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+@dataclass(frozen=True)
+class MetricsAccess:
+    """Who may read /metrics: anyone (neither set), callers from METRICS_ALLOWED_NETWORKS,
+    callers with METRICS_TOKEN as a bearer token, or both."""
+
+    token: str | None
+    networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]
+
+    def check(self, address: str, authorization: str) -> None:
+        if self.networks and not _within(address, self.networks):
+            raise Forbidden("/metrics is not served to this address (METRICS_ALLOWED_NETWORKS)")
+        if self.token is not None:
+            scheme, _, given = authorization.partition(" ")
+            if scheme.lower() != "bearer" or not hmac.compare_digest(
+                given.strip().encode(), self.token.encode()
+            ):
+                raise Unauthenticated("/metrics needs METRICS_TOKEN as a bearer token")
+
+
+def _within(address: str, networks: tuple) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip.version == n.version and ip in n for n in networks)

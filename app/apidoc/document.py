@@ -35,6 +35,7 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
     "POST /v1/grants/{grant_id}/void": [E.GrantNotFound, E.GrantExpired],
     "PATCH /v1/grants/{grant_id}": [E.GrantNotFound, E.GrantExpired],
     "GET /readyz": [E.NotReady],
+    "GET /metrics": [E.Unauthenticated, E.Forbidden],
     "POST /v1/webhook-deliveries/{delivery_id}/retry": [
         E.DeliveryNotFound,
         E.EndpointNotFound,
@@ -179,7 +180,7 @@ def _implied_errors(
     found: list[type[errors.DomainError]] = []
     params = {p["name"] for p in operation.get("parameters", [])}
     if path.startswith("/v1/"):
-        found += [E.Unauthenticated, E.Forbidden]
+        found += [E.Unauthenticated, E.Forbidden, E.TooManyFailures]
     if "account_id" in params and key not in CREATES_ACCOUNT:  # in the path or the query
         found.append(E.AccountNotFound)
     if "{reservation_id}" in path:

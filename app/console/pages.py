@@ -11,6 +11,7 @@ from fastapi.staticfiles import StaticFiles
 from app.console import account_pages, forms, stripe_pages, verify_pages, webhook_pages
 from app.console.rendering import ConsoleError, Operator, SignInNeeded, back, render
 from app.console.session import COOKIE, LIFETIME_SECONDS, LOGIN_CSRF_COOKIE, same_token
+from app.throttle import client_address
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -44,10 +45,20 @@ def install_console(app) -> None:
         return render(request, "error.html", 403, message=exc.detail)
 
 
+# What the sign-in page may say: chosen by a code in the URL, never text from it (a link to
+# the real domain must not be able to put words on its page).
+SIGN_IN_ERRORS = {
+    "refused": "Not a service key with events:admin.",
+    "throttled": "Too many refused keys from this address: wait a minute and try again.",
+}
+DOOR = "console"  # the label of its refusals in /metrics
+
+
 @router.get("/login")
 async def login_page(request: Request, error: str | None = None) -> Response:
     token = request.app.state.console.login_token()
-    response = render(request, "login.html", 401 if error else 200, csrf=token, error=error)
+    message = SIGN_IN_ERRORS.get(error or "")
+    response = render(request, "login.html", 401 if message else 200, csrf=token, error=message)
     response.set_cookie(
         LOGIN_CSRF_COOKIE,
         token,
@@ -65,10 +76,14 @@ async def login(request: Request) -> Response:
     form = await forms.read_form(request)
     if not same_token(form.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise forms.CsrfRefused("the sign-in form expired: reload the page")
+    throttle, address = request.app.state.throttle, client_address(request.scope)
+    if throttle.retry_after(DOOR, address) is not None:
+        return back("/console/login", error="throttled")
     signed = await request.app.state.console.sign_in(form.get("key", ""))
     if signed is None:
+        throttle.failed(DOOR, address)
         # One answer for every refusal: which part was wrong is not told.
-        return back("/console/login", error="not a service key with events:admin")
+        return back("/console/login", error="refused")
     cookie, _ = signed
     response = back("/console/accounts")
     response.set_cookie(

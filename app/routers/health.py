@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app.deps import DbDep
 from app.errors import problem
+from app.throttle import client_address
 
 router = APIRouter(tags=["health"])
 
@@ -21,6 +22,9 @@ async def healthz():
 @router.get("/metrics", response_class=PlainTextResponse, operation_id="getMetrics")
 async def metrics(request: Request):
     """Counters in Prometheus' text format (no secrets, no account ids)."""
+    request.app.state.metrics_access.check(
+        client_address(request.scope), request.headers.get("authorization", "")
+    )
     await request.app.state.metrics.collect()
     return PlainTextResponse(
         request.app.state.metrics.render(), media_type="text/plain; version=0.0.4"

@@ -167,7 +167,9 @@ class WebhookProcessor:
         return outcome.status
 
     def _count(self, event_type: str, status: str) -> None:
-        self.metrics.inc("credit_ledger_webhook_events_total", type=event_type, status=status)
+        # Labels from a fixed set: each invented type would add a series for good.
+        label = event_type if event_type in HANDLERS else "other"
+        self.metrics.inc("credit_ledger_webhook_events_total", type=label, status=status)
 
     async def _payment_linked(self, payment_ids: tuple[str, ...]) -> bool:
         for payment_id in payment_ids:  # a payment intent or a charge: look as either
