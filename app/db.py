@@ -39,6 +39,8 @@ ENDPOINTS = "webhook_endpoints"
 DELIVERIES = "webhook_deliveries"
 MIGRATIONS = "migrations"
 CONSOLE_SESSIONS = "console_sessions"
+# One document: registrations touch it, so two at once conflict and the cap stays exact.
+ENDPOINT_REGISTRY = "webhook_endpoint_registry"
 
 _unique_key = {"idempotency_key": {"$type": "string"}}
 
@@ -238,6 +240,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     # _id is the account id: its last account_seq and the reason access was last suspended.
     EVENT_STREAMS: [],
     ENDPOINTS: [IndexModel([("disabled", ASCENDING)], name="enabled")],
+    ENDPOINT_REGISTRY: [],
     # _id is the SHA-256 of a console session's id; retention removes ended ones.
     CONSOLE_SESSIONS: [IndexModel([("ends_at", ASCENDING)], name="retention")],
     DELIVERIES: [

@@ -88,6 +88,10 @@ class EndpointDisabled(DomainError):
     code, status, title = "endpoint_disabled", 409, "Webhook endpoint disabled"
 
 
+class TooManyEndpoints(DomainError):
+    code, status, title = "too_many_webhook_endpoints", 409, "Too many webhook endpoints"
+
+
 class IdempotencyKeyReused(DomainError):
     code, status, title = "idempotency_key_reused", 409, "Idempotency key reused"
 

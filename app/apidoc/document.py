@@ -36,6 +36,7 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
     "PATCH /v1/grants/{grant_id}": [E.GrantNotFound, E.GrantExpired],
     "GET /readyz": [E.NotReady],
     "GET /metrics": [E.Unauthenticated, E.Forbidden],
+    "POST /v1/webhook-endpoints": [E.TooManyEndpoints],
     "POST /v1/webhook-deliveries/{delivery_id}/retry": [
         E.DeliveryNotFound,
         E.EndpointNotFound,

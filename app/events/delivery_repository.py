@@ -9,7 +9,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.batches import delete_in_batches
-from app.db import DELIVERIES, ENDPOINTS, Database
+from app.db import DELIVERIES, ENDPOINT_REGISTRY, ENDPOINTS, Database, Session
 
 Doc = dict[str, Any]
 PURGE_BATCH = 1000  # deliveries deleted per call
@@ -18,9 +18,19 @@ PURGE_BATCH = 1000  # deliveries deleted per call
 class EndpointRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[ENDPOINTS]
+        self.registry = db[ENDPOINT_REGISTRY]
 
-    async def insert(self, endpoint: Doc) -> None:
-        await self.col.insert_one(endpoint)
+    async def insert(self, endpoint: Doc, session: Session = None) -> None:
+        await self.col.insert_one(endpoint, session=session)
+
+    async def count_registered(self, session: Session) -> int:
+        """How many endpoints there are, after touching the registry document: of two
+        registrations at once, one conflicts and runs again, and then counts the other."""
+        await self.registry.update_one(
+            {"_id": "endpoints"}, {"$inc": {"registrations": 1}}, upsert=True, session=session
+        )
+        # All ids start with "we_": a range on _id, answered by its index (at most the cap).
+        return await self.col.count_documents({"_id": {"$gte": "we_"}}, session=session)
 
     async def get(self, endpoint_id: str) -> Doc | None:
         return await self.col.find_one({"_id": endpoint_id})

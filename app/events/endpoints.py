@@ -11,7 +11,8 @@ from datetime import timedelta
 from bson import ObjectId
 
 from app.clock import Clock, as_utc
-from app.errors import DeliveryNotFound, EndpointDisabled, EndpointNotFound
+from app.db import Database, Session
+from app.errors import DeliveryNotFound, EndpointDisabled, EndpointNotFound, TooManyEndpoints
 from app.events import schemas
 from app.events.delivery_repository import DeliveryRepository, EndpointRepository
 from app.events.urls import UrlPolicy
@@ -69,7 +70,11 @@ class EndpointService:
         deliveries: DeliveryRepository,
         policy: UrlPolicy,
         clock: Clock,
+        database: Database,
+        max_endpoints: int,
     ) -> None:
+        self.database = database
+        self.max_endpoints = max_endpoints  # each multiplies every event into one more delivery
         self.endpoints = endpoints
         self.deliveries = deliveries
         self.policy = policy
@@ -91,7 +96,16 @@ class EndpointService:
             "created_at": now,
             "updated_at": now,
         }
-        await self.endpoints.insert(doc)
+
+        async def register(session: Session) -> None:
+            if await self.endpoints.count_registered(session) >= self.max_endpoints:
+                raise TooManyEndpoints(
+                    f"at most {self.max_endpoints} webhook endpoints (MAX_WEBHOOK_ENDPOINTS); "
+                    "delete one, or have one endpoint take several event types"
+                )
+            await self.endpoints.insert(doc, session)
+
+        await self.database.transaction(register)
         return schemas.EndpointWithSecret(**endpoint_view(doc).model_dump(), secret=secret)
 
     async def page(self, *, limit: int, starting_after: str | None) -> schemas.EndpointList:

@@ -47,7 +47,9 @@ def wire_events(
         database, store, repos, catalog, clock, settings.low_balance_threshold
     )
     state.notices = NoticeSweep(database, store, deliveries, recorder, clock, settings, metrics)
-    state.endpoints = EndpointService(endpoints, deliveries, policy, clock)
+    state.endpoints = EndpointService(
+        endpoints, deliveries, policy, clock, database, settings.max_webhook_endpoints
+    )
     state.dispatcher = Dispatcher(store, endpoints, deliveries, policy, clock, metrics)
 
     async def oldest_undelivered() -> dict[str, float]:

@@ -12,7 +12,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Session
-from app.errors import IdempotencyKeyExpired, IdempotencyKeyReused
+from app.errors import IdempotencyKeyExpired, IdempotencyKeyReused, InvalidIdempotencyKey
 from app.ledger.expiry import after_expiry
 from app.ledger.repository import Repositories
 
@@ -24,9 +24,11 @@ class Outcome:
     replayed: bool
 
 
-# Ledger entries made by Stripe events are keyed by the Stripe object ("invoice:in_..."); API
-# keys share the (account, key) namespace, so these prefixes are theirs alone.
-STRIPE_KEY_PREFIXES = (
+# Ledger entries the service makes for itself are keyed by their cause: the Stripe object
+# ("invoice:in_...") or the yearly plan's month ("allocation:..."). Keys given by callers (API
+# and console) share the (account, key) namespace, so these prefixes are the service's alone:
+# a caller's key that starts with one is refused, and can never match a derived key.
+DERIVED_KEY_PREFIXES = (
     "invoice:",
     "checkout:",
     "trial:",
@@ -34,7 +36,22 @@ STRIPE_KEY_PREFIXES = (
     "refund:",
     "dispute:",
     "rollover:",
+    "allocation:",
 )
+STRIPE_KEY_PREFIXES = DERIVED_KEY_PREFIXES  # the name verify.py and older code use
+
+
+def check_caller_key(key: str) -> str:
+    """An Idempotency-Key given by a caller: 1-255 printable ASCII characters, outside the
+    service's own namespace; InvalidIdempotencyKey (400) otherwise."""
+    if not 1 <= len(key) <= 255 or not all(" " <= ch <= "~" for ch in key):
+        raise InvalidIdempotencyKey("Idempotency-Key must be 1-255 printable ASCII characters")
+    if key.lower().startswith(DERIVED_KEY_PREFIXES):
+        raise InvalidIdempotencyKey(
+            f"Idempotency-Key prefixes {', '.join(DERIVED_KEY_PREFIXES)} are reserved for the "
+            "entries the service makes itself (Stripe events, yearly plans' months)"
+        )
+    return key
 
 
 def fingerprint(operation: str, request: dict[str, Any]) -> str:

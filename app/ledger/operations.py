@@ -12,7 +12,13 @@ from app.ledger.debits import debit_credits
 from app.ledger.expiry import expire_due, expire_now, is_due, load_account
 from app.ledger.grant_changes import change_expiry, find_grant, void_grant
 from app.ledger.grants import grant_credits, take_back
-from app.ledger.idempotency import Outcome, fingerprint, replayed, run_idempotent
+from app.ledger.idempotency import (
+    Outcome,
+    check_caller_key,
+    fingerprint,
+    replayed,
+    run_idempotent,
+)
 from app.ledger.profile import update_profile
 from app.ledger.repository import Doc, Repositories, known
 from app.ledger.reservations import (
@@ -127,6 +133,7 @@ class Ledger:
     async def debit(
         self, account_id: str, req: schemas.DebitCreate, key: str, actor: str
     ) -> Outcome:
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
 
         async def work(session):
@@ -150,6 +157,7 @@ class Ledger:
     async def reserve(
         self, account_id: str, req: schemas.ReservationCreate, key: str, actor: str
     ) -> Outcome:
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
 
         async def work(session):
@@ -175,6 +183,7 @@ class Ledger:
     async def capture(
         self, reservation_id: str, req: schemas.CaptureCreate, key: str, actor: str
     ) -> Outcome:
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
         request = {"reservation": reservation_id, **req.model_dump(mode="json")}
         print_ = fingerprint("capture", request)
@@ -205,6 +214,7 @@ class Ledger:
         )
 
     async def release(self, reservation_id: str, key: str, actor: str) -> Outcome:
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
         print_ = fingerprint("release", {"reservation": reservation_id})
         found = await find_reservation(None, self.repos, reservation_id)
@@ -248,6 +258,7 @@ class Ledger:
     async def grant(
         self, account_id: str, req: schemas.GrantCreate, key: str, actor: str
     ) -> Outcome:
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
 
         async def work(session):
@@ -290,6 +301,7 @@ class Ledger:
     async def adjust(
         self, account_id: str, req: schemas.AdjustmentCreate, key: str, actor: str
     ) -> Outcome:
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
 
         async def work(session):
@@ -343,6 +355,7 @@ class Ledger:
     async def void_grant(
         self, grant_id: str, req: schemas.GrantVoid, key: str, actor: str
     ) -> Outcome:
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
         account_id = (await find_grant(None, self.repos, grant_id))["account_id"]
 
@@ -369,6 +382,7 @@ class Ledger:
     async def update_grant(
         self, grant_id: str, req: schemas.GrantUpdate, key: str, actor: str
     ) -> Outcome:
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
         account_id = (await find_grant(None, self.repos, grant_id))["account_id"]
 
@@ -391,6 +405,8 @@ class Ledger:
     ) -> Outcome:
         """Name, email, metadata. Setting values is safe to repeat, so the Idempotency-Key
         is optional; with one, a retry replays the first answer like any write."""
+        if key is not None:
+            check_caller_key(key)
         now = self.clock.now()
         changes = req.model_dump(mode="json", exclude_unset=True)
         # The answer is the account: without the credits that are due to expire.

@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Path, Request
 from fastapi.responses import JSONResponse
 
-from app.errors import InvalidIdempotencyKey, MissingIdempotencyKey
-from app.ledger.idempotency import STRIPE_KEY_PREFIXES, Outcome
+from app.errors import MissingIdempotencyKey
+from app.ledger.idempotency import Outcome, check_caller_key
 from app.ledger.operations import Ledger
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
 
@@ -22,14 +22,7 @@ async def _idempotency_key(
 ) -> str:
     if key is None:
         raise MissingIdempotencyKey("this request needs an Idempotency-Key header")
-    if not 1 <= len(key) <= 255 or not all(" " <= ch <= "~" for ch in key):
-        raise InvalidIdempotencyKey("Idempotency-Key must be 1-255 printable ASCII characters")
-    if key.startswith(STRIPE_KEY_PREFIXES):
-        raise InvalidIdempotencyKey(
-            f"Idempotency-Key prefixes {', '.join(STRIPE_KEY_PREFIXES)} are reserved for the "
-            "grants Stripe events make"
-        )
-    return key
+    return check_caller_key(key)
 
 
 IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
