@@ -47,12 +47,12 @@ class FailureThrottle:
         bucket.tokens = max(bucket.tokens - 1, 0.0)
 
     def _bucket(self, door: str, address: str, *, create: bool) -> _Bucket | None:
-        now = self.clock.now().timestamp()
         key = (door, address)
         bucket = self._buckets.get(key)
+        if bucket is None and not create:
+            return None  # the common case costs one dict look-up
+        now = self.clock.now().timestamp()
         if bucket is None:
-            if not create:
-                return None
             bucket = self._buckets[key] = _Bucket(self.burst, now)
             while len(self._buckets) > MAX_ADDRESSES:
                 self._buckets.popitem(last=False)
