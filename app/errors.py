@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = logging.getLogger("app.errors")
 
@@ -74,6 +75,10 @@ class GrantExpired(DomainError):
 
 class EventNotFound(DomainError):
     code, status, title = "event_not_found", 404, "Webhook event not found"
+
+
+class CursorNotFound(DomainError):
+    code, status, title = "cursor_not_found", 404, "Cursor not found"
 
 
 class EndpointNotFound(DomainError):
@@ -207,6 +212,17 @@ def _json_error(err: dict[str, Any]) -> dict[str, Any]:
     return {"loc": ["body"], "msg": msg, "type": "json_invalid"}
 
 
+def allowed_methods(request: Request) -> str:
+    """Every method some route of this path answers (RFC 9110: a 405 names them). Starlette
+    names only the first route's, and a path's methods are often spread over several."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    return ", ".join(sorted(methods))
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:
@@ -220,7 +236,7 @@ def install_error_handlers(app: FastAPI) -> None:
         return problem(422, "validation_error", "Validation error", detail, errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's answer to a body it cannot decode (e.g. invalid UTF-8); the service
             # itself never raises HTTPException. A malformed body is a validation error.
@@ -240,7 +256,10 @@ def install_error_handlers(app: FastAPI) -> None:
             )
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         detail = exc.detail if isinstance(exc.detail, str) else "request failed"
-        return problem(exc.status_code, code, detail, detail)
+        response = problem(exc.status_code, code, detail, detail)
+        if exc.status_code == 405:
+            response.headers["Allow"] = allowed_methods(request)
+        return response
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -37,6 +37,7 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
     "GET /readyz": [E.NotReady],
     "GET /metrics": [E.Unauthenticated, E.Forbidden],
     "POST /v1/webhook-endpoints": [E.TooManyEndpoints],
+    "GET /v1/events": [E.CursorNotFound],
     "POST /v1/webhook-deliveries/{delivery_id}/retry": [
         E.DeliveryNotFound,
         E.EndpointNotFound,
@@ -51,6 +52,15 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
 }
 # Writes that set values, safe to repeat: an Idempotency-Key is honoured, never required.
 OPTIONAL_KEY = {"PATCH /v1/accounts/{account_id}"}
+IDEMPOTENCY_KEY_SCHEMA = {
+    "type": "string",
+    "minLength": 1,
+    "maxLength": 255,
+    "pattern": "^[ -~]+$",
+    "description": "1-255 printable ASCII characters, not starting with a prefix the service "
+    "keys its own entries with (invoice:, checkout:, trial:, upgrade:, refund:, dispute:, "
+    "rollover:, allocation:)",
+}
 # Grants create the account they name, so an unknown one is no 404 there.
 CREATES_ACCOUNT = {"POST /v1/accounts/{account_id}/grants"}
 
@@ -309,6 +319,29 @@ def _schema_example(name: str, schemas: dict[str, Any], seen: set[str]) -> dict[
     }
 
 
+_BOUNDS = {"ge": "minimum", "le": "maximum", "gt": "exclusiveMinimum", "lt": "exclusiveMaximum"}
+
+
+def _exact_bounds(node: Any) -> None:
+    """Bounds as JSON Schema spells them: pydantic leaves `ge`/`le` as they are behind a
+    validator that runs first (WholeNumber), and writes an integer's bounds as floats."""
+    if isinstance(node, list):
+        for item in node:
+            _exact_bounds(item)
+        return
+    if not isinstance(node, dict):
+        return
+    for short, word in _BOUNDS.items():
+        if short in node and isinstance(node[short], int | float):
+            node.setdefault(word, node.pop(short))
+    if node.get("type") == "integer":
+        for word in _BOUNDS.values():
+            if isinstance(node.get(word), float) and node[word].is_integer():
+                node[word] = int(node[word])
+    for value in node.values():
+        _exact_bounds(value)
+
+
 def build_openapi(app: FastAPI) -> dict[str, Any]:
     doc = get_openapi(
         title=app.title,
@@ -337,11 +370,17 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                 operation["security"] = [{BEARER: []}]
             for param in operation.get("parameters", []):
                 param.setdefault("description", PARAMETERS.get(param["name"], param["name"]))
+                if param["name"] == "Idempotency-Key":
+                    # Read by a dependency that answers 400 when it is missing (not FastAPI's
+                    # 422), so FastAPI documents it optional: say what the server requires.
+                    param["required"] = key not in OPTIONAL_KEY
+                    param["schema"] = dict(IDEMPOTENCY_KEY_SCHEMA)
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             found = _implied_errors(key, path, operation) + SPECIFIC_ERRORS.get(key, [])
             responses.update(_error_responses(found))
     _describe_fields(schemas)
+    _exact_bounds(doc)
     return doc
 
 

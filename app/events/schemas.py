@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from app.ledger.schemas import MAX_CREDITS
+from app.ledger.schemas import MAX_CREDITS, WholeNumber
 
 ThresholdSource = Literal["account", "plan", "default", "off"]
 EventType = Literal[
@@ -48,7 +48,7 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-Threshold = Annotated[StrictInt, Field(ge=1, le=MAX_CREDITS)]
+Threshold = Annotated[WholeNumber, Field(ge=1, le=MAX_CREDITS)]
 
 
 class AlertsUpdate(_Request):

@@ -7,7 +7,7 @@ from datetime import datetime
 from app.billing.catalog import Catalog
 from app.clock import Clock
 from app.db import Database
-from app.errors import AccountNotFound, ValidationFailed
+from app.errors import AccountNotFound, CursorNotFound
 from app.events import schemas
 from app.events.repository import OutboxRepository
 from app.events.thresholds import AlertState, effective_threshold, rearmed
@@ -57,16 +57,8 @@ class EventService:
         if starting_after is not None:
             after = await self.events.get(starting_after)
             if after is None or (account_id is not None and after["account_id"] != account_id):
-                raise ValidationFailed(
-                    "starting_after: no such event in this list",
-                    errors=[
-                        {
-                            "loc": ["query", "starting_after"],
-                            "msg": "no such event in this list",
-                            "type": "value_error",
-                        }
-                    ],
-                )
+                # A well-formed id that names nothing here: the thing asked for is not found.
+                raise CursorNotFound(f"starting_after: no event {starting_after} in this list")
         docs = await self.events.page(
             account_id=account_id, type_=type_, created_gte=created_gte, after=after, limit=limit
         )

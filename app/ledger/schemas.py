@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StrictInt,
@@ -31,12 +32,26 @@ def is_account_id(value: object) -> bool:
 MAX_CREDITS = 1_000_000_000_000
 MAX_TTL_SECONDS = 86_400
 
-Credits = Annotated[StrictInt, Field(ge=1, le=MAX_CREDITS)]
+
+def _whole(value: object) -> object:
+    # JSON does not tell 3 from 3.0, and JSON Schema's integer is both: a whole number written
+    # with a decimal point is that number; 2.5 and "3" stay refused.
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**63:
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[StrictInt, BeforeValidator(_whole)]
+Credits = Annotated[WholeNumber, Field(ge=1, le=MAX_CREDITS)]
 Description = Annotated[str, StringConstraints(max_length=500)]
 MetadataKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,40}$")]
 # Integers in metadata are stored as MongoDB int64: a bigger one must be refused here, not
 # fail (a 500) at the insert after the balance has moved.
-MetadataInt = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)]
+MetadataInt = Annotated[
+    WholeNumber,
+    # Exact bounds in the document (pydantic writes them as floats, which round up to 2^63).
+    Field(ge=-(2**63), le=2**63 - 1, json_schema_extra={"minimum": -(2**63), "maximum": 2**63 - 1}),
+]
 MetadataValue = Annotated[str, StringConstraints(max_length=500)] | MetadataInt | bool | None
 
 
@@ -46,7 +61,11 @@ def _at_most_50(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-Metadata = Annotated[dict[MetadataKey, MetadataValue], AfterValidator(_at_most_50)]
+Metadata = Annotated[
+    dict[MetadataKey, MetadataValue],
+    AfterValidator(_at_most_50),
+    Field(json_schema_extra={"maxProperties": 50, "additionalProperties": False}),
+]
 
 
 class Request(BaseModel):
@@ -61,7 +80,7 @@ class DebitCreate(Request):
 
 class ReservationCreate(Request):
     amount: Credits
-    ttl_seconds: Annotated[StrictInt, Field(ge=1, le=MAX_TTL_SECONDS)] = 300
+    ttl_seconds: Annotated[WholeNumber, Field(ge=1, le=MAX_TTL_SECONDS)] = 300
     description: Description | None = None
     metadata: Metadata = Field(default_factory=dict)
 
@@ -79,7 +98,22 @@ def _in_utc(value: datetime) -> datetime:
         raise ValueError("out of range once converted to UTC") from None
 
 
-UtcTime = Annotated[datetime, AfterValidator(_in_utc)]
+# RFC 3339, as the document's `format: date-time` says: a date, a time and an offset. Not a
+# number (pydantic would read it as a Unix time), not a bare date, not a local time.
+_RFC3339 = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
+def _rfc3339(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("must be a date-time with its offset, such as 2026-12-31T00:00:00Z")
+    return value
+
+
+UtcTime = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc)]
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -90,10 +124,16 @@ def _aware(value: datetime | None) -> datetime | None:
     return _in_utc(value)
 
 
+def _rfc3339_or_null(value: object) -> object:
+    return None if value is None else _rfc3339(value)
+
+
 class GrantCreate(Request):
     amount: Credits
     kind: Literal["bonus", "promotional", "compensation"]
-    expires_at: Annotated[datetime | None, AfterValidator(_aware)] = None
+    expires_at: Annotated[
+        datetime | None, BeforeValidator(_rfc3339_or_null), AfterValidator(_aware)
+    ] = None
     description: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     metadata: Metadata = Field(default_factory=dict)
 
@@ -136,7 +176,11 @@ def _nonzero(value: int) -> int:
 
 
 class AdjustmentCreate(Request):
-    amount: Annotated[StrictInt, Field(ge=-MAX_CREDITS, le=MAX_CREDITS), AfterValidator(_nonzero)]
+    amount: Annotated[
+        WholeNumber,
+        Field(ge=-MAX_CREDITS, le=MAX_CREDITS, json_schema_extra={"not": {"const": 0}}),
+        AfterValidator(_nonzero),
+    ]
     reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
     metadata: Metadata = Field(default_factory=dict)
 

@@ -14,7 +14,7 @@ from app.ledger.schemas import ACCOUNT_ID_PATTERN, MetadataKey, UtcTime
 from app.ledger.usage import GroupBy
 from app.routers.common import AccountId
 from app.timeline.schemas import TimelinePage
-from app.timeline.service import Timeline
+from app.timeline.service import CURSOR_PATTERN, Timeline
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -107,6 +107,6 @@ async def get_timeline_page(
     caller: EventsAdmin,
     timeline: TimelineDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    starting_after: Annotated[str | None, Query(max_length=400)] = None,
+    starting_after: Annotated[str | None, Query(pattern=CURSOR_PATTERN)] = None,
 ):
     return await timeline.page(account_id, starting_after=starting_after, limit=limit)
