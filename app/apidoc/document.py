@@ -52,6 +52,27 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
 }
 # Writes that set values, safe to repeat: an Idempotency-Key is honoured, never required.
 OPTIONAL_KEY = {"PATCH /v1/accounts/{account_id}"}
+# Stripe's endpoint reads the raw body (its signature covers the bytes): what it takes, once
+# the signature matches, is a JSON object with a usable `id`; anything else is 400.
+STRIPE_EVENT_BODY: dict[str, Any] = {
+    "required": True,
+    "description": "A Stripe event, exactly as Stripe sent it (signed with Stripe-Signature).",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["id"],
+                "properties": {
+                    "id": {
+                        "type": "string",
+                        "pattern": "^[A-Za-z0-9_]{1,255}$",
+                        "description": "Stripe's event id (evt_...).",
+                    }
+                },
+            }
+        }
+    },
+}
 IDEMPOTENCY_KEY_SCHEMA = {
     "type": "string",
     "minLength": 1,
@@ -375,6 +396,12 @@ def build_openapi(app: FastAPI) -> dict[str, Any]:
                     # 422), so FastAPI documents it optional: say what the server requires.
                     param["required"] = key not in OPTIONAL_KEY
                     param["schema"] = dict(IDEMPOTENCY_KEY_SCHEMA)
+            if key == "POST /webhooks/stripe":
+                operation["requestBody"] = copy.deepcopy(STRIPE_EVENT_BODY)
+                for param in operation.get("parameters", []):
+                    if param["name"] == "Stripe-Signature":
+                        param["required"] = True
+                        param["schema"] = {"type": "string"}
             responses = operation.setdefault("responses", {})
             responses.pop("422", None)
             found = _implied_errors(key, path, operation) + SPECIFIC_ERRORS.get(key, [])

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from app.events.urls import URL_PATTERN
 from app.ledger.schemas import MAX_CREDITS, WholeNumber
 
 ThresholdSource = Literal["account", "plan", "default", "off"]
@@ -61,7 +62,12 @@ class Alerts(BaseModel):
     source: ThresholdSource  # where the threshold comes from
 
 
-Url = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+# The pattern is documented, and checked with clearer messages by the URL policy.
+Url = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2048),
+    Field(json_schema_extra={"pattern": URL_PATTERN}),
+]
 Description = Annotated[str, StringConstraints(max_length=500)]
 EventTypes = Annotated[list[EventType], Field(max_length=len(EVENT_TYPES))]
 

@@ -23,6 +23,20 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 # A host whose last label is a number is an IPv4 address to resolvers (inet_aton reads
 # 127.1, 0x7f.1 and 2130706433 as 127.0.0.1); only the dotted-quad form is accepted.
 _NUMERIC_LABEL = re.compile(r"0x[0-9a-f]*|[0-9]+", re.IGNORECASE)
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = r"(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+# Every URL an endpoint may have, as the OpenAPI document states it: a host name (its last
+# label starts with a letter) or an IPv4 address in dotted-quad form, an optional port, path
+# and query of URL characters. Anything else is refused, so the document and the server agree.
+URL_PATTERN = (
+    r"^https?://(?:(?:" + _LABEL + r"\.)*[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+    r"|(?:" + _OCTET + r"\.){3}" + _OCTET + r")"
+    r"(?::" + _PORT + r")?"
+    r"(?:/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*)?"
+    r"(?:\?[A-Za-z0-9._~!$&'()*+,;=:@%/?-]*)?$"
+)
+_SHAPE = re.compile(URL_PATTERN)
 NOT_CANONICAL = "an IP address must be written as four decimal numbers (such as 192.0.2.1)"
 # Besides what ipaddress calls non-global: ranges that carry or translate an IPv4 address
 # of any kind, so a global-looking IPv6 address could reach an internal IPv4 one.
@@ -98,6 +112,11 @@ class UrlPolicy:
             raise _refused("must not have a #fragment")
         if ":" not in host and _NUMERIC_LABEL.fullmatch(host.rstrip(".").rsplit(".", 1)[-1]):
             _canonical_ipv4(host)
+        if not _SHAPE.fullmatch(url):
+            raise _refused(
+                "must be http(s)://host[:port][/path][?query], the host a name or an IPv4 "
+                "address, with URL characters only (letters, digits, -._~!$&'()*+,;=:@%/?)"
+            )
         return parsed
 
     async def _addresses(self, url: httpx.URL) -> list[IpAddress]:

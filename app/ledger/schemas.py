@@ -145,8 +145,15 @@ AccountName = Annotated[str, StringConstraints(strip_whitespace=True, min_length
 class AccountUpdate(Request):
     """Fields left out stay as they are; null clears one. `metadata` replaces the whole map."""
 
+    # The document says it: an empty body is refused (see _names_a_field).
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1})
+
     name: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+            Field(json_schema_extra={"pattern": r"\S"}),  # not only spaces (they are stripped)
+        ]
         | None
     ) = None
     email: Annotated[str, StringConstraints(max_length=254, pattern=EMAIL_PATTERN)] | None = None
@@ -165,7 +172,9 @@ class GrantVoid(Request):
 
 class GrantUpdate(Request):
     # Required, and null means "never": a PATCH that names no expiry changes nothing.
-    expires_at: Annotated[datetime | None, AfterValidator(_aware)]
+    expires_at: Annotated[
+        datetime | None, BeforeValidator(_rfc3339_or_null), AfterValidator(_aware)
+    ]
     reason: Description | None = None
 
 

@@ -184,12 +184,18 @@ async def test_ledger_of_an_unknown_account_is_404(client):
     assert_problem(r, 404, "account_not_found")
 
 
-async def test_ledger_date_filter_without_timezone_is_taken_as_utc(client, db, clock):
+async def test_ledger_date_filter_needs_its_offset(client, db, clock):
+    # RFC 3339, as the document says: a local time would be a guess at the zone.
     await make_account(client, "user_1", 100)  # 12:00Z
     clock.advance(hours=1)
     await debit(client, "user_1", 1)  # 13:00Z
 
-    page = await ledger_page(client, "user_1", created_gte="2026-11-01T12:30:00")
+    for naive in ("2026-11-01T12:30:00", "2026-11-01", "1793536200"):
+        refused = await client.get(
+            "/v1/accounts/user_1/ledger", params={"created_gte": naive}, headers=auth("reader")
+        )
+        assert_problem(refused, 422, "validation_error")
+    page = await ledger_page(client, "user_1", created_gte="2026-11-01T12:30:00Z")
 
     assert [e["amount"] for e in page["data"]] == [-1]
     await assert_invariants(db, "user_1")
