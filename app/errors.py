@@ -212,15 +212,22 @@ def _json_error(err: dict[str, Any]) -> dict[str, Any]:
     return {"loc": ["body"], "msg": msg, "type": "json_invalid"}
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
 def allowed_methods(request: Request) -> str:
     """Every method some route of this path answers (RFC 9110: a 405 names them). Starlette
-    names only the first route's, and a path's methods are often spread over several."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match != Match.NONE and getattr(route, "methods", None):
-            methods |= set(route.methods)
-    return ", ".join(sorted(methods))
+    names only the first route's, and a path's methods are often spread over several (and
+    over included routers): ask the routes about each method."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 def install_error_handlers(app: FastAPI) -> None:

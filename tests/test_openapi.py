@@ -121,6 +121,25 @@ async def test_malformed_json_is_answered_in_words_a_person_understands(client):
     ]
 
 
+async def test_a_405_names_every_method_of_its_path(client):
+    spread = await client.delete("/v1/accounts/user_1/reservations", headers=auth())
+    single = await client.put("/healthz")
+
+    assert (spread.status_code, spread.headers["allow"]) == (405, "GET, POST")
+    assert (single.status_code, single.headers["allow"]) == (405, "GET")
+    assert spread.headers["content-type"] == "application/problem+json"
+
+
+async def test_idempotency_key_is_documented_as_the_server_requires_it(client):
+    doc = (await client.get("/openapi.json")).json()
+
+    for key, _, operation in operations(doc):
+        for param in operation.get("parameters", []):
+            if param["name"] == "Idempotency-Key":
+                assert param["required"] == (key != "PATCH /v1/accounts/{account_id}"), key
+                assert param["schema"]["maxLength"] == 255, key
+
+
 def _schema():
     # Built at import: schemathesis makes one test per operation from it. The app runs in
     # schemathesis' own event loop, over ASGI, on a database of its own.

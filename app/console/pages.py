@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from fastapi import APIRouter, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.console import account_pages, forms, stripe_pages, verify_pages, webhook_pages
 from app.console.rendering import ConsoleError, Operator, SignInNeeded, back, render
 from app.console.session import COOKIE, LIFETIME_SECONDS, LOGIN_CSRF_COOKIE, same_token
+from app.errors import DomainError
 from app.throttle import client_address
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -43,6 +47,24 @@ def install_console(app) -> None:
     @app.exception_handler(forms.CsrfRefused)
     async def _csrf(request: Request, exc: forms.CsrfRefused) -> Response:
         return render(request, "error.html", 403, message=exc.detail)
+
+    # Whatever else refuses a console request is a page too; elsewhere, the API's answer.
+    for kind in (DomainError, RequestValidationError, StarletteHTTPException):
+        app.add_exception_handler(kind, _page_under_console(app.exception_handlers[kind]))
+
+
+def _page_under_console(api_handler):
+    async def handler(request: Request, exc: Exception) -> Response:
+        if not request.url.path.startswith("/console"):
+            return await api_handler(request, exc)
+        answer = await api_handler(request, exc)  # the status, headers and words it would get
+        message = json.loads(bytes(answer.body)).get("detail") or "the request failed"
+        page = render(request, "error.html", answer.status_code, message=message)
+        if "allow" in answer.headers:
+            page.headers["Allow"] = answer.headers["allow"]
+        return page
+
+    return handler
 
 
 # What the sign-in page may say: chosen by a code in the URL, never text from it (a link to
