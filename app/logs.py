@@ -59,8 +59,9 @@ class JsonLines(logging.Formatter):
             "logger": record.name,
             "message": clip(record.getMessage(), MAX_MESSAGE),
         }
-        if getattr(record, "request_id", None):
-            entry["request_id"] = record.request_id
+        request_id = getattr(record, "request_id", None)
+        if request_id:
+            entry["request_id"] = request_id
         if record.exc_info:
             entry["exception"] = clip(self.formatException(record.exc_info), 4 * MAX_MESSAGE)
         return json.dumps(entry, ensure_ascii=True, default=str)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.clock import Clock
 from app.metrics import Metrics
@@ -63,7 +65,7 @@ class FailureThrottle:
         return bucket
 
 
-def client_address(scope: dict) -> str:
+def client_address(scope: Mapping[str, Any]) -> str:
     """The caller's address as the server saw it (uvicorn puts the proxy's client there when
     FORWARDED_ALLOW_IPS trusts it)."""
     client = scope.get("client")
