@@ -46,11 +46,11 @@ class LiveServer:
         self.server: _Server | None = None
         self.thread: threading.Thread | None = None
 
-    def start(self, plans_file: Path) -> None:
+    def start(self, plans_file: Path, **settings) -> None:
         # A fresh Database over the same in-memory data: its lock belongs to the new loop.
         database = Database(self.client, self.name, embedded=True)
         app = create_app(
-            make_settings(plans_file=plans_file, console_secret=CONSOLE_SECRET),
+            make_settings(plans_file=plans_file, console_secret=CONSOLE_SECRET, **settings),
             db=database,
             clock=self.clock,
             sweeper=False,
