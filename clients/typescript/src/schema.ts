@@ -727,7 +727,9 @@ export interface Operations {
     path: "/webhooks/stripe";
     pathParams: Record<string, never>;
     query: Record<string, never>;
-    body: undefined;
+    body: {
+      id: string;
+    };
     response: WebhookAnswer;
     status: 200;
     idempotencyKey: false;
