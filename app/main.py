@@ -167,7 +167,7 @@ def create_app(
             freeze_after_full_collections()  # this process holds the embedded database
         await database.ensure_indexes()
         # Once per database: ledgers written before entries carried seq get numbered.
-        await number_legacy_ledgers(app.state.repos, clock.now())
+        await number_legacy_ledgers(app.state.repos, clock.now(), metrics=app.state.metrics)
         # Once per database: alert state kept on event_streams moves to the accounts.
         await move_alert_state(database, clock.now())
         task = (

@@ -1,0 +1,106 @@
+"""Ledgers written before entries carried seq are numbered at start-up: in bounded batches, in
+commit order (the balance_after chain), and once when two instances start together."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import timedelta
+from itertools import pairwise
+
+import httpx
+from bson import ObjectId
+
+from app.clock import FrozenClock
+from app.db import ACCOUNTS, LEDGER, MIGRATIONS
+from app.ledger.numbering import NUMBER_BATCH
+from app.main import create_app
+from tests.conftest import START, auth
+
+# 200,000 in the acceptance run (NUMBERING_ENTRIES=200000, docs/scaling.md); the suite numbers
+# 20,000: twenty batches, the same code paths, a tenth of the minutes on the embedded engine.
+ENTRIES = int(os.environ.get("NUMBERING_ENTRIES", 20_000))
+
+
+def _old_ledger(account_id: str, count: int) -> tuple[list[dict], int]:
+    """As an older version left a busy account: the entries of two concurrent units share an
+    instant, ids taken before commit disagree with the commit order, and in every third pair
+    the unit that committed first read the clock last."""
+    ids = sorted(str(ObjectId()) for _ in range(count))
+    entries, balance = [], 0
+    for n in range(count):
+        amount = -1 if n % 3 == 2 else 2
+        balance += amount
+        pair, second = divmod(n, 2)
+        late = pair % 3 == 0 and not second
+        entries.append(
+            {
+                "_id": f"le_{ids[n ^ 1] if n ^ 1 < count else ids[n]}",
+                "account_id": account_id,
+                "type": "adjustment",
+                "amount": amount,
+                "balance_after": balance,
+                "grants": [],
+                "source": "api",
+                "metadata": {},
+                "created_at": START + timedelta(milliseconds=pair + late),
+            }
+        )
+    return entries, balance
+
+
+async def _store_old_account(db, account_id: str, count: int) -> int:
+    entries, balance = _old_ledger(account_id, count)
+    await db.ensure_indexes()  # the embedded engine ignores a partial filter for old documents
+    await db.db[ACCOUNTS].insert_one(
+        {
+            "_id": account_id,
+            "balance": balance,
+            "reserved": 0,
+            "deficit": 0,
+            "subscription_status": "none",
+            "open_disputes": [],
+            "created_at": START,
+            "updated_at": START,
+        }
+    )
+    for first in range(0, count, 20_000):
+        await db.db[LEDGER].insert_many(entries[first : first + 20_000])
+    return balance
+
+
+async def _start(db, settings) -> dict:
+    """One instance's start-up, then its answer for the account's newest entries."""
+    app = create_app(settings, db=db, clock=FrozenClock(START), sweeper=False)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+            r = await c.get("/v1/accounts/old_1/ledger", headers=auth("reader"))
+            return r.json()
+
+
+async def test_two_instances_number_an_old_ledger_once_in_commit_order_in_bounded_batches(
+    db, settings
+):
+    balance = await _store_old_account(db, "old_1", ENTRIES)
+    db.calls.reset()
+
+    first, second = await asyncio.gather(_start(db, settings), _start(db, settings))
+
+    assert first == second
+    assert first["data"][0]["seq"] == ENTRIES
+    assert first["data"][0]["balance_after"] == balance
+    account = await db.db[ACCOUNTS].find_one({"_id": "old_1"})
+    assert (account["seq"], "numbering" in account) == (ENTRIES, False)
+    entries = await db.db[LEDGER].find({"account_id": "old_1"}).to_list(None)
+    entries.sort(key=lambda e: e["seq"])
+    assert [e["seq"] for e in entries] == list(range(1, ENTRIES + 1))
+    running = 0
+    for entry in entries:  # commit order: each balance_after follows from the one before
+        running += entry["amount"]
+        assert entry["balance_after"] == running, entry
+    assert all(a["created_at"] <= b["created_at"] for a, b in pairwise(entries))
+    # Bounded: a transaction per NUMBER_BATCH entries (and the two instances' start-ups).
+    batches = db.calls.counts[("bulk_write", LEDGER)]
+    assert batches == ENTRIES // NUMBER_BATCH
+    assert await db.db[MIGRATIONS].count_documents({"_id": "ledger_seq"}) == 1
