@@ -89,6 +89,10 @@ class DeliveryNotFound(DomainError):
     code, status, title = "delivery_not_found", 404, "Webhook delivery not found"
 
 
+class DeliveryInFlight(DomainError):
+    code, status, title = "delivery_in_flight", 409, "Webhook delivery being sent"
+
+
 class EndpointDisabled(DomainError):
     code, status, title = "endpoint_disabled", 409, "Webhook endpoint disabled"
 

@@ -114,8 +114,13 @@ class DeliveryRepository:
         )
 
     async def requeue(self, delivery_id: str, now: datetime) -> Doc | None:
+        """Due again now, with a fresh schedule; None while a dispatcher holds it under a live
+        lease (it is being sent: a second sender would deliver it twice)."""
         return await self.col.find_one_and_update(
-            {"_id": delivery_id},
+            {
+                "_id": delivery_id,
+                "$or": [{"lease_owner": None}, {"next_attempt_at": {"$lte": now}}],
+            },
             {
                 "$set": {
                     "status": "pending",

@@ -92,8 +92,14 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Fan out new events, then send every delivery due now; returns how many were tried."""
         await self.fan_out()
-        counts = await asyncio.gather(*(self._worker() for _ in range(self.workers)))
-        return sum(counts)
+        # A task group: when one worker fails, the others are cancelled (their deliveries go
+        # back, due at once) before the error leaves, so no worker outlives its pass.
+        try:
+            async with asyncio.TaskGroup() as group:
+                tasks = [group.create_task(self._worker()) for _ in range(self.workers)]
+        except ExceptionGroup as failed:
+            raise failed.exceptions[0] from None
+        return sum(task.result() for task in tasks)
 
     async def fan_out(self, limit: int = 200) -> int:
         made = 0

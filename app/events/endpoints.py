@@ -12,7 +12,13 @@ from bson import ObjectId
 
 from app.clock import Clock, as_utc
 from app.db import Database, Session
-from app.errors import DeliveryNotFound, EndpointDisabled, EndpointNotFound, TooManyEndpoints
+from app.errors import (
+    DeliveryInFlight,
+    DeliveryNotFound,
+    EndpointDisabled,
+    EndpointNotFound,
+    TooManyEndpoints,
+)
 from app.events import schemas
 from app.events.delivery_repository import DeliveryRepository, EndpointRepository
 from app.events.urls import UrlPolicy
@@ -173,8 +179,13 @@ class EndpointService:
         if endpoint["disabled"]:
             raise EndpointDisabled(f"endpoint {endpoint['_id']} is disabled; enable it first")
         requeued = await self.deliveries.requeue(delivery_id, self.clock.now())
-        if requeued is None:  # deleted with its endpoint meanwhile
-            raise DeliveryNotFound(f"webhook delivery {delivery_id!r} not found")
+        if requeued is None:
+            if await self.deliveries.get(delivery_id) is None:  # deleted with its endpoint
+                raise DeliveryNotFound(f"webhook delivery {delivery_id!r} not found")
+            raise DeliveryInFlight(
+                f"webhook delivery {delivery_id} is being sent now; its outcome is in its log "
+                "within seconds, and a retry is possible then"
+            )
         return delivery_view(requeued)
 
     async def _endpoint(self, endpoint_id: str) -> dict:
