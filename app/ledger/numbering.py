@@ -8,6 +8,7 @@ import asyncio
 import logging
 from collections import deque
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bson import ObjectId
@@ -60,7 +61,7 @@ async def number_legacy_ledgers(
                 metrics,
                 "numbering",
                 f"account {account_id}",
-                lambda a=account_id: _number_account(repos, a, owner),
+                partial(_number_account, repos, account_id, owner),
             )
             if outcome is None:
                 failed.add(account_id)
@@ -84,7 +85,7 @@ async def _unnumbered(repos: Repositories) -> list[str]:
     last = None
     col = repos.db[ACCOUNTS]
     while True:
-        query = {} if last is None else {"_id": {"$gt": last}}
+        query: Doc = {} if last is None else {"_id": {"$gt": last}}
         cursor = col.find(query, {"seq": 1}).sort("_id", ASCENDING).limit(ACCOUNTS_BATCH)
         docs = await cursor.to_list(None)
         found += [d["_id"] for d in docs if "seq" not in d]
