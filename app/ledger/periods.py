@@ -27,15 +27,19 @@ async def close_period(
     key: str,
     subscription_id: str | None = None,
     period_start: datetime | None = None,
+    recarry: bool = False,
 ) -> Doc | None:
     """Close the period grants of `subscription_id` for periods that began before `before` (a
     late invoice of an older period never closes a newer one; a period cut short by an
-    interval change is closed by the period that replaced it). Returns the entry, or None when
-    there was nothing to close or `key` was used already."""
+    interval change is closed by the period that replaced it). With `recarry`, what was
+    already carried into the period beginning at `before` is closed with them and carried
+    again, so that the rollover's limit applies to all of it once. Returns the entry, or None
+    when there was nothing to close or `key` was used already."""
     grants = [
         g
         for g in await repos.grants.by_kinds(session, account_id, PERIOD_KINDS)
-        if _of_subscription(g, subscription_id) and _began_before(g, before)
+        if _of_subscription(g, subscription_id)
+        and (_began_before(g, before) or (recarry and _carried_into(g, before)))
     ]
     if not grants or await repos.ledger.by_key(session, account_id, key):
         return None
@@ -105,6 +109,11 @@ def _of_subscription(grant: Doc, subscription_id: str | None) -> bool:
     """A grant written before grants named their subscription belongs to any."""
     owner = grant.get("subscription_id")
     return subscription_id is None or owner is None or owner == subscription_id
+
+
+def _carried_into(grant: Doc, start: datetime) -> bool:
+    began = grant.get("period_start")
+    return grant["kind"] == "rollover" and began is not None and as_utc(began) == start
 
 
 def _began_before(grant: Doc, before: datetime) -> bool:

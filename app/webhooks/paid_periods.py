@@ -69,15 +69,9 @@ async def credit_paid_period(
     )
     if line.share < 1:
         notes.append(f"a stub period: {line.share.numerator}/{line.share.denominator} billed")
-    if late and newest is not None:
-        # A newer period was paid first: this one's credits close into it, as its renewal
-        # would have closed them had the invoices come in order.
-        newer = ctx.catalog.plan(newest.get("plan") or "") or plan
-        newest_start, newest_end = as_utc(newest["start"]), as_utc(newest["end"])
-        closed = await _close_before(
-            ctx, account_id, subscription, newest_start, newest_end, newer, source
-        )
+    if late:
         notes.append("a period older than the newest paid one")
+        closed = await close_into_newest(ctx, account_id, state, source)
         if closed:
             notes.append(closed)
     elif state.get("period_start") is None or as_utc(state["period_start"]) <= start:
@@ -94,6 +88,22 @@ async def credit_paid_period(
     return notes
 
 
+async def close_into_newest(
+    ctx: EventContext, account_id: str, state: dict, source: str, key: str | None = None
+) -> str | None:
+    """Credits granted late for a period older than the newest paid one (its invoice, or a
+    trial's snapshot, came after a newer period's invoice) close into the newest, as its
+    invoice would have closed them had the events come in order."""
+    newest = newest_paid_unit(state)
+    if newest is None:
+        return None
+    plan = ctx.catalog.plan(newest.get("plan") or "")
+    if plan is None:
+        return None
+    start, end = as_utc(newest["start"]), as_utc(newest["end"])
+    return await _close_before(ctx, account_id, state["id"], start, end, plan, source, recarry=True)
+
+
 async def _close_before(
     ctx: EventContext,
     account_id: str,
@@ -102,6 +112,9 @@ async def _close_before(
     unit_end: datetime,
     plan,
     source: str,
+    *,
+    recarry: bool = False,
+    key: str | None = None,
 ) -> str | None:
     """Close the subscription's grants of periods that began before `before`, carrying what
     the plan's rollover allows into a grant that expires with the unit."""
@@ -115,8 +128,9 @@ async def _close_before(
         expires_at=period_grant_expiry(ctx.catalog.billing, unit_end),
         now=ctx.now,
         source=source,
-        key=f"rollover:{ctx.obj['id']}",
+        key=key or f"rollover:{ctx.obj['id']}",
         subscription_id=subscription,
         period_start=before,
+        recarry=recarry,
     )
     return closed["description"] if closed else None

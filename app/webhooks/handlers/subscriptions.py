@@ -11,13 +11,13 @@ from app.billing.allocation import month_bounds
 from app.billing.catalog import Plan
 from app.billing.standing import save_subscription, subscriptions_of
 from app.billing.subscriptions import account_status, is_newer, snapshot_order
-from app.billing.units import Learned, credit_unit
+from app.billing.units import Learned, credit_unit, newest_paid_unit
 from app.clock import as_utc
 from app.ledger.expiry import expire_grant
 from app.ledger.grants import grant_credits
 from app.ledger.periods import PERIOD_KINDS
 from app.webhooks.context import EventContext, Outcome
-from app.webhooks.paid_periods import state_of
+from app.webhooks.paid_periods import close_into_newest, state_of
 from app.webhooks.payloads import customer_of, metadata, subscription_period, ts
 from app.webhooks.plan_lines import subscription_plan
 from app.webhooks.resolution import resolve_account
@@ -41,12 +41,25 @@ async def subscription_changed(ctx: EventContext) -> Outcome:
     notes = []
     if status == "trialing" and plan.trial_credits:
         notes.append(await _grant_trial(ctx, account_id, plan, sub, end))
+        if newest_paid_unit(state) is not None:
+            # The trial's snapshot came after a paid period began: its credits close at once.
+            source, key = f"stripe:subscription:{sub['id']}", f"rollover:{ctx.id}"
+            notes.append(await close_into_newest(ctx, account_id, state, source, key) or "")
     if start is not None and end is not None and status in ("active", "past_due"):
         # What the snapshot shows was in force at its time, whatever order it came in: the
         # period it falls in is entitled to at least that much from then on.
         raised = await _credit_plan_in_force(ctx, account_id, state, plan, quantity, start, end)
         if raised:
             notes.append(f"more credits for the period: {raised}")
+            newest = newest_paid_unit(state)
+            if (
+                newest is not None
+                and as_utc(newest["start"]) > _unit_at(plan, start, end, ctx.created)[0]
+            ):
+                # A newer period was paid before this raise arrived: its credits close into
+                # it, as that period's invoice would have closed them.
+                source, key = f"stripe:subscription:{sub['id']}", f"rollover:{ctx.id}"
+                notes.append(await close_into_newest(ctx, account_id, state, source, key) or "")
     order = snapshot_order(ctx.created, start, ctx.type)
     if not is_newer(order, state.get("order")):
         await save_subscription(ctx.session, ctx.repos, account_id, states, sub["id"], ctx.now)
