@@ -10,7 +10,7 @@ from functools import partial
 
 from app.billing.catalog import Catalog
 from app.billing.repository import AllocationRepository
-from app.billing.standing import subscriptions_of
+from app.billing.standing import save_subscription, subscriptions_of
 from app.billing.subscriptions import period_grant_expiry
 from app.billing.units import Learned, credit_unit
 from app.clock import as_utc
@@ -83,6 +83,10 @@ async def grant_due_months(
     if account is None:
         return 0
     states = subscriptions_of(account)
+    if "subscriptions" not in account and states:
+        # Written before subscriptions were kept one by one: in the new shape first.
+        for sub_id in states:
+            await save_subscription(session, repos, account_id, states, sub_id, now)
     granted = 0
     moved = False
     for sub_id, state in states.items():

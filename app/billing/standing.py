@@ -68,9 +68,17 @@ def subscriptions_of(account: dict) -> dict[str, State]:
             "first_failure_at": account.get("first_failure_at"),
             "last_paid_at": account.get("last_paid_at"),
             "order": account.get("subscription_order"),
+            "allocation": _old_schedule(account, sub_id),
             "units": {},
         }
     }
+
+
+def _old_schedule(account: dict, sub_id: str) -> dict | None:
+    schedule = account.get("allocation")
+    if isinstance(schedule, dict) and schedule.get("subscription_id") == sub_id:
+        return schedule
+    return None
 
 
 def _speaks_first(state: State) -> tuple:

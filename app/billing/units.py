@@ -19,8 +19,8 @@ from app.ledger.grants import grant_credits
 from app.ledger.repository import Repositories
 
 State = dict[str, Any]
-# Units a subscription remembers (Tiger Style: a bound on the account document). An older
-# unit forgotten is still granted at most once: its first grant's key is in the ledger.
+# Units a subscription remembers (Tiger Style: a bound on the account document); news of a
+# unit older than all of them changes nothing.
 MAX_UNITS = 26
 
 
@@ -61,6 +61,12 @@ async def credit_unit(
     Returns the credits granted now."""
     units = state.setdefault("units", {})
     key = unit_key(learned.start)
+    if (
+        key not in units
+        and len(units) >= MAX_UNITS
+        and all(as_utc(u["start"]) > learned.start for u in units.values())
+    ):
+        return 0  # older than every unit remembered: settled long ago
     old = units.get(key) or {}
     granted = int(old.get("granted") or 0)
     at = min(max(learned.at, learned.start), learned.end)

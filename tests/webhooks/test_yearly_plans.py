@@ -236,3 +236,29 @@ async def test_per_period_allocation_grants_the_whole_year_at_once(app_with, db,
     assert grant["amount"] == 12_000
     assert grant["expires_at"] == YEAR_END + timedelta(seconds=GRACE)
     await assert_invariants(db, "user_1")
+
+
+async def test_an_account_written_before_subscriptions_were_kept_one_by_one_keeps_its_months(
+    app_with, db, clock
+):
+    """An account of the earlier shape (one subscription's fields on the account, the yearly
+    schedule at `allocation`) is read as that one subscription: its months keep coming."""
+    app, client, story, first = await _subscribe_yearly(app_with, clock)
+    acc = await db["accounts"].find_one({"_id": "user_1"})
+    schedule = acc["subscriptions"]["sub_1"]["allocation"]
+    await db["accounts"].update_one(
+        {"_id": "user_1"},
+        {
+            "$unset": {"subscriptions": ""},
+            "$set": {"allocation": schedule, "plan_quantity": 1, "subscription_order": [0, 0, 0]},
+        },
+    )
+
+    _at(clock, MONTH_STARTS[1])
+    await _sweep(app, clock)
+
+    assert len(await _monthly_grants(db)) == 2
+    acc = await get_account(client, "user_1")
+    assert (acc["subscription_status"], acc["plan"]) == ("active", "annual")
+    assert acc["balance"] == 1000 + 200  # month 1 closed: "max:200" carried
+    await assert_invariants(db, "user_1")
