@@ -96,15 +96,15 @@ def _speaks_first(state: State) -> tuple:
 
 
 def standing(subscriptions: dict[str, State]) -> dict[str, Any]:
-    """The account fields derived from its subscriptions (none: nothing changes)."""
-    if not subscriptions:
+    """The account fields derived from its subscriptions (none with a status yet, say an
+    invoice of a subscription no snapshot has shown: nothing changes)."""
+    known = [
+        {"id": sub_id, **state} for sub_id, state in subscriptions.items() if state.get("status")
+    ]
+    if not known:
         return {}
-    first = min(
-        ({"id": sub_id, **state} for sub_id, state in subscriptions.items()), key=_speaks_first
-    )
-    shown = {field: first.get(key) for field, key in SHOWN.items()}
-    shown["subscription_status"] = shown["subscription_status"] or "incomplete"
-    return shown
+    first = min(known, key=_speaks_first)
+    return {field: first.get(key) for field, key in SHOWN.items()}
 
 
 # Fields of a subscription's state kept on the account (its units are written on their own).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from app.billing.standing import subscriptions_of
 from app.ledger.grants import grant_credits
 from app.webhooks.context import EventContext, Outcome, PermanentFailure
 from app.webhooks.handlers.customers import remember_email
@@ -32,7 +33,10 @@ async def _subscription_checkout(ctx: EventContext) -> Outcome:
     )
     await remember_email(ctx, account_id, _email(session))
     subscription = object_id(session.get("subscription"))
-    if subscription:
+    account = await ctx.repos.accounts.get(ctx.session, account_id)
+    # Shown until the subscription's own events give the account its standing; after that
+    # the standing says which subscription speaks for the account.
+    if subscription and not subscriptions_of(account or {}):
         await ctx.repos.accounts.set_fields(
             ctx.session, account_id, {"stripe_subscription_id": subscription}, ctx.now
         )
