@@ -50,8 +50,8 @@ def subscriptions_of(account: dict) -> dict[str, State]:
     if isinstance(kept, dict):
         return {k: dict(v) for k, v in kept.items() if isinstance(v, dict)}
     sub_id = account.get("stripe_subscription_id")
-    if not sub_id:
-        return {}
+    if not sub_id or account.get("subscription_status") in (None, "none"):
+        return {}  # linked by a checkout, nothing more known of it
     canceled = sub_id in (account.get("canceled_subscriptions") or [])
     return {
         sub_id: {
