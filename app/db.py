@@ -14,12 +14,11 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from app.calls import COMMIT, CallCounter, CountedCollection
-from app.embedded import EmbeddedEngine
 
 log = logging.getLogger("app.db")
 
 T = TypeVar("T")
-Session = Any  # pymongo AsyncClientSession on a replica set, a Journal on the embedded engine
+Session = Any  # pymongo's AsyncClientSession, or the embedded engine's session
 Listener = Callable[[Session, list[Any]], Awaitable[None]]
 
 # What the running unit of work has noted (see Database.note); None outside a unit of work.
@@ -274,6 +273,7 @@ INDEX_OPTIONS = ("unique", "sparse", "partialFilterExpression")
 NAMESPACE_EXISTS = 48  # create_collection: another instance created it first
 INDEX_NOT_FOUND = 27  # drop_index: another instance dropped it first
 
+TRANSIENT = "TransientTransactionError"
 MAJORITY_WRITE = WriteConcern("majority")
 MAJORITY_READ = ReadConcern("majority")
 
@@ -281,25 +281,22 @@ MAJORITY_READ = ReadConcern("majority")
 class Database:
     """Owns the client; `transaction` is the only way a unit of work is run."""
 
-    def __init__(self, client: Any, name: str, embedded: bool) -> None:
+    def __init__(self, client: Any, name: str) -> None:
         self.client = client
         self.db = client[name]
-        self.embedded = embedded
-        # The embedded engine has no transactions: units of work run one at a time so
-        # each sees a consistent state, as they would under snapshot isolation, and the
-        # engine undoes a unit that fails.
+        # The embedded engine (dev and tests only) answers as a client of its own.
+        self.embedded: bool = getattr(client, "embedded", False)
+        self.engine: Any = self.db.engine if self.embedded else None
         # Every collection call, by operation and collection (off unless turned on).
         self.calls = CallCounter()
-        self.engine = EmbeddedEngine(self.db, self.calls) if embedded else None
         self._counted: dict[str, CountedCollection] = {}
-        self._serial = asyncio.Lock()
         # Called at the end of every unit of work, inside its transaction, with what it noted:
         # the outgoing events' outbox is written in the same transaction as its cause.
         self.listeners: list[Listener] = []
+        # Told of each re-run of a unit of work, with the error label that caused it (metrics).
+        self.rerun_listeners: list[Callable[[str], None]] = []
 
     def __getitem__(self, collection: str) -> Any:
-        if self.engine is not None:
-            return self.engine.collection(collection)
         if collection not in self._counted:
             self._counted[collection] = CountedCollection(
                 self.db[collection], collection, self.calls
@@ -309,18 +306,32 @@ class Database:
     async def transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
         """Run `work(session)` in one multi-document transaction: all of it commits or none
         of it, and a transient error re-runs the whole of `work` (so it must not keep state
-        between runs). The embedded engine does the same with a journal of its writes."""
-        work = self._with_listeners(work)
-        if self.engine is not None:
-            async with self._serial:
-                result = await self.engine.run(work)
-        else:
-            async with self.client.start_session() as session:
-                result = await session.with_transaction(
-                    work, read_concern=MAJORITY_READ, write_concern=MAJORITY_WRITE
-                )
+        between runs)."""
+        work = self._counting_reruns(self._with_listeners(work))
+        async with self.client.start_session() as session:
+            result = await session.with_transaction(
+                work, read_concern=MAJORITY_READ, write_concern=MAJORITY_WRITE
+            )
         self.calls.add(*COMMIT)  # its own round trip (the first statement starts the transaction)
         return result
+
+    def _counting_reruns(
+        self, work: Callable[[Session], Awaitable[T]]
+    ) -> Callable[[Session], Awaitable[T]]:
+        """with_transaction runs the callback again only for an error labelled
+        TransientTransactionError (raised by the callback or by its commit): each run after
+        the first is one re-run of that label."""
+        runs = 0
+
+        async def unit(session: Session) -> T:
+            nonlocal runs
+            runs += 1
+            if runs > 1:
+                for listener in self.rerun_listeners:
+                    listener(TRANSIENT)
+            return await work(session)
+
+        return unit
 
     def _with_listeners(
         self, work: Callable[[Session], Awaitable[T]]
@@ -368,30 +379,17 @@ class Database:
 
     async def _create_indexes(self, col: Any, name: str, models: list[IndexModel]) -> None:
         declared = {m.document["name"]: m.document for m in models}
-        kept = set()
         async for index in await list_indexes(col):
             wanted = declared.get(index["name"])
             if wanted is None:
-                kept.add(index["name"])
-            elif list(index["key"].items()) != list(wanted["key"].items()):
+                continue
+            if list(index["key"].items()) != list(wanted["key"].items()):
                 # Keys changed between versions, under the same name: replace it (the new
                 # version's queries are planned for the new keys).
                 await _drop_index(col, index["name"])
             elif changed := _changed_options(index, wanted):
                 raise IndexOptionsChanged(name, index["name"], changed)
-            else:
-                kept.add(index["name"])
-        if not self.embedded:
-            await col.create_indexes(models)
-            return
-        # The embedded engine's create_indexes drops partialFilterExpression, which would
-        # make every key-less ledger entry collide: create them one by one instead (and only
-        # the missing ones: it checks a unique index's documents without its partial filter).
-        for model in models:
-            options = dict(model.document)
-            keys = options.pop("key")
-            if options["name"] not in kept:
-                await col.create_index(list(keys.items()), **options)
+        await col.create_indexes(models)
 
     async def ping(self) -> None:
         await self.db.command("ping")
@@ -456,11 +454,11 @@ def connect(uri: str | None, name: str) -> Database:
             readConcernLevel="majority",
             serverSelectionTimeoutMS=5000,
         )
-        return Database(client, name, embedded=False)
-    from mongomock_motor import AsyncMongoMockClient
+        return Database(client, name)
+    from app.storage.embedded import EmbeddedClient  # dev only: never with MONGODB_URI set
 
     log.warning(
         "MONGODB_URI is unset: using the EMBEDDED IN-MEMORY engine. Data is lost when the "
-        "process exits and there are no real transactions. For trying out and tests only."
+        "process exits. For trying out and tests only."
     )
-    return Database(AsyncMongoMockClient(tz_aware=True), name, embedded=True)
+    return Database(EmbeddedClient(), name)

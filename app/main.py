@@ -25,7 +25,6 @@ from app.config import Settings, SettingsError, load_settings
 from app.console.pages import install_console
 from app.console.session import SessionRepository, SessionSigner
 from app.db import Database, connect
-from app.embedded import freeze_after_full_collections
 from app.errors import install_error_handlers
 from app.events.alert_migration import move_alert_state
 from app.events.notices import NoticeSweep
@@ -164,6 +163,8 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if db is None and database.embedded:
+            from app.storage.embedded import freeze_after_full_collections  # dev only
+
             freeze_after_full_collections()  # this process holds the embedded database
         await database.ensure_indexes()
         # Once per database: ledgers written before entries carried seq get numbered.
@@ -216,7 +217,11 @@ def create_app(
     app.state.directory = Directory(repos, ReadRepository(database), clock)
     app.state.timeline = Timeline(repos, TimelineRepository(database), clock)
     app.state.catalog = catalog
-    app.state.metrics = Metrics()
+    app.state.metrics = metrics = Metrics()
+    # Contention shows on either engine: every re-run of a unit of work, by its error label.
+    database.rerun_listeners.append(
+        lambda label: metrics.inc("credit_ledger_transaction_retries_total", label=label)
+    )
     app.state.metrics_access = MetricsAccess(settings.metrics_token, settings.metrics_networks)
     app.state.webhooks = build_processor(
         settings, database, catalog, clock, app.state.metrics, repos, stripe_client

@@ -23,6 +23,8 @@ HELP = {
     "(expiry, allocation, notices, retention, purge, numbering); logged with the cause.",
     "credit_ledger_auth_failures_total": "Credentials refused, by door (api: a bearer key or "
     "token on /v1; console: the sign-in form).",
+    "credit_ledger_transaction_retries_total": "Units of work run again, by the error label "
+    "that made the driver re-run them (write conflicts: TransientTransactionError).",
 }
 GAUGES = {
     "credit_ledger_events_oldest_undelivered_seconds": "Age of the oldest outgoing event not "

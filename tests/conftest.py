@@ -17,8 +17,8 @@ from hypothesis import settings as hypothesis_settings
 from app.clock import FrozenClock
 from app.config import Scope, Settings, sha256_hex
 from app.db import Database, connect
-from app.embedded_scan import Scanner
 from app.main import create_app
+from app.storage.embedded.scan import Scanner
 from tests.tools import skipped_lines
 
 # Hypothesis draws the same examples on every run (the state machine, schemathesis): a failure

@@ -1,5 +1,5 @@
 """Errors a replica set raises inside transactions, injected into the embedded engine
-(`app.embedded.Faults`), and the whole database as comparable data."""
+(`app.storage.embedded.engine.Faults`), and the whole database as comparable data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from app.db import INDEXES, Database
-from app.embedded import Journal
+from app.storage.embedded.engine import Unit as Journal
 
 
 def write_conflict(operation: str, collection: str) -> OperationFailure:

@@ -47,8 +47,8 @@ class LiveServer:
         self.thread: threading.Thread | None = None
 
     def start(self, plans_file: Path, **settings) -> None:
-        # A fresh Database over the same in-memory data: its lock belongs to the new loop.
-        database = Database(self.client, self.name, embedded=True)
+        # A fresh Database over the same in-memory data, on the new loop.
+        database = Database(self.client, self.name)
         app = create_app(
             make_settings(plans_file=plans_file, console_secret=CONSOLE_SECRET, **settings),
             db=database,

@@ -13,10 +13,11 @@ from typing import Any
 from bson import ObjectId
 from mongomock import helpers
 
+from app.storage.embedded.internals import ORIGINAL_PATCH_DATETIMES
+
 Doc = dict[str, Any]
 
 
-_original_patch_datetimes = helpers.patch_datetime_awareness_in_document
 _UNCHANGED = frozenset({str, int, float, bool, type(None), bytes, ObjectId})
 
 
@@ -56,7 +57,7 @@ def patch_datetimes(value: Any) -> Any:
         return {k: patch_datetimes(v) for k, v in value.items()}
     if kind is list:
         return [patch_datetimes(v) for v in value]
-    return _original_patch_datetimes(value)
+    return ORIGINAL_PATCH_DATETIMES(value)
 
 
 class CopyModule:

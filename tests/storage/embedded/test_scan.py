@@ -1,6 +1,6 @@
-"""The embedded engine's yielding scan (app/embedded_scan.py) answers as mongomock does, and lets
-other tasks run while it scans a big collection. `EMBEDDED_SCAN_EVERYWHERE=1 make test` runs the
-whole suite with every unnarrowed query taking it."""
+"""The embedded engine's yielding scan (app/storage/embedded/scan.py) answers as mongomock
+does, and lets other tasks run while it scans a big collection. `EMBEDDED_SCAN_EVERYWHERE=1
+make test` runs the whole suite with every unnarrowed query taking it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import ASCENDING, DESCENDING
 
-from app.embedded_scan import Scanner
+from app.storage.embedded.scan import Scanner
 
 embedded_only = pytest.mark.skipif(
     "os.environ.get('MONGODB_TEST_URI')", reason="the embedded engine's own paths"
@@ -72,7 +72,7 @@ async def loaded(db, name: str, scanner: Scanner):
 @pytest.mark.parametrize(("skip", "limit"), [(0, 0), (0, 1), (3, 10), (0, 500)])
 async def test_a_scan_answers_as_mongomock_does(db, query, order, skip, limit):
     col = await loaded(db, "scan", Scanner(above=-1, slice_size=7))
-    raw = db.db["scan"]
+    raw = db.db.raw["scan"]
 
     async def both(projection=None):
         ours, theirs = col.find(query, projection), raw.find(query, projection)
@@ -95,7 +95,7 @@ async def test_a_sort_by_mixed_types_is_left_to_mongomock(db):
     col = await loaded(db, "scan", Scanner(above=-1, slice_size=5))
     query, order = {"account_id": "a0"}, [("n", DESCENDING)]
     ours = await col.find(query).sort(order).skip(2).limit(4).to_list(None)
-    assert ours == await db.db["scan"].find(query).sort(order).skip(2).limit(4).to_list(None)
+    assert ours == await db.db.raw["scan"].find(query).sort(order).skip(2).limit(4).to_list(None)
     assert len({type(d["n"]) for d in await col.find(query).to_list(None)}) == 2
 
 
@@ -117,11 +117,16 @@ async def test_writes_by_scan_change_what_mongomock_would(db, query):
     db.engine.scanner = Scanner(above=-1, slice_size=4)
 
     update = {"$set": {"seen": True}, "$inc": {"n_seen": 1}}
-    a, b = await ours.update_many(query, update), await db.db["theirs"].update_many(query, update)
+    a, b = (
+        await ours.update_many(query, update),
+        await db.db.raw["theirs"].update_many(query, update),
+    )
     assert (a.matched_count, a.modified_count) == (b.matched_count, b.modified_count)
-    a, b = await ours.delete_many(query), await db.db["theirs"].delete_many(query)
+    a, b = await ours.delete_many(query), await theirs.delete_many(query)
     assert a.deleted_count == b.deleted_count
-    assert await db.db["ours"].find().to_list(None) == await db.db["theirs"].find().to_list(None)
+    assert await db.db.raw["ours"].find().to_list(None) == await db.db.raw["theirs"].find().to_list(
+        None
+    )
 
 
 @pytest.mark.parametrize("query", [{"flag": True}, {"n": {"$gte": 50}}])
@@ -129,7 +134,7 @@ async def test_a_big_collection_is_scanned_a_slice_at_a_time(db, query):
     """With the engine's own thresholds: a collection over 2,000 documents lets another task
     run between slices (the loop served requests there), where mongomock would hold it."""
     col = db["big"]
-    await db.db["big"].insert_many(
+    await db.db.raw["big"].insert_many(
         [{"_id": i, "flag": i % 2 == 0, "n": i % 100} for i in range(6_000)]
     )
     scanner = db.engine.scanner

@@ -6,25 +6,29 @@ touched by any of this."""
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
 from mongomock import DuplicateKeyError, helpers
-from mongomock import collection as mongomock_collection
-from mongomock.collection import Collection, Cursor
+from mongomock.collection import Collection
 from mongomock.filtering import filter_applies, resolve_sort_key
 
-from app.embedded_buckets import all_documents, bucket, plain_id, remember
-from app.embedded_copies import CopyModule, answer_copy, patch_datetimes
+from app.storage.embedded import internals
+from app.storage.embedded.buckets import all_documents, bucket, plain_id, remember
+from app.storage.embedded.copies import CopyModule, answer_copy, patch_datetimes
+from app.storage.embedded.internals import (
+    ORIGINAL_ENSURE_UNIQUES,
+    ORIGINAL_FIND_ONE,
+    ORIGINAL_GET_DATASET,
+    ORIGINAL_ITER_DOCUMENTS,
+    documents_of,
+    indexes_of,
+    private_state,
+    store_of,
+)
 
-_original_iter_documents = Collection._iter_documents
-_original_ensure_uniques = Collection._ensure_uniques
-_original_find_one = Collection.find_one
-_original_get_dataset = Collection._get_dataset
 _PLAIN_SORT = (str, int, float, datetime)
-_original_compute_results = Cursor._compute_results
 Doc = dict[str, Any]
 _CACHE = "_credit_ledger_unique_keys"
 _SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
@@ -40,14 +44,14 @@ def find_by_ids(collection: Any, filter: Any, keys: list, skip: int, limit: int)
         return None
     ids, rest = named
     spec = helpers.patch_datetime_awareness_in_document(rest) if rest else None
-    documents = collection._store._documents
+    documents = documents_of(store_of(collection))
     docs = [
         doc
         for i in ids
         if (doc := documents.get(i)) is not None and (spec is None or filter_applies(spec, doc))
     ]
     for key, direction in reversed(keys):
-        docs.sort(key=lambda doc: resolve_sort_key(key, doc), reverse=direction < 0)
+        docs.sort(key=lambda doc, k=key: resolve_sort_key(k, doc), reverse=direction < 0)
     docs = docs[skip : skip + abs(limit)] if limit else docs[skip:]
     return [answer_copy(collection, doc) for doc in docs]
 
@@ -71,9 +75,9 @@ def _by_id(filter: Any) -> tuple[tuple, Any] | None:
         named = _by_id(clauses[0])
         if named is None:
             return None
-        clauses_left = [named[1], *clauses[1:]] if named[1] else clauses[1:]
+        rest = [named[1], *clauses[1:]] if named[1] else clauses[1:]
         others = {k: v for k, v in filter.items() if k != "$and"}
-        return named[0], ({**others, "$and": clauses_left} if clauses_left else others)
+        return named[0], ({**others, "$and": rest} if rest else others)
     value = filter["_id"]
     rest = {k: v for k, v in filter.items() if k != "_id"}
     if plain_id(value):
@@ -93,7 +97,7 @@ def _candidates(self: Collection, filter: Any) -> tuple[list | None, Any]:
     filter they must still pass: by `_id` from the store when the filter names the ids; else
     those whose top-level string equalities (`account_id: "..."`, `expired: False`) hold, by a
     plain comparison before mongomock's costly filter."""
-    store = self._store
+    store = store_of(self)
     named = _by_id(filter)
     if named is not None:
         return [store[i] for i in named[0] if i in store], named[1]
@@ -152,7 +156,7 @@ def equalities(filter: Any) -> list[tuple[str, str | bool]]:
 def _iter_documents(self: Collection, filter: Any):
     docs, rest = _candidates(self, filter)
     if docs is None:
-        return _original_iter_documents(self, filter)
+        return ORIGINAL_ITER_DOCUMENTS(self, filter)
     return (doc for doc in docs if filter_applies(rest, doc))
 
 
@@ -182,11 +186,36 @@ def _index_key(index: Mapping, doc: Mapping) -> Any:
     return key
 
 
+def unique_keys(collection: Any, doc: Mapping) -> set[tuple[str, Any]]:
+    """(index name, key) for each unique index besides `_id` that `doc` is in."""
+    keys = set()
+    for name, index in indexes_of(store_of(collection)).items():
+        if not index.get("unique") or name == "_id_":
+            continue
+        try:
+            key = _index_key(index, doc)
+        except TypeError:
+            key = repr(_index_values(index, doc))  # arrays, sub-documents: compared as text
+        if key is not _SKIP:
+            keys.add((name, key))
+    return keys
+
+
+def _index_values(index: Mapping, doc: Mapping) -> list:
+    values = []
+    for field, _ in index["key"]:
+        try:
+            values.append(helpers.get_value_by_dot(doc, field))
+        except KeyError:
+            values.append(None)
+    return values
+
+
 def _ensure_uniques(self: Collection, new_data: Mapping) -> None:
     """Run by mongomock after every insert and every update that changes a document (it is
     already in the store): the unique checks, then the equality buckets learn its values."""
     _check_uniques(self, new_data)
-    remember(self._store, new_data)
+    remember(store_of(self), new_data)
 
 
 def _check_uniques(self: Collection, new_data: Mapping) -> None:
@@ -194,12 +223,12 @@ def _check_uniques(self: Collection, new_data: Mapping) -> None:
     a map of each unique index's keys to the document that holds them. An entry is trusted only
     after checking that its document still exists and still holds the key, so documents
     deleted or changed behind the map's back never make a false duplicate."""
-    store = self._store
+    store = store_of(self)
     doc_id = new_data.get("_id")
     if not plain_id(doc_id):
-        return _original_ensure_uniques(self, new_data)
-    caches: dict = store.__dict__.setdefault(_CACHE, {})
-    for name, index in store.indexes.items():
+        return ORIGINAL_ENSURE_UNIQUES(self, new_data)
+    caches: dict = private_state(store).setdefault(_CACHE, {})
+    for name, index in indexes_of(store).items():
         if not index.get("unique"):
             continue
         try:
@@ -210,7 +239,7 @@ def _check_uniques(self: Collection, new_data: Mapping) -> None:
             if seen is None:
                 seen = caches[name] = _build(store, index, doc_id)
         except TypeError:
-            return _original_ensure_uniques(self, new_data)
+            return ORIGINAL_ENSURE_UNIQUES(self, new_data)
         holder = seen.get(key)
         if holder is not None and holder != doc_id and holder in store:
             try:
@@ -247,17 +276,17 @@ def _get_dataset(self: Collection, spec: Any, sort: Any, fields: Any, as_class: 
     cursor with a limit filters and copies little more than it returns."""
     keys = list(sort.items() if isinstance(sort, Mapping) else sort or [])
     if not keys or any(not isinstance(k, str) or k.startswith("$") or "." in k for k, _ in keys):
-        return _original_get_dataset(self, spec, sort, fields, as_class)
+        return ORIGINAL_GET_DATASET(self, spec, sort, fields, as_class)
     docs, rest = _candidates(self, spec)
     filtered = docs is None
-    if docs is None:
-        docs = list(_original_iter_documents(self, spec))
+    if filtered:
+        docs = list(ORIGINAL_ITER_DOCUMENTS(self, spec))
     if not sortable(docs, keys):
-        return _original_get_dataset(self, spec, sort, fields, as_class)
+        return ORIGINAL_GET_DATASET(self, spec, sort, fields, as_class)
     for key, direction in reversed(keys):
-        docs.sort(key=lambda doc: doc.get(key), reverse=direction < 0)
+        docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
     return (
-        self._copy_only_fields(doc, fields, as_class)
+        internals.copy_only_fields(self, doc, fields, as_class)
         for doc in docs
         if filtered or filter_applies(rest, doc)
     )
@@ -267,23 +296,7 @@ def _find_one(self: Collection, filter: Any = None, *args: Any, **kwargs: Any) -
     """mongomock's find_one copies every match to return the first: ask for one."""
     if len(args) < 3:
         kwargs.setdefault("limit", 1)
-    return _original_find_one(self, filter, *args, **kwargs)
-
-
-def _compute_results(self: Cursor, with_limit_and_skip: bool = False) -> list:
-    """A cursor with a limit copies only the documents it returns (mongomock copies every
-    match, then cuts): a ledger page costs its page, not the account's whole history."""
-    if not with_limit_and_skip or not self._limit or self._results:
-        return _original_compute_results(self, with_limit_and_skip)
-    cached = self.__dict__.get("_limited")
-    if cached is not None and cached[0] is self._factory:
-        return cached[1]
-    docs = list(itertools.islice(self._factory(), self._skip + abs(self._limit)))
-    if self.collection.codec_options.tz_aware:
-        docs = [helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
-    results = docs[self._skip :]
-    self.__dict__["_limited"] = (self._factory, results)
-    return results
+    return ORIGINAL_FIND_ONE(self, filter, *args, **kwargs)
 
 
 def stored_match(collection: Any, filter: Any) -> Any:
@@ -292,7 +305,7 @@ def stored_match(collection: Any, filter: Any) -> Any:
     named = _by_id(filter)
     if named is None or len(named[0]) != 1:
         return NotImplemented
-    doc = collection._store._documents.get(named[0][0])
+    doc = documents_of(store_of(collection)).get(named[0][0])
     rest = named[1]  # what the filter asks besides the `_id` (a guard), if anything
     if doc is None or (
         rest and not filter_applies(helpers.patch_datetime_awareness_in_document(rest), doc)
@@ -301,17 +314,13 @@ def stored_match(collection: Any, filter: Any) -> Any:
     return doc
 
 
-def install() -> None:
-    """Put the fast paths on mongomock's collections (idempotent; mongomock-motor wraps the
-    methods per collection when it creates one, so this runs before any is created)."""
-    # setattr: replacing a library's functions and methods is what this does, on purpose.
-    for owner, name, replacement in (
-        (helpers, "patch_datetime_awareness_in_document", patch_datetimes),
-        (mongomock_collection, "copy", CopyModule),
-        (Collection, "_iter_documents", _iter_documents),
-        (Collection, "_ensure_uniques", _ensure_uniques),
-        (Collection, "find_one", _find_one),
-        (Collection, "_get_dataset", _get_dataset),
-        (Cursor, "_compute_results", _compute_results),
-    ):
-        setattr(owner, name, replacement)
+def install() -> bool:
+    """Put the fast paths on mongomock's collections (False: an untested version, left off)."""
+    return internals.install(
+        iter_documents=_iter_documents,
+        ensure_uniques=_ensure_uniques,
+        find_one=_find_one,
+        get_dataset=_get_dataset,
+        patch_datetimes=patch_datetimes,
+        copy_module=CopyModule,
+    )

@@ -10,6 +10,8 @@ from typing import Any
 
 from bson import ObjectId
 
+from app.storage.embedded.internals import documents_of, live_documents, private_state
+
 _BUCKETS = "_credit_ledger_buckets"
 _MIXED = object()  # a field whose bucket cannot answer (a document holds an array there)
 
@@ -22,12 +24,8 @@ BUCKETED = frozenset(
 
 
 def all_documents(store: Any) -> list:
-    """The store's documents without its reader lock (a generator per document): the engine
-    runs on one thread. Through dict's own values: the OrderedDict's walk of its links costs a
-    lookup per document (5 ms at 50,000), and mongomock never reorders it, so the order is
-    the same."""
-    store._remove_expired_documents()
-    return list(dict.values(store._documents))
+    """Every stored document, in the store's order."""
+    return live_documents(store)
 
 
 def bucket(store: Any, field: str, value: str | bool) -> list | None:
@@ -36,7 +34,7 @@ def bucket(store: Any, field: str, value: str | bool) -> list | None:
     write that gives a document the value again puts it back (see `remember`)."""
     if field not in BUCKETED:
         return None
-    buckets: dict = store.__dict__.setdefault(_BUCKETS, {})
+    buckets: dict = private_state(store).setdefault(_BUCKETS, {})
     values = buckets.get(field)
     if values is None:
         values = buckets[field] = _fill(store, field)
@@ -45,7 +43,7 @@ def bucket(store: Any, field: str, value: str | bool) -> list | None:
     ids = values.get(value)
     if not ids:
         return []
-    docs, documents = [], store._documents
+    docs, documents = [], documents_of(store)
     for doc_id in list(ids):
         doc = documents.get(doc_id)
         if doc is None or doc.get(field) != value or type(doc.get(field)) is not type(value):
@@ -57,7 +55,7 @@ def bucket(store: Any, field: str, value: str | bool) -> list | None:
 
 def bucket_size(store: Any, equal: list[tuple[str, str | bool]]) -> int | None:
     """How many documents (at most) the first bucketed equality leaves (None: none is)."""
-    buckets: dict = store.__dict__.get(_BUCKETS, {})
+    buckets: dict = private_state(store).get(_BUCKETS, {})
     for field, value in equal:
         values = buckets.get(field)
         if field in BUCKETED and values is None:  # never asked yet: filled now
@@ -89,7 +87,7 @@ def _add(values: dict, field: str, doc: Mapping) -> Any:
 def remember(store: Any, doc: Mapping) -> None:
     """Put a document just inserted or changed in the bucket of each of its values (run by
     mongomock's unique-index check, which every insert and every changing update calls)."""
-    buckets: dict | None = store.__dict__.get(_BUCKETS)
+    buckets: dict | None = private_state(store).get(_BUCKETS)
     if not buckets or not plain_id(doc.get("_id")):
         if buckets:
             buckets.clear()  # an _id a bucket cannot hold: they are filled again when asked

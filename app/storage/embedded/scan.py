@@ -1,5 +1,5 @@
 """Scans that share the event loop, for the embedded engine. A query that no fast path narrows
-(app/embedded_fast.py: by `_id`, unique keys) makes mongomock filter every document of the
+(fast.py: by `_id`, unique keys) makes mongomock filter every document of the
 collection in one call; at 50,000 events or idempotency keys that held every request for 15 to
 200 ms (the dispatcher's search for undispatched events, the retention purges). Here such a
 query on a big collection is filtered a slice of documents at a time, with the event loop free
@@ -13,15 +13,23 @@ touched by any of this."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from mongomock import helpers
 from mongomock.filtering import filter_applies
-from pymongo.results import DeleteResult, UpdateResult
 
-from app.embedded_buckets import bucket_size
-from app.embedded_fast import equalities, exact_ids, find_by_ids, keep_equal, sortable, source
+from app.storage.embedded.buckets import bucket_size
+from app.storage.embedded.fast import (
+    equalities,
+    exact_ids,
+    find_by_ids,
+    keep_equal,
+    sortable,
+    source,
+)
+from app.storage.embedded.internals import store_of
 
 Doc = dict[str, Any]
 SortKeys = list[tuple[str, int]]
@@ -43,22 +51,29 @@ class Scanner:
         or of the bucket of one of its equalities (a page of one account's ledger has few)."""
         if not isinstance(filter, Mapping) or exact_ids(filter) is not None:
             return False
-        size = bucket_size(raw._store, equalities(filter))
-        return (len(raw._store) if size is None else size) > self.above
+        size = bucket_size(store_of(raw), equalities(filter))
+        return (len(store_of(raw)) if size is None else size) > self.above
 
     async def matching(
-        self, raw: Any, filter: Doc, *, keys: SortKeys | None = None, want: int = 0
+        self,
+        raw: Any,
+        filter: Doc,
+        *,
+        keys: SortKeys | None = None,
+        want: int = 0,
+        view: Callable[[], AbstractContextManager] = nullcontext,
     ) -> tuple[list[Doc], bool]:
         """The stored documents that match `filter`, a slice at a time, and whether they are in
         the order of `keys` (then only the first `want` of them, all when 0): they are sorted
-        here when Python's order is BSON's."""
+        here when Python's order is BSON's. The candidates are listed within `view` (what the
+        reader may see); the caller reads the answers by `_id` within it again."""
         spec = helpers.patch_datetime_awareness_in_document(filter)
-        docs, checked = await self._candidates(raw, spec)
+        docs, checked = await self._candidates(raw, spec, view)
         ordered = keys is not None and sortable(docs, keys)
-        if keys is not None and ordered:
+        if ordered:
             for key, direction in reversed(keys):
                 await asyncio.sleep(0)  # a sort of many candidates (a backlog) takes ms
-                docs.sort(key=_field(key), reverse=direction < 0)
+                docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
         else:
             want = 0
         if checked:
@@ -73,13 +88,16 @@ class Scanner:
             await asyncio.sleep(0)
         return found, ordered
 
-    async def _candidates(self, raw: Any, spec: Doc) -> tuple[list[Doc], bool]:
+    async def _candidates(
+        self, raw: Any, spec: Doc, view: Callable[[], AbstractContextManager]
+    ) -> tuple[list[Doc], bool]:
         """The documents that may match (True: that do match). An equality on a top-level field
         is checked by a plain comparison (looser than BSON's, never stricter) a hundred times
         cheaper than mongomock's filter, in longer slices; the filter itself is left for the
         few documents a page needs. Without one, every document goes through the filter."""
         equal = equalities(spec)
-        docs = source(raw._store, equal)
+        with view():
+            docs = source(store_of(raw), equal)
         step = self.slice_size * (16 if equal else 1)
         found: list[Doc] = []
         for start in range(0, len(docs), step):
@@ -92,26 +110,14 @@ class Scanner:
             await asyncio.sleep(0)
         return found, not equal
 
-    async def ids_in_slices(self, raw: Any, filter: Doc):
+    async def ids_in_slices(
+        self, raw: Any, filter: Doc, view: Callable[[], AbstractContextManager]
+    ) -> AsyncIterator[list]:
         """The matching `_id`s, a slice at a time, for writes that go between requests."""
-        ids = [doc["_id"] for doc in (await self.matching(raw, filter))[0]]
+        ids = [doc["_id"] for doc in (await self.matching(raw, filter, view=view))[0]]
         for start in range(0, len(ids), self.slice_size):
             yield ids[start : start + self.slice_size]
             await asyncio.sleep(0)
-
-    async def update_many(self, raw: Any, filter: Doc, update: Any, **kwargs: Any) -> UpdateResult:
-        matched = modified = 0
-        async for ids in self.ids_in_slices(raw, filter):
-            result = await raw.update_many(by_ids(ids, filter), update, **kwargs)
-            matched += result.matched_count
-            modified += result.modified_count
-        return UpdateResult({"n": matched, "nModified": modified}, True)
-
-    async def delete_many(self, raw: Any, filter: Doc, **kwargs: Any) -> DeleteResult:
-        deleted = 0
-        async for ids in self.ids_in_slices(raw, filter):
-            deleted += (await raw.delete_many(by_ids(ids, filter), **kwargs)).deleted_count
-        return DeleteResult({"n": deleted}, True)
 
 
 def by_ids(ids: list, filter: Doc) -> Doc:
@@ -120,17 +126,19 @@ def by_ids(ids: list, filter: Doc) -> Doc:
 
 
 class ScanCursor:
-    """A cursor (sort, skip, limit, to_list, async iteration) whose filter is matched by a
-    `Scanner` when the collection is big, and by mongomock itself otherwise."""
+    """A cursor (sort, skip, limit, to_list, async iteration) of the embedded engine: its
+    filter is matched by the `Scanner` when the collection is big, by mongomock otherwise, on
+    the store as its reader sees it."""
 
     def __init__(
-        self, raw: Any, scanner: Scanner, filter: Any, projection: Any, kwargs: Doc
+        self, collection: Any, filter: Any, projection: Any, kwargs: Doc, session: Any
     ) -> None:
-        self.raw = raw
-        self.scanner = scanner
+        self.collection = collection  # the engine's EmbeddedCollection
+        self.raw = collection.raw
         self.filter = {} if filter is None else filter
         self.projection = projection
         self.kwargs = kwargs
+        self.session = session
         self.keys: SortKeys = []
         self._skip = 0
         self._limit = 0
@@ -148,36 +156,44 @@ class ScanCursor:
         return self
 
     async def to_list(self, length: int | None = None) -> list[Doc]:
+        reader = await self.collection._enter(self.session, "find")
+        return await self.collect(reader, length)
+
+    async def collect(self, reader: Any, length: int | None = None) -> list[Doc]:
+        """The answer, for a reader that has passed the call boundary."""
+        seen = self.collection.seen
         if self.projection is None and not self.kwargs:  # by `_id`: without mongomock's cursor
-            found = find_by_ids(self.raw, self.filter, self.keys, self._skip, self._limit)
+            found = seen(
+                reader,
+                lambda: find_by_ids(self.raw, self.filter, self.keys, self._skip, self._limit),
+            )
             if found is not None:
                 return found[:length] if length else found
-        if not self.scanner.applies(self.raw, self.filter):
-            return await self._raw(self.filter, self._skip, self._limit).to_list(length)
+        if not self.collection.engine.scanner.applies(self.raw, self.filter):
+            return seen(reader, lambda: self._raw(self.filter, self._skip, self._limit, length))
         skip, limit = self._skip, self._limit
         want = skip + limit if limit else 0
-        docs, ordered = await self.scanner.matching(
-            self.raw, self.filter, keys=self.keys, want=want
+        docs, ordered = await self.collection.engine.scanner.matching(
+            self.raw,
+            self.filter,
+            keys=self.keys,
+            want=want,
+            view=lambda: self.collection.engine.view(reader, self.collection.name, self.raw),
         )
         if ordered:  # narrowed to the page here; mongomock sorts and cuts the others
             docs, skip, limit = docs[skip:], 0, 0
         if not docs:
             return []
-        return await self._raw(by_ids([d["_id"] for d in docs], self.filter), skip, limit).to_list(
-            length
-        )
+        ids = [d["_id"] for d in docs]
+        return seen(reader, lambda: self._raw(by_ids(ids, self.filter), skip, limit, length))
 
-    def _raw(self, filter: Any, skip: int, limit: int) -> Any:
+    def _raw(self, filter: Any, skip: int, limit: int, length: int | None) -> list[Doc]:
         cursor = self.raw.find(filter, self.projection, **self.kwargs)
         if self.keys:
             cursor = cursor.sort(self.keys)
-        return cursor.skip(skip).limit(limit)
+        docs = list(cursor.skip(skip).limit(limit))
+        return docs[:length] if length else docs
 
     async def __aiter__(self):
         for doc in await self.to_list(None):
             yield doc
-
-
-def _field(key: str) -> Callable[[Doc], Any]:
-    """A sort key: the field's value (sortable() checked that the values compare)."""
-    return lambda doc: doc.get(key)

@@ -1,5 +1,5 @@
-"""The embedded engine's fast paths (app/embedded_fast.py) answer exactly as mongomock's scans:
-by `_id`, and unique keys checked without reading the collection."""
+"""The embedded engine's fast paths (app/storage/embedded/fast.py) answer exactly as
+mongomock's scans: by `_id`, and unique keys checked without reading the collection."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def entry(n: int, account: str = "a", key: str | None = None) -> dict:
 
 @embedded_only
 async def test_a_unique_key_is_refused_and_freed_again_once_its_holder_is_gone(app, db):
-    col = db.db[LEDGER]
+    col = db.db.raw[LEDGER]
     await col.insert_one(entry(1, key="k"))
     await col.insert_one(entry(2))  # key-less entries are outside the partial index
     await col.insert_one(entry(3))
@@ -44,7 +44,7 @@ async def test_a_unique_key_is_refused_and_freed_again_once_its_holder_is_gone(a
 
 @embedded_only
 async def test_lookups_by_id_still_apply_the_whole_filter(app, db):
-    col = db.db[LEDGER]
+    col = db.db.raw[LEDGER]
     for n in range(1, 6):
         await col.insert_one(entry(n, account="a" if n % 2 else "b"))
     assert (await col.find_one({"_id": "le_1", "account_id": "b"})) is None
@@ -61,13 +61,13 @@ async def test_an_account_written_before_next_due_at_existed_expires_what_is_due
     """Such an account counts as due once: its first read expires and sets the field."""
     await make_account(client, "user_old", 10)
     await grant(client, "user_old", 20, expires_at=clock.now() + timedelta(days=1))
-    await db.db[ACCOUNTS].update_one({"_id": "user_old"}, {"$unset": {"next_due_at": ""}})
+    await db.db.raw[ACCOUNTS].update_one({"_id": "user_old"}, {"$unset": {"next_due_at": ""}})
     clock.advance(days=2)
     response = await client.get(
         "/v1/accounts/user_old", headers={"Authorization": "Bearer key-reader"}
     )
     assert response.json()["balance"] == 10
-    account = await db.db[ACCOUNTS].find_one({"_id": "user_old"})
+    account = await db.db.raw[ACCOUNTS].find_one({"_id": "user_old"})
     assert account["next_due_at"].year == 9999
     await assert_invariants(db, "user_old")
 
@@ -82,9 +82,9 @@ def brute_force(col, query: dict) -> list:
 @embedded_only
 async def test_a_bucketed_equality_finds_what_a_scan_finds_after_every_kind_of_write(app, db):
     """`account_id` and `dispatched` equalities are answered from buckets that every write
-    keeps (app/embedded_fast.py): inserts, updates that move a document between values,
+    keeps (app/storage/embedded/fast.py): inserts, updates that move a document between values,
     replacements, upserts, deletes and re-inserts, and a unit of work undone."""
-    col, raw = db["bucketed"], db.db["bucketed"]
+    col, raw = db["bucketed"], db.db.raw["bucketed"]
     queries = [{"account_id": a} for a in ("a", "b", "c", "nobody")] + [
         {"dispatched": False},
         {"dispatched": True},
@@ -131,7 +131,7 @@ async def test_a_bucketed_equality_finds_what_a_scan_finds_after_every_kind_of_w
 
 @embedded_only
 async def test_an_array_in_a_bucketed_field_is_still_found(app, db):
-    col, raw = db["bucketed"], db.db["bucketed"]
+    col, raw = db["bucketed"], db.db.raw["bucketed"]
     for n in range(5):
         await col.insert_one({"_id": f"e{n}", "account_id": "a"})
     assert len(await col.find({"account_id": "a"}).to_list(None)) == 5
@@ -150,8 +150,9 @@ def test_datetimes_are_patched_as_mongomock_patches_them():
     from bson import ObjectId
     from mongomock import helpers
 
-    from app.embedded_copies import _original_patch_datetimes, patch_datetimes
-    from app.embedded_fast import install
+    from app.storage.embedded.copies import patch_datetimes
+    from app.storage.embedded.fast import install
+    from app.storage.embedded.internals import ORIGINAL_PATCH_DATETIMES as _original_patch_datetimes
 
     install()
 
@@ -194,7 +195,7 @@ def test_documents_are_copied_as_deepcopy_copies_them():
 
     from bson import Decimal128, ObjectId
 
-    from app.embedded_copies import copy_document
+    from app.storage.embedded.copies import copy_document
 
     doc = OrderedDict(
         [
@@ -222,11 +223,11 @@ def test_documents_are_copied_as_deepcopy_copies_them():
 @embedded_only
 async def test_a_field_whose_bucket_retired_is_still_scanned_at_size(app, db):
     """An array in a bucketed field leaves that field's queries to the yielding scan."""
-    from app.embedded_buckets import bucket_size
-    from app.embedded_scan import Scanner
+    from app.storage.embedded.buckets import bucket_size
+    from app.storage.embedded.scan import Scanner
 
     db.engine.scanner = Scanner()  # the engine's own thresholds, whatever the run set
-    raw = db.db["retired"]
+    raw = db.db.raw["retired"]
     await raw.insert_many([{"_id": f"e{n}", "account_id": "a"} for n in range(3)])
     await raw.insert_one({"_id": "arr", "account_id": ["a"]})
     assert bucket_size(raw._store, [("account_id", "a")]) is None

@@ -1,0 +1,2 @@
+"""Where the service's data lives; `embedded/` is the in-memory engine for development and
+tests, imported only when MONGODB_URI is unset."""

@@ -1,0 +1,88 @@
+"""How tasks take turns on the embedded engine, at its one call boundary (every collection
+call and every commit): free-running (the event loop's own order and a real clock), or
+seeded for tests, where every call parks its task and the next to go on is drawn from the
+seed, so one seed replays one interleaving and many seeds explore many. Simulated latency
+belongs here too: it is a wait at the same boundary."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from typing import Protocol
+
+
+class Turns(Protocol):
+    def now(self) -> float:
+        """Seconds on the engine's clock (a transaction's lifetime, the re-run give-up)."""
+        ...
+
+    async def call(self) -> None:
+        """Awaited at every collection call and commit, before the engine acts on it."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """The back-off before a unit of work is re-run."""
+        ...
+
+
+class FreeRunning:
+    """The event loop's order; the back-off really waits."""
+
+    def __init__(self) -> None:
+        self.rng = random.Random()
+
+    def now(self) -> float:
+        return time.monotonic()
+
+    async def call(self) -> None:
+        return None
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+
+
+class Seeded:
+    """Every call parks its task; once the other tasks have had a few turns of the event loop
+    to reach their own next call (or to finish), one parked task, drawn from the seed, goes on.
+    Time is virtual: it moves only by back-offs (and by a test, with `advance`), so a run
+    never waits and the 60 s and 120 s limits are reached in turns, not seconds."""
+
+    SETTLE = 8  # loop turns other tasks get before each draw: they reach their next call
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+        self.rng = random.Random(seed)
+        self.draws = 0  # how many times a parked task was chosen (a test's proof of turns)
+        self._clock = 0.0
+        self._parked: list[asyncio.Future[None]] = []
+        self._driver: asyncio.Task[None] | None = None
+
+    def now(self) -> float:
+        return self._clock
+
+    def advance(self, seconds: float) -> None:
+        self._clock += seconds
+
+    async def call(self) -> None:
+        loop = asyncio.get_running_loop()
+        turn: asyncio.Future[None] = loop.create_future()
+        self._parked.append(turn)
+        if self._driver is None or self._driver.done():
+            self._driver = loop.create_task(self._drive())
+        await turn
+
+    async def sleep(self, seconds: float) -> None:
+        self._clock += seconds
+        await self.call()
+
+    async def _drive(self) -> None:
+        while True:
+            for _ in range(self.SETTLE):
+                await asyncio.sleep(0)
+            self._parked = [turn for turn in self._parked if not turn.done()]  # cancelled
+            if not self._parked:
+                return
+            turn = self._parked.pop(self.rng.randrange(len(self._parked)))
+            self.draws += 1
+            turn.set_result(None)
