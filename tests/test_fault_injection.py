@@ -17,6 +17,7 @@ from app.clock import FrozenClock
 from app.db import connect
 from app.ledger.expiry import sweep
 from app.main import create_app
+from app.storage.embedded.turns import Seeded
 from tests.conftest import START, assert_verified, auth, make_settings
 from tests.factories import adjust, capture, debit, grant, release, reserve
 from tests.faults import DuplicateAt, EveryPoint, database_state
@@ -167,6 +168,7 @@ async def run(story, faults=None, *, drop: tuple[str, ...] = ()) -> dict:
     events = StripeEvents("endive", now=int(START.timestamp()))
     events._counter = itertools.count(1)  # the same Stripe ids in every run
     db = connect(None, f"faults_{uuid.uuid4().hex[:8]}")
+    db.engine.turns = Seeded(0)  # its clock is virtual: the re-runs' back-off does not wait
     app = create_app(make_settings(), db=db, clock=clock, sweeper=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -182,7 +184,12 @@ async def run(story, faults=None, *, drop: tuple[str, ...] = ()) -> dict:
         await assert_verified(app)
         state = await database_state(db, drop=drop)
     await db.close()
-    return {**state, "metrics": metrics}
+    reruns = [line for line in metrics.splitlines() if line.startswith(RERUNS)]
+    kept = "\n".join(line for line in metrics.splitlines() if not line.startswith(RERUNS))
+    return {**state, "metrics": kept, "reruns": sum(int(r.split()[-1]) for r in reruns)}
+
+
+RERUNS = "credit_ledger_transaction_retries_total{"
 
 
 STORIES = {"ledger": ledger_story, "webhooks": webhook_story}
@@ -202,6 +209,7 @@ async def test_every_unit_failing_at_every_point_in_turn_ends_as_the_clean_run(n
             "failed in turn (write conflicts at each step, unknown commit results)"
         )
     assert plan.pairs > plan.units * 3
+    assert (clean.pop("reruns"), faulted.pop("reruns") > plan.units) == (0, True)
     assert faulted == clean
 
 
@@ -215,8 +223,11 @@ async def test_a_duplicate_key_at_any_insert_aborts_cleanly_and_the_retry_ends_a
     counter = DuplicateAt(-1)
     await run(story, counter)
 
+    clean.pop("reruns")
     for n in range(counter.seen):
-        assert await run(story, DuplicateAt(n), drop=drop) == clean, f"duplicate at insert {n}"
+        faulted = await run(story, DuplicateAt(n), drop=drop)
+        faulted.pop("reruns")
+        assert faulted == clean, f"duplicate at insert {n}"
 
     with capsys.disabled():
         print(
