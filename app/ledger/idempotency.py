@@ -12,7 +12,12 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from app.db import Session
-from app.errors import IdempotencyKeyExpired, IdempotencyKeyReused, InvalidIdempotencyKey
+from app.errors import (
+    DomainError,
+    IdempotencyKeyExpired,
+    IdempotencyKeyReused,
+    InvalidIdempotencyKey,
+)
 from app.ledger.expiry import after_expiry
 from app.ledger.repository import Repositories
 
@@ -76,7 +81,9 @@ async def run_idempotent(
     is one read and no transaction. `seen=False`: the caller knows the key is new here (the
     hold it resolves is still held), so that read is skipped. What is due on the account is
     expired first, in a transaction of its own (see `after_expiry`). A refused request (an
-    exception) stores nothing, so it may be retried with the same key."""
+    exception) stores nothing, so it may be retried with the same key; a refusal first reads
+    the key again: a request with the same key may have committed since it was read, and
+    this one then answers with that one's answer."""
     if seen:
         record = await repos.idempotency.get(None, account_id, key)
         if record is not None:
@@ -96,6 +103,13 @@ async def run_idempotent(
 
     try:
         return await after_expiry(repos, account_id, now, unit)
+    except DomainError:
+        # Refused on what the original changed (its debit spent the balance, its capture
+        # resolved the hold): the original's answer, if it is the one that committed.
+        record = await repos.idempotency.get(None, account_id, key)
+        if record is not None:
+            return replayed(record, print_)
+        raise
     except DuplicateKeyError:
         if not retry:
             raise
