@@ -15,6 +15,8 @@ from tests.conftest import auth
 
 # How many interleavings each test explores (INTERLEAVING_SEEDS=500 make test: more).
 SEEDS = range(int(os.environ.get("INTERLEAVING_SEEDS", "50")))
+# For the scenarios of hundreds of requests (a few seconds each).
+FEW_SEEDS = range(int(os.environ.get("INTERLEAVING_SEEDS_HEAVY", "3")))
 RERUNS = "credit_ledger_transaction_retries_total"
 
 

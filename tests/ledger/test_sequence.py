@@ -19,6 +19,7 @@ from tests.factories import (
     make_account,
     reserve,
 )
+from tests.interleavings import FEW_SEEDS, assert_contended, interleaved, reruns
 from tests.stripe_events import StripeEvents
 from tests.webhooks.helpers import pack_checkout, send_ok
 
@@ -48,36 +49,46 @@ async def every_entry(client, account_id: str) -> list[dict]:
 
 
 async def test_concurrent_debits_and_holds_leave_a_gapless_ordered_chained_ledger(db, settings):
+    """Under seeded interleavings (tests/interleavings.py), an account of its own each."""
     app = create_app(settings, db=db, clock=TickingClock(START), sweeper=False)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            await make_account(client, "user_1", 10_000)
+            for seed in FEW_SEEDS:
+                account = await make_account(client, f"user_{seed}", 10_000)
+                with interleaved(db, seed):
+                    await debits_and_holds_at_once(client, account)
+                await assert_gapless_ordered_chained(client, db, account)
+                await assert_verified(app)
+            assert_contended(db, await reruns(client))
 
-            async def hold_and_capture(n: int) -> None:
-                r = await reserve(client, "user_1", 3, key=f"h{n}")
-                assert r.status_code == 201, r.text
-                r = await capture(client, r.json()["id"], 2, key=f"c{n}")
-                assert r.status_code == 200, r.text
 
-            results = await asyncio.gather(
-                *(debit(client, "user_1", 1, key=f"d{n}") for n in range(250)),
-                *(hold_and_capture(n) for n in range(50)),
-            )
-            assert all(r.status_code == 201 for r in results[:250])
+async def debits_and_holds_at_once(client, account: str) -> None:
+    async def hold_and_capture(n: int) -> None:
+        r = await reserve(client, account, 3, key=f"h{n}")
+        assert r.status_code == 201, r.text
+        r = await capture(client, r.json()["id"], 2, key=f"c{n}")
+        assert r.status_code == 200, r.text
 
-            entries = await every_entry(client, "user_1")
+    results = await asyncio.gather(
+        *(debit(client, account, 1, key=f"d{n}") for n in range(250)),
+        *(hold_and_capture(n) for n in range(50)),
+    )
+    assert all(r.status_code == 201 for r in results[:250])
 
-            assert len(entries) == 301
-            assert [e["seq"] for e in entries] == list(range(301, 0, -1))
-            times = [e["created_at"] for e in entries]
-            assert all(a >= b for a, b in zip(times, times[1:], strict=False))
-            oldest_first = list(reversed(entries))
-            for before, entry in zip(oldest_first, oldest_first[1:], strict=False):
-                assert entry["balance_after"] == before["balance_after"] + entry["amount"]
-            assert oldest_first[-1]["balance_after"] == 10_000 - 250 - 100
-            await assert_invariants(db, "user_1")
-            await assert_verified(app)
+
+async def assert_gapless_ordered_chained(client, db, account: str) -> None:
+    entries = await every_entry(client, account)
+
+    assert len(entries) == 301
+    assert [e["seq"] for e in entries] == list(range(301, 0, -1))
+    times = [e["created_at"] for e in entries]
+    assert all(a >= b for a, b in zip(times, times[1:], strict=False))
+    oldest_first = list(reversed(entries))
+    for before, entry in zip(oldest_first, oldest_first[1:], strict=False):
+        assert entry["balance_after"] == before["balance_after"] + entry["amount"]
+    assert oldest_first[-1]["balance_after"] == 10_000 - 250 - 100
+    await assert_invariants(db, account)
 
 
 async def _balance_at(client, at) -> dict:

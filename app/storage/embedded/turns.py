@@ -7,6 +7,8 @@ belongs here too: it is a wait at the same boundary."""
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import random
 import time
 from typing import Protocol
@@ -45,8 +47,9 @@ class FreeRunning:
 class Seeded:
     """Every call parks its task; once the other tasks have had a few turns of the event loop
     to reach their own next call (or to finish), one parked task, drawn from the seed, goes on.
-    Time is virtual: it moves only by back-offs (and by a test, with `advance`), so a run
-    never waits and the 60 s and 120 s limits are reached in turns, not seconds."""
+    Time is virtual: calls take none, and it moves to the next back-off's end only when no
+    task is left to go on (or when a test moves it), so a run never waits and the 60 s and
+    120 s limits are reached in turns, not seconds."""
 
     SETTLE = 8  # loop turns other tasks get before each draw: they reach their next call
 
@@ -56,6 +59,8 @@ class Seeded:
         self.draws = 0  # how many times a parked task was chosen (a test's proof of turns)
         self._clock = 0.0
         self._parked: list[asyncio.Future[None]] = []
+        self._sleeping: list[tuple[float, int, asyncio.Future[None]]] = []
+        self._order = itertools.count()  # sleepers that wake at the same time: in order
         self._driver: asyncio.Task[None] | None = None
 
     def now(self) -> float:
@@ -65,22 +70,34 @@ class Seeded:
         self._clock += seconds
 
     async def call(self) -> None:
-        loop = asyncio.get_running_loop()
-        turn: asyncio.Future[None] = loop.create_future()
-        self._parked.append(turn)
-        if self._driver is None or self._driver.done():
-            self._driver = loop.create_task(self._drive())
-        await turn
+        await self._wait(self._parked)
 
     async def sleep(self, seconds: float) -> None:
-        self._clock += seconds
-        await self.call()
+        turn = await self._turn()
+        heapq.heappush(self._sleeping, (self._clock + seconds, next(self._order), turn))
+        await turn
+
+    async def _wait(self, queue: list) -> None:
+        turn = await self._turn()
+        queue.append(turn)
+        await turn
+
+    async def _turn(self) -> asyncio.Future[None]:
+        loop = asyncio.get_running_loop()
+        if self._driver is None or self._driver.done():
+            self._driver = loop.create_task(self._drive())
+        return loop.create_future()
 
     async def _drive(self) -> None:
         while True:
             for _ in range(self.SETTLE):
                 await asyncio.sleep(0)
             self._parked = [turn for turn in self._parked if not turn.done()]  # cancelled
+            if not self._parked and self._sleeping:  # every task waits: time moves on
+                self._clock = max(self._clock, self._sleeping[0][0])
+            while self._sleeping and self._sleeping[0][0] <= self._clock:
+                self._parked.append(heapq.heappop(self._sleeping)[2])
+            self._parked = [turn for turn in self._parked if not turn.done()]
             if not self._parked:
                 return
             turn = self._parked.pop(self.rng.randrange(len(self._parked)))
