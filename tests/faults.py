@@ -9,7 +9,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
 from app.db import INDEXES, Database
-from app.storage.embedded.engine import Unit as Journal
+from app.storage.embedded.engine import Unit
 
 
 def write_conflict(operation: str, collection: str) -> OperationFailure:
@@ -47,14 +47,14 @@ class EveryPoint:
         self.units = 0
         self.pairs = 0
 
-    def step(self, session: Journal, operation: str, collection: str, upsert: bool) -> None:
+    def step(self, session: Unit, operation: str, collection: str, upsert: bool) -> None:
         if session.attempt == 0 and session.steps == 1:
             self.units += 1
         if session.steps - 1 == session.attempt:
             self.pairs += 1
             raise write_conflict(operation, collection)
 
-    def commit(self, session: Journal) -> None:
+    def commit(self, session: Unit) -> None:
         calls = session.commit_calls = getattr(session, "commit_calls", 0) + 1
         if session.attempt not in (session.steps, session.steps + 1):
             return
@@ -73,14 +73,14 @@ class DuplicateAt:
         self.n = n
         self.seen = 0
 
-    def step(self, session: Journal, operation: str, collection: str, upsert: bool) -> None:
+    def step(self, session: Unit, operation: str, collection: str, upsert: bool) -> None:
         if operation != "insert_one" and not upsert:
             return
         self.seen += 1
         if self.seen - 1 == self.n:
             raise DuplicateKeyError(f"E11000 duplicate key in {collection} (injected)", code=11000)
 
-    def commit(self, session: Journal) -> None:
+    def commit(self, session: Unit) -> None:
         return None
 
 
@@ -96,9 +96,9 @@ class ConflictOnce:
         self.operation, self.collection = operation, collection
         self.runs: list[list[tuple[str, str]]] = []
         self.conflicts = 0
-        self._current: Journal | None = None
+        self._current: Unit | None = None
 
-    def step(self, session: Journal, operation: str, collection: str, upsert: bool) -> None:
+    def step(self, session: Unit, operation: str, collection: str, upsert: bool) -> None:
         if session is not self._current:
             self._current = session
             self.runs.append([])
@@ -112,7 +112,7 @@ class ConflictOnce:
             self.conflicts += 1
             raise write_conflict(operation, collection)
 
-    def commit(self, session: Journal) -> None:
+    def commit(self, session: Unit) -> None:
         return None
 
 

@@ -29,6 +29,7 @@ Doc = dict[str, Any]
 Key = tuple[str, Any]  # (collection, _id)
 
 LIFETIME_SECONDS = 60  # transactionLifetimeLimitSeconds, the server's default
+LIFETIME_EXCEEDED = "past the 60 s transaction lifetime"
 _ABSENT = object()
 
 
@@ -58,12 +59,13 @@ class Unit:
         self.ended = asyncio.Event()
 
 
-def write_conflict(collection: str, doc_id: Any) -> OperationFailure:
-    return OperationFailure(
+_CONFLICT = {"errorLabels": ["TransientTransactionError"], "codeName": "WriteConflict"}
+
+
+def _conflict_message(collection: str, doc_id: Any) -> str:
+    return (
         f"WriteConflict: {collection} {doc_id!r} was written by another transaction since "
-        "this one's snapshot",
-        code=112,
-        details={"errorLabels": ["TransientTransactionError"], "codeName": "WriteConflict"},
+        "this one's snapshot"
     )
 
 
@@ -79,8 +81,7 @@ class Conflict(OperationFailure):
     """A write conflict, with the unit that holds the document (None: it committed)."""
 
     def __init__(self, collection: str, doc_id: Any, holder: Unit | None) -> None:
-        error = write_conflict(collection, doc_id)
-        super().__init__(str(error), error.code, error.details)
+        super().__init__(_conflict_message(collection, doc_id), 112, dict(_CONFLICT))
         self.holder = holder
 
 
@@ -135,7 +136,7 @@ class EmbeddedEngine:
         """NoSuchTransaction (transient: re-run) for a unit the engine ended, or one past the
         server's transaction lifetime, which the server aborts."""
         if unit.aborted is None and self.turns.now() - unit.started > LIFETIME_SECONDS:
-            self.abort(unit, "past the 60 s transaction lifetime")
+            self.abort(unit, LIFETIME_EXCEEDED)
         if unit.aborted is not None:
             raise no_such_transaction(unit.aborted)
 
@@ -187,7 +188,7 @@ class EmbeddedEngine:
             return
         holder = self.holders[collection].get(doc_id)
         if holder is not None and self.turns.now() - holder.started > LIFETIME_SECONDS:
-            self.abort(holder, "past the 60 s transaction lifetime")  # the server's reaper
+            self.abort(holder, LIFETIME_EXCEEDED)  # the server's reaper
             holder = None
         entries = self.history[collection].get(doc_id)
         if holder is not None or (
@@ -272,7 +273,7 @@ class EmbeddedEngine:
         if unit.aborted is not None or unit.ended.is_set():
             return
         unit.aborted = why
-        if why != "aborted":
+        if why == LIFETIME_EXCEEDED:
             self.stats["lifetime_aborts"] += 1
         for (collection, doc_id), before in reversed(unit.before.items()):
             raw = self.raw_db[collection]
