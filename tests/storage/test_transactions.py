@@ -12,6 +12,7 @@ import pytest
 from pymongo.errors import NetworkTimeout, OperationFailure, PyMongoError
 
 from app.storage.embedded.turns import Seeded
+from tests.conftest import auth
 
 COL = "engine_rules"
 
@@ -220,3 +221,21 @@ async def test_one_seed_replays_one_interleaving(db):
 
     assert orders[0] == orders[2] and orders[1] == orders[3]
     assert len({tuple(o) for o in orders}) > 1  # the seeds do interleave differently
+
+
+async def test_each_re_run_is_counted_in_metrics_by_its_error_label(app, client, db):
+    runs = []
+
+    async def conflicting_twice(session):
+        runs.append(1)
+        await db[COL].insert_one({"_id": f"run{len(runs)}"}, session=session)
+        if len(runs) < 3:
+            raise OperationFailure(
+                "WriteConflict", code=112, details={"errorLabels": ["TransientTransactionError"]}
+            )
+
+    await app.state.db.transaction(conflicting_twice)
+
+    text = (await client.get("/metrics", headers=auth("admin"))).text
+    assert 'credit_ledger_transaction_retries_total{label="TransientTransactionError"} 2' in text
+    assert await db[COL].find({}).to_list(None) == [{"_id": "run3"}]
