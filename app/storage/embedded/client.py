@@ -139,9 +139,9 @@ class EmbeddedClient:
     embedded = True
 
     def __init__(self) -> None:
-        self.sync = mongomock.MongoClient(tz_aware=True)
-        self.raw = AsyncMongoMockClient(mock_mongo_client=self.sync)
-        self._scratch = mongomock.MongoClient(tz_aware=True)["scratch"]["documents"]
+        self.sync: Any = mongomock.MongoClient(tz_aware=True)
+        self.raw: Any = AsyncMongoMockClient(mock_mongo_client=self.sync)
+        self._scratch: Any = mongomock.MongoClient(tz_aware=True)["scratch"]["documents"]
         self._databases: dict[str, EmbeddedDatabase] = {}
 
     def __getitem__(self, name: str) -> EmbeddedDatabase:

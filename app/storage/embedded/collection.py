@@ -178,9 +178,7 @@ class EmbeddedCollection:
             async for ids in self.engine.scanner.ids_in_slices(
                 self.raw, filter, self._view_of(None)
             ):
-                result = await self.engine.auto_commit(
-                    lambda u, ids=ids: self._update(u, by_ids(ids, filter), update, False, True)
-                )
+                result = await self.engine.auto_commit(self._update_of(ids, filter, update))
                 matched += result.matched_count
                 modified += result.modified_count
             return UpdateResult({"n": matched, "nModified": modified}, True)
@@ -211,9 +209,7 @@ class EmbeddedCollection:
             async for ids in self.engine.scanner.ids_in_slices(
                 self.raw, filter, self._view_of(None)
             ):
-                result = await self.engine.auto_commit(
-                    lambda u, ids=ids: self._delete(u, by_ids(ids, filter), many=True)
-                )
+                result = await self.engine.auto_commit(self._delete_of(ids, filter))
                 deleted += result.deleted_count
             return DeleteResult({"n": deleted}, True)
         return await self._write(unit, lambda u: self._delete(u, filter, many=True))
@@ -304,12 +300,24 @@ class EmbeddedCollection:
             if not kwargs.get("upsert"):
                 return None
             doc_id = self._insert(unit, self.engine.upserted(filter, update))
-            return answer_copy(self.raw, self._stored(doc_id)) if after else None
+            return self._answer(doc_id) if after else None
         doc_id = ids[0]
         self.engine.claim(unit, self.name, doc_id, self.raw)
-        before = None if after else answer_copy(self.raw, self._stored(doc_id))
+        before = None if after else self._answer(doc_id)
         self._apply(unit, ids, lambda: self.raw.update_one({"_id": doc_id}, update), update)
-        return answer_copy(self.raw, self._stored(doc_id)) if after else before
+        return self._answer(doc_id) if after else before
+
+    def _answer(self, doc_id: Any) -> Doc:
+        """What the driver answers for a stored document (this unit's own write: it exists)."""
+        stored = self._stored(doc_id)
+        assert stored is not None
+        return answer_copy(self.raw, stored)
+
+    def _update_of(self, ids: list, filter: Any, update: Any) -> Callable[[Unit], UpdateResult]:
+        return lambda unit: self._update(unit, by_ids(ids, filter), update, False, True)
+
+    def _delete_of(self, ids: list, filter: Any) -> Callable[[Unit], DeleteResult]:
+        return lambda unit: self._delete(unit, by_ids(ids, filter), many=True)
 
     def _delete(self, unit: Unit, filter: Any, *, many: bool) -> DeleteResult:
         ids = self._targets(unit, filter, many=many)

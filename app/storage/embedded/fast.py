@@ -6,7 +6,7 @@ touched by any of this."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -51,9 +51,19 @@ def find_by_ids(collection: Any, filter: Any, keys: list, skip: int, limit: int)
         if (doc := documents.get(i)) is not None and (spec is None or filter_applies(spec, doc))
     ]
     for key, direction in reversed(keys):
-        docs.sort(key=lambda doc, k=key: resolve_sort_key(k, doc), reverse=direction < 0)
+        docs.sort(key=_resolved(key), reverse=direction < 0)
     docs = docs[skip : skip + abs(limit)] if limit else docs[skip:]
     return [answer_copy(collection, doc) for doc in docs]
+
+
+def _resolved(key: str) -> Callable[[Doc], Any]:
+    """A sort key as mongomock's BSON order resolves it."""
+    return lambda doc: resolve_sort_key(key, doc)
+
+
+def field_of(key: str) -> Callable[[Doc], Any]:
+    """A sort key: the field's value (sortable() checked that the values compare)."""
+    return lambda doc: doc.get(key)
 
 
 def exact_ids(filter: Any) -> tuple | None:
@@ -75,9 +85,9 @@ def _by_id(filter: Any) -> tuple[tuple, Any] | None:
         named = _by_id(clauses[0])
         if named is None:
             return None
-        rest = [named[1], *clauses[1:]] if named[1] else clauses[1:]
+        clauses_left = [named[1], *clauses[1:]] if named[1] else clauses[1:]
         others = {k: v for k, v in filter.items() if k != "$and"}
-        return named[0], ({**others, "$and": rest} if rest else others)
+        return named[0], ({**others, "$and": clauses_left} if clauses_left else others)
     value = filter["_id"]
     rest = {k: v for k, v in filter.items() if k != "_id"}
     if plain_id(value):
@@ -279,12 +289,12 @@ def _get_dataset(self: Collection, spec: Any, sort: Any, fields: Any, as_class: 
         return ORIGINAL_GET_DATASET(self, spec, sort, fields, as_class)
     docs, rest = _candidates(self, spec)
     filtered = docs is None
-    if filtered:
+    if docs is None:
         docs = list(ORIGINAL_ITER_DOCUMENTS(self, spec))
     if not sortable(docs, keys):
         return ORIGINAL_GET_DATASET(self, spec, sort, fields, as_class)
     for key, direction in reversed(keys):
-        docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
+        docs.sort(key=field_of(key), reverse=direction < 0)
     return (
         internals.copy_only_fields(self, doc, fields, as_class)
         for doc in docs

@@ -30,7 +30,7 @@ def _version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
-        return mongomock.__version__ if package == "mongomock" else "?"
+        return str(getattr(mongomock, "__version__", "?")) if package == "mongomock" else "?"
 
 
 def untested() -> list[str]:
@@ -87,7 +87,7 @@ def copy_only_fields(collection: Collection, doc: Doc, fields: Any, as_class: An
     return collection._copy_only_fields(doc, fields, as_class)
 
 
-def update_one_parts(request: UpdateOne) -> tuple[Doc, Any]:
+def update_one_parts(request: UpdateOne) -> tuple[Any, Any]:
     """The filter and the update of a pymongo UpdateOne (kept private by pymongo)."""
     return request._filter, request._doc
 
@@ -114,7 +114,7 @@ def limited_results(cursor: Cursor, with_limit_and_skip: bool = False) -> list:
     if cursor.collection.codec_options.tz_aware:
         docs = [helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
     results = docs[cursor._skip :]
-    cursor._limited = (cursor._factory, results)
+    cursor.__dict__["_limited"] = (cursor._factory, results)
     return results
 
 
@@ -133,11 +133,15 @@ def install(
     if wrong := untested():
         log.warning("embedded engine fast paths off: %s", ", ".join(wrong))
         return False
-    helpers.patch_datetime_awareness_in_document = patch_datetimes
-    mongomock_collection.copy = copy_module
-    Collection._iter_documents = iter_documents
-    Collection._ensure_uniques = ensure_uniques
-    Collection.find_one = find_one
-    Collection._get_dataset = get_dataset
-    Cursor._compute_results = limited_results
+    # setattr: replacing a library's functions and methods is what this does, on purpose.
+    for owner, name, replacement in (
+        (helpers, "patch_datetime_awareness_in_document", patch_datetimes),
+        (mongomock_collection, "copy", copy_module),
+        (Collection, "_iter_documents", iter_documents),
+        (Collection, "_ensure_uniques", ensure_uniques),
+        (Collection, "find_one", find_one),
+        (Collection, "_get_dataset", get_dataset),
+        (Cursor, "_compute_results", limited_results),
+    ):
+        setattr(owner, name, replacement)
     return True

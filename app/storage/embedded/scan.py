@@ -24,6 +24,7 @@ from app.storage.embedded.buckets import bucket_size
 from app.storage.embedded.fast import (
     equalities,
     exact_ids,
+    field_of,
     find_by_ids,
     keep_equal,
     sortable,
@@ -70,10 +71,10 @@ class Scanner:
         spec = helpers.patch_datetime_awareness_in_document(filter)
         docs, checked = await self._candidates(raw, spec, view)
         ordered = keys is not None and sortable(docs, keys)
-        if ordered:
+        if keys is not None and ordered:
             for key, direction in reversed(keys):
                 await asyncio.sleep(0)  # a sort of many candidates (a backlog) takes ms
-                docs.sort(key=lambda doc, k=key: doc.get(k), reverse=direction < 0)
+                docs.sort(key=field_of(key), reverse=direction < 0)
         else:
             want = 0
         if checked:

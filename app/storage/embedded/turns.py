@@ -15,6 +15,8 @@ from typing import Protocol
 
 
 class Turns(Protocol):
+    rng: random.Random  # the back-off's jitter (seeded: part of the interleaving)
+
     def now(self) -> float:
         """Seconds on the engine's clock (a transaction's lifetime, the re-run give-up)."""
         ...
