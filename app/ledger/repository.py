@@ -182,6 +182,11 @@ class AccountRepository:
             session=session,
         )
 
+    async def forget_grants(self, session: Session, account_id: str, grant_ids: list[str]) -> None:
+        await self.col.update_one(
+            {"_id": account_id}, {"$pull": {"grant_ids": {"$in": grant_ids}}}, session=session
+        )
+
     async def set_fields(
         self, session: Session, account_id: str, fields: Doc, now: datetime
     ) -> Doc | None:

@@ -36,6 +36,15 @@ async def draw(
     # One call for all the grants, however many: each update is guarded, and inside the
     # transaction they all hold (the unit of work runs again if one ever did not).
     await repos.grants.take(session, [(a["grant_id"], -a["amount"]) for a in taken], hold=hold)
+    if grant_ids is not None and not hold:
+        # A grant this debit used up (nothing free, nothing held) never has credits again:
+        # it leaves the account's list, which would otherwise only ever grow.
+        spent = {a["grant_id"]: -a["amount"] for a in taken}
+        used_up = [
+            g["_id"] for g in grants if spent.get(g["_id"]) == g["remaining"] and not g["held"]
+        ]
+        if used_up:
+            await repos.accounts.forget_grants(session, account_id, used_up)
     return taken
 
 

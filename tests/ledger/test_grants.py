@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 
 from app.db import ACCOUNTS, GRANTS, LEDGER
-from tests.factories import account, assert_invariants, grant, live_grants
+from tests.factories import account, assert_invariants, debit, grant, live_grants
 
 
 async def test_first_grant_creates_the_account(client, db):
@@ -81,3 +81,15 @@ async def test_grant_with_expiry_in_another_timezone_is_stored_in_utc(client, db
     [g] = await live_grants(client, "user_1")
     assert g["expires_at"][:19] == "2026-11-02T12:00:00"
     await assert_invariants(db, "user_1")
+
+
+async def test_grants_used_up_by_debits_leave_the_accounts_list(client, db):
+    for _ in range(30):
+        assert (await grant(client, "user_9", 1)).status_code == 201
+    assert len((await db[ACCOUNTS].find_one({"_id": "user_9"}))["grant_ids"]) == 30
+
+    assert (await debit(client, "user_9", 29)).status_code == 201
+    assert (await debit(client, "user_9", 1)).status_code == 201
+
+    assert (await db[ACCOUNTS].find_one({"_id": "user_9"}))["grant_ids"] == []
+    await assert_invariants(db, "user_9")
