@@ -7,7 +7,9 @@ import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from typing import Any, TypeVar
+from urllib.parse import parse_qs
 
+import pymongo
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.errors import CollectionInvalid, OperationFailure
 from pymongo.read_concern import ReadConcern
@@ -274,6 +276,20 @@ NAMESPACE_EXISTS = 48  # create_collection: another instance created it first
 INDEX_NOT_FOUND = 27  # drop_index: another instance dropped it first
 
 TRANSIENT = "TransientTransactionError"
+
+# Every call to MongoDB is bounded; each may be set in MONGODB_URI instead, which wins.
+CLIENT_TIMEOUTS_MS = {
+    # Waiting for a primary outlasts an election (usually under 12 s): a failover is a slow
+    # answer, not an error.
+    "serverSelectionTimeoutMS": 15_000,
+    "connectTimeoutMS": 5_000,
+    # Each operation as a whole (pymongo's client-side timeout): server selection, the
+    # round trips, a transaction with its retries. Past it: 503 database_unavailable.
+    "timeoutMS": 20_000,
+}
+# ensure_indexes at start-up: an index built on a large existing collection takes longer.
+INDEX_BUILD_SECONDS = 600
+
 MAJORITY_WRITE = WriteConcern("majority")
 MAJORITY_READ = ReadConcern("majority")
 
@@ -362,20 +378,22 @@ class Database:
         """At start-up, outside any transaction: every collection (a transaction may not
         create one on a sharded cluster or before MongoDB 4.4), then every index. Another
         instance starting at the same moment may create or drop the same ones first."""
-        existing = set(await self.db.list_collection_names())
-        for name in INDEXES.keys() - existing:
-            try:
-                await self.db.create_collection(name)
-            except (CollectionInvalid, OperationFailure) as exc:
-                if not _another_was_first(exc, NAMESPACE_EXISTS):
-                    raise
-        for name, models in INDEXES.items():
-            if models:
-                await self._create_indexes(self.db[name], name, models)
-        for name, retired in RETIRED_INDEXES.items():
-            async for index in await list_indexes(self.db[name]):
-                if index["name"] in retired:
-                    await _drop_index(self.db[name], index["name"])
+        # Building an index on a large collection outlasts one operation's limit.
+        with pymongo.timeout(INDEX_BUILD_SECONDS):
+            existing = set(await self.db.list_collection_names())
+            for name in INDEXES.keys() - existing:
+                try:
+                    await self.db.create_collection(name)
+                except (CollectionInvalid, OperationFailure) as exc:
+                    if not _another_was_first(exc, NAMESPACE_EXISTS):
+                        raise
+            for name, models in INDEXES.items():
+                if models:
+                    await self._create_indexes(self.db[name], name, models)
+            for name, retired in RETIRED_INDEXES.items():
+                async for index in await list_indexes(self.db[name]):
+                    if index["name"] in retired:
+                        await _drop_index(self.db[name], index["name"])
 
     async def _create_indexes(self, col: Any, name: str, models: list[IndexModel]) -> None:
         declared = {m.document["name"]: m.document for m in models}
@@ -447,12 +465,12 @@ async def list_indexes(col: Any) -> Any:
 
 def connect(uri: str | None, name: str) -> Database:
     if uri:
+        given = {option.lower() for option in parse_qs(uri.partition("?")[2])}
+        timeouts: dict[str, Any] = {
+            k: v for k, v in CLIENT_TIMEOUTS_MS.items() if k.lower() not in given
+        }
         client: Any = AsyncMongoClient(
-            uri,
-            tz_aware=True,
-            w="majority",
-            readConcernLevel="majority",
-            serverSelectionTimeoutMS=5000,
+            uri, tz_aware=True, w="majority", readConcernLevel="majority", **timeouts
         )
         return Database(client, name)
     from app.storage.embedded import EmbeddedClient  # dev only: never with MONGODB_URI set

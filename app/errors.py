@@ -8,12 +8,15 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pymongo.errors import ConnectionFailure, ExecutionTimeout, WTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 log = logging.getLogger("app.errors")
 
 PROBLEM_JSON = "application/problem+json"
+# A client told 503 (the database does not answer) tries again after this many seconds.
+RETRY_AFTER_SECONDS = 5
 
 
 class DomainError(Exception):
@@ -25,6 +28,12 @@ class DomainError(Exception):
         super().__init__(detail or self.title)
         self.detail = detail or self.title
         self.extra = extra
+
+
+class DatabaseUnavailable(DomainError):
+    """MongoDB does not answer (not yet, or not within the operation's time limit)."""
+
+    code, status, title = "database_unavailable", 503, "Database unavailable"
 
 
 class InsufficientCredits(DomainError):
@@ -179,6 +188,13 @@ def problem_response(exc: DomainError) -> JSONResponse:
     return response
 
 
+def unavailable_response(detail: str) -> JSONResponse:
+    """503 database_unavailable, with the Retry-After a client (and Stripe) may honour."""
+    response = problem_response(DatabaseUnavailable(detail))
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 _HTTP_CODES = {
     401: "unauthenticated",
     403: "forbidden",
@@ -271,6 +287,16 @@ def install_error_handlers(app: FastAPI) -> None:
         if exc.status_code == 405:
             response.headers["Allow"] = allowed_methods(request)
         return response
+
+    async def _database(_: Request, exc: Exception) -> JSONResponse:
+        # No primary within server selection, a dropped connection, an operation past its
+        # time limit. The caller retries with the same Idempotency-Key (Stripe re-sends the
+        # event): a unit of work that did commit is replayed, never applied twice.
+        log.warning("database unavailable: %s: %s", exc.__class__.__name__, exc)
+        return unavailable_response("MongoDB did not answer in time")
+
+    for unavailable in (ConnectionFailure, ExecutionTimeout, WTimeoutError):
+        app.add_exception_handler(unavailable, _database)
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

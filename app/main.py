@@ -38,6 +38,7 @@ from app.ledger.reads import ReadRepository
 from app.ledger.repository import Repositories
 from app.logs import configure_logging
 from app.metrics import Metrics, MetricsAccess
+from app.readiness import Readiness, WaitForDatabase
 from app.request_id import RequestId
 from app.retention import RetentionSweep
 from app.routers import (
@@ -64,6 +65,8 @@ log = logging.getLogger("app")
 
 SWEEP_INTERVAL_SECONDS = 60
 LOOKUP_TIMEOUT_SECONDS = 10
+# The longest a start waits for the database's first answer before serving (503s meanwhile).
+START_WAIT_SECONDS = 5
 
 
 async def sweep_once(
@@ -160,42 +163,58 @@ def create_app(
     # A test passes its own database; otherwise connect to MONGODB_URI or the embedded engine.
     database = db or connect(settings.mongodb_uri, settings.mongodb_db)
 
+    async def migrate() -> None:
+        # Once per database: ledgers written before entries carried seq get numbered.
+        await number_legacy_ledgers(app.state.repos, clock.now(), metrics=app.state.metrics)
+        # Once per database: alert state kept on event_streams moves to the accounts.
+        await move_alert_state(database, clock.now())
+
+    background: list[asyncio.Task[None]] = []
+
+    async def prepare_then_work() -> None:
+        # Indexes before the first write; the sweep and the dispatcher once they exist.
+        await app.state.readiness.prepare(
+            [
+                ("database", database.ping),
+                ("indexes", database.ensure_indexes),
+                ("migrations", migrate),
+            ]
+        )
+        if sweeper:
+            background.append(
+                asyncio.create_task(
+                    _sweep_forever(
+                        app.state.repos,
+                        app.state.notices,
+                        app.state.retention,
+                        catalog,
+                        clock,
+                        app.state.metrics,
+                    )
+                )
+            )
+            app.state.dispatcher.start()
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if db is None and database.embedded:
             from app.storage.embedded import freeze_after_full_collections  # dev only
 
             freeze_after_full_collections()  # this process holds the embedded database
-        await database.ensure_indexes()
-        # Once per database: ledgers written before entries carried seq get numbered.
-        await number_legacy_ledgers(app.state.repos, clock.now(), metrics=app.state.metrics)
-        # Once per database: alert state kept on event_streams moves to the accounts.
-        await move_alert_state(database, clock.now())
-        task = (
-            asyncio.create_task(
-                _sweep_forever(
-                    app.state.repos,
-                    app.state.notices,
-                    app.state.retention,
-                    catalog,
-                    clock,
-                    app.state.metrics,
-                )
-            )
-            if sweeper
-            else None
-        )
-        if sweeper:
-            app.state.dispatcher.start()
+        background.append(asyncio.create_task(prepare_then_work()))
+        # Serve once the first attempt has ended: ready when the database answers at once,
+        # otherwise 503s while the attempts go on in the background.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(app.state.readiness.first_attempt.wait(), START_WAIT_SECONDS)
         try:
             yield
         finally:
-            # A delivery in flight finishes or goes back for another instance.
-            await app.state.dispatcher.stop()
-            if task:
+            for task in background:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            # A delivery in flight finishes or goes back for another instance.
+            await app.state.dispatcher.stop()
             if db is None:
                 await database.close()
 
@@ -210,6 +229,7 @@ def create_app(
     repos = Repositories(database)
     app.state.settings = settings
     app.state.db = database
+    app.state.readiness = Readiness()
     app.state.clock = clock
     app.state.repos = repos
     app.state.authenticator = Authenticator(settings)
@@ -240,8 +260,10 @@ def create_app(
     install_error_handlers(app)
     install_openapi(app)
     install_docs(app)
-    # The last added runs first: authenticate from the headers, then read the body.
+    # The last added runs first: authenticate from the headers, answer 503 while the
+    # database is not ready, then read the body.
     app.add_middleware(BodyLimit)
+    app.add_middleware(WaitForDatabase, readiness=app.state.readiness)
     app.state.throttle = FailureThrottle(app.state.metrics, clock, settings.auth_failure_burst)
     app.add_middleware(
         AuthenticateApi, authenticator=app.state.authenticator, throttle=app.state.throttle

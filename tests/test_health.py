@@ -1,5 +1,7 @@
 """Liveness, readiness, metrics and the OpenAPI docs."""
 
+import os
+
 import pytest
 
 from tests.conftest import auth
@@ -25,7 +27,7 @@ SPEC_PATHS = {
 
 async def test_healthz_answers_without_a_token(client):
     r = await client.get("/healthz")
-    assert (r.status_code, r.json()) == (200, {"status": "ok"})
+    assert (r.status_code, r.json()) == (200, {"status": "ok", "pid": os.getpid()})
 
 
 async def test_readyz_says_which_engine_answers(client, db):

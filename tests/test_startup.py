@@ -156,7 +156,9 @@ def test_a_start_mistake_is_one_line_exit_2_no_banner_and_no_write(
     tmp_path, credentials, command, mistake
 ):
     values, words = MISTAKES[mistake]
-    values = {"PORT": str(free_port()), **values}
+    # Development rules, said explicitly (serve's default is production), unless the mistake
+    # is about them.
+    values = {"PORT": str(free_port()), "APP_ENV": "development", **values}
 
     process = start(tmp_path, command, **values)
     stdout, stderr = process.communicate(timeout=60)
@@ -169,7 +171,7 @@ def test_a_start_mistake_is_one_line_exit_2_no_banner_and_no_write(
 def test_a_busy_port_is_one_line_exit_2_and_leaves_the_first_servers_credentials(
     tmp_path, credentials, busy_port, command
 ):
-    process = start(tmp_path, command, PORT=str(busy_port))
+    process = start(tmp_path, command, PORT=str(busy_port), APP_ENV="development")
     stdout, stderr = process.communicate(timeout=60)
 
     assert_refused(stdout, stderr, process.returncode, [f"PORT={busy_port}", "in use"])
@@ -177,10 +179,24 @@ def test_a_busy_port_is_one_line_exit_2_and_leaves_the_first_servers_credentials
 
 
 def test_serve_refuses_several_workers_on_the_embedded_engine(tmp_path):
-    process = start(tmp_path, "serve", PORT=str(free_port()), WEB_CONCURRENCY="2")
+    process = start(
+        tmp_path, "serve", PORT=str(free_port()), WEB_CONCURRENCY="2", APP_ENV="development"
+    )
     stdout, stderr = process.communicate(timeout=60)
 
     assert_refused(stdout, stderr, process.returncode, ["WEB_CONCURRENCY", "MONGODB_URI"])
+
+
+def test_serve_applies_the_production_rules_unless_app_env_is_set(tmp_path):
+    # No APP_ENV, and a .env saying development does not count: production refuses to start
+    # without a database, a webhook secret and keys.
+    (tmp_path / ".env").write_text("APP_ENV=development\n")
+    process = start(tmp_path, "serve", PORT=str(free_port()))
+    stdout, stderr = process.communicate(timeout=60)
+
+    assert_refused(
+        stdout, stderr, process.returncode, ["MONGODB_URI", "STRIPE_WEBHOOK_SECRET", "API_KEYS"]
+    )
 
 
 def stop(process: subprocess.Popen[str]) -> str:
@@ -220,9 +236,11 @@ def test_dev_announces_and_saves_its_credentials_once_it_serves(tmp_path, creden
 def test_serve_starts_answers_and_stops_gracefully_on_sigterm(tmp_path):
     port = free_port()
     keys = json.dumps([{"name": "w", "sha256": sha256_hex("key-w"), "scopes": ["credits:read"]}])
-    process = start(tmp_path, "serve", PORT=str(port), HOST="127.0.0.1", API_KEYS=keys)
+    process = start(
+        tmp_path, "serve", PORT=str(port), HOST="127.0.0.1", API_KEYS=keys, APP_ENV="development"
+    )
     try:
-        read_until(process.stderr, "serving on", time.monotonic() + 60)
+        started = read_until(process.stderr, "serving on", time.monotonic() + 60)
         health = httpx.get(f"http://127.0.0.1:{port}/healthz")
         answer = httpx.get(
             f"http://127.0.0.1:{port}/v1/accounts/nobody", headers={"Authorization": "Bearer key-w"}
@@ -230,7 +248,8 @@ def test_serve_starts_answers_and_stops_gracefully_on_sigterm(tmp_path):
     finally:
         log = stop(process)
 
-    assert health.json() == {"status": "ok"}
+    assert started.splitlines()[0].endswith("development rules (APP_ENV set by the caller)")
+    assert health.json() == {"status": "ok", "pid": process.pid}
     assert answer.status_code == 404
     assert "server" not in health.headers  # no version banner in production answers
     assert "Application shutdown complete" in log

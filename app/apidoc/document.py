@@ -142,6 +142,12 @@ PROBLEM_FIGURES: dict[str, dict[str, Any]] = {
         "string", "grant_not_found, grant_expired: the grant.", "gr_6743a1f0c2a4b5d6e7f80912"
     ),
     "grant_status": _figure("string", "grant_expired: expired or voided.", "voided"),
+    "missing": {
+        "type": "array",
+        "items": {"type": "string", "enum": ["database", "indexes", "migrations"]},
+        "description": "not_ready: what the service waits for before it serves its API.",
+        "examples": [["database"]],
+    },
 }
 
 PROBLEM_SCHEMA: dict[str, Any] = {
@@ -213,6 +219,8 @@ def _implied_errors(
     params = {p["name"] for p in operation.get("parameters", [])}
     if path.startswith("/v1/"):
         found += [E.Unauthenticated, E.Forbidden, E.TooManyFailures]
+    if path.startswith(("/v1/", "/webhooks/")):
+        found.append(E.DatabaseUnavailable)
     if "account_id" in params and key not in CREATES_ACCOUNT:  # in the path or the query
         found.append(E.AccountNotFound)
     if "{reservation_id}" in path:
@@ -277,6 +285,8 @@ EXAMPLE_FIGURES: dict[type[errors.DomainError], dict[str, Any]] = {
     E.PayloadTooLarge: _examples_of("max_bytes"),
     E.GrantNotFound: _examples_of("grant_id"),
     E.GrantExpired: _examples_of("grant_id", "grant_status"),
+    E.NotReady: {"detail": "MongoDB does not answer", **_examples_of("missing")},
+    E.DatabaseUnavailable: {"detail": "not ready: MongoDB does not answer"},
 }
 
 

@@ -71,6 +71,11 @@ def serve_command(args: argparse.Namespace) -> int:
     )
     if workers < 1:
         raise CommandError("cannot start: --workers must be at least 1")
+    # The production start applies the production rules unless its caller sets APP_ENV (a
+    # .env file does not count); set in the environment, so the worker processes inherit it.
+    chosen = os.environ.get("APP_ENV", "").strip()
+    if not chosen:
+        os.environ["APP_ENV"] = "production"
     configuration = load_configuration()
     settings = configuration.settings
     if workers > 1 and not settings.mongodb_uri:
@@ -80,6 +85,12 @@ def serve_command(args: argparse.Namespace) -> int:
         )
     sock = bind_port(args.host, settings.port)
     configure_logging(settings.app_env == "production")
+    # The first line of the log: which rules this server runs under, and why.
+    log.info(
+        "Credit Ledger serve: %s rules (%s)",
+        settings.app_env,
+        "APP_ENV set by the caller" if chosen else "APP_ENV unset: serve's default",
+    )
     options = dict(
         proxy_headers=True,
         forwarded_allow_ips=args.forwarded_allow_ips,  # None: uvicorn reads the variable
@@ -92,6 +103,7 @@ def serve_command(args: argparse.Namespace) -> int:
     if workers > 1:
         # Each worker process imports the app by name and builds it from the same environment.
         config = uvicorn.Config("app.main:app", workers=workers, **options)
+        log.info("serving on %s:%d with %d worker processes", args.host, settings.port, workers)
     else:
         config = uvicorn.Config(create_app(settings, catalog=configuration.catalog), **options)
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app.deps import DbDep
-from app.errors import problem
+from app.errors import NotReady, problem_response
 from app.throttle import client_address
 
 router = APIRouter(tags=["health"])
@@ -16,7 +17,9 @@ router = APIRouter(tags=["health"])
 
 @router.get("/healthz", operation_id="checkLiveness")
 async def healthz():
-    return {"status": "ok"}
+    """The process is up, whether or not the database answers; `pid` tells the worker
+    processes of one server apart."""
+    return {"status": "ok", "pid": os.getpid()}
 
 
 @router.get("/metrics", response_class=PlainTextResponse, operation_id="getMetrics")
@@ -32,9 +35,12 @@ async def metrics(request: Request):
 
 
 @router.get("/readyz", operation_id="checkReadiness")
-async def readyz(db: DbDep):
+async def readyz(request: Request, db: DbDep):
+    readiness = request.app.state.readiness
+    if not readiness.ready:  # still starting: what is missing (the database, its indexes)
+        return problem_response(NotReady(readiness.reason, missing=readiness.missing))
     try:
         await asyncio.wait_for(db.ping(), timeout=2)
     except Exception:  # any failure to answer means not ready
-        return problem(503, "not_ready", "Not ready", "MongoDB does not answer")
+        return problem_response(NotReady("MongoDB does not answer", missing=["database"]))
     return JSONResponse({"status": "ready", "engine": "embedded" if db.embedded else "mongodb"})
