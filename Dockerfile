@@ -6,10 +6,12 @@ FROM python:3.11.14-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 RUN python -m venv /opt/venv
 WORKDIR /build
-# The dependencies first, from the production lock (no embedded engine, no dev tools): this
-# layer is rebuilt only when the lock changes.
+# The dependencies first, from the production lock (no embedded engine, no dev tools), each
+# file checked against the lock's hashes: this layer is rebuilt only when the lock changes.
+# Then the service alone (its build backend pinned in pyproject.toml). These lines are what
+# tests/test_production_start.py replays to start the service as the image does.
 COPY requirements/prod.lock ./
-RUN /opt/venv/bin/pip install -r prod.lock
+RUN /opt/venv/bin/pip install --require-hashes -r prod.lock
 COPY pyproject.toml README.md ./
 COPY app ./app
 RUN /opt/venv/bin/pip install --no-deps .
@@ -24,12 +26,14 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HOST=0.0.0.0 \
     PORT=8000
 
-RUN useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin app
+# A numeric USER, so that an orchestrator can check it is not root (runAsNonRoot).
+RUN groupadd --system --gid 10001 app \
+    && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin app
 COPY --from=build /opt/venv /opt/venv
 WORKDIR /srv
 COPY plans.example.toml ./
 
-USER app
+USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
     CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('PORT', '8000'), timeout=3)"]

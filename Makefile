@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 # Exact versions of everything make run / make test / CI install (the app, its embedded
 # engine and the dev tools); requirements/prod.lock is the production image's.
 LOCK := requirements/dev.lock
+# Linters that are prebuilt binaries (actionlint, hadolint): installed where a wheel exists.
+TOOLS_LOCK := requirements/tools.lock
 CLIENT := clients/python
 TS := clients/typescript
 
@@ -18,7 +20,7 @@ help:
 	@echo "make install  create .venv and install the project with its dev tools"
 	@echo "make run      start a development server (mints a dev key; see the banner)"
 	@echo "make test     the static checks of make lint, then pytest"
-	@echo "make lint     ruff check, ruff format --check, mypy"
+	@echo "make lint     ruff, ruff format --check, mypy; the workflow, Dockerfile and compose file"
 	@echo "make fmt      sort imports and format the code with ruff"
 	@echo "make demo     run the demo against a running 'make run'"
 	@echo "make screenshots  only the browser tests (they write docs/console/*.png)"
@@ -29,12 +31,15 @@ help:
 
 install: $(STAMP) ts-install
 
-$(STAMP): pyproject.toml $(LOCK) $(CLIENT)/pyproject.toml
+$(STAMP): pyproject.toml $(LOCK) $(TOOLS_LOCK) $(CLIENT)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -r $(LOCK)
+	# Every file checked against the lock's hashes.
+	$(BIN)/python -m pip install --require-hashes -r $(LOCK)
 	# The service (with its embedded engine and dev tools) and the Python client, editable;
-	# their dependencies all come from the lock.
+	# their dependencies all come from the lock (their build backend is pinned).
 	$(BIN)/python -m pip install --no-deps -e '.[dev,embedded]' -e $(CLIENT)
+	$(BIN)/python -m pip install --require-hashes -r $(TOOLS_LOCK) || \
+		echo "make install: no actionlint/hadolint wheel for this platform; make lint skips them"
 	touch $@
 
 # The TypeScript client's compiler (typescript, pinned by its package-lock.json) when npm is
@@ -53,11 +58,19 @@ run: install
 test: lint
 	$(BIN)/python -m pytest
 
-# The same checks as .pre-commit-config.yaml.
+# The same checks as .pre-commit-config.yaml. What cannot run here is checked statically: the
+# GitHub workflow (actionlint, and its schema), the Dockerfile (hadolint), the compose file
+# (the Compose Specification's schema).
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/ci.yml
+	$(BIN)/check-jsonschema --builtin-schema vendor.compose-spec docker-compose.yml
+	@if [ -x $(BIN)/actionlint ]; then echo "actionlint"; $(BIN)/actionlint; \
+		else echo "make lint: actionlint skipped (not installed: no wheel for this platform)"; fi
+	@if [ -x $(BIN)/hadolint ]; then echo "hadolint Dockerfile"; $(BIN)/hadolint Dockerfile; \
+		else echo "make lint: hadolint skipped (not installed: no wheel for this platform)"; fi
 
 fmt: install
 	$(BIN)/ruff check --select I --fix .
@@ -73,20 +86,22 @@ bench: install
 screenshots: install
 	$(BIN)/python -m pytest tests/console/test_browser.py
 
-# pip-tools in a throwaway venv, so the locks never depend on what .venv holds.
+# pip-tools in a throwaway venv, so the locks never depend on what .venv holds. Every pin
+# carries the hashes of its files: pip installs the locks with --require-hashes.
+COMPILE := .lock-venv/bin/pip-compile --quiet --strip-extras --generate-hashes --allow-unsafe \
+	--no-emit-index-url --no-emit-find-links --no-emit-trusted-host
+
 lock:
 	test -x .lock-venv/bin/pip-compile || ($(PYTHON) -m venv .lock-venv && \
 		.lock-venv/bin/pip install pip-tools==7.6.2)
-	.lock-venv/bin/pip-compile --quiet --strip-extras --no-emit-index-url \
-		--no-emit-find-links --no-emit-trusted-host -o requirements/prod.lock pyproject.toml
-	.lock-venv/bin/pip-compile --quiet --strip-extras --no-emit-index-url \
-		--no-emit-find-links --no-emit-trusted-host --extra embedded --extra dev \
-		-o requirements/dev.lock pyproject.toml
+	$(COMPILE) -o requirements/prod.lock pyproject.toml
+	$(COMPILE) --extra embedded --extra dev -o requirements/dev.lock pyproject.toml
+	$(COMPILE) -o $(TOOLS_LOCK) requirements/tools.in
 
 client-types: install
 	$(BIN)/python -m scripts.typescript_types
 
 clean:
-	rm -rf $(VENV) .lock-venv .pytest_cache .ruff_cache build dist *.egg-info .dev-credentials.json \
-		$(TS)/node_modules $(TS)/dist
+	rm -rf $(VENV) .lock-venv .pytest_cache .ruff_cache .mypy_cache .cache build dist *.egg-info \
+		.dev-credentials.json $(TS)/node_modules $(TS)/dist
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +

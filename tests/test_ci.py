@@ -1,6 +1,8 @@
-"""The CI workflow: three lanes a reader can follow, the replica-set lane really pointed at a
-pinned MongoDB 8 replica set, and the README naming it."""
+"""The CI workflow: three lanes a reader can follow, the embedded lane on every supported
+Python, the replica-set lane really pointed at a replica set of every supported MongoDB (the
+compose file's among them), and the README naming it."""
 
+import re
 from pathlib import Path
 
 import yaml
@@ -26,12 +28,23 @@ def test_the_workflow_is_valid_yaml_with_three_lanes():
         assert job["runs-on"].startswith("ubuntu-") and job["timeout-minutes"] <= 30
 
 
-def test_the_replica_set_lane_runs_the_suite_against_a_pinned_mongodb_8_replica_set():
+def test_the_embedded_lane_runs_on_every_supported_python():
+    job = _workflow()["jobs"]["embedded"]
+    assert job["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+    setup = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/setup-python"))
+    assert setup["with"]["python-version"] == "${{ matrix.python }}"
+
+
+def test_the_replica_set_lane_runs_the_suite_against_each_supported_mongodb_replica_set():
     workflow = _workflow()
     job = workflow["jobs"]["replica-set"]
-    image = workflow["env"]["MONGO_IMAGE"]
-    name, tag = image.split(":")
-    assert name == "mongo" and tag.startswith("8.") and tag.count(".") == 2  # a patch release
+    images = job["strategy"]["matrix"]["mongo"]
+    assert [image.split(":")[1].split(".")[0] for image in images] == ["7", "8"]
+    assert all(re.fullmatch(r"mongo:\d+\.\d+\.\d+", image) for image in images)  # patch
+    assert job["env"]["MONGO_IMAGE"] == "${{ matrix.mongo }}"
+    # Compose runs one of the versions CI tests.
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    assert compose["services"]["mongo"]["image"] in images
     assert "replicaSet=rs0" in job["env"]["MONGODB_TEST_URI"]
     script = _runs(job)
     assert "--replSet rs0" in script and "rs.initiate" in script and "isWritablePrimary" in script

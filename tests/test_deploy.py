@@ -4,6 +4,7 @@ documented settings start in production."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import tomllib
 from pathlib import Path
@@ -19,10 +20,22 @@ COMPOSE_KEY = "ck_local_compose_only_do_not_deploy"
 
 
 def pinned(lock: str) -> dict[str, str]:
-    lines = (ROOT / "requirements" / lock).read_text().splitlines()
-    reqs = [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
-    assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[A-Za-z0-9_.+!-]+", r) for r in reqs), reqs
-    return {_name(r.split("==")[0]): r.split("==")[1] for r in reqs}
+    """name -> version of every requirement of a lock; each is `name==version` followed by
+    the hashes of its files (pip installs the locks with --require-hashes)."""
+    text = (ROOT / "requirements" / lock).read_text()
+    # One requirement per entry: its line and the continuation lines that follow it.
+    entries = [
+        " ".join(e.split()).replace("\\ ", "")
+        for e in re.split(r"\n(?=[A-Za-z])", "\n" + text)
+        if e.strip() and not e.lstrip().startswith("#")
+    ]
+    pins = {}
+    for entry in entries:
+        head, *hashes = entry.split(" --hash=")
+        assert re.fullmatch(r"[A-Za-z0-9_.-]+==[A-Za-z0-9_.+!-]+", head), entry
+        assert hashes and all(re.fullmatch(r"sha256:[0-9a-f]{64}", h.split()[0]) for h in hashes)
+        pins[_name(head.split("==")[0])] = head.split("==")[1]
+    return pins
 
 
 def _name(requirement: str) -> str:
@@ -57,8 +70,9 @@ def test_make_and_ci_install_from_the_lock():
     makefile = (ROOT / "Makefile").read_text()
 
     assert "LOCK := requirements/dev.lock" in makefile
-    assert "pip install -r $(LOCK)" in makefile
+    assert "pip install --require-hashes -r $(LOCK)" in makefile
     assert "--no-deps -e '.[dev,embedded]' -e $(CLIENT)" in makefile
+    assert "--generate-hashes" in makefile  # make lock
     assert "make test" in (ROOT / ".ci" / "run").read_text()
 
 
@@ -69,10 +83,59 @@ def test_the_image_pins_its_base_installs_the_production_lock_and_serves():
     assert bases and all(
         re.fullmatch(r"python:\d+\.\d+\.\d+-slim-\w+( AS \w+)?", b) for b in bases
     ), bases
-    assert "pip install -r prod.lock" in dockerfile
+    assert "pip install --require-hashes -r prod.lock" in dockerfile
     assert "pip install --no-deps ." in dockerfile
     assert "APP_ENV=production" in dockerfile
     assert 'CMD ["python", "-m", "app", "serve"]' in dockerfile
+    # A numeric user (not root): what Kubernetes' runAsNonRoot can verify.
+    users = re.findall(r"^USER (\S+)", dockerfile, re.MULTILINE)
+    assert users == ["10001:10001"]
+
+
+def test_the_build_backend_is_pinned():
+    for pyproject in (ROOT / "pyproject.toml", ROOT / "clients" / "python" / "pyproject.toml"):
+        requires = tomllib.loads(pyproject.read_text())["build-system"]["requires"]
+        assert all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9.]+", r) for r in requires), requires
+
+
+def _context_ignores(path: str) -> bool:
+    """Whether .dockerignore keeps `path` out of the build context (its last matching line
+    wins; a line naming a directory covers what is inside it)."""
+    ignored = False
+    for line in (ROOT / ".dockerignore").read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        pattern = line.removeprefix("!")
+        parts = path.split("/")
+        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
+        candidates = prefixes + [p for p in parts] if pattern.startswith("**/") else prefixes
+        if any(fnmatch.fnmatchcase(c, pattern.removeprefix("**/")) for c in candidates):
+            ignored = not line.startswith("!")
+    return ignored
+
+
+def test_the_build_context_holds_what_the_image_copies_and_no_secret_or_cache():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    copied = [
+        source
+        for args in re.findall(r"^COPY (?!--from)(.+)$", dockerfile, re.MULTILINE)
+        for source in args.split()[:-1]
+    ]
+    assert copied and not [path for path in copied if _context_ignores(path)]
+    assert not _context_ignores("app/main.py")
+    for kept_out in (
+        ".venv/bin/python",
+        ".env",
+        ".dev-credentials.json",
+        ".git/config",
+        ".cache/prod-venv-0/bin/python",
+        ".mypy_cache/3.11/app.json",
+        "app/__pycache__/main.cpython-311.pyc",
+        "requirements/dev.lock",
+        "tests/conftest.py",
+    ):
+        assert _context_ignores(kept_out), kept_out
 
 
 def test_compose_names_exact_image_versions():
