@@ -277,7 +277,7 @@ async def test_event_left_received_by_a_transient_failure_can_be_replayed(
     monkeypatch.setattr(customers, "account_for", down)
     event = events.checkout_session_completed(customer="cus_1", account_id="user_1")
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-        assert (await send(client, event)).status_code == 500
+        assert (await send(client, event)).status_code == 503  # database_unavailable
         assert (await stored_event(db, event["id"]))["status"] == "received"
         monkeypatch.setattr(customers, "account_for", real)
 

@@ -262,7 +262,7 @@ async def test_older_renewal_invoice_does_not_move_the_period_back(client, db, e
     await assert_invariants(db, "user_1")
 
 
-async def test_transient_failure_answers_500_and_stripes_retry_applies_the_event(
+async def test_transient_failure_answers_503_and_stripes_retry_applies_the_event(
     app, db, events, monkeypatch
 ):
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -280,8 +280,9 @@ async def test_transient_failure_answers_500_and_stripes_retry_applies_the_event
     event = events.checkout_session_completed(customer="cus_1", account_id="user_1")
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         first = await send(client, event)
-        assert first.status_code == 500
+        assert first.status_code == 503
         assert first.headers["content-type"] == "application/problem+json"
+        assert first.json()["code"] == "database_unavailable"
         assert (await stored_event(db, event["id"]))["status"] == "received"
 
         retry = await send(client, event)

@@ -367,6 +367,7 @@ export interface Problem {
   max_bytes?: number;
   grant_id?: string;
   grant_status?: string;
+  missing?: Array<"database" | "indexes" | "migrations">;
   errors?: Array<{
     loc?: Array<string>;
     msg?: string;
