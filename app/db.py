@@ -301,7 +301,8 @@ class Database:
         self.client = client
         self.db = client[name]
         # The embedded engine (dev and tests only) answers as a client of its own.
-        self.embedded: bool = getattr(client, "embedded", False)
+        # (`is True`: on a pymongo client, any attribute is a database of that name.)
+        self.embedded: bool = getattr(client, "embedded", False) is True
         self.engine: Any = self.db.engine if self.embedded else None
         # Every collection call, by operation and collection (off unless turned on).
         self.calls = CallCounter()
