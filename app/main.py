@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 
 import stripe
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.access_log import AccessLog
@@ -38,6 +38,7 @@ from app.ledger.reads import ReadRepository
 from app.ledger.repository import Repositories
 from app.logs import configure_logging
 from app.metrics import Metrics, MetricsAccess
+from app.query_params import refuse_unknown_query_parameters
 from app.readiness import Readiness, WaitForDatabase
 from app.request_id import RequestId
 from app.retention import RetentionSweep
@@ -225,6 +226,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served from the package's assets by install_docs, never a CDN
         redoc_url=None,
+        dependencies=[Depends(refuse_unknown_query_parameters)],
     )
     repos = Repositories(database)
     app.state.settings = settings

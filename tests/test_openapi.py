@@ -190,3 +190,12 @@ def test_generated_requests_and_the_document_agree_under_every_check(case):
     signed_as_stripe_signs(case)
     # An admin key, so that requests get past authentication to the rules behind it.
     case.call_and_validate(headers=auth("admin"), checks=EVERY_CHECK)
+
+
+async def test_an_undeclared_query_parameter_is_refused(client):
+    refused = await client.get("/v1/accounts", params={"limt": 5}, headers=auth())
+    fine = await client.get("/v1/accounts", params={"limit": 5}, headers=auth())
+
+    assert refused.status_code == 422 and refused.json()["errors"][0]["loc"] == ["query", "limt"]
+    assert fine.status_code == 200
+    assert (await client.get("/healthz", params={"probe": 1})).status_code == 200
