@@ -178,13 +178,6 @@ def signed_as_stripe_signs(case) -> None:
     case.headers = {**case.headers, "Stripe-Signature": f"t={at},{v1}"}
 
 
-@schema.parametrize()
-@settings(
-    max_examples=EXAMPLES_PER_OPERATION,
-    deadline=None,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
 def in_the_future(case) -> None:
     """A grant's expiry must be after now, which no schema can say: a valid case names a
     future one (the refusal of a past one is tested in tests/ledger/test_bad_input.py)."""
@@ -199,6 +192,13 @@ def in_the_future(case) -> None:
         body["expires_at"] = "2999-01-01T00:00:00Z"
 
 
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES_PER_OPERATION,
+    deadline=None,
+    database=None,
+    suppress_health_check=list(HealthCheck),
+)
 def test_generated_requests_and_the_document_agree_under_every_check(case):
     assert len(EVERY_CHECK) >= 14, [c.__name__ for c in EVERY_CHECK]
     signed_as_stripe_signs(case)
