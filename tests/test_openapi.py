@@ -158,6 +158,10 @@ def _schema():
     schema.config.generation.update(
         modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE], allow_extra_parameters=False
     )
+    # A valid debit or hold may ask for more than the balance: its documented answer is 402
+    # insufficient_credits, a refusal of the spend, not of the request's shape.
+    acceptance = schema.config.checks.positive_data_acceptance
+    acceptance.expected_statuses = [*acceptance.expected_statuses, "402"]
     return schema
 
 

@@ -138,7 +138,10 @@ class GrantCreate(Request):
     metadata: Metadata = Field(default_factory=dict)
 
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# Spelled out rather than \s, whose meaning differs between Python and the JSON Schema
+# (ECMA) readers of the OpenAPI document: no @, space or control character (C0, DEL, C1).
+_EMAIL_PART = r"[^@\x00-\x20\x7f-\x9f]+"
+EMAIL_PATTERN = rf"^{_EMAIL_PART}@{_EMAIL_PART}\.{_EMAIL_PART}$"
 AccountName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
