@@ -22,51 +22,38 @@ def assert_one_answer(answers, status: int, seed: int) -> None:
     assert len({r.text for r in answers}) == 1, seed
 
 
-async def test_same_key_debits_racing_all_answer_the_original(app, client, db):
+async def race_one_key(app, client, db, send, status, *, held: bool) -> None:
+    """Under every seed: SAME_TIME requests with one key (send(account or hold id)) all answer
+    the original's answer, the ledger verifies, and the units really conflicted."""
     for seed in SEEDS:
         account = await make_account(client, f"user_{seed}", 7)
+        target = (await reserve(client, account, 7)).json()["id"] if held else account
         with interleaved(db, seed):
-            answers = await asyncio.gather(
-                *(debit(client, account, 7, key="same") for _ in range(SAME_TIME))
-            )
-        assert_one_answer(answers, 201, seed)
+            answers = await asyncio.gather(*(send(target) for _ in range(SAME_TIME)))
+        assert_one_answer(answers, status, seed)
         await assert_verified(app)
     assert_contended(db, await reruns(client))
+
+
+async def test_same_key_debits_racing_all_answer_the_original(app, client, db):
+    await race_one_key(
+        app, client, db, lambda account: debit(client, account, 7, key="same"), 201, held=False
+    )
 
 
 async def test_same_key_holds_racing_all_answer_the_original(app, client, db):
-    for seed in SEEDS:
-        account = await make_account(client, f"user_{seed}", 7)
-        with interleaved(db, seed):
-            answers = await asyncio.gather(
-                *(reserve(client, account, 7, key="same") for _ in range(SAME_TIME))
-            )
-        assert_one_answer(answers, 201, seed)
-        await assert_verified(app)
-    assert_contended(db, await reruns(client))
+    await race_one_key(
+        app, client, db, lambda account: reserve(client, account, 7, key="same"), 201, held=False
+    )
 
 
 async def test_same_key_captures_racing_all_answer_the_original(app, client, db):
-    for seed in SEEDS:
-        account = await make_account(client, f"user_{seed}", 7)
-        hold = (await reserve(client, account, 7)).json()["id"]
-        with interleaved(db, seed):
-            answers = await asyncio.gather(
-                *(capture(client, hold, 7, key="same") for _ in range(SAME_TIME))
-            )
-        assert_one_answer(answers, 200, seed)
-        await assert_verified(app)
-    assert_contended(db, await reruns(client))
+    await race_one_key(
+        app, client, db, lambda hold: capture(client, hold, 7, key="same"), 200, held=True
+    )
 
 
 async def test_same_key_releases_racing_all_answer_the_original(app, client, db):
-    for seed in SEEDS:
-        account = await make_account(client, f"user_{seed}", 7)
-        hold = (await reserve(client, account, 7)).json()["id"]
-        with interleaved(db, seed):
-            answers = await asyncio.gather(
-                *(release(client, hold, key="same") for _ in range(SAME_TIME))
-            )
-        assert_one_answer(answers, 200, seed)
-        await assert_verified(app)
-    assert_contended(db, await reruns(client))
+    await race_one_key(
+        app, client, db, lambda hold: release(client, hold, key="same"), 200, held=True
+    )
