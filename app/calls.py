@@ -1,11 +1,12 @@
 """The call counter: every collection call the service makes (one round trip each on a replica
 set), by operation and collection, and every commit. Off by default; tests and the benchmark
-turn it on to pin and show what each API operation costs."""
+turn it on to pin and show what each API operation costs. It can also record each call's
+arguments (`recorded`), for a test to check every filter against the shard keys."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
 COMMIT = ("commit", "-")
 
@@ -31,14 +32,30 @@ CALLS = frozenset(
 )
 
 
+class Call(NamedTuple):
+    """One recorded collection call: its filter, documents or requests are in `args`/`kwargs`
+    as the caller passed them."""
+
+    operation: str
+    collection: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+
+
 class CallCounter:
     def __init__(self) -> None:
         self.enabled = False
         self.counts: Counter[tuple[str, str]] = Counter()
+        # Every call with its arguments while not None (tests/storage/test_shard_keys.py).
+        self.recorded: list[Call] | None = None
 
     def add(self, operation: str, collection: str) -> None:
         if self.enabled:
             self.counts[(operation, collection)] += 1
+
+    def record(self, call: Call) -> None:
+        if self.recorded is not None:
+            self.recorded.append(call)
 
     def reset(self) -> None:
         self.counts.clear()
@@ -62,8 +79,7 @@ class CallCounter:
 
 
 class CountedCollection:
-    """A replica set's collection whose calls are counted (the embedded engine counts in its
-    own adapter, which also sees every call)."""
+    """A collection whose calls are counted (and recorded, when asked), on either engine."""
 
     def __init__(self, raw: Any, name: str, counter: CallCounter) -> None:
         self._raw = raw
@@ -72,11 +88,12 @@ class CountedCollection:
 
     def __getattr__(self, name: str) -> Any:
         attr = getattr(self._raw, name)
-        if name not in CALLS or not self._counter.enabled:
+        if name not in CALLS or not (self._counter.enabled or self._counter.recorded is not None):
             return attr
 
         def counted(*args: Any, **kwargs: Any) -> Any:
             self._counter.add(name, self._name)
+            self._counter.record(Call(name, self._name, args, kwargs))
             return attr(*args, **kwargs)
 
         return counted

@@ -138,7 +138,7 @@ class Dispatcher:
 
     async def _attempt(self, delivery: dict) -> None:
         endpoint = await self.endpoints.get(delivery["endpoint_id"])
-        event = await self.events.get(delivery["event_id"])
+        event = await self.events.get(delivery["event_id"], delivery["account_id"])
         if endpoint is None or endpoint["disabled"] or event is None:
             why = (
                 "endpoint deleted"

@@ -141,7 +141,8 @@ class EventRecorder:
             return [("credits.expired", {"entry": _json(entry_view(entry))})]
         if entry["amount"] > 0 and entry["type"] in ("grant", "adjustment"):
             # The grant is written in the same unit of work, before or after its entry.
-            grant = await self.repos.grants.get(session, entry["grants"][0]["grant_id"])
+            grant_id = entry["grants"][0]["grant_id"]
+            grant = await self.repos.grants.get(session, entry["account_id"], grant_id)
             if grant is not None:
                 return [
                     (

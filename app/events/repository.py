@@ -85,8 +85,12 @@ class OutboxRepository:
         account's API object changes."""
         await self.db[ACCOUNTS].update_one({"_id": account_id}, {"$set": state}, session=session)
 
-    async def get(self, event_id: str) -> Doc | None:
-        return await self.events.find_one({"_id": event_id})
+    async def get(self, event_id: str, account_id: str | None) -> Doc | None:
+        """By its account when known (a list across accounts names the event alone)."""
+        query = (
+            {"_id": event_id} if account_id is None else {"_id": event_id, "account_id": account_id}
+        )
+        return await self.events.find_one(query)
 
     async def page(
         self,
@@ -127,7 +131,10 @@ class OutboxRepository:
         return await cursor.to_list(None)
 
     async def mark_dispatched(self, event_ids: list[str]) -> None:
-        await self.events.update_many({"_id": {"$in": event_ids}}, {"$set": {"dispatched": True}})
+        # Across accounts, as the scan that found them (the undispatched index).
+        await self.events.update_many(
+            {"dispatched": False, "_id": {"$in": event_ids}}, {"$set": {"dispatched": True}}
+        )
 
     async def oldest_undispatched(self) -> Doc | None:
         return await self.events.find_one({"dispatched": False}, sort=[("_id", ASCENDING)])

@@ -55,7 +55,7 @@ class EventService:
     ) -> schemas.EventPage:
         after = None
         if starting_after is not None:
-            after = await self.events.get(starting_after)
+            after = await self.events.get(starting_after, account_id)
             if after is None or (account_id is not None and after["account_id"] != account_id):
                 # A well-formed id that names nothing here: the thing asked for is not found.
                 raise CursorNotFound(f"starting_after: no event {starting_after} in this list")

@@ -39,11 +39,12 @@ async def settle_hold(
         spent = min(held, to_spend)
         to_spend -= spent
         parts.append((alloc["grant_id"], held, held - spent))
-    if await repos.grants.settle_live(session, parts) == len(parts):
+    if await repos.grants.settle_live(session, reservation["account_id"], parts) == len(parts):
         return 0
-    expired = await repos.grants.expired_among(session, [grant_id for grant_id, _, _ in parts])
+    account_id = reservation["account_id"]
+    expired = await repos.grants.expired_among(session, account_id, [g for g, _, _ in parts])
     gone = [part for part in parts if part[0] in expired]
-    await repos.grants.drop_held(session, [(grant_id, held) for grant_id, held, _ in gone])
+    await repos.grants.drop_held(session, account_id, [(g, held) for g, held, _ in gone])
     return sum(freed for _, _, freed in gone)
 
 
@@ -53,9 +54,7 @@ async def release_hold(
     """Resolve a held reservation as `released` or `expired`: its credits go back to their
     grants, and those of grants that expired meanwhile expire now. Returns the reservation
     after, or None if it was already resolved."""
-    done = await repos.reservations.resolve(
-        session, reservation["_id"], status, 0, now, live_at=None
-    )
+    done = await repos.reservations.resolve(session, reservation, status, 0, now, live_at=None)
     if done is None:
         return None
     lost = await settle_hold(session, repos, reservation, 0)

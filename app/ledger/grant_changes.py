@@ -13,21 +13,30 @@ from app.ledger.repository import Doc, Repositories
 from app.ledger.views import grant_status
 
 
-async def find_grant(session: Session, repos: Repositories, grant_id: str) -> Doc:
-    grant = await repos.grants.get(session, grant_id)
+async def find_grant(
+    session: Session, repos: Repositories, grant_id: str, account_id: str | None = None
+) -> Doc:
+    """The grant, by its account when known (else the one read that learns its account)."""
+    grant = (
+        await repos.grants.find_by_id(grant_id)
+        if account_id is None
+        else await repos.grants.get(session, account_id, grant_id)
+    )
     if grant is None:
         raise GrantNotFound(f"grant {grant_id!r} not found", grant_id=grant_id)
     return grant
 
 
-async def live_grant(session: Session, repos: Repositories, grant_id: str, now: datetime) -> Doc:
+async def live_grant(
+    session: Session, repos: Repositories, account_id: str, grant_id: str, now: datetime
+) -> Doc:
     """The grant, after whatever was due on its account expired (a change comes after that);
     refused once it has expired or was voided: what is gone stays gone."""
-    grant = await find_grant(session, repos, grant_id)
-    account = await repos.accounts.get(session, grant["account_id"])
+    grant = await find_grant(session, repos, grant_id, account_id)
+    account = await repos.accounts.get(session, account_id)
     if account is not None and is_due(account, now):
-        await expire_due(session, repos, grant["account_id"], now)
-        grant = await find_grant(session, repos, grant_id)
+        await expire_due(session, repos, account_id, now)
+        grant = await find_grant(session, repos, grant_id, account_id)
     if grant["expired"]:
         ended = grant_status(grant)
         raise GrantExpired(
@@ -41,6 +50,7 @@ async def live_grant(session: Session, repos: Repositories, grant_id: str, now: 
 async def void_grant(
     session: Session,
     repos: Repositories,
+    account_id: str,
     grant_id: str,
     now: datetime,
     *,
@@ -51,7 +61,7 @@ async def void_grant(
     """The rest of a grant expires now, with an `expiry` entry (none when nothing was free).
     Credits a hold has set aside stay with the hold, as at any expiry: what it releases
     later expires then. Returns (the grant after, the entry)."""
-    grant = await live_grant(session, repos, grant_id, now)
+    grant = await live_grant(session, repos, account_id, grant_id, now)
     entry = await expire_grant(
         session,
         repos,
@@ -62,12 +72,13 @@ async def void_grant(
         idempotency_key=idempotency_key,
         fields={"voided_at": now, "voided_by": actor, "void_reason": reason},
     )
-    return await find_grant(session, repos, grant_id), entry
+    return await find_grant(session, repos, grant_id, account_id), entry
 
 
 async def change_expiry(
     session: Session,
     repos: Repositories,
+    account_id: str,
     grant_id: str,
     expires_at: datetime | None,
     now: datetime,
@@ -88,7 +99,7 @@ async def change_expiry(
                 }
             ],
         )
-    grant = await live_grant(session, repos, grant_id, now)
+    grant = await live_grant(session, repos, account_id, grant_id, now)
     change = {
         "from": grant.get("expires_at"),
         "to": expires_at,
@@ -96,9 +107,9 @@ async def change_expiry(
         "actor": actor,
         "reason": reason,
     }
-    after = await repos.grants.set_expiry(session, grant_id, expires_at, change)
+    after = await repos.grants.set_expiry(session, grant, expires_at, change)
     if after is None:  # inside the transaction the grant just read cannot have changed
         raise RuntimeError(f"grant {grant_id} changed under the unit of work")
     # An earlier deadline is one the account must know of; a later one it finds by itself.
-    await repos.accounts.change(session, grant["account_id"], now, due_by=expires_at)
+    await repos.accounts.change(session, account_id, now, due_by=expires_at)
     return after

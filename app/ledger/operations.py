@@ -53,8 +53,8 @@ class Ledger:
         await load_account(self.repos, account_id, self.clock.now())
         after = None
         if starting_after is not None:
-            after = await self.repos.grants.get(None, starting_after)
-            if after is None or after["account_id"] != account_id:
+            after = await self.repos.grants.get(None, account_id, starting_after)
+            if after is None:
                 raise ValidationFailed(
                     "starting_after: not a grant of this account",
                     errors=[
@@ -125,7 +125,7 @@ class Ledger:
         found = await find_reservation(None, self.repos, reservation_id)
         if found["status"] == "held" and as_utc(found["expires_at"]) <= now:
             await expire_now(self.repos, found["account_id"], now)
-            found = await find_reservation(None, self.repos, reservation_id)
+            found = await find_reservation(None, self.repos, reservation_id, found["account_id"])
         return reservation_view(found)
 
     # Writes: each runs once per Idempotency-Key, in one transaction with its stored answer.
@@ -363,6 +363,7 @@ class Ledger:
             grant, entry = await void_grant(
                 session,
                 self.repos,
+                account_id,
                 grant_id,
                 now,
                 reason=req.reason,
@@ -390,7 +391,14 @@ class Ledger:
             # Checked inside, after the replay check: an exact retry gets the first answer
             # even once the time it named has passed.
             grant = await change_expiry(
-                session, self.repos, grant_id, req.expires_at, now, reason=req.reason, actor=actor
+                session,
+                self.repos,
+                account_id,
+                grant_id,
+                req.expires_at,
+                now,
+                reason=req.reason,
+                actor=actor,
             )
             after = known(await self.repos.accounts.get(session, account_id), account_id)
             return schemas.GrantWithAccount(

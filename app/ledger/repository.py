@@ -28,6 +28,11 @@ ANSWERS_BATCH = 1000  # idempotency answers dropped per call
 NOTHING_DUE = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+def _of(account_id: str, doc_id: str) -> Doc:
+    """One document of an account's: the account names its shard (app/storage/sharding.py)."""
+    return {"_id": doc_id, "account_id": account_id}
+
+
 def new_id(prefix: str) -> str:
     # ObjectId hex sorts by creation time, so ids double as a stable newest-first cursor.
     return f"{prefix}_{ObjectId()}"
@@ -249,8 +254,13 @@ class GrantRepository:
     async def insert(self, session: Session, grant: Doc) -> None:
         await self.col.insert_one(grant, session=session)
 
-    async def get(self, session: Session, grant_id: str) -> Doc | None:
-        return await self.col.find_one({"_id": grant_id}, session=session)
+    async def get(self, session: Session, account_id: str, grant_id: str) -> Doc | None:
+        return await self.col.find_one(_of(account_id, grant_id), session=session)
+
+    async def find_by_id(self, grant_id: str) -> Doc | None:
+        """The grant a request names alone, to learn its account: outside any transaction (on
+        a sharded cluster every shard answers it from its `_id` index)."""
+        return await self.col.find_one({"_id": grant_id})
 
     async def spendable(
         self,
@@ -332,26 +342,30 @@ class GrantRepository:
         query = {"account_id": account_id, "expired": False, "kind": {"$in": kinds}}
         return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
 
-    async def take(self, session: Session, takes: list[tuple[str, int]], *, hold: bool) -> None:
+    async def take(
+        self, session: Session, account_id: str, takes: list[tuple[str, int]], *, hold: bool
+    ) -> None:
         """Take free credits from live grants (into `held` for a hold): one call for all."""
         await self._all_or_rerun(
             session,
             [
                 UpdateOne(
-                    {"_id": grant_id, "expired": False, "remaining": {"$gte": amount}},
+                    {**_of(account_id, grant_id), "expired": False, "remaining": {"$gte": amount}},
                     {"$inc": {"remaining": -amount, **({"held": amount} if hold else {})}},
                 )
                 for grant_id, amount in takes
             ],
         )
 
-    async def settle_live(self, session: Session, parts: list[tuple[str, int, int]]) -> int:
+    async def settle_live(
+        self, session: Session, account_id: str, parts: list[tuple[str, int, int]]
+    ) -> int:
         """Resolve the held credits of a hold, `(grant_id, held, freed)` per grant: the freed
         credits go back to the grants still live. Returns how many grants were still live."""
         result = await self.col.bulk_write(
             [
                 UpdateOne(
-                    {"_id": grant_id, "expired": False},
+                    {**_of(account_id, grant_id), "expired": False},
                     {"$inc": {"held": -held, "remaining": freed}},
                 )
                 for grant_id, held, freed in parts
@@ -360,18 +374,21 @@ class GrantRepository:
         )
         return result.matched_count
 
-    async def expired_among(self, session: Session, grant_ids: list[str]) -> set[str]:
-        docs = await self.col.find(
-            {"_id": {"$in": grant_ids}, "expired": True}, {"_id": 1}, session=session
-        ).to_list(None)
+    async def expired_among(
+        self, session: Session, account_id: str, grant_ids: list[str]
+    ) -> set[str]:
+        query = {"account_id": account_id, "_id": {"$in": grant_ids}, "expired": True}
+        docs = await self.col.find(query, {"_id": 1}, session=session).to_list(None)
         return {doc["_id"] for doc in docs}
 
-    async def drop_held(self, session: Session, parts: list[tuple[str, int]]) -> None:
+    async def drop_held(
+        self, session: Session, account_id: str, parts: list[tuple[str, int]]
+    ) -> None:
         """Held credits of expired grants leave them (they expire with the hold's release)."""
         await self._all_or_rerun(
             session,
             [
-                UpdateOne({"_id": grant_id, "expired": True}, {"$inc": {"held": -held}})
+                UpdateOne({**_of(account_id, grant_id), "expired": True}, {"$inc": {"held": -held}})
                 for grant_id, held in parts
             ],
         )
@@ -389,20 +406,17 @@ class GrantRepository:
                 details={"errorLabels": ["TransientTransactionError"]},
             )
 
-    async def pay_deficit(self, session: Session, grant_id: str, amount: int) -> None:
-        await self.col.update_one(
-            {"_id": grant_id},
-            {"$inc": {"remaining": -amount, "deficit_paid": amount}},
-            session=session,
-        )
-
     async def mark_expired(
         self, session: Session, grant: Doc, now: datetime, *, fields: Doc | None = None
     ) -> bool:
         """Flip a grant to expired once, recording what it still had (and `fields`: a void's
         who and why)."""
         result = await self.col.update_one(
-            {"_id": grant["_id"], "expired": False, "remaining": grant["remaining"]},
+            {
+                **_of(grant["account_id"], grant["_id"]),
+                "expired": False,
+                "remaining": grant["remaining"],
+            },
             {
                 "$set": {
                     "expired": True,
@@ -417,12 +431,16 @@ class GrantRepository:
         return result.modified_count == 1
 
     async def set_expiry(
-        self, session: Session, grant_id: str, expires_at: datetime | None, change: Doc
+        self,
+        session: Session,
+        grant: Doc,
+        expires_at: datetime | None,
+        change: Doc,
     ) -> Doc | None:
         """A live grant's new expiry (None: never), the change kept on the grant; its
         credits.expiring notice is due again for the new date. None: no such live grant."""
         return await self.col.find_one_and_update(
-            {"_id": grant_id, "expired": False},
+            {**_of(grant["account_id"], grant["_id"]), "expired": False},
             {
                 "$set": {
                     "expires_at": expires_at,
@@ -499,13 +517,18 @@ class ReservationRepository:
     async def insert(self, session: Session, reservation: Doc) -> None:
         await self.col.insert_one(reservation, session=session)
 
-    async def get(self, session: Session, reservation_id: str) -> Doc | None:
-        return await self.col.find_one({"_id": reservation_id}, session=session)
+    async def get(self, session: Session, account_id: str, reservation_id: str) -> Doc | None:
+        return await self.col.find_one(_of(account_id, reservation_id), session=session)
+
+    async def find_by_id(self, reservation_id: str) -> Doc | None:
+        """The hold a request names alone (capture, release, a read), to learn its account:
+        outside any transaction (on a sharded cluster every shard answers it by `_id`)."""
+        return await self.col.find_one({"_id": reservation_id})
 
     async def resolve(
         self,
         session: Session,
-        reservation_id: str,
+        reservation: Doc,
         status: str,
         captured: int,
         now: datetime,
@@ -516,7 +539,7 @@ class ReservationRepository:
         """Move a held reservation to its final state once. With `live_at`, only a hold whose
         deadline is still ahead resolves (a capture may not take an expired hold). `replay`
         is the answer to a retry of the request that resolved it (its key and fingerprint)."""
-        query: Doc = {"_id": reservation_id, "status": "held"}
+        query: Doc = {**_of(reservation["account_id"], reservation["_id"]), "status": "held"}
         if live_at is not None:
             query["expires_at"] = {"$gt": live_at}
         fields = {"status": status, "captured": captured, "resolved_at": now}
@@ -559,7 +582,7 @@ class IdempotencyRepository:
         return f"{account_id} {key}"
 
     async def get(self, session: Session, account_id: str, key: str) -> Doc | None:
-        return await self.col.find_one({"_id": self._id(account_id, key)}, session=session)
+        return await self.col.find_one(_of(account_id, self._id(account_id, key)), session=session)
 
     async def insert(self, session: Session, account_id: str, key: str, record: Doc) -> None:
         await self.col.insert_one(

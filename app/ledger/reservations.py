@@ -83,8 +83,15 @@ async def reserve_credits(
     return reservation
 
 
-async def find_reservation(session: Session, repos: Repositories, reservation_id: str) -> Doc:
-    reservation = await repos.reservations.get(session, reservation_id)
+async def find_reservation(
+    session: Session, repos: Repositories, reservation_id: str, account_id: str | None = None
+) -> Doc:
+    """The hold, by its account when known (else the one read that learns its account)."""
+    reservation = (
+        await repos.reservations.find_by_id(reservation_id)
+        if account_id is None
+        else await repos.reservations.get(session, account_id, reservation_id)
+    )
     if reservation is None:
         raise ReservationNotFound(f"reservation {reservation_id!r} not found")
     return reservation
@@ -216,7 +223,7 @@ async def _resolve(
     resolved = {**reservation, "status": status, "captured": captured, "resolved_at": now}
     done = await repos.reservations.resolve(
         session,
-        reservation["_id"],
+        reservation,
         status,
         captured,
         now,
@@ -224,7 +231,10 @@ async def _resolve(
         replay=replay(resolved, entry, account),
     )
     if done is None:
-        refuse_resolved(await find_reservation(session, repos, reservation["_id"]), now)
+        found = await find_reservation(
+            session, repos, reservation["_id"], reservation["account_id"]
+        )
+        refuse_resolved(found, now)
     return done
 
 

@@ -35,7 +35,8 @@ async def draw(
         left -= take
     # One call for all the grants, however many: each update is guarded, and inside the
     # transaction they all hold (the unit of work runs again if one ever did not).
-    await repos.grants.take(session, [(a["grant_id"], -a["amount"]) for a in taken], hold=hold)
+    takes = [(a["grant_id"], -a["amount"]) for a in taken]
+    await repos.grants.take(session, account_id, takes, hold=hold)
     if grant_ids is not None and not hold:
         # A grant this debit used up (nothing free, nothing held) never has credits again:
         # it leaves the account's list, which would otherwise only ever grow.

@@ -73,6 +73,8 @@ async def _start(db, settings) -> dict:
     """One instance's start-up, then its answer for the account's newest entries."""
     app = create_app(settings, db=db, clock=FrozenClock(START), sweeper=False)
     async with app.router.lifespan_context(app):
+        # It serves at once, 503 until numbered (a start may outlast START_WAIT_SECONDS).
+        await app.state.readiness.became_ready.wait()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
             r = await c.get("/v1/accounts/old_1/ledger", headers=auth("reader"))

@@ -11,7 +11,9 @@ import pytest
 
 from app.db import GRANTS, LEDGER
 from app.main import sweep_once
+from tests.conftest import assert_verified
 from tests.factories import assert_invariants
+from tests.interleavings import assert_contended, interleaved, reruns
 from tests.stripe_shapes.common import LAYOUTS
 from tests.stripe_shapes.invoices import plan_line
 from tests.webhooks.helpers import get_account, same_time
@@ -91,14 +93,20 @@ async def test_a_paid_year_grants_twelve_months_once_each_whenever_the_sweep_run
     await assert_invariants(db, "user_1")
 
 
-async def test_concurrent_sweeps_grant_a_month_once(app_with, db, clock):
+@pytest.mark.parametrize("first_seed", [0, 100, 200])
+async def test_concurrent_sweeps_grant_a_month_once(app_with, db, clock, first_seed):
+    """Five sweeps at once at each month's start, their calls interleaved by a seed of their
+    own (tests/interleavings.py): each month is granted once, and the sweeps really met."""
     app, client, story, _ = await _subscribe_yearly(app_with, clock)
-    _at(clock, MONTH_STARTS[1])
+    for month, month_start in enumerate(MONTH_STARTS[1:], start=1):
+        _at(clock, month_start)
+        with interleaved(db, first_seed + month):
+            await asyncio.gather(*(_sweep(app, clock) for _ in range(5)))
 
-    await asyncio.gather(*(_sweep(app, clock) for _ in range(5)))
-
-    assert len(await _monthly_grants(db)) == 2
-    await assert_invariants(db, "user_1")
+        assert len(await _monthly_grants(db)) == month + 1, first_seed + month
+        await assert_invariants(db, "user_1")
+        await assert_verified(app)
+    assert_contended(db, await reruns(client))
 
 
 async def test_the_months_carry_over_by_the_rollover_rule(app_with, db, clock):
