@@ -1,6 +1,6 @@
 """The collection calls of each operation, counted by the service's own call counter
-(app/calls.py) in-process: a property of the code, the same on either engine (MONGODB_URI set:
-a throwaway database there)."""
+(app/storage/calls.py) in-process: a property of the code, the same on either engine
+(MONGODB_URI set: a throwaway database there)."""
 
 from __future__ import annotations
 
@@ -24,10 +24,10 @@ class Calls:
 async def count_calls() -> list[Calls]:
     import httpx
 
-    from app.clock import Clock
-    from app.config import Scope, Settings, sha256_hex
-    from app.db import connect
-    from app.main import create_app
+    from app.http.app import create_app
+    from app.kit.clock import Clock
+    from app.kit.config import Scope, Settings, sha256_hex
+    from app.storage.database import connect
 
     key = "bench-" + secrets.token_urlsafe(12)
     uri = os.environ.get("MONGODB_URI") or None

@@ -31,7 +31,7 @@ def _free_port() -> int:
 
 @contextlib.asynccontextmanager
 async def started_service() -> AsyncIterator[tuple[Service, int]]:
-    from app.config import Scope, sha256_hex
+    from app.kit.config import Scope, sha256_hex
 
     key = "bench-" + secrets.token_urlsafe(16)
     secret = "whsec_bench_" + secrets.token_hex(8)

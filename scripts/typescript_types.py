@@ -158,9 +158,9 @@ def generated(doc: dict[str, Any]) -> dict[str, str]:
 
 def service_document() -> dict[str, Any]:
     """The document of the app as configured for the tests (it does not depend on settings)."""
-    from app.clock import FrozenClock
-    from app.db import connect
-    from app.main import create_app
+    from app.http.app import create_app
+    from app.kit.clock import FrozenClock
+    from app.storage.database import connect
     from tests.conftest import START, make_settings
 
     app = create_app(make_settings(), db=connect(None, "openapi"), clock=FrozenClock(START))

@@ -14,10 +14,10 @@ import httpx
 import pytest
 from hypothesis import settings as hypothesis_settings
 
-from app.clock import FrozenClock
-from app.config import Scope, Settings, sha256_hex
-from app.db import Database, connect
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.clock import FrozenClock
+from app.kit.config import Scope, Settings, sha256_hex
+from app.storage.database import Database, connect
 from app.storage.embedded.scan import Scanner
 from tests.tools import skipped_lines
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from datetime import datetime
 
-from app.db import ACCOUNTS, GRANTS, LEDGER, RESERVATIONS, Database
+from app.storage.database import ACCOUNTS, GRANTS, LEDGER, RESERVATIONS, Database
 from tests.conftest import auth
 
 _keys = itertools.count(1)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError, OperationFailure
 
-from app.db import INDEXES, Database
+from app.storage.database import INDEXES, Database
 from app.storage.embedded.engine import Unit
 
 

@@ -9,7 +9,7 @@ import contextlib
 import os
 from collections.abc import Iterator
 
-from app.db import Database
+from app.storage.database import Database
 from app.storage.embedded.turns import FreeRunning, Seeded
 from tests.conftest import auth
 

@@ -1,4 +1,4 @@
-"""The access log tells of failed and slow requests only (app/access_log.py)."""
+"""The access log tells of failed and slow requests only (app/http/access_log.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ import httpx
 import pytest
 from starlette.responses import PlainTextResponse
 
-from app import access_log
-from app.access_log import AccessLog
+from app.http import access_log
+from app.http.access_log import AccessLog
 
 
 async def answering(status: int):

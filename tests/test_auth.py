@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from app.main import create_app
+from app.http.app import create_app
 from tests.conftest import JWT_SECRET, auth, make_settings
 from tests.factories import (
     assert_invariants,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.main import create_app
+from app.http.app import create_app
 from tests.conftest import auth, make_settings
 from tests.console.helpers import hidden
 

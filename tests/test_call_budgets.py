@@ -3,7 +3,7 @@ them fails here. Every call is a round trip on a replica set, and a transaction'
 how many requests a busy account can take (docs/design.md, "Calls per operation").
 
 The budgets are the common case: nothing due to expire on the account, a key not seen before,
-no outgoing event fired. They include the outgoing events' listener (app/events/recorder.py),
+no outgoing event fired. They include the outgoing events' listener (app/outbox/recorder.py),
 which decides on threshold crossings from the account the guarded write returned and so adds
 nothing to a move that crosses no threshold; a crossing's own calls are pinned apart."""
 
@@ -13,8 +13,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.calls import COMMIT
-from app.db import ACCOUNTS, EVENT_STREAMS, EVENTS
+from app.storage.calls import COMMIT
+from app.storage.database import ACCOUNTS, EVENT_STREAMS, EVENTS
 from tests.conftest import auth
 from tests.events.helpers import set_threshold, types_of
 from tests.factories import assert_invariants, capture, debit, grant, new_key, release, reserve

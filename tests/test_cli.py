@@ -61,7 +61,7 @@ def test_new_api_key_rejects_a_name_that_breaks_the_shell_line():
 
 
 def test_cli_scopes_match_the_settings_scopes():
-    from app.config import Scope
+    from app.kit.config import Scope
 
     assert set(SCOPES) == {scope.value for scope in Scope}
 

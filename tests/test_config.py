@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from app.config import Scope, SettingsError, load_settings, sha256_hex
+from app.kit.config import Scope, SettingsError, load_settings, sha256_hex
 
 SETTING_VARS = [
     "MONGODB_URI",

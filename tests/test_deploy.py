@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from dotenv import dotenv_values
 
-from app.auth import Authenticator
-from app.config import load_settings
+from app.http.auth import Authenticator
+from app.kit.config import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE_KEY = "ck_local_compose_only_do_not_deploy"
@@ -123,7 +123,7 @@ def test_the_build_context_holds_what_the_image_copies_and_no_secret_or_cache():
         for source in args.split()[:-1]
     ]
     assert copied and not [path for path in copied if _context_ignores(path)]
-    assert not _context_ignores("app/main.py")
+    assert not _context_ignores("app/http/app.py")
     for kept_out in (
         ".venv/bin/python",
         ".env",

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from app.clock import FrozenClock
+from app.kit.clock import FrozenClock
 from tests.browser import launch_chromium
 from tests.conftest import START
 from tests.console.live_server import LiveServer

@@ -13,10 +13,10 @@ import httpx
 import pytest
 
 import tests.factories as factories
-from app.clock import FrozenClock
-from app.db import connect
+from app.http.app import create_app
+from app.kit.clock import FrozenClock
 from app.ledger.expiry import sweep
-from app.main import create_app
+from app.storage.database import connect
 from app.storage.embedded.turns import Seeded
 from tests.conftest import START, assert_verified, auth, make_settings
 from tests.factories import adjust, capture, debit, grant, release, reserve

@@ -7,7 +7,8 @@ import pytest
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import OperationFailure
 
-from app.db import (
+from app.ledger.repository import SPENDING_ORDER, GrantRepository, LedgerRepository
+from app.storage.database import (
     CUSTOMERS,
     GRANTS,
     INDEXES,
@@ -16,7 +17,6 @@ from app.db import (
     IndexOptionsChanged,
     list_indexes,
 )
-from app.ledger.repository import SPENDING_ORDER, GrantRepository, LedgerRepository
 from tests.conftest import START
 from tests.factories import grant, make_account
 

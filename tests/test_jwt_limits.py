@@ -11,8 +11,8 @@ import httpx
 import jwt
 import pytest
 
-from app.config import SettingsError, load_settings
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.config import SettingsError, load_settings
 from tests.conftest import JWT_SECRET, api_keys_json, make_settings
 from tests.factories import assert_problem, make_account
 

@@ -11,7 +11,7 @@ import logging
 import httpx
 import pytest
 
-from app.logs import MAX_MESSAGE, configure_logging
+from app.kit.logs import MAX_MESSAGE, configure_logging
 from tests.conftest import WEBHOOK_SECRET, auth
 from tests.console.helpers import sign_in
 from tests.stripe_events import StripeEvents, signed_request

@@ -6,8 +6,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.config import SettingsError, load_settings
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.config import SettingsError, load_settings
 from tests.conftest import make_settings
 from tests.stripe_events import StripeEvents
 from tests.webhooks.helpers import send_ok

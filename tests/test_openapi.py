@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
 
-from app.clock import FrozenClock
-from app.db import connect
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.clock import FrozenClock
+from app.storage.database import connect
 from tests.conftest import START, WEBHOOK_SECRET, auth, make_settings
 from tests.stripe_events import sign
 
@@ -91,14 +91,14 @@ async def test_every_field_and_parameter_is_described_and_every_body_has_an_exam
         for field, prop in schema.get("properties", {}).items():
             assert prop.get("description"), (
                 f"{name}.{field} has no description: give it Field(description=...) or an "
-                "entry in app/apidoc/glossary.py"
+                "entry in app/http/apidoc/glossary.py"
             )
         assert schema.get("examples"), f"{name} has no example"
     for key, _, operation in operations(doc):
         for param in operation.get("parameters", []):
             assert param.get("description") not in (None, "", param["name"]), (
                 f"{key}: {param['name']} has no description: Query(description=...) or "
-                "PARAMETERS in app/apidoc/glossary.py"
+                "PARAMETERS in app/http/apidoc/glossary.py"
             )
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import sha256_hex
+from app.kit.config import sha256_hex
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -168,8 +168,8 @@ def test_importing_the_app_in_production_loads_nothing_of_the_embedded_engine(
 ):
     script = (
         "import json, sys\n"
-        "import app.cli, app.main\n"
-        "application = app.main.create_app()\n"
+        "import app.cli, app.http.app\n"
+        "application = app.http.app.create_app()\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     done = subprocess.run(
@@ -183,7 +183,7 @@ def test_importing_the_app_in_production_loads_nothing_of_the_embedded_engine(
 
     assert done.returncode == 0, done.stderr
     loaded = json.loads(done.stdout)
-    assert "app.main" in loaded and "pymongo" in loaded
+    assert "app.http.app" in loaded and "pymongo" in loaded
     assert not [m for m in loaded if m.split(".")[0] in DEV_ONLY or m.startswith(DEV_ONLY)]
 
 

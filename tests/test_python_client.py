@@ -24,9 +24,9 @@ from credit_ledger_client import (
 )
 from starlette.testclient import TestClient
 
-from app.clock import FrozenClock
-from app.db import LEDGER, RESERVATIONS, connect
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.clock import FrozenClock
+from app.storage.database import LEDGER, RESERVATIONS, connect
 from tests.conftest import START, make_settings, token
 from tests.factories import assert_invariants, debit, make_account
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.config import SettingsError, load_settings
-from app.db import IDEMPOTENCY, LEDGER, STRIPE_EVENTS
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.config import SettingsError, load_settings
+from app.storage.database import IDEMPOTENCY, LEDGER, STRIPE_EVENTS
 from tests.conftest import make_settings
 from tests.factories import assert_invariants, assert_problem, debit, make_account, snapshot
 from tests.stripe_events import StripeEvents

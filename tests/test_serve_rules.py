@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import subprocess
 
-from app.config import sha256_hex
+from app.kit.config import sha256_hex
 from tests.test_startup import free_port, start
 
 KEYS = json.dumps([{"name": "w", "sha256": sha256_hex("key-w"), "scopes": ["events:admin"]}])

@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.config import sha256_hex
+from app.kit.config import sha256_hex
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTING_VARS = [

@@ -25,9 +25,9 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from app.clock import FrozenClock
-from app.db import ACCOUNTS, connect
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.clock import FrozenClock
+from app.storage.database import ACCOUNTS, connect
 from tests.conftest import START, auth, make_settings
 from tests.factories import assert_invariants, snapshot
 from tests.stripe_events import StripeEvents, signed_request

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.db import EVENTS, GRANTS, IDEMPOTENCY, LEDGER
-from app.main import run_jobs
+from app.http.app import run_jobs
+from app.storage.database import EVENTS, GRANTS, IDEMPOTENCY, LEDGER
 from tests.factories import assert_invariants, grant, make_account
 
 

@@ -19,7 +19,7 @@ import httpx
 import jwt
 import pytest
 
-from app.clock import FrozenClock
+from app.kit.clock import FrozenClock
 from scripts.typescript_types import generated
 from tests.browser import launch_chromium
 from tests.conftest import JWT_SECRET, START, auth, token

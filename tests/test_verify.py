@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from app.cli.ledger import run_verify
-from app.db import ACCOUNTS, GRANTS, LEDGER, RESERVATIONS
+from app.storage.database import ACCOUNTS, GRANTS, LEDGER, RESERVATIONS
 from tests.conftest import auth
 from tests.factories import capture, debit, grant, make_account, reserve, snapshot
 

@@ -18,8 +18,8 @@ import pytest
 from fastapi import FastAPI
 from httpx import AsyncClient as Client
 
-from app.db import INDEXES, connect, list_indexes
-from app.main import create_app
+from app.http.app import create_app
+from app.storage.database import INDEXES, connect, list_indexes
 from tests.conftest import auth
 
 # Nothing listens on port 1: every server selection fails, quickly with these timeouts.

@@ -13,14 +13,14 @@ from app.billing.repository import AllocationRepository
 from app.billing.standing import save_subscription, subscriptions_of
 from app.billing.subscriptions import period_grant_expiry
 from app.billing.units import Learned, credit_unit
-from app.clock import as_utc
-from app.db import Session
-from app.isolation import isolated
+from app.jobs.isolation import isolated
+from app.kit.clock import as_utc
+from app.kit.metrics import Metrics
 from app.ledger.access import suspended_reason
 from app.ledger.expiry import expire_due
 from app.ledger.periods import close_period
 from app.ledger.repository import Doc, Repositories
-from app.metrics import Metrics
+from app.storage.database import Session
 
 log = logging.getLogger("app.billing.allocation")
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from pymongo.errors import OperationFailure
 
-from app.db import ACCOUNTS, PAYMENTS, Database, Session
+from app.storage.database import ACCOUNTS, PAYMENTS, Database, Session
 
 Doc = dict[str, Any]
 

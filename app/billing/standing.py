@@ -7,9 +7,9 @@ import re
 from datetime import datetime
 from typing import Any
 
-from app.clock import as_utc
-from app.db import Session
+from app.kit.clock import as_utc
 from app.ledger.repository import Repositories
+from app.storage.database import Session
 
 State = dict[str, Any]
 

@@ -13,10 +13,10 @@ from app.billing.catalog import Catalog, Plan
 from app.billing.entitlement import Unit, stored_share, unix, with_point
 from app.billing.repository import SubscriptionRepository
 from app.billing.subscriptions import period_grant_expiry
-from app.clock import as_utc
-from app.db import Session
+from app.kit.clock import as_utc
 from app.ledger.grants import grant_credits
 from app.ledger.repository import Repositories
+from app.storage.database import Session
 
 State = dict[str, Any]
 # Units a subscription remembers (Tiger Style: a bound on the account document); news of a

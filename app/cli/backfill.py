@@ -14,7 +14,7 @@ from app.cli.common import CommandError, redact_uri
 if TYPE_CHECKING:
     import stripe
 
-    from app.webhooks.processor import WebhookProcessor
+    from app.stripe_events.processor import WebhookProcessor
 
 # --- Stripe: events never delivered ---------------------------------------------------------
 
@@ -80,7 +80,7 @@ async def run_backfill(
     """Run the backfill and print its report; the exit status (0 done, 1 stopped)."""
     import stripe
 
-    from app.webhooks.backfill import STATUSES, BackfillInterrupted, backfill_events
+    from app.stripe_events.backfill import STATUSES, BackfillInterrupted, backfill_events
 
     out = out or sys.stdout
     err = err or sys.stderr
@@ -124,8 +124,8 @@ async def run_backfill(
 
 def backfill_command(args: argparse.Namespace) -> int:
     from app.billing.catalog import CatalogError, load_catalog
-    from app.config import SettingsError, load_settings
-    from app.webhooks.backfill import MAX_TYPES
+    from app.kit.config import SettingsError, load_settings
+    from app.stripe_events.backfill import MAX_TYPES
 
     try:
         settings = load_settings()
@@ -160,9 +160,9 @@ def backfill_command(args: argparse.Namespace) -> int:
     import stripe
     from pymongo.errors import PyMongoError
 
-    from app.clock import Clock
-    from app.db import connect
-    from app.main import build_processor
+    from app.http.app import build_processor
+    from app.kit.clock import Clock
+    from app.storage.database import connect
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     client = stripe.StripeClient(settings.stripe_api_key, max_network_retries=2)

@@ -172,7 +172,7 @@ def dev_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.cli.startup import bind_port, load_configuration, run_server
-    from app.main import configure_logging, create_app
+    from app.http.app import configure_logging, create_app
 
     # Settings go into os.environ first: the reloader's processes read them from there.
     setup = prepare_dev_environment(os.environ, _read_dotenv(Path(".env")))
@@ -184,14 +184,14 @@ def dev_command(args: argparse.Namespace) -> int:
     if args.reload:
         # The reloader imports the app by name in a fresh process, from the same environment.
         config = uvicorn.Config(
-            "app.main:app", reload=True, log_level="info", access_log=False, log_config=None
+            "app.http.app:app", reload=True, log_level="info", access_log=False, log_config=None
         )
     else:
-        # uvicorn's line per request is off: app/access_log.py logs the failed and the slow.
+        # uvicorn's line per request is off: app/http/access_log.py logs the failed and the slow.
         config = uvicorn.Config(
             create_app(configuration.settings, catalog=configuration.catalog),
             log_level="info",
             access_log=False,
-            log_config=None,  # uvicorn's lines go through app/logs.py's handler
+            log_config=None,  # uvicorn's lines go through app/kit/logs.py's handler
         )
     return run_server(config, sock, on_started)

@@ -11,15 +11,15 @@ from typing import TYPE_CHECKING, TextIO
 from app.cli.common import CommandError, redact_uri
 
 if TYPE_CHECKING:
-    from app.db import Database
+    from app.storage.database import Database
 
 
 def verify_command(args: argparse.Namespace) -> int:
     """Exit 0 when every invariant holds, 1 on any problem (each printed), 2 on bad usage."""
     from pymongo.errors import PyMongoError
 
-    from app.config import SettingsError, load_settings
-    from app.db import connect
+    from app.kit.config import SettingsError, load_settings
+    from app.storage.database import connect
 
     try:
         settings = load_settings()

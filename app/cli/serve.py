@@ -61,7 +61,7 @@ def serve_command(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.cli.startup import bind_port, load_configuration, run_server
-    from app.main import configure_logging, create_app
+    from app.http.app import configure_logging, create_app
 
     workers = args.workers if args.workers is not None else env_int("WEB_CONCURRENCY", 1)
     graceful = (
@@ -97,12 +97,12 @@ def serve_command(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=graceful,
         server_header=False,
         log_level="info",
-        access_log=False,  # app/access_log.py logs the failed and the slow requests
-        log_config=None,  # uvicorn's lines go through app/logs.py's handler
+        access_log=False,  # app/http/access_log.py logs the failed and the slow requests
+        log_config=None,  # uvicorn's lines go through app/kit/logs.py's handler
     )
     if workers > 1:
         # Each worker process imports the app by name and builds it from the same environment.
-        config = uvicorn.Config("app.main:app", workers=workers, **options)
+        config = uvicorn.Config("app.http.app:app", workers=workers, **options)
         log.info("serving on %s:%d with %d worker processes", args.host, settings.port, workers)
     else:
         config = uvicorn.Config(create_app(settings, catalog=configuration.catalog), **options)

@@ -14,7 +14,7 @@ import uvicorn
 
 from app.billing.catalog import Catalog, CatalogError, load_catalog
 from app.cli.common import CommandError
-from app.config import Settings, SettingsError, load_settings
+from app.kit.config import Settings, SettingsError, load_settings
 
 log = logging.getLogger("app")
 

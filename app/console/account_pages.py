@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from app.console import forms
 from app.console.chart import usage_chart
 from app.console.rendering import ConsoleError, Operator, back, render
-from app.errors import AccountNotFound, DomainError
+from app.kit.errors import AccountNotFound, DomainError
 from app.ledger import schemas
 from app.ledger.schemas import is_account_id
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from app.ledger.read_schemas import Usage
+from app.accounts.schemas import Usage
 
 WIDTH, HEIGHT = 760, 220
 # The plot inside the picture: room on the left for the scale, below for the dates, above

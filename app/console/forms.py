@@ -9,7 +9,7 @@ from fastapi import Request
 from pydantic import ValidationError
 
 from app.console.session import ConsoleSession, same_token
-from app.errors import DomainError, Forbidden, PayloadTooLarge
+from app.kit.errors import DomainError, Forbidden, PayloadTooLarge
 
 MAX_FORM_BYTES = 16 * 1024
 

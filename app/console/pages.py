@@ -14,8 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.console import account_pages, forms, stripe_pages, verify_pages, webhook_pages
 from app.console.rendering import ConsoleError, Operator, SignInNeeded, back, render
 from app.console.session import COOKIE, LIFETIME_SECONDS, LOGIN_CSRF_COOKIE, same_token
-from app.errors import DomainError
-from app.throttle import client_address
+from app.http.throttle import client_address
+from app.kit.errors import DomainError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 

@@ -13,9 +13,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from app.clock import Clock, as_utc
-from app.config import Scope, Settings
-from app.db import CONSOLE_SESSIONS, Database
+from app.kit.clock import Clock, as_utc
+from app.kit.config import Scope, Settings
+from app.storage.database import CONSOLE_SESSIONS, Database
 
 COOKIE = "credit_ledger_console"
 LOGIN_CSRF_COOKIE = "credit_ledger_console_login"

@@ -7,7 +7,7 @@ from fastapi.responses import Response
 
 from app.console import forms
 from app.console.rendering import Operator, back, render
-from app.errors import DomainError
+from app.kit.errors import DomainError
 from app.ledger.schemas import is_account_id
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.console.rendering import Operator, render
-from app.errors import AccountNotFound
+from app.kit.errors import AccountNotFound
 from app.ledger.schemas import is_account_id
 
 router = APIRouter(prefix="/console", include_in_schema=False)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.clock import as_utc
-from app.errors import AccessSuspended, InsufficientCredits, NegativeBalance
+from app.kit.clock import as_utc
+from app.kit.errors import AccessSuspended, InsufficientCredits, NegativeBalance
 from app.ledger.repository import Doc
 from app.ledger.schemas import AccessReason, SuspendedReason
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, NoReturn
 
-from app.db import Session
-from app.errors import AccountNotFound, InsufficientCredits
+from app.kit.errors import AccountNotFound, InsufficientCredits
 from app.ledger.access import available, ensure_can_spend, spend_guard, spending_figures
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.repository import Doc, Repositories
 from app.ledger.spending import draw, total
+from app.storage.database import Session
 
 
 async def debit_credits(

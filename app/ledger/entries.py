@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.clock import as_utc
+from app.kit.clock import as_utc
 from app.ledger.repository import Doc, new_id
 
 

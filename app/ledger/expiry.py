@@ -9,14 +9,14 @@ from datetime import datetime
 from functools import partial
 from typing import TypeVar
 
-from app.batches import in_batches
-from app.clock import as_utc
-from app.db import GRANTS, RESERVATIONS, Session
-from app.errors import AccountNotFound
-from app.isolation import isolated
+from app.jobs.isolation import isolated
+from app.kit.clock import as_utc
+from app.kit.errors import AccountNotFound
+from app.kit.metrics import Metrics
 from app.ledger.entries import ledger_entry, position
 from app.ledger.repository import NOTHING_DUE, Doc, Repositories, known
-from app.metrics import Metrics
+from app.storage.batches import in_batches
+from app.storage.database import GRANTS, RESERVATIONS, Session
 
 T = TypeVar("T")
 

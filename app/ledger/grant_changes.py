@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.clock import as_utc
-from app.db import Session
-from app.errors import GrantExpired, GrantNotFound, ValidationFailed
+from app.kit.clock import as_utc
+from app.kit.errors import GrantExpired, GrantNotFound, ValidationFailed
 from app.ledger.expiry import expire_due, expire_grant, is_due
 from app.ledger.repository import Doc, Repositories
 from app.ledger.views import grant_status
+from app.storage.database import Session
 
 
 async def find_grant(

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.db import Session
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import expire_due, is_due
 from app.ledger.repository import Doc, Repositories, known, new_id
 from app.ledger.spending import draw
+from app.storage.database import Session
 
 GRANT_KINDS = (
     "subscription",

@@ -11,8 +11,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from app.db import Session
-from app.errors import (
+from app.kit.errors import (
     DomainError,
     IdempotencyKeyExpired,
     IdempotencyKeyReused,
@@ -20,6 +19,7 @@ from app.errors import (
 )
 from app.ledger.expiry import after_expiry
 from app.ledger.repository import Repositories
+from app.storage.database import Session
 
 
 @dataclass(frozen=True)

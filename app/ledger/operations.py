@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.clock import Clock, as_utc
-from app.errors import AccountNotFound, ValidationFailed
+from app.kit.clock import Clock, as_utc
+from app.kit.errors import AccountNotFound, ValidationFailed
+from app.kit.paging import page_of
 from app.ledger import schemas
 from app.ledger.access import access_reason, available
 from app.ledger.debits import debit_credits
@@ -31,7 +32,6 @@ from app.ledger.reservations import (
 )
 from app.ledger.verify import verify
 from app.ledger.views import account_view, entry_view, grant_view, reservation_view
-from app.paging import page_of
 
 
 class Ledger:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.db import Database
+from app.storage.database import Database
 
 Doc = dict[str, Any]
 FactKind = Literal["entry", "balance", "account", "reservation"]

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.clock import as_utc
-from app.db import Session
+from app.kit.clock import as_utc
 from app.ledger.entries import ledger_entry, position
 from app.ledger.repository import Doc, Repositories, known, new_id
+from app.storage.database import Session
 
 PERIOD_KINDS = ["subscription", "rollover", "trial"]
 

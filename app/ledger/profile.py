@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from app.db import Session
-from app.errors import AccountNotFound
+from app.kit.errors import AccountNotFound
 from app.ledger.repository import Doc, Repositories
+from app.storage.database import Session
 
 # Bounds the terms one account adds to the search index: a name's words and metadata pairs.
 MAX_NAME_WORDS = 20

@@ -9,9 +9,17 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import OperationFailure
 
-from app.batches import update_in_batches
-from app.db import ACCOUNTS, GRANTS, IDEMPOTENCY, LEDGER, RESERVATIONS, Database, Session
 from app.ledger.outbox import record_outbox
+from app.storage.batches import update_in_batches
+from app.storage.database import (
+    ACCOUNTS,
+    GRANTS,
+    IDEMPOTENCY,
+    LEDGER,
+    RESERVATIONS,
+    Database,
+    Session,
+)
 
 Doc = dict[str, Any]
 SPENDING_ORDER = [

@@ -6,9 +6,8 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from app.clock import as_utc
-from app.db import Session
-from app.errors import (
+from app.kit.clock import as_utc
+from app.kit.errors import (
     ReservationExpired,
     ReservationNotFound,
     ReservationNotHeld,
@@ -21,6 +20,7 @@ from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, record_lost, settle_hold
 from app.ledger.repository import Doc, Repositories, known, new_id
 from app.ledger.spending import draw, total
+from app.storage.database import Session
 
 
 async def reserve_credits(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from app.db import Session
 from app.ledger.repository import Doc, Repositories
+from app.storage.database import Session
 
 
 async def draw(

@@ -12,9 +12,9 @@ from typing import Any
 
 from pymongo import ASCENDING
 
-from app.db import ACCOUNTS, GRANTS, LEDGER, RESERVATIONS, Session
 from app.ledger.idempotency import STRIPE_KEY_PREFIXES
 from app.ledger.repository import Doc, Repositories
+from app.storage.database import ACCOUNTS, GRANTS, LEDGER, RESERVATIONS, Session
 
 log = logging.getLogger("app.ledger.verify")
 

@@ -5,7 +5,7 @@ against these lists."""
 
 from __future__ import annotations
 
-from app.db import (
+from app.storage.database import (
     ACCOUNTS,
     CONSOLE_SESSIONS,
     CUSTOMERS,

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import uvicorn
 
-from app.clock import Clock
-from app.db import Database, connect
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.clock import Clock
+from app.storage.database import Database, connect
 from tests.conftest import make_settings
 
 CONSOLE_SECRET = "console-secret-for-the-browser-tests-0123456789"

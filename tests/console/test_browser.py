@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from app.clock import FrozenClock
+from app.kit.clock import FrozenClock
 from tests.browser import launch_chromium
 from tests.conftest import START, WEBHOOK_SECRET, auth, token
 from tests.console.live_server import LiveServer

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.db import LEDGER
+from app.storage.database import LEDGER
 from tests.conftest import auth, token
 from tests.console.helpers import COOKIE, account_form, hidden, sign_in
 from tests.factories import account, assert_invariants, make_account, snapshot

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from app.db import ACCOUNTS, STRIPE_EVENTS
+from app.storage.database import ACCOUNTS, STRIPE_EVENTS
 from tests.console.helpers import account_form, hidden, sign_in
 from tests.factories import account, debit, make_account
 from tests.webhooks.helpers import send_ok, subscribe

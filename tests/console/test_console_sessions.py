@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import httpx
 
-from app.db import CONSOLE_SESSIONS
-from app.main import create_app
+from app.http.app import create_app
+from app.storage.database import CONSOLE_SESSIONS
 from tests.conftest import make_settings
 from tests.console.helpers import COOKIE, account_form, hidden, sign_in
 from tests.factories import account, make_account

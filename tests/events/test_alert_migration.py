@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import httpx
 
-from app.clock import FrozenClock
-from app.db import ACCOUNTS, EVENT_STREAMS, MIGRATIONS
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.clock import FrozenClock
+from app.storage.database import ACCOUNTS, EVENT_STREAMS, MIGRATIONS
 from tests.conftest import START, auth
 from tests.events.helpers import types_of
 from tests.factories import assert_invariants, debit, grant, make_account

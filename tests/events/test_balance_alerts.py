@@ -2,8 +2,8 @@
 
 import pytest
 
-from app.config import SettingsError, load_settings
-from app.db import EVENT_STREAMS
+from app.kit.config import SettingsError, load_settings
+from app.storage.database import EVENT_STREAMS
 from tests.conftest import auth
 from tests.events.helpers import assert_numbered, events_of, set_threshold, types_of
 from tests.factories import (

@@ -5,7 +5,7 @@ once, in one attempt."""
 
 import asyncio
 
-from app.db import DELIVERIES
+from app.storage.database import DELIVERIES
 from tests.conftest import assert_verified
 from tests.events.helpers import register
 from tests.factories import debit, make_account

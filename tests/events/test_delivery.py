@@ -5,9 +5,9 @@ import asyncio
 import threading
 from datetime import datetime, timedelta
 
-from app.clock import as_utc
-from app.db import DELIVERIES
-from app.events.dispatcher import BODY_KEPT, EVERY_AFTER, JITTER
+from app.kit.clock import as_utc
+from app.outbox.dispatcher import BODY_KEPT, EVERY_AFTER, JITTER
+from app.storage.database import DELIVERIES
 from tests.conftest import auth
 from tests.events.helpers import (
     assert_numbered,

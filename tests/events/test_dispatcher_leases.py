@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from app.db import DELIVERIES, EVENTS
+from app.storage.database import DELIVERIES, EVENTS
 from tests.conftest import auth
 from tests.events.helpers import register
 from tests.factories import assert_problem, make_account

@@ -7,8 +7,8 @@ import asyncio
 
 import httpx
 
-from app.db import ENDPOINTS
-from app.main import create_app
+from app.http.app import create_app
+from app.storage.database import ENDPOINTS
 from tests.conftest import auth, make_settings
 from tests.factories import assert_problem
 

@@ -7,8 +7,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from app.db import ENDPOINTS
-from app.main import create_app
+from app.http.app import create_app
+from app.storage.database import ENDPOINTS
 from tests.conftest import auth, make_settings
 from tests.events.helpers import deliveries, register
 from tests.factories import assert_problem, debit, make_account

@@ -2,8 +2,8 @@
 
 from pymongo.errors import AutoReconnect
 
-from app.db import EVENTS
 from app.ledger.repository import LedgerRepository
+from app.storage.database import EVENTS
 from tests.events.helpers import assert_numbered, events_of, types_of
 from tests.factories import assert_invariants, debit, make_account
 from tests.webhooks.helpers import send_ok, subscribe

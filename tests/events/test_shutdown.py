@@ -3,7 +3,7 @@
 import asyncio
 import threading
 
-from app.db import DELIVERIES
+from app.storage.database import DELIVERIES
 from tests.events.helpers import register
 from tests.factories import make_account
 

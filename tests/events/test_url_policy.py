@@ -8,10 +8,10 @@ import httpx
 import pytest
 from bson import ObjectId
 
-from app.db import ENDPOINTS
-from app.events.dispatcher import DELIVERIES_TOTAL, Dispatcher
-from app.events.urls import UrlPolicy
-from app.main import create_app
+from app.http.app import create_app
+from app.outbox.dispatcher import DELIVERIES_TOTAL, Dispatcher
+from app.outbox.urls import UrlPolicy
+from app.storage.database import ENDPOINTS
 from tests.conftest import auth, make_settings
 from tests.events.helpers import deliveries, register
 from tests.factories import assert_problem, make_account

@@ -3,7 +3,7 @@ deficit that refuses spending until the next grants pay it off."""
 
 from datetime import timedelta
 
-from app.db import ACCOUNTS, GRANTS, LEDGER
+from app.storage.database import ACCOUNTS, GRANTS, LEDGER
 from tests.conftest import auth
 from tests.factories import (
     account,

@@ -9,8 +9,8 @@ import httpx
 import pytest
 from bson import ObjectId
 
-from app.db import ACCOUNTS, GRANTS, RESERVATIONS
-from app.main import create_app
+from app.http.app import create_app
+from app.storage.database import ACCOUNTS, GRANTS, RESERVATIONS
 from tests.conftest import auth, make_settings
 from tests.factories import (
     assert_invariants,

@@ -5,7 +5,7 @@ own, every invariant checked after each, and write conflicts and re-runs must ha
 import asyncio
 from collections import Counter
 
-from app.db import LEDGER, RESERVATIONS
+from app.storage.database import LEDGER, RESERVATIONS
 from tests.conftest import assert_verified
 from tests.factories import assert_invariants, capture, debit, make_account, release, reserve
 from tests.interleavings import FEW_SEEDS, SEEDS, assert_contended, interleaved, reruns

@@ -1,6 +1,6 @@
 """Debits: spending credits at once, refused when they are not there."""
 
-from app.db import ACCOUNTS, LEDGER
+from app.storage.database import ACCOUNTS, LEDGER
 from tests.conftest import auth
 from tests.factories import (
     assert_invariants,

@@ -3,8 +3,8 @@ periodic sweep for accounts nobody touches."""
 
 from datetime import timedelta
 
-from app.db import GRANTS, LEDGER
 from app.ledger.expiry import sweep
+from app.storage.database import GRANTS, LEDGER
 from tests.conftest import auth
 from tests.factories import (
     assert_invariants,

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.db import GRANTS, LEDGER
+from app.storage.database import GRANTS, LEDGER
 from tests.conftest import auth
 from tests.factories import (
     account,

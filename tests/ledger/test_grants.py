@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.db import ACCOUNTS, GRANTS, LEDGER
+from app.storage.database import ACCOUNTS, GRANTS, LEDGER
 from tests.factories import account, assert_invariants, debit, grant, live_grants
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.db import LEDGER
 from app.ledger.idempotency import DERIVED_KEY_PREFIXES
+from app.storage.database import LEDGER
 from tests.conftest import auth
 from tests.console.helpers import account_form, sign_in
 from tests.factories import assert_problem, make_account, snapshot

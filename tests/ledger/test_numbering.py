@@ -11,10 +11,10 @@ from itertools import pairwise
 import httpx
 from bson import ObjectId
 
-from app.clock import FrozenClock
-from app.db import ACCOUNTS, LEDGER, MIGRATIONS
-from app.ledger.numbering import NUMBER_BATCH
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.clock import FrozenClock
+from app.storage.database import ACCOUNTS, LEDGER, MIGRATIONS
+from app.storage.migrations.numbering import NUMBER_BATCH
 from tests.conftest import START, auth
 
 # 200,000 in the acceptance run (NUMBERING_ENTRIES=200000, docs/scaling.md); the suite numbers

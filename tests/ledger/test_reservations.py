@@ -2,8 +2,8 @@
 
 from datetime import timedelta
 
-from app.db import ACCOUNTS, LEDGER, RESERVATIONS
 from app.ledger.expiry import sweep
+from app.storage.database import ACCOUNTS, LEDGER, RESERVATIONS
 from tests.conftest import auth
 from tests.factories import (
     account,

@@ -6,7 +6,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from app.db import GRANTS, LEDGER, RESERVATIONS
+from app.storage.database import GRANTS, LEDGER, RESERVATIONS
 from tests.conftest import auth
 from tests.factories import (
     assert_invariants,

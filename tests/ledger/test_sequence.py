@@ -6,9 +6,9 @@ from datetime import timedelta
 
 import httpx
 
-from app.clock import FrozenClock
-from app.db import ACCOUNTS, GRANTS, LEDGER, MIGRATIONS
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.clock import FrozenClock
+from app.storage.database import ACCOUNTS, GRANTS, LEDGER, MIGRATIONS
 from tests.conftest import START, assert_verified, auth
 from tests.factories import (
     adjust,

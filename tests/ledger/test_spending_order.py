@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from app.db import GRANTS
+from app.storage.database import GRANTS
 from tests.factories import (
     assert_invariants,
     capture,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.db import ACCOUNTS
+from app.storage.database import ACCOUNTS
 from tests.conftest import auth
 from tests.console.helpers import sign_in
 from tests.factories import account, assert_invariants, assert_problem, make_account, snapshot

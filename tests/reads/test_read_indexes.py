@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pymongo import ASCENDING, DESCENDING
 
-from app.db import ACCOUNTS, LEDGER, RESERVATIONS, STRIPE_EVENTS
-from app.timeline.repository import SOURCES, Position, _after
+from app.accounts.timeline.repository import SOURCES, Position, _after
+from app.storage.database import ACCOUNTS, LEDGER, RESERVATIONS, STRIPE_EVENTS
 from tests.conftest import START
 from tests.factories import make_account
 from tests.test_indexes import _winning

@@ -11,9 +11,9 @@ from typing import Any
 
 from pymongo import UpdateOne
 
-from app.calls import Call
-from app.db import INDEXES, RESERVATIONS
-from app.main import run_jobs
+from app.http.app import run_jobs
+from app.storage.calls import Call
+from app.storage.database import INDEXES, RESERVATIONS
 from app.storage.embedded.internals import update_one_parts
 from app.storage.sharding import CROSS_ACCOUNT, LOOKUP_BY_ID, SHARD_KEYS, UNSHARDED
 from tests.conftest import auth

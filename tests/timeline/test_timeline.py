@@ -3,7 +3,7 @@ paged by one cursor without gaps or repeats."""
 
 from __future__ import annotations
 
-from app.db import EVENTS, LEDGER, RESERVATIONS, STRIPE_EVENTS
+from app.storage.database import EVENTS, LEDGER, RESERVATIONS, STRIPE_EVENTS
 from tests.conftest import auth
 from tests.factories import (
     assert_invariants,

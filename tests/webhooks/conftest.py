@@ -7,7 +7,7 @@ import contextlib
 import httpx
 import pytest
 
-from app.main import create_app
+from app.http.app import create_app
 from tests.conftest import assert_verified, make_settings
 from tests.stripe_events import StripeEvents
 from tests.webhooks.helpers import catalog_toml

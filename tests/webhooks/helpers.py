@@ -8,7 +8,7 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
-from app.db import LEDGER, STRIPE_EVENTS
+from app.storage.database import LEDGER, STRIPE_EVENTS
 from tests.conftest import WEBHOOK_SECRET, auth
 from tests.factories import assert_invariants, ledger_page, live_grants
 from tests.stripe_events import MONTH, StripeEvents, signed_request

@@ -12,9 +12,9 @@ from datetime import timedelta
 
 import httpx
 
-from app.clock import FrozenClock
-from app.db import connect
-from app.main import create_app
+from app.http.app import create_app
+from app.kit.clock import FrozenClock
+from app.storage.database import connect
 from tests.conftest import START, WEBHOOK_SECRET, auth, make_settings
 from tests.factories import assert_invariants
 from tests.stripe_events import StripeEvents, signed_request

@@ -17,9 +17,9 @@ import pytest
 import stripe
 
 from app.cli import parse_since, run_backfill
-from app.db import CUSTOMERS, PAYMENTS, STRIPE_EVENTS
-from app.webhooks.backfill import backfill_events, handled_types
-from app.webhooks.handlers import HANDLERS
+from app.storage.database import CUSTOMERS, PAYMENTS, STRIPE_EVENTS
+from app.stripe_events.backfill import backfill_events, handled_types
+from app.stripe_events.handlers import HANDLERS
 from tests.factories import assert_invariants, snapshot
 from tests.stripe_events import DAY, MONTH
 from tests.webhooks.helpers import STARTER, get_account, send_ok, state, stored_event

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from app.db import GRANTS
+from app.storage.database import GRANTS
 from tests.conftest import START
 from tests.stripe_shapes.common import DAY, LAYOUTS
 from tests.webhooks.helpers import catalog_toml

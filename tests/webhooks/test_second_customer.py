@@ -6,7 +6,7 @@ its events parked meanwhile are applied, and a replay does not park them again."
 import pytest
 import stripe
 
-from app.db import CUSTOMERS
+from app.storage.database import CUSTOMERS
 from tests.conftest import auth
 from tests.factories import assert_invariants, live_grants
 from tests.stripe_events import StripeEvents

@@ -4,7 +4,7 @@ import time
 
 import pytest
 
-from app.db import CUSTOMERS, PAYMENTS, STRIPE_EVENTS
+from app.storage.database import CUSTOMERS, PAYMENTS, STRIPE_EVENTS
 from tests.conftest import WEBHOOK_SECRET as SECRET
 from tests.factories import assert_problem, make_account, snapshot
 from tests.stripe_events import sign, to_body

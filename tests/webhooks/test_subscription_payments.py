@@ -7,7 +7,7 @@ import httpx
 import pytest
 import stripe
 
-from app.db import PAYMENTS
+from app.storage.database import PAYMENTS
 from tests.factories import assert_invariants, assert_problem, debit
 from tests.stripe_shapes.common import event
 from tests.stripe_shapes.payments import dispute, invoice_payment

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from app.db import ACCOUNTS, STRIPE_EVENTS
+from app.storage.database import ACCOUNTS, STRIPE_EVENTS
 from tests.conftest import WEBHOOK_SECRET, auth
 from tests.factories import assert_problem, snapshot
 from tests.stripe_events import sign, to_body

@@ -9,8 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from app.db import GRANTS, LEDGER
-from app.main import sweep_once
+from app.http.app import sweep_once
+from app.storage.database import GRANTS, LEDGER
 from tests.conftest import assert_verified
 from tests.factories import assert_invariants
 from tests.interleavings import assert_contended, interleaved, reruns

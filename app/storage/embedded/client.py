@@ -1,7 +1,7 @@
 """The embedded engine dressed as the driver's client: `client[name]` a database whose
 collections are the engine's, and `start_session()` a session whose transactions are the
 engine's units of work and whose `with_transaction` re-runs them as the driver's does.
-app/db.py uses it exactly as it uses AsyncMongoClient."""
+app/storage/database.py uses it exactly as it uses AsyncMongoClient."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 from pymongo.errors import DuplicateKeyError
 
-from app.db import ACCOUNTS, LEDGER
+from app.storage.database import ACCOUNTS, LEDGER
 from tests.factories import assert_invariants, grant, make_account
 
 embedded_only = pytest.mark.skipif(

@@ -1,0 +1,1 @@
+"""The read side of accounts: search, an account's holds, usage and the timeline."""

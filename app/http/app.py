@@ -1,0 +1,319 @@
+"""create_app(): settings, lifespan (connect, ensure indexes, sweep), routers, error handlers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+
+import stripe
+from fastapi import Depends, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from app.accounts.directory import Directory
+from app.accounts.repository import ReadRepository
+from app.accounts.timeline.repository import TimelineRepository
+from app.accounts.timeline.service import Timeline
+from app.billing.allocation import sweep_allocations
+from app.billing.catalog import Catalog, CatalogError, load_catalog
+from app.console.pages import install_console
+from app.console.session import SessionRepository, SessionSigner
+from app.http.access_log import AccessLog
+from app.http.apidoc import install_openapi
+from app.http.apidoc.pages import install_docs
+from app.http.auth import AuthenticateApi, Authenticator
+from app.http.body_limit import BodyLimit
+from app.http.query_params import refuse_unknown_query_parameters
+from app.http.readiness import Readiness, WaitForDatabase
+from app.http.request_id import RequestId
+from app.http.routes import (
+    accounts,
+    admin,
+    credits,
+    directory,
+    events,
+    grants,
+    health,
+    webhook_endpoints,
+    webhooks,
+)
+from app.http.throttle import FailureThrottle
+from app.jobs.isolation import isolated
+from app.jobs.notices import NoticeSweep
+from app.jobs.retention import RetentionSweep
+from app.kit.clock import Clock
+from app.kit.config import Settings, SettingsError, load_settings
+from app.kit.errors import install_error_handlers
+from app.kit.logs import configure_logging
+from app.kit.metrics import Metrics, MetricsAccess
+from app.ledger.expiry import sweep
+from app.ledger.operations import Ledger
+from app.ledger.repository import Repositories
+from app.outbox.wiring import wire_events
+from app.storage.database import Database, connect
+from app.storage.migrations.alert_state import move_alert_state
+from app.storage.migrations.numbering import number_legacy_ledgers
+from app.stripe_events.context import WebhookStores
+from app.stripe_events.event_log import EventLog
+from app.stripe_events.processor import WebhookProcessor
+from app.stripe_events.repository import CustomerRepository, EventRepository, PaymentRepository
+from app.stripe_events.stripe_api import StripeLookup, key_livemode
+
+log = logging.getLogger("app")
+
+SWEEP_INTERVAL_SECONDS = 60
+LOOKUP_TIMEOUT_SECONDS = 10
+# The longest a start waits for the database's first answer before serving (503s meanwhile).
+START_WAIT_SECONDS = 5
+
+
+async def sweep_once(
+    repos: Repositories, catalog: Catalog, now: datetime, metrics: Metrics | None = None
+) -> None:
+    """Expire what is due on accounts nobody touches, then grant the months of yearly plans
+    that have begun (after the expiry, so a month's rollover sees the last one's expiry)."""
+    await sweep(repos, now, metrics=metrics)
+    await sweep_allocations(repos, catalog, now, metrics=metrics)
+
+
+async def run_jobs(
+    repos: Repositories,
+    notices: NoticeSweep,
+    retention: RetentionSweep,
+    catalog: Catalog,
+    now: datetime,
+    metrics: Metrics,
+) -> None:
+    """One pass of every background job, each isolated from the others (and each isolates
+    its accounts and batches): a failure is logged and counted, and the rest still run."""
+    await isolated(metrics, "expiry", "the pass", lambda: sweep(repos, now, metrics=metrics))
+    await isolated(
+        metrics,
+        "allocation",
+        "the pass",
+        lambda: sweep_allocations(repos, catalog, now, metrics=metrics),
+    )
+    await isolated(metrics, "notices", "the pass", notices.run)
+    await isolated(metrics, "retention", "the pass", retention.run)
+
+
+async def _sweep_forever(
+    repos: Repositories,
+    notices: NoticeSweep,
+    retention: RetentionSweep,
+    catalog: Catalog,
+    clock: Clock,
+    metrics: Metrics,
+) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
+        await run_jobs(repos, notices, retention, catalog, clock.now(), metrics)
+
+
+def build_processor(
+    settings: Settings,
+    database: Database,
+    catalog: Catalog,
+    clock: Clock,
+    metrics: Metrics | None = None,
+    repos: Repositories | None = None,
+    stripe_client: stripe.StripeClient | None = None,
+) -> WebhookProcessor:
+    """The webhook processor and the stores it writes to: the app's, and the backfill's
+    (`python -m app stripe backfill`), wired in this one place. With STRIPE_API_KEY, payments
+    the service never saw linked to an invoice are looked up in Stripe's API."""
+    repos = repos or Repositories(database)
+    if stripe_client is None and settings.stripe_api_key:
+        # A look-up runs inside the event's transaction: bounded well under its 60 s limit.
+        stripe_client = stripe.StripeClient(
+            settings.stripe_api_key,
+            max_network_retries=1,
+            http_client=stripe.HTTPXClient(timeout=LOOKUP_TIMEOUT_SECONDS, allow_sync_methods=True),
+        )
+    lookup = StripeLookup(stripe_client) if stripe_client is not None else None
+    stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database), lookup)
+    return WebhookProcessor(
+        database,
+        stores,
+        EventRepository(database),
+        catalog,
+        clock,
+        settings.webhook_secrets,
+        metrics or Metrics(),
+        livemode=key_livemode(settings.stripe_api_key),
+    )
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    db: Database | None = None,
+    clock: Clock | None = None,
+    catalog: Catalog | None = None,
+    sweeper: bool = True,
+    stripe_client: stripe.StripeClient | None = None,
+) -> FastAPI:
+    settings = settings or load_settings()
+    settings.check()
+    # A bad catalog stops the start with a message naming the file and the field.
+    catalog = catalog or load_catalog(settings.plans_file)
+    clock = clock or Clock()
+    # A test passes its own database; otherwise connect to MONGODB_URI or the embedded engine.
+    database = db or connect(settings.mongodb_uri, settings.mongodb_db)
+
+    async def migrate() -> None:
+        # Once per database: ledgers written before entries carried seq get numbered.
+        await number_legacy_ledgers(app.state.repos, clock.now(), metrics=app.state.metrics)
+        # Once per database: alert state kept on event_streams moves to the accounts.
+        await move_alert_state(database, clock.now())
+
+    background: list[asyncio.Task[None]] = []
+
+    async def prepare_then_work() -> None:
+        # Indexes before the first write; the sweep and the dispatcher once they exist.
+        await app.state.readiness.prepare(
+            [
+                ("database", database.ping),
+                ("indexes", database.ensure_indexes),
+                ("migrations", migrate),
+            ]
+        )
+        if sweeper:
+            background.append(
+                asyncio.create_task(
+                    _sweep_forever(
+                        app.state.repos,
+                        app.state.notices,
+                        app.state.retention,
+                        catalog,
+                        clock,
+                        app.state.metrics,
+                    )
+                )
+            )
+            app.state.dispatcher.start()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if db is None and database.embedded:
+            from app.storage.embedded import freeze_after_full_collections  # dev only
+
+            freeze_after_full_collections()  # this process holds the embedded database
+        background.append(asyncio.create_task(prepare_then_work()))
+        # Serve once the first attempt has ended: ready when the database answers at once,
+        # otherwise 503s while the attempts go on in the background.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(app.state.readiness.first_attempt.wait(), START_WAIT_SECONDS)
+        try:
+            yield
+        finally:
+            for task in background:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            # A delivery in flight finishes or goes back for another instance.
+            await app.state.dispatcher.stop()
+            if db is None:
+                await database.close()
+
+    app = FastAPI(
+        title="Credit Ledger",
+        version="0.1.0",
+        summary="Stripe webhooks in; a credit ledger, subscription state and access decisions out.",
+        lifespan=lifespan,
+        docs_url=None,  # served from the package's assets by install_docs, never a CDN
+        redoc_url=None,
+        dependencies=[Depends(refuse_unknown_query_parameters)],
+    )
+    repos = Repositories(database)
+    app.state.settings = settings
+    app.state.db = database
+    app.state.readiness = Readiness()
+    app.state.clock = clock
+    app.state.repos = repos
+    app.state.authenticator = Authenticator(settings)
+    app.state.ledger = Ledger(repos, clock, max_held=settings.max_held_reservations)
+    app.state.directory = Directory(repos, ReadRepository(database), clock)
+    app.state.timeline = Timeline(repos, TimelineRepository(database), clock)
+    app.state.catalog = catalog
+    app.state.metrics = metrics = Metrics()
+    # Contention shows on either engine: every re-run of a unit of work, by its error label.
+    database.rerun_listeners.append(
+        lambda label: metrics.inc("credit_ledger_transaction_retries_total", label=label)
+    )
+    app.state.metrics_access = MetricsAccess(settings.metrics_token, settings.metrics_networks)
+    app.state.webhooks = build_processor(
+        settings, database, catalog, clock, app.state.metrics, repos, stripe_client
+    )
+    app.state.event_log = EventLog(app.state.webhooks.events)
+    sessions = SessionRepository(database)
+    app.state.retention = RetentionSweep(
+        app.state.webhooks.events,
+        repos.idempotency,
+        clock,
+        settings,
+        sessions,
+        app.state.metrics,
+    )
+    wire_events(app.state, settings, database, repos, catalog, clock, app.state.metrics)
+    install_error_handlers(app)
+    install_openapi(app)
+    install_docs(app)
+    # The last added runs first: authenticate from the headers, answer 503 while the
+    # database is not ready, then read the body.
+    app.add_middleware(BodyLimit)
+    app.add_middleware(WaitForDatabase, readiness=app.state.readiness)
+    app.state.throttle = FailureThrottle(app.state.metrics, clock, settings.auth_failure_burst)
+    app.add_middleware(
+        AuthenticateApi, authenticator=app.state.authenticator, throttle=app.state.throttle
+    )
+    if settings.cors_origin_list:
+        # Outside authentication: preflights are answered before it, and every answer (a 401
+        # included) carries the headers a browser needs to read it. Bearer tokens, no cookies.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origin_list),
+            allow_credentials=False,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+            expose_headers=["Idempotent-Replayed", "X-Request-Id"],
+            max_age=600,
+        )
+    app.add_middleware(AccessLog)  # it times the whole request
+    app.add_middleware(RequestId)  # outermost: every answer and log line carries the id
+    app.include_router(health.router)
+    app.include_router(directory.router)
+    app.include_router(accounts.router)
+    app.include_router(credits.router)
+    app.include_router(grants.router)
+    app.include_router(webhooks.router)
+    app.include_router(events.router)
+    app.include_router(admin.router)
+    app.include_router(webhook_endpoints.router)
+    app.state.console = SessionSigner(settings, sessions, clock)
+    install_console(app)
+    return app
+
+
+def _app_from_environment() -> FastAPI:
+    configure_logging()
+    try:
+        settings = load_settings()
+        configure_logging(settings.app_env == "production")  # APP_ENV may be in .env only
+        return create_app(settings)
+    except (SettingsError, CatalogError) as exc:
+        # A clear line, not a traceback: the message names the setting or catalog field.
+        log.error("cannot start: %s", exc)
+        raise SystemExit(2) from None
+
+
+# `uvicorn app.http.app:app` builds the app from the environment; tests call create_app().
+def __getattr__(name: str) -> FastAPI:
+    if name == "app":
+        application = _app_from_environment()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

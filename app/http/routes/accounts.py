@@ -1,0 +1,95 @@
+"""Reading an account: balance, grants, ledger, access decision."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+
+from app.http.auth import GrantCaller, ReadCaller
+from app.http.routes.common import AccountId, LedgerDep, OptionalIdempotencyKey, replayable
+from app.ledger import schemas
+
+router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+
+EntryType = Literal["grant", "debit", "capture", "expiry", "clawback", "adjustment"]
+
+
+@router.get("/{account_id}", response_model=schemas.Account, operation_id="getAccount")
+async def get_account(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep):
+    caller.check_account(account_id)
+    return await ledger.account(account_id)
+
+
+@router.patch("/{account_id}", response_model=schemas.Account, operation_id="updateAccount")
+async def update_account(
+    account_id: AccountId,
+    body: schemas.AccountUpdate,
+    caller: GrantCaller,
+    key: OptionalIdempotencyKey,
+    ledger: LedgerDep,
+):
+    """Set the account's name, email or metadata (null clears one; metadata is replaced
+    whole). The console's search finds accounts by them."""
+    return replayable(await ledger.update_account(account_id, body, key))
+
+
+@router.get("/{account_id}/grants", response_model=schemas.GrantList, operation_id="listGrants")
+async def list_grants(
+    account_id: AccountId,
+    caller: ReadCaller,
+    ledger: LedgerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: Annotated[str | None, Query(pattern=r"^gr_[0-9a-f]{24}$")] = None,
+):
+    caller.check_account(account_id)
+    return await ledger.grants(account_id, limit=limit, starting_after=starting_after)
+
+
+@router.get(
+    "/{account_id}/ledger", response_model=schemas.LedgerPage, operation_id="listLedgerEntries"
+)
+async def list_ledger(
+    account_id: AccountId,
+    caller: ReadCaller,
+    ledger: LedgerDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    starting_after: Annotated[str | None, Query(pattern=r"^le_[0-9a-f]{24}$")] = None,
+    type: Annotated[EntryType | None, Query()] = None,  # noqa: A002 - the spec's name
+    created_gte: Annotated[schemas.UtcTime | None, Query()] = None,
+    created_lt: Annotated[schemas.UtcTime | None, Query()] = None,
+):
+    caller.check_account(account_id)
+    return await ledger.ledger_page(
+        account_id,
+        limit=limit,
+        starting_after=starting_after,
+        type_=type,
+        created_gte=created_gte,
+        created_lt=created_lt,
+    )
+
+
+@router.get("/{account_id}/balance", response_model=schemas.BalanceAt, operation_id="getBalanceAt")
+async def balance_at(
+    account_id: AccountId,
+    caller: ReadCaller,
+    ledger: LedgerDep,
+    at: Annotated[schemas.UtcTime | None, Query()] = None,
+):
+    """The balance as it stood at a time (default: now), from the ledger."""
+    caller.check_account(account_id)
+    return await ledger.balance_at(account_id, at)
+
+
+@router.get(
+    "/{account_id}/access", response_model=schemas.AccessDecision, operation_id="checkAccess"
+)
+async def check_access(
+    account_id: AccountId,
+    caller: ReadCaller,
+    ledger: LedgerDep,
+    cost: Annotated[int, Query(ge=0, le=schemas.MAX_CREDITS)] = 1,
+):
+    caller.check_account(account_id)
+    return await ledger.access(account_id, cost)

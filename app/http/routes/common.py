@@ -1,0 +1,50 @@
+"""Pieces every router shares: path types, the Idempotency-Key header, replayable answers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Header, Path, Request
+from fastapi.responses import JSONResponse
+
+from app.kit.errors import MissingIdempotencyKey
+from app.ledger.idempotency import Outcome, check_caller_key
+from app.ledger.operations import Ledger
+from app.ledger.schemas import ACCOUNT_ID_PATTERN
+
+AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="the product's id")]
+ReservationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,64}$")]
+GrantId = Annotated[str, Path(pattern=r"^gr_[0-9a-f]{24}$", description="the grant's id")]
+
+
+async def _idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str:
+    if key is None:
+        raise MissingIdempotencyKey("this request needs an Idempotency-Key header")
+    return check_caller_key(key)
+
+
+IdempotencyKey = Annotated[str, Depends(_idempotency_key)]
+
+
+async def _optional_idempotency_key(
+    key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> str | None:
+    return None if key is None else await _idempotency_key(key)
+
+
+# For writes that set values (repeating them is harmless): a key is honoured when sent.
+OptionalIdempotencyKey = Annotated[str | None, Depends(_optional_idempotency_key)]
+
+
+async def get_ledger(request: Request) -> Ledger:
+    return request.app.state.ledger
+
+
+LedgerDep = Annotated[Ledger, Depends(get_ledger)]
+
+
+def replayable(outcome: Outcome) -> JSONResponse:
+    headers = {"Idempotent-Replayed": "true"} if outcome.replayed else {}
+    return JSONResponse(outcome.body, status_code=outcome.status, headers=headers)

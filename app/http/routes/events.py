@@ -1,0 +1,61 @@
+"""Outgoing events, pulled: the event list, and an account's low-balance alert."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from app.http.auth import GrantCaller, ReadCaller
+from app.http.routes.common import AccountId
+from app.ledger.schemas import ACCOUNT_ID_PATTERN, UtcTime
+from app.outbox import schemas
+from app.outbox.service import EventService
+
+router = APIRouter(tags=["events"])
+
+
+async def get_events(request: Request) -> EventService:
+    return request.app.state.events
+
+
+EventsDep = Annotated[EventService, Depends(get_events)]
+
+
+@router.get("/v1/events", response_model=schemas.EventPage, operation_id="listEvents")
+async def list_events(
+    caller: ReadCaller,
+    events: EventsDep,
+    account_id: Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN)] = None,
+    type: Annotated[schemas.EventType | None, Query()] = None,  # noqa: A002 - the spec's name
+    created_gte: Annotated[UtcTime | None, Query()] = None,
+    starting_after: Annotated[str | None, Query(pattern=schemas.EVENT_ID_PATTERN)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+):
+    if caller.account_id is not None:  # a user token: its own account's events only
+        caller.check_account(account_id or caller.account_id)
+        account_id = caller.account_id
+    return await events.page(
+        account_id=account_id,
+        type_=type,
+        created_gte=created_gte,
+        starting_after=starting_after,
+        limit=limit,
+    )
+
+
+@router.get(
+    "/v1/accounts/{account_id}/alerts", response_model=schemas.Alerts, operation_id="getAlerts"
+)
+async def get_alerts(account_id: AccountId, caller: ReadCaller, events: EventsDep):
+    caller.check_account(account_id)
+    return await events.alerts(account_id)
+
+
+@router.put(
+    "/v1/accounts/{account_id}/alerts", response_model=schemas.Alerts, operation_id="setAlerts"
+)
+async def set_alerts(
+    account_id: AccountId, body: schemas.AlertsUpdate, caller: GrantCaller, events: EventsDep
+):
+    return await events.set_alerts(account_id, body)

@@ -1,0 +1,1 @@
+"""What runs in the background: the sweep loop and each job it runs."""
