@@ -32,13 +32,12 @@ from app.http.request_id import RequestId
 from app.http.routes import (
     accounts,
     admin,
-    credits,
-    directory,
     events,
     grants,
     health,
+    reservations,
+    stripe_events,
     webhook_endpoints,
-    webhooks,
 )
 from app.http.throttle import FailureThrottle
 from app.jobs.isolation import isolated
@@ -285,11 +284,10 @@ def create_app(
     app.add_middleware(AccessLog)  # it times the whole request
     app.add_middleware(RequestId)  # outermost: every answer and log line carries the id
     app.include_router(health.router)
-    app.include_router(directory.router)
     app.include_router(accounts.router)
-    app.include_router(credits.router)
+    app.include_router(reservations.router)
     app.include_router(grants.router)
-    app.include_router(webhooks.router)
+    app.include_router(stripe_events.router)
     app.include_router(events.router)
     app.include_router(admin.router)
     app.include_router(webhook_endpoints.router)

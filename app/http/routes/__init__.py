@@ -1,1 +1,1 @@
-"""HTTP routers: thin, they parse, authorize, call the ledger or webhooks, and shape answers."""
+"""HTTP routes by resource: thin, they parse, authorize, call a service and shape the answer."""

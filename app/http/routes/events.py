@@ -1,4 +1,4 @@
-"""Outgoing events, pulled: the event list, and an account's low-balance alert."""
+"""Outgoing events, pulled: the event list."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from app.http.auth import GrantCaller, ReadCaller
-from app.http.routes.common import AccountId
+from app.http.auth import ReadCaller
 from app.ledger.schemas import ACCOUNT_ID_PATTERN, UtcTime
 from app.outbox import schemas
 from app.outbox.service import EventService
@@ -42,20 +41,3 @@ async def list_events(
         starting_after=starting_after,
         limit=limit,
     )
-
-
-@router.get(
-    "/v1/accounts/{account_id}/alerts", response_model=schemas.Alerts, operation_id="getAlerts"
-)
-async def get_alerts(account_id: AccountId, caller: ReadCaller, events: EventsDep):
-    caller.check_account(account_id)
-    return await events.alerts(account_id)
-
-
-@router.put(
-    "/v1/accounts/{account_id}/alerts", response_model=schemas.Alerts, operation_id="setAlerts"
-)
-async def set_alerts(
-    account_id: AccountId, body: schemas.AlertsUpdate, caller: GrantCaller, events: EventsDep
-):
-    return await events.set_alerts(account_id, body)

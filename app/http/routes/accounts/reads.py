@@ -1,4 +1,5 @@
-"""Finding accounts, an account's holds and its usage; the timeline for operators."""
+"""Finding accounts, an account's holds and its usage (app/accounts/, the read side); the timeline
+for operators."""
 
 from __future__ import annotations
 

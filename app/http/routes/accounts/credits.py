@@ -1,18 +1,19 @@
-"""Changing credits: debits, holds, grants and corrections. Each POST is idempotent by key."""
+"""Changing an account's credits: debits, holds, grants and corrections. Each POST is idempotent
+by key."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from app.http.auth import DebitCaller, GrantCaller, ReserveCaller
-from app.http.routes.common import AccountId, IdempotencyKey, LedgerDep, ReservationId, replayable
+from app.http.routes.common import AccountId, IdempotencyKey, LedgerDep, replayable
 from app.ledger import schemas
 
-router = APIRouter(tags=["credits"])
+router = APIRouter(prefix="/v1/accounts", tags=["credits"])
 
 
 @router.post(
-    "/v1/accounts/{account_id}/debits",
+    "/{account_id}/debits",
     status_code=201,
     response_model=schemas.EntryWithAccount,
     operation_id="createDebit",
@@ -28,7 +29,7 @@ async def create_debit(
 
 
 @router.post(
-    "/v1/accounts/{account_id}/reservations",
+    "/{account_id}/reservations",
     status_code=201,
     response_model=schemas.Reservation,
     operation_id="createReservation",
@@ -43,44 +44,8 @@ async def create_reservation(
     return replayable(await ledger.reserve(account_id, body, key, caller.name))
 
 
-@router.get(
-    "/v1/reservations/{reservation_id}",
-    response_model=schemas.Reservation,
-    operation_id="getReservation",
-)
-async def get_reservation(reservation_id: ReservationId, caller: ReserveCaller, ledger: LedgerDep):
-    return await ledger.reservation(reservation_id)
-
-
 @router.post(
-    "/v1/reservations/{reservation_id}/capture",
-    response_model=schemas.CaptureResult,
-    operation_id="captureReservation",
-)
-async def capture(
-    reservation_id: ReservationId,
-    caller: ReserveCaller,
-    key: IdempotencyKey,
-    ledger: LedgerDep,
-    body: schemas.CaptureCreate | None = None,
-):
-    body = body or schemas.CaptureCreate()
-    return replayable(await ledger.capture(reservation_id, body, key, caller.name))
-
-
-@router.post(
-    "/v1/reservations/{reservation_id}/release",
-    response_model=schemas.Reservation,
-    operation_id="releaseReservation",
-)
-async def release(
-    reservation_id: ReservationId, caller: ReserveCaller, key: IdempotencyKey, ledger: LedgerDep
-):
-    return replayable(await ledger.release(reservation_id, key, caller.name))
-
-
-@router.post(
-    "/v1/accounts/{account_id}/grants",
+    "/{account_id}/grants",
     status_code=201,
     response_model=schemas.EntryWithAccount,
     operation_id="createGrant",
@@ -96,7 +61,7 @@ async def create_grant(
 
 
 @router.post(
-    "/v1/accounts/{account_id}/adjustments",
+    "/{account_id}/adjustments",
     status_code=201,
     response_model=schemas.EntryWithAccount,
     operation_id="createAdjustment",

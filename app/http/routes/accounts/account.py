@@ -1,4 +1,4 @@
-"""Reading an account: balance, grants, ledger, access decision."""
+"""One account: its profile, grants, ledger, balance at a time and access decision."""
 
 from __future__ import annotations
 
