@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from app.http.app import run_jobs
+from app.jobs.loop import run_jobs
 from app.storage.database import EVENTS, GRANTS, IDEMPOTENCY, LEDGER
 from tests.factories import assert_invariants, grant, make_account
 

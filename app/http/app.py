@@ -7,7 +7,6 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import datetime
 
 import stripe
 from fastapi import Depends, FastAPI
@@ -17,7 +16,6 @@ from app.accounts.directory import Directory
 from app.accounts.repository import ReadRepository
 from app.accounts.timeline.repository import TimelineRepository
 from app.accounts.timeline.service import Timeline
-from app.billing.allocation import sweep_allocations
 from app.billing.catalog import Catalog, CatalogError, load_catalog
 from app.console.pages import install_console
 from app.console.session import SessionRepository, SessionSigner
@@ -40,15 +38,13 @@ from app.http.routes import (
     webhook_endpoints,
 )
 from app.http.throttle import FailureThrottle
-from app.jobs.isolation import isolated
-from app.jobs.notices import NoticeSweep
+from app.jobs.loop import sweep_forever
 from app.jobs.retention import RetentionSweep
 from app.kit.clock import Clock
 from app.kit.config import Settings, SettingsError, load_settings
 from app.kit.errors import install_error_handlers
 from app.kit.logs import configure_logging
 from app.kit.metrics import Metrics, MetricsAccess
-from app.ledger.expiry import sweep
 from app.ledger.operations import Ledger
 from app.ledger.repository import Repositories
 from app.outbox.wiring import wire_events
@@ -63,53 +59,9 @@ from app.stripe_events.stripe_api import StripeLookup, key_livemode
 
 log = logging.getLogger("app")
 
-SWEEP_INTERVAL_SECONDS = 60
 LOOKUP_TIMEOUT_SECONDS = 10
 # The longest a start waits for the database's first answer before serving (503s meanwhile).
 START_WAIT_SECONDS = 5
-
-
-async def sweep_once(
-    repos: Repositories, catalog: Catalog, now: datetime, metrics: Metrics | None = None
-) -> None:
-    """Expire what is due on accounts nobody touches, then grant the months of yearly plans
-    that have begun (after the expiry, so a month's rollover sees the last one's expiry)."""
-    await sweep(repos, now, metrics=metrics)
-    await sweep_allocations(repos, catalog, now, metrics=metrics)
-
-
-async def run_jobs(
-    repos: Repositories,
-    notices: NoticeSweep,
-    retention: RetentionSweep,
-    catalog: Catalog,
-    now: datetime,
-    metrics: Metrics,
-) -> None:
-    """One pass of every background job, each isolated from the others (and each isolates
-    its accounts and batches): a failure is logged and counted, and the rest still run."""
-    await isolated(metrics, "expiry", "the pass", lambda: sweep(repos, now, metrics=metrics))
-    await isolated(
-        metrics,
-        "allocation",
-        "the pass",
-        lambda: sweep_allocations(repos, catalog, now, metrics=metrics),
-    )
-    await isolated(metrics, "notices", "the pass", notices.run)
-    await isolated(metrics, "retention", "the pass", retention.run)
-
-
-async def _sweep_forever(
-    repos: Repositories,
-    notices: NoticeSweep,
-    retention: RetentionSweep,
-    catalog: Catalog,
-    clock: Clock,
-    metrics: Metrics,
-) -> None:
-    while True:
-        await asyncio.sleep(SWEEP_INTERVAL_SECONDS)
-        await run_jobs(repos, notices, retention, catalog, clock.now(), metrics)
 
 
 def build_processor(
@@ -183,7 +135,7 @@ def create_app(
         if sweeper:
             background.append(
                 asyncio.create_task(
-                    _sweep_forever(
+                    sweep_forever(
                         app.state.repos,
                         app.state.notices,
                         app.state.retention,

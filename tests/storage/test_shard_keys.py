@@ -11,7 +11,7 @@ from typing import Any
 
 from pymongo import UpdateOne
 
-from app.http.app import run_jobs
+from app.jobs.loop import run_jobs
 from app.storage.calls import Call
 from app.storage.database import INDEXES, RESERVATIONS
 from app.storage.embedded.internals import update_one_parts

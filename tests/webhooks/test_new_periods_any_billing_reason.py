@@ -6,7 +6,7 @@ a yearly price's monthly credits stop when a monthly price replaces it."""
 
 import pytest
 
-from app.http.app import sweep_once
+from app.jobs.loop import sweep_once
 from tests.factories import assert_invariants, live_grants
 from tests.stripe_shapes.common import LAYOUTS
 from tests.webhooks.helpers import get_account, same_time

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 import pytest
 
-from app.http.app import sweep_once
+from app.jobs.loop import sweep_once
 from app.storage.database import GRANTS, LEDGER
 from tests.conftest import assert_verified
 from tests.factories import assert_invariants
