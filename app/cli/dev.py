@@ -31,6 +31,9 @@ class DevSetup:
     plans_file: str
     api_key: str | None  # minted for this run; None when API_KEYS was already configured
     webhook_secret: str | None  # likewise for STRIPE_WEBHOOK_SECRET
+    # "0.5 ms round trip, 2 ms commit" when the embedded engine simulates a replica set's
+    # latency (benchmarks: EMBEDDED_ROUND_TRIP_MS, EMBEDDED_COMMIT_MS).
+    simulated_latency: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -123,6 +126,8 @@ def dev_banner(setup: DevSetup, credentials_file: Path = DEV_CREDENTIALS_FILE) -
         database = redact_uri(setup.mongodb_uri)
     else:
         database = "embedded in-memory engine (MONGODB_URI unset): data is lost on exit"
+        if setup.simulated_latency:
+            database += f"; SIMULATED latency: {setup.simulated_latency}"
     if setup.api_key:
         key_line = f"{setup.api_key}  (all scopes; minted for this run)"
     else:
@@ -177,7 +182,14 @@ def dev_command(args: argparse.Namespace) -> int:
     # Settings go into os.environ first: the reloader's processes read them from there.
     setup = prepare_dev_environment(os.environ, _read_dotenv(Path(".env")))
     configuration = load_configuration()  # every mistake stops here, in one line
-    setup = replace(setup, port=configuration.settings.port)
+    settings = configuration.settings
+    simulated = None
+    if settings.embedded_round_trip_ms or settings.embedded_commit_ms:
+        simulated = (
+            f"{settings.embedded_round_trip_ms:g} ms round trip, "
+            f"{settings.embedded_commit_ms:g} ms commit"
+        )
+    setup = replace(setup, port=settings.port, simulated_latency=simulated)
     sock = bind_port(setup.host, setup.port)
     configure_logging(configuration.settings.app_env == "production")
     on_started = partial(announce, setup, Path(args.credentials_file))

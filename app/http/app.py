@@ -114,6 +114,10 @@ def create_app(
     clock = clock or Clock()
     # A test passes its own database; otherwise connect to MONGODB_URI or the embedded engine.
     database = db or connect(settings.mongodb_uri, settings.mongodb_db)
+    if database.engine is not None and (
+        settings.embedded_round_trip_ms or settings.embedded_commit_ms
+    ):
+        _simulate_latency(database, settings)
 
     async def migrate() -> None:
         # Once per database: ledgers written before entries carried seq get numbered.
@@ -246,6 +250,17 @@ def create_app(
     app.state.console = SessionSigner(settings, sessions, clock)
     install_console(app)
     return app
+
+
+def _simulate_latency(database: Database, settings: Settings) -> None:
+    """Benchmarks only: the embedded engine waits as a replica set would answer."""
+    from app.storage.embedded.latency import Latency  # dev only: the engine is embedded
+
+    latency = Latency(settings.embedded_round_trip_ms / 1000, settings.embedded_commit_ms / 1000)
+    database.engine.latency = latency
+    log.warning(
+        "embedded engine: %s (EMBEDDED_ROUND_TRIP_MS, EMBEDDED_COMMIT_MS)", latency.describe()
+    )
 
 
 def _app_from_environment() -> FastAPI:

@@ -94,6 +94,13 @@ class Settings(BaseSettings):
     auth_failure_burst: int = Field(default=20, ge=1, le=1_000_000)
     # Webhook endpoints at most (each multiplies every event into one more delivery).
     max_webhook_endpoints: int = Field(default=20, ge=1, le=1000)
+    # Concurrent debits and holds of one account in this process share one unit of work
+    # (docs/design.md, "Group commit"); false: one unit per request.
+    group_commit: bool = True
+    # Benchmarks only: the embedded engine simulates a replica set's latency (a round trip
+    # per collection call, a majority commit per commit); 0: none.
+    embedded_round_trip_ms: float = Field(default=0, ge=0, le=1000)
+    embedded_commit_ms: float = Field(default=0, ge=0, le=1000)
 
     @field_validator(
         "mongodb_uri",
@@ -132,6 +139,15 @@ class Settings(BaseSettings):
             missing.append("JWT_AUDIENCE (user tokens are enabled)")
         if missing:
             raise ValueError("APP_ENV=production refuses to start without " + ", ".join(missing))
+        return self
+
+    @model_validator(mode="after")
+    def _latency_is_simulated(self) -> Settings:
+        if self.mongodb_uri and (self.embedded_round_trip_ms or self.embedded_commit_ms):
+            raise ValueError(
+                "EMBEDDED_ROUND_TRIP_MS and EMBEDDED_COMMIT_MS simulate a replica set's latency "
+                "on the embedded engine (benchmarks only): unset them with MONGODB_URI"
+            )
         return self
 
     @cached_property

@@ -78,7 +78,7 @@ class EmbeddedSession:
         transaction open, for the commit to be retried; any other failure ends it."""
         unit = self.unit
         assert unit is not None
-        await self.engine.turns.call()
+        await self.engine.enter_commit()
         try:
             self.engine.commit(unit)
         except PyMongoError as exc:

@@ -21,6 +21,7 @@ from app.storage.embedded.copies import copy_document
 from app.storage.embedded.fast import install as install_fast_paths
 from app.storage.embedded.fast import unique_keys
 from app.storage.embedded.internals import documents_of, require_tested_versions, store_of
+from app.storage.embedded.latency import Latency
 from app.storage.embedded.scan import Scanner
 from app.storage.embedded.turns import FreeRunning, Turns
 
@@ -97,6 +98,9 @@ class EmbeddedEngine:
         self.faults: Faults | None = None  # set by the fault-injection tests only
         self.scanner = Scanner()  # tests make it yield on small collections too
         self.turns: Turns = FreeRunning()
+        # Simulated replica-set latency (benchmarks only: EMBEDDED_ROUND_TRIP_MS and
+        # EMBEDDED_COMMIT_MS); None: calls and commits take only the time they take.
+        self.latency: Latency | None = None
         self.stats: Counter[str] = Counter()  # write conflicts, lifetime aborts (tests, docs)
         self.committed = 0  # the last commit's timestamp
         self.holders: defaultdict[str, dict[Any, Unit]] = defaultdict(dict)
@@ -120,8 +124,10 @@ class EmbeddedEngine:
         self, unit: Unit | None, operation: str, collection: str, upsert: bool = False
     ) -> None:
         """Every collection call passes here before the engine acts on it: the turn (seeded
-        tests interleave here; simulated latency would wait here), then the unit's checks."""
+        tests interleave here), the simulated round trip, then the unit's checks."""
         await self.turns.call()
+        if self.latency is not None:
+            await self.latency.call()
         if unit is None:
             return
         self.alive(unit)
@@ -244,6 +250,12 @@ class EmbeddedEngine:
         return copy_document(doc)
 
     # --- the end of a unit ------------------------------------------------------------------
+
+    async def enter_commit(self) -> None:
+        """Every commit passes here first: the turn, then the simulated majority commit."""
+        await self.turns.call()
+        if self.latency is not None:
+            await self.latency.commit_wait()
 
     def commit(self, unit: Unit) -> None:
         self.alive(unit)
