@@ -45,6 +45,7 @@ from app.kit.config import Settings, SettingsError, load_settings
 from app.kit.errors import install_error_handlers
 from app.kit.logs import configure_logging
 from app.kit.metrics import Metrics, MetricsAccess
+from app.ledger.group_commit import GroupCommit
 from app.ledger.operations import Ledger
 from app.ledger.repository import Repositories
 from app.outbox.wiring import wire_events
@@ -190,11 +191,17 @@ def create_app(
     app.state.clock = clock
     app.state.repos = repos
     app.state.authenticator = Authenticator(settings)
-    app.state.ledger = Ledger(repos, clock, max_held=settings.max_held_reservations)
+    app.state.metrics = metrics = Metrics()
+    group = GroupCommit(repos, settings.max_held_reservations, metrics)
+    app.state.ledger = Ledger(
+        repos,
+        clock,
+        max_held=settings.max_held_reservations,
+        group=group if settings.group_commit else None,
+    )
     app.state.directory = Directory(repos, ReadRepository(database), clock)
     app.state.timeline = Timeline(repos, TimelineRepository(database), clock)
     app.state.catalog = catalog
-    app.state.metrics = metrics = Metrics()
     # Contention shows on either engine: every re-run of a unit of work, by its error label.
     database.rerun_listeners.append(
         lambda label: metrics.inc("credit_ledger_transaction_retries_total", label=label)

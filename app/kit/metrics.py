@@ -25,6 +25,10 @@ HELP = {
     "token on /v1; console: the sign-in form).",
     "credit_ledger_transaction_retries_total": "Units of work run again, by the error label "
     "that made the driver re-run them (write conflicts: TransientTransactionError).",
+    "credit_ledger_group_commits_total": "Units of work of debits and holds run by group "
+    "commit (one per batch of one account's concurrent requests; a request alone is one).",
+    "credit_ledger_group_commit_requests_total": "Debits and holds applied by those units: "
+    "over credit_ledger_group_commits_total, the mean batch size.",
 }
 GAUGES = {
     "credit_ledger_events_oldest_undelivered_seconds": "Age of the oldest outgoing event not "

@@ -80,14 +80,7 @@ async def run_idempotent(
     """Run `work` once per (account, key), in one transaction with its stored answer. A replay
     is one read and no transaction. `seen=False`: the caller knows the key is new here (the
     hold it resolves is still held), so that read is skipped. What is due on the account is
-    expired first, in a transaction of its own (see `after_expiry`). A refused request (an
-    exception) stores nothing, so it may be retried with the same key; a refusal first reads
-    the key again: a request with the same key may have committed since it was read, and
-    this one then answers with that one's answer."""
-    if seen:
-        record = await repos.idempotency.get(None, account_id, key)
-        if record is not None:
-            return replayed(record, print_)
+    expired first, in a transaction of its own (see `after_expiry`)."""
 
     async def unit(session: Session) -> Outcome:
         body = await work(session)
@@ -101,8 +94,38 @@ async def run_idempotent(
         )
         return Outcome(status, body, replayed=False)
 
+    return await idempotently(
+        repos,
+        account_id,
+        key,
+        print_,
+        lambda: after_expiry(repos, account_id, now, unit),
+        seen=seen,
+        retry=retry,
+    )
+
+
+async def idempotently(
+    repos: Repositories,
+    account_id: str,
+    key: str,
+    print_: str,
+    apply: Callable[[], Awaitable[Outcome]],
+    *,
+    seen: bool = True,
+    retry: bool = True,
+) -> Outcome:
+    """`apply()` once per (account, key): it stores its answer with its work (its own unit of
+    work, or a batch's: see group_commit.py). A refused request (an exception) stores
+    nothing, so it may be retried with the same key; a refusal first reads the key again: a
+    request with the same key may have committed since it was read, and this one then answers
+    with that one's answer."""
+    if seen:
+        record = await repos.idempotency.get(None, account_id, key)
+        if record is not None:
+            return replayed(record, print_)
     try:
-        return await after_expiry(repos, account_id, now, unit)
+        return await apply()
     except DomainError:
         # Refused on what the original changed (its debit spent the balance, its capture
         # resolved the hold): the original's answer, if it is the one that committed.
@@ -115,7 +138,7 @@ async def run_idempotent(
             raise
         # A concurrent request with the same key committed first, or the key was used for
         # something else on this account: this one replays it (or is refused as a reuse).
-        return await run_idempotent(repos, account_id, key, print_, now, work, status, retry=False)
+        return await idempotently(repos, account_id, key, print_, apply, retry=False)
 
 
 def replayed(record: dict[str, Any], print_: str) -> Outcome:

@@ -13,10 +13,12 @@ from app.ledger.debits import debit_credits
 from app.ledger.expiry import expire_due, expire_now, is_due, load_account
 from app.ledger.grant_changes import change_expiry, find_grant, void_grant
 from app.ledger.grants import grant_credits, take_back
+from app.ledger.group_commit import GroupCommit
 from app.ledger.idempotency import (
     Outcome,
     check_caller_key,
     fingerprint,
+    idempotently,
     replayed,
     run_idempotent,
 )
@@ -30,15 +32,25 @@ from app.ledger.reservations import (
     release_reservation,
     reserve_credits,
 )
+from app.ledger.spends import Spend
 from app.ledger.verify import verify
 from app.ledger.views import account_view, entry_view, grant_view, reservation_view
 
 
 class Ledger:
-    def __init__(self, repos: Repositories, clock: Clock, *, max_held: int = 1000) -> None:
+    def __init__(
+        self,
+        repos: Repositories,
+        clock: Clock,
+        *,
+        max_held: int = 1000,
+        group: GroupCommit | None = None,
+    ) -> None:
         self.repos = repos
         self.clock = clock
         self.max_held = max_held  # MAX_HELD_RESERVATIONS
+        # Debits and holds of one account share units of work (GROUP_COMMIT); None: one each.
+        self.group = group
 
     # Reads: each expires what is due first (in its own transaction, only when the account
     # says something is), so no answer includes expired credits; no read needs a transaction.
@@ -135,6 +147,8 @@ class Ledger:
     ) -> Outcome:
         check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
+        if self.group is not None:
+            return await self._grouped("debit", account_id, req, key, actor, now)
 
         async def work(session):
             entry, after = await debit_credits(
@@ -159,6 +173,8 @@ class Ledger:
     ) -> Outcome:
         check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
+        if self.group is not None:
+            return await self._grouped("reserve", account_id, req, key, actor, now)
 
         async def work(session):
             reservation = await reserve_credits(
@@ -179,6 +195,34 @@ class Ledger:
         return await self._once(
             account_id, key, "reserve", req.model_dump(mode="json"), now, work, 201
         )
+
+    async def _grouped(
+        self,
+        operation: str,
+        account_id: str,
+        req: schemas.DebitCreate | schemas.ReservationCreate,
+        key: str,
+        actor: str,
+        now: datetime,
+    ) -> Outcome:
+        """A debit or hold through group commit: its key looked up alone, then applied in the
+        account's next unit of work, with the requests that arrive beside it."""
+        group = self.group
+        assert group is not None
+        print_ = fingerprint(operation, req.model_dump(mode="json"))
+        spend = Spend(
+            kind="hold" if operation == "reserve" else "debit",
+            account_id=account_id,
+            amount=req.amount,
+            now=now,
+            key=key,
+            fingerprint=print_,
+            actor=actor,
+            description=req.description,
+            metadata=req.metadata,
+            ttl_seconds=getattr(req, "ttl_seconds", 0),
+        )
+        return await idempotently(self.repos, account_id, key, print_, lambda: group.submit(spend))
 
     async def capture(
         self, reservation_id: str, req: schemas.CaptureCreate, key: str, actor: str

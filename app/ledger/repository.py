@@ -143,13 +143,15 @@ class AccountRepository:
         entries: int = 0,
         new_grant: str | None = None,
         holds: int = 0,
+        noted: bool = True,
     ) -> Doc | None:
         """The one way the cached balance moves: an atomic $inc, optionally guarded by a
         filter on the account (None when the guard refuses, or there is no such account).
         `nothing_due` also refuses when something on the account is due at `now`; `due_by` is
         a new deadline (a hold's, an expiring grant's) the account must know of. It numbers
         the `entries` ledger entries the change records (see entries.position), in the same
-        write: an account's entries are numbered in the order they commit."""
+        write: an account's entries are numbered in the order they commit. `noted=False`: the
+        caller notes the move itself (a batch notes each request's)."""
         query: Doc = {"_id": account_id, **(guard or {})}
         if nothing_due:
             query["next_due_at"] = {"$gt": now}
@@ -177,7 +179,7 @@ class AccountRepository:
             return_document=ReturnDocument.AFTER,
             session=session,
         )
-        if after is not None and balance != reserved:
+        if after is not None and balance != reserved and noted:
             before = {
                 **after,
                 "balance": after["balance"] - balance,
@@ -354,14 +356,25 @@ class GrantRepository:
         self, session: Session, account_id: str, takes: list[tuple[str, int]], *, hold: bool
     ) -> None:
         """Take free credits from live grants (into `held` for a hold): one call for all."""
+        await self.take_parts(
+            session,
+            account_id,
+            [(grant_id, amount, amount if hold else 0) for grant_id, amount in takes],
+        )
+
+    async def take_parts(
+        self, session: Session, account_id: str, parts: list[tuple[str, int, int]]
+    ) -> None:
+        """Take free credits from live grants, `(grant_id, taken, of them held)` per grant:
+        one call for all (a batch's debits and holds together)."""
         await self._all_or_rerun(
             session,
             [
                 UpdateOne(
-                    {**_of(account_id, grant_id), "expired": False, "remaining": {"$gte": amount}},
-                    {"$inc": {"remaining": -amount, **({"held": amount} if hold else {})}},
+                    {**_of(account_id, grant_id), "expired": False, "remaining": {"$gte": taken}},
+                    {"$inc": {"remaining": -taken, **({"held": held} if held else {})}},
                 )
-                for grant_id, amount in takes
+                for grant_id, taken, held in parts
             ],
         )
 
@@ -470,6 +483,14 @@ class LedgerRepository:
         await self.col.insert_one(entry, session=session)
         record_outbox("entry", entry["account_id"], entry)
 
+    async def insert_many(self, session: Session, entries: list[Doc]) -> None:
+        """A batch's entries in one call (in their order)."""
+        if len(entries) == 1:
+            return await self.insert(session, entries[0])
+        await self.col.insert_many(entries, session=session)
+        for entry in entries:
+            record_outbox("entry", entry["account_id"], entry)
+
     async def by_key(self, session: Session, account_id: str, key: str) -> Doc | None:
         return await self.col.find_one(self.key_query(account_id, key), session=session)
 
@@ -524,6 +545,11 @@ class ReservationRepository:
 
     async def insert(self, session: Session, reservation: Doc) -> None:
         await self.col.insert_one(reservation, session=session)
+
+    async def insert_many(self, session: Session, reservations: list[Doc]) -> None:
+        if len(reservations) == 1:
+            return await self.insert(session, reservations[0])
+        await self.col.insert_many(reservations, session=session)
 
     async def get(self, session: Session, account_id: str, reservation_id: str) -> Doc | None:
         return await self.col.find_one(_of(account_id, reservation_id), session=session)
@@ -593,10 +619,28 @@ class IdempotencyRepository:
         return await self.col.find_one(_of(account_id, self._id(account_id, key)), session=session)
 
     async def insert(self, session: Session, account_id: str, key: str, record: Doc) -> None:
-        await self.col.insert_one(
-            {"_id": self._id(account_id, key), "account_id": account_id, "key": key, **record},
+        await self.col.insert_one(self._document(account_id, key, record), session=session)
+
+    async def insert_many(
+        self, session: Session, account_id: str, records: list[tuple[str, Doc]]
+    ) -> None:
+        """A batch's records, `(key, record)` each, in one call."""
+        if len(records) == 1:
+            return await self.insert(session, account_id, *records[0])
+        await self.col.insert_many(
+            [self._document(account_id, key, record) for key, record in records],
             session=session,
         )
+
+    def _document(self, account_id: str, key: str, record: Doc) -> Doc:
+        return {"_id": self._id(account_id, key), "account_id": account_id, "key": key, **record}
+
+    async def stored_keys(self, session: Session, account_id: str, keys: list[str]) -> set[str]:
+        """Which of `keys` the account has a record of (one call)."""
+        ids = [self._id(account_id, key) for key in keys]
+        query = {"_id": {"$in": ids}, "account_id": account_id}
+        docs = await self.col.find(query, {"key": 1}, session=session).to_list(None)
+        return {doc["key"] for doc in docs}
 
     async def drop_answers(self, before: datetime, now: datetime) -> int:
         """Forget the stored answers of keys used before `before`; the keys themselves (and

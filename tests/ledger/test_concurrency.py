@@ -5,10 +5,20 @@ own, every invariant checked after each, and write conflicts and re-runs must ha
 import asyncio
 from collections import Counter
 
+import pytest
+
 from app.storage.database import LEDGER, RESERVATIONS
-from tests.conftest import assert_verified
+from tests.conftest import assert_verified, make_settings
 from tests.factories import assert_invariants, capture, debit, make_account, release, reserve
 from tests.interleavings import FEW_SEEDS, SEEDS, assert_contended, interleaved, reruns
+
+
+@pytest.fixture
+def settings():
+    # One unit of work per request, as instances without group commit run them: these tests
+    # are of the transactions' own conflicts and re-runs (group commit's batches, which do
+    # not conflict within a process, are tested in test_group_commit.py).
+    return make_settings(group_commit=False)
 
 
 async def test_200_concurrent_debits_of_1_against_150_spend_exactly_150(app, client, db):

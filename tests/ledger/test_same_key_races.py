@@ -7,9 +7,20 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.conftest import assert_verified
+import pytest
+
+from tests.conftest import assert_verified, make_settings
 from tests.factories import capture, debit, make_account, release, reserve
 from tests.interleavings import SEEDS, assert_contended, interleaved, reruns
+
+
+@pytest.fixture
+def settings():
+    # One unit of work per request, as instances without group commit run them: these tests
+    # are of the transactions' own conflicts and re-runs (group commit's batches, which do
+    # not conflict within a process, are tested in test_group_commit.py).
+    return make_settings(group_commit=False)
+
 
 SAME_TIME = 5
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from app.calls import COMMIT
+from app.storage.calls import COMMIT
 from tests.conftest import make_settings
 from tests.factories import debit, make_account
 
