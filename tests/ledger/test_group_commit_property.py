@@ -17,13 +17,13 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.clock import FrozenClock
-from app.db import connect
-from app.errors import DomainError
+from app.http.app import create_app
+from app.kit.clock import FrozenClock
+from app.kit.errors import DomainError
 from app.ledger import schemas
 from app.ledger.idempotency import fingerprint
 from app.ledger.spends import Spend, apply_spends
-from app.main import create_app
+from app.storage.database import connect
 from tests.conftest import START, assert_verified, auth, make_settings
 
 ACCOUNT = "acct_p"
