@@ -12,6 +12,9 @@ from pathlib import Path
 
 from bench import report, scenarios
 from bench.calls import count_calls
+from bench.hot import acceptance as hot_acceptance
+from bench.hot import hot_account
+from bench.hot import table as hot_table
 from bench.runner import run
 from bench.scenarios import Service
 from bench.server import started_service
@@ -41,6 +44,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--accounts", type=int, default=5000, help="accounts the volume opens")
     p.add_argument("--probes", type=int, default=100, help="requests per probe")
     p.add_argument("--no-calls", action="store_true", help="skip counting calls in-process")
+    p.add_argument(
+        "--hot-seconds",
+        type=float,
+        default=3.0,
+        help="per hot-account run (simulated replica-set latency; 0: skip them)",
+    )
+    p.add_argument(
+        "--hot-only", action="store_true", help="only the hot-account runs (services of their own)"
+    )
     return p
 
 
@@ -92,8 +104,29 @@ async def measure(service: Service, args: argparse.Namespace) -> None:
     emit("## Acceptance", "", *report.acceptance({r.name: r for r in results}, floor, stages), "")
 
 
+async def hot(args: argparse.Namespace) -> None:
+    """The hot account on services of its own (their simulated latency is a setting)."""
+    if args.url or not args.hot_seconds:
+        return
+    emit(f"machine before the hot account: {report.machine()}")
+    runs = await hot_account(args.hot_seconds, 1.0, lambda line: print(line, file=sys.stderr))
+    emit(
+        "## The hot account (simulated replica-set latency)",
+        "",
+        *hot_table(runs),
+        "",
+        *[f"- [{'x' if ok else ' '}] {text}" for text, ok in hot_acceptance(runs)],
+        "",
+        f"load average after the hot account: {report.load()}",
+        "",
+    )
+
+
 async def main_async(args: argparse.Namespace) -> int:
     emit("# Credit Ledger benchmark", "", f"machine: {report.machine()}")
+    if args.hot_only:
+        await hot(args)
+        return 0
     async with contextlib.AsyncExitStack() as stack:
         if args.url:
             key, secret = args.key, args.webhook_secret
@@ -114,6 +147,7 @@ async def main_async(args: argparse.Namespace) -> int:
                 "",
             )
         await measure(service, args)
+    await hot(args)
     if not args.no_calls:
         logging.getLogger("app.db").setLevel(logging.ERROR)
         emit(
@@ -122,7 +156,7 @@ async def main_async(args: argparse.Namespace) -> int:
             *report.calls_table(await count_calls()),
             "",
         )
-    emit(f"load average after: {report.machine().rsplit('load average ', 1)[1]}")
+    emit(f"load average after: {report.load()}")
     return 0
 
 

@@ -11,11 +11,16 @@ from bench.runner import Result
 from bench.volume import Stage
 
 
+def load() -> str:
+    """The load average over 1, 5 and 15 minutes (the machine may be shared)."""
+    return " / ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def machine() -> str:
-    load = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    load_ = load()
     return (
         f"{platform.machine()} {os.cpu_count()} cores, {platform.system()} "
-        f"{platform.release()}, Python {platform.python_version()}; load average {load}"
+        f"{platform.release()}, Python {platform.python_version()}; load average {load_}"
     )
 
 

@@ -30,7 +30,11 @@ def _free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def started_service() -> AsyncIterator[tuple[Service, int]]:
+async def started_service(
+    settings: dict[str, str] | None = None,
+) -> AsyncIterator[tuple[Service, int]]:
+    """`settings`: environment variables of the service's own (the hot account's simulated
+    latency and GROUP_COMMIT)."""
     from app.kit.config import Scope, sha256_hex
 
     key = "bench-" + secrets.token_urlsafe(16)
@@ -44,6 +48,7 @@ async def started_service() -> AsyncIterator[tuple[Service, int]]:
         "API_KEYS": json.dumps(
             [{"name": "bench", "sha256": sha256_hex(key), "scopes": [s.value for s in Scope]}]
         ),
+        **(settings or {}),
     }
     with tempfile.TemporaryDirectory() as tmp:
         process = _start(env, Path(tmp))
