@@ -53,6 +53,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--hot-only", action="store_true", help="only the hot-account runs (services of their own)"
     )
+    p.add_argument(
+        "--tail-seconds",
+        type=float,
+        default=65.0,
+        help="the tail: debits of one account at --connections for this long, past a pass of "
+        "the minute's background jobs (0: skip)",
+    )
+    p.add_argument("--tail-only", action="store_true", help="only the tail (and its floor)")
     return p
 
 
@@ -61,7 +69,47 @@ def emit(*lines: str) -> None:
     print("\n".join(lines), flush=True)
 
 
+async def tail(service: Service, args: argparse.Namespace) -> None:
+    """Debits of one account for a minute and more at --connections, beside /healthz: the
+    slowest requests of a long run, where the background jobs' passes and collections land."""
+    if not args.tail_seconds:
+        return
+    conn = service.connect()
+    account = service.account("tail")
+    await service.fund(conn, account)
+    await conn.close()
+    print(f"  tail: {args.tail_seconds:g} s of debits...", file=sys.stderr)
+    debits = await run(
+        "debit (tail)",
+        service.connect,
+        scenarios.debit(service, account, "tail"),
+        connections=args.connections,
+        seconds=args.tail_seconds,
+        warmup=1,
+    )
+    health = await run(
+        "/healthz",
+        service.connect,
+        scenarios.read("/healthz"),
+        connections=args.connections,
+        seconds=5,
+        warmup=1,
+    )
+    emit(
+        f"## The tail: {args.connections} connections on one account, "
+        f"{args.tail_seconds:g} s (load average {report.load()})",
+        "",
+        *report.tail_table([debits, health]),
+        "",
+        *report.tail_acceptance(debits),
+        "",
+    )
+
+
 async def measure(service: Service, args: argparse.Namespace) -> None:
+    await tail(service, args)
+    if args.tail_only:
+        return
     conns, seconds = args.connections, args.seconds
     conn = service.connect()
     hot = service.account("hot")

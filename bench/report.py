@@ -94,3 +94,24 @@ def acceptance(by_name: dict[str, Result], floor: Result, stages: list[Stage]) -
             (f"slowest request at {last.entries:,} entries {worst:.1f} ms (<= 50)", worst <= 50)
         )
     return [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]
+
+
+def tail_table(results: list[Result]) -> list[str]:
+    lines = [
+        "| scenario | conns | ops/s | p50 ms | p99 ms | p99.9 ms | max ms | p99 / p50 | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for r in results:
+        spread = r.percentile(99) / r.percentile(50)
+        lines.append(
+            f"| {r.name} | {r.connections} | {r.throughput:,.0f} | {r.percentile(50):.1f} | "
+            f"{r.percentile(99):.1f} | {r.percentile(99.9):.1f} | {r.worst:.1f} | "
+            f"{spread:.1f} | {r.errors} |"
+        )
+    return lines
+
+
+def tail_acceptance(debits: Result) -> list[str]:
+    spread = debits.percentile(99) / debits.percentile(50)
+    ok = spread <= 5 and not debits.errors
+    return [f"- [{'x' if ok else ' '}] tail: debit p99 {spread:.1f} x p50 (<= 5)"]
