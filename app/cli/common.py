@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     pass
 
-# The spec's five scopes, listed here rather than imported from app.http.auth so that minting a
+# The five scopes, listed here rather than imported from app.http.auth so that minting a
 # key never loads the application or its settings.
 SCOPES: tuple[str, ...] = (
     "credits:read",

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def parse_scopes(values: str | Iterable[str]) -> list[str]:
-    """Scopes from space- or comma-separated words (`all` means every scope), in spec order."""
+    """Scopes from space- or comma-separated words (`all` means every scope), in SCOPES' order."""
     if isinstance(values, str):
         values = [values]
     words = [word for value in values for word in re.split(r"[\s,]+", value) if word]

@@ -12,6 +12,7 @@ import stripe
 from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app import __version__
 from app.accounts.directory import Directory
 from app.accounts.repository import ReadRepository
 from app.accounts.timeline.repository import TimelineRepository
@@ -177,7 +178,7 @@ def create_app(
 
     app = FastAPI(
         title="Credit Ledger",
-        version="0.1.0",
+        version=__version__,
         summary="Stripe webhooks in; a credit ledger, subscription state and access decisions out.",
         lifespan=lifespan,
         docs_url=None,  # served from the package's assets by install_docs, never a CDN

@@ -1,4 +1,4 @@
-"""Settings from the environment (and `.env`), exactly the spec's configuration table."""
+"""Settings from the environment (and `.env`), exactly the README's configuration table."""
 
 from __future__ import annotations
 

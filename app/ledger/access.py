@@ -34,7 +34,7 @@ def available(account: Doc) -> int:
 
 
 def access_reason(account: Doc, cost: int, now: datetime) -> AccessReason:
-    """The spec's access decision: `ok` or the first reason that refuses."""
+    """The access decision: `ok` or the first reason that refuses."""
     reason = suspended_reason(account, now)
     if reason:
         return reason

@@ -27,7 +27,7 @@ def is_account_id(value: object) -> bool:
     return isinstance(value, str) and _ACCOUNT_ID.fullmatch(value) is not None
 
 
-# Credits are int64 in the spec; one request may move at most a trillion, which keeps every
+# Credits are int64 in the API; one request may move at most a trillion, which keeps every
 # sum of many requests far inside int64 and catches fat-fingered amounts.
 MAX_CREDITS = 1_000_000_000_000
 MAX_TTL_SECONDS = 86_400

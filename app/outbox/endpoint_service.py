@@ -196,7 +196,7 @@ class EndpointService:
 
 
 def _types(event_types: Sequence[str] | None) -> list[str] | None:
-    # Empty or absent: every type. Kept in the spec's order, without repeats.
+    # Empty or absent: every type. Kept in EVENT_TYPES' order, without repeats.
     if not event_types:
         return None
     return [t for t in schemas.EVENT_TYPES if t in set(event_types)]

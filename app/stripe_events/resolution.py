@@ -21,7 +21,7 @@ async def resolve_account(
     client_reference_id: Any = None,
     metadata: list[dict[str, Any]] | None = None,
 ) -> str:
-    """The spec's order: the checkout session's client_reference_id, then `account_id` in the
+    """In this order: the checkout session's client_reference_id, then `account_id` in the
     given metadata (and in the customer's own, read from Stripe's API before the transaction
     when the customer is not linked), then the stored customer mapping. The first account
     found for a customer is linked to it, whatever other customers the account has; a name in

@@ -26,7 +26,7 @@ async def list_events(
     caller: ReadCaller,
     events: EventsDep,
     account_id: Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN)] = None,
-    type: Annotated[schemas.EventType | None, Query()] = None,  # noqa: A002 - the spec's name
+    type: Annotated[schemas.EventType | None, Query()] = None,  # noqa: A002 - the API's name
     created_gte: Annotated[UtcTime | None, Query()] = None,
     starting_after: Annotated[str | None, Query(pattern=schemas.EVENT_ID_PATTERN)] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,

@@ -37,7 +37,7 @@ async def list_webhook_events(
     request: Request,
     caller: EventsAdmin,
     status: Annotated[EventStatus | None, Query()] = None,
-    type: Annotated[str | None, Query(max_length=100)] = None,  # noqa: A002 - the spec's name
+    type: Annotated[str | None, Query(max_length=100)] = None,  # noqa: A002 - the API's name
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=255)] = None,
     account_id: Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN)] = None,

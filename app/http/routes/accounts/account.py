@@ -55,7 +55,7 @@ async def list_ledger(
     ledger: LedgerDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(pattern=r"^le_[0-9a-f]{24}$")] = None,
-    type: Annotated[EntryType | None, Query()] = None,  # noqa: A002 - the spec's name
+    type: Annotated[EntryType | None, Query()] = None,  # noqa: A002 - the API's name
     created_gte: Annotated[schemas.UtcTime | None, Query()] = None,
     created_lt: Annotated[schemas.UtcTime | None, Query()] = None,
 ):
