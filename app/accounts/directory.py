@@ -10,8 +10,9 @@ from app.accounts.usage import GroupBy, usage
 from app.kit.clock import Clock
 from app.kit.paging import page_of
 from app.ledger.expiry import load_account
-from app.ledger.repository import Doc, Repositories
+from app.ledger.repository import Repositories
 from app.ledger.views import account_view, reservation_view
+from app.storage.documents import Doc
 
 LOW_BALANCE_BATCH = 200
 

@@ -10,8 +10,8 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from app.storage.database import ACCOUNTS, LEDGER, RESERVATIONS, Database
+from app.storage.documents import Doc
 
-Doc = dict[str, Any]
 SPENDING_TYPES = ("debit", "capture")
 
 

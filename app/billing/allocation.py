@@ -17,10 +17,12 @@ from app.jobs.isolation import isolated
 from app.kit.clock import as_utc
 from app.kit.metrics import Metrics
 from app.ledger.access import suspended_reason
+from app.ledger.documents import AccountDoc
 from app.ledger.expiry import expire_due
 from app.ledger.periods import close_period
-from app.ledger.repository import Doc, Repositories
+from app.ledger.repository import Repositories
 from app.storage.database import Session
+from app.storage.documents import Doc
 
 log = logging.getLogger("app.billing.allocation")
 
@@ -124,7 +126,7 @@ async def _grant_month(
     session: Session,
     repos: Repositories,
     catalog: Catalog,
-    account: Doc,
+    account: AccountDoc,
     state: Doc,
     bounds: list[datetime],
     month: int,

@@ -9,8 +9,7 @@ from typing import Any
 from pymongo.errors import OperationFailure
 
 from app.storage.database import ACCOUNTS, PAYMENTS, Database, Session
-
-Doc = dict[str, Any]
+from app.storage.documents import Doc
 
 
 def rerun(why: str) -> OperationFailure:

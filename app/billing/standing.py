@@ -4,6 +4,7 @@ and decides access by, derived from all of them in the same write."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -43,7 +44,7 @@ def usable_id(subscription_id: str) -> bool:
     return bool(_SUBSCRIPTION_ID.match(subscription_id))
 
 
-def subscriptions_of(account: dict) -> dict[str, State]:
+def subscriptions_of(account: Mapping[str, Any]) -> dict[str, State]:
     """The account's subscription states; an account written before they were kept per
     subscription gets one, from its own fields."""
     kept = account.get("subscriptions")
@@ -74,7 +75,7 @@ def subscriptions_of(account: dict) -> dict[str, State]:
     }
 
 
-def _old_schedule(account: dict, sub_id: str) -> dict | None:
+def _old_schedule(account: Mapping[str, Any], sub_id: str) -> dict | None:
     schedule = account.get("allocation")
     if isinstance(schedule, dict) and schedule.get("subscription_id") == sub_id:
         return schedule

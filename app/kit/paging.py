@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 P = TypeVar("P")
+D = TypeVar("D", bound=Mapping[str, Any])
 
 
 def page_of(
     page: Callable[..., P],
-    docs: Sequence[dict[str, Any]],
+    docs: Sequence[D],
     limit: int,
-    view: Callable[[dict[str, Any]], Any],
+    view: Callable[[D], Any],
 ) -> P:
     """`docs` were read with `limit + 1`: one more than fits says there is more, and the last
     one shown (by `_id`) is the cursor of the next page."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from app.kit.clock import as_utc
 from app.kit.errors import AccessSuspended, InsufficientCredits, NegativeBalance
-from app.ledger.repository import Doc
 from app.ledger.schemas import AccessReason, SuspendedReason
 
 REASON_TEXT = {
@@ -17,7 +18,7 @@ REASON_TEXT = {
 }
 
 
-def suspended_reason(account: Doc, now: datetime) -> SuspendedReason | None:
+def suspended_reason(account: Mapping[str, Any], now: datetime) -> SuspendedReason | None:
     if account.get("open_disputes"):
         return "disputed"
     status = account.get("subscription_status")
@@ -29,11 +30,11 @@ def suspended_reason(account: Doc, now: datetime) -> SuspendedReason | None:
     return None
 
 
-def available(account: Doc) -> int:
+def available(account: Mapping[str, Any]) -> int:
     return account["balance"] - account["reserved"]
 
 
-def access_reason(account: Doc, cost: int, now: datetime) -> AccessReason:
+def access_reason(account: Mapping[str, Any], cost: int, now: datetime) -> AccessReason:
     """The access decision: `ok` or the first reason that refuses."""
     reason = suspended_reason(account, now)
     if reason:
@@ -57,7 +58,7 @@ def spend_guard(amount: int, now: datetime) -> dict:
     }
 
 
-def ensure_can_spend(account: Doc, amount: int, now: datetime) -> None:
+def ensure_can_spend(account: Mapping[str, Any], amount: int, now: datetime) -> None:
     """Refuse a debit or hold the way the access decision would."""
     reason = access_reason(account, amount, now)
     if reason == "ok":
@@ -75,7 +76,7 @@ def ensure_can_spend(account: Doc, amount: int, now: datetime) -> None:
     raise AccessSuspended(f"access suspended: {REASON_TEXT[reason]}", reason=reason, **extra)
 
 
-def spending_figures(account: Doc, amount: int) -> dict[str, int]:
+def spending_figures(account: Mapping[str, Any], amount: int) -> dict[str, int]:
     """The numbers of a refused spend, as fields of its problem: programs read them there."""
     return {
         "requested": amount,

@@ -7,9 +7,10 @@ from typing import Any, NoReturn
 
 from app.kit.errors import AccountNotFound, InsufficientCredits
 from app.ledger.access import available, ensure_can_spend, spend_guard, spending_figures
+from app.ledger.documents import AccountDoc, EntryDoc
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, is_due
-from app.ledger.repository import Doc, Repositories
+from app.ledger.repository import Repositories
 from app.ledger.spending import draw, total
 from app.storage.database import Session
 
@@ -25,7 +26,7 @@ async def debit_credits(
     actor: str,
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
-) -> tuple[Doc, Doc]:
+) -> tuple[EntryDoc, AccountDoc]:
     """Spend `amount` now. The guarded change of the (contended) account is this unit's first
     statement; it also refuses when something on the account is due (expired first, in a
     transaction of its own, and the unit runs again)."""
@@ -73,7 +74,7 @@ async def refuse_spending(
 
 async def explain_refusal(
     session: Session, repos: Repositories, account_id: str, amount: int, now: datetime
-) -> Doc:
+) -> AccountDoc:
     """Raise what the access decision says of a refused spend; return the account when it
     says nothing (the guard had a clause of the caller's own, which the caller explains)."""
     account = await repos.accounts.get(session, account_id)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from app.kit.clock import as_utc
-from app.ledger.repository import Doc, new_id
+from app.ledger.documents import AccountDoc, EntryDoc, GrantPart
+from app.ledger.repository import new_id
+from app.storage.documents import Doc
 
 
-def position(after: Doc, later: int = 0) -> Doc:
+def position(after: AccountDoc, later: int = 0) -> Doc:
     """An entry's place in its account's ledger, from the account after the change that
     numbered it (`AccountRepository.change(entries=...)`): `seq` 1, 2, 3... without gaps, and a
     `created_at` never before the account's previous entry (a request that took its time
@@ -24,15 +26,15 @@ def ledger_entry(
     balance_after: int,
     now: datetime,
     *,
-    grants: list[Doc] | None = None,
+    grants: list[GrantPart] | None = None,
     source: str = "api",
     idempotency_key: str | None = None,
     actor: str | None = None,
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
     **extra: Any,
-) -> Doc:
-    entry = {
+) -> EntryDoc:
+    entry: Doc = {
         "_id": new_id("le"),
         "account_id": account_id,
         "type": type_,
@@ -49,4 +51,4 @@ def ledger_entry(
     if idempotency_key is not None:
         # Only set when present: the unique index is partial on string keys.
         entry["idempotency_key"] = idempotency_key
-    return entry
+    return cast(EntryDoc, entry)  # the one place an entry's shape is built

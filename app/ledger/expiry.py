@@ -13,10 +13,12 @@ from app.jobs.isolation import isolated
 from app.kit.clock import as_utc
 from app.kit.errors import AccountNotFound
 from app.kit.metrics import Metrics
+from app.ledger.documents import AccountDoc, EntryDoc, GrantDoc, ReservationDoc
 from app.ledger.entries import ledger_entry, position
-from app.ledger.repository import NOTHING_DUE, Doc, Repositories, known
+from app.ledger.repository import NOTHING_DUE, Repositories, known
 from app.storage.batches import in_batches
 from app.storage.database import GRANTS, RESERVATIONS, Session
+from app.storage.documents import Doc
 
 T = TypeVar("T")
 
@@ -28,7 +30,7 @@ EXPIRY_BATCH = 200
 
 
 async def settle_hold(
-    session: Session, repos: Repositories, reservation: Doc, captured: int
+    session: Session, repos: Repositories, reservation: ReservationDoc, captured: int
 ) -> int:
     """Give back what a hold set aside beyond `captured`, in the order the hold took it, to all
     its grants in one call. Returns the credits freed from grants that expired during the hold:
@@ -49,8 +51,8 @@ async def settle_hold(
 
 
 async def release_hold(
-    session: Session, repos: Repositories, reservation: Doc, status: str, now: datetime
-) -> Doc | None:
+    session: Session, repos: Repositories, reservation: ReservationDoc, status: str, now: datetime
+) -> ReservationDoc | None:
     """Resolve a held reservation as `released` or `expired`: its credits go back to their
     grants, and those of grants that expired meanwhile expire now. Returns the reservation
     after, or None if it was already resolved."""
@@ -75,7 +77,12 @@ async def release_hold(
 
 
 async def record_lost(
-    session: Session, repos: Repositories, reservation: Doc, lost: int, after: Doc, now: datetime
+    session: Session,
+    repos: Repositories,
+    reservation: ReservationDoc,
+    lost: int,
+    after: AccountDoc,
+    now: datetime,
 ) -> None:
     """Credits a hold gave back to grants that expired meanwhile expire now (the entry the
     account change `after` numbered)."""
@@ -98,14 +105,14 @@ async def record_lost(
 async def expire_grant(
     session: Session,
     repos: Repositories,
-    grant: Doc,
+    grant: GrantDoc,
     now: datetime,
     *,
     reason: str = "grant expired",
     actor: str | None = None,
     idempotency_key: str | None = None,
     fields: Doc | None = None,
-) -> Doc | None:
+) -> EntryDoc | None:
     """Expire one grant now; its free credits leave the balance with an `expiry` entry.
     Credits a hold has set aside stay with the hold. Returns that entry (None when nothing
     was free, or the grant had expired already)."""
@@ -140,7 +147,7 @@ class ExpiryDue(Exception):
     expiry runs in a transaction of its own, and the unit runs again."""
 
 
-def is_due(account: Doc, now: datetime) -> bool:
+def is_due(account: AccountDoc, now: datetime) -> bool:
     """Whether something on the account may be due (an account written before `next_due_at`
     `grant_ids` and `holds` existed counts as due once: its expiry sets them)."""
     due = account.get("next_due_at")
@@ -184,7 +191,8 @@ async def _learn_next_due(session: Session, repos: Repositories, account_id: str
     number of used-up grants the account has kept."""
     holds = await repos.reservations.held(session, account_id)
     deadlines = [as_utc(h["expires_at"]) for h in holds]
-    if (expiring := await repos.grants.next_to_expire(session, account_id)) is not None:
+    expiring = await repos.grants.next_to_expire(session, account_id)
+    if expiring is not None and expiring["expires_at"] is not None:  # it never expires: none
         deadlines.append(as_utc(expiring["expires_at"]))
     live = await repos.grants.live_ids(session, account_id)
     await repos.accounts.set_next_due(
@@ -217,7 +225,7 @@ async def after_expiry(
     return await repos.db.transaction(unit)
 
 
-async def load_account(repos: Repositories, account_id: str, now: datetime) -> Doc:
+async def load_account(repos: Repositories, account_id: str, now: datetime) -> AccountDoc:
     """An account after expiring whatever is due on it (every read and write does this): one
     read when nothing is due, the account document saying so."""
     account = await repos.accounts.get(None, account_id)

@@ -7,15 +7,16 @@ from datetime import datetime
 
 from app.kit.clock import as_utc
 from app.kit.errors import GrantExpired, GrantNotFound, ValidationFailed
+from app.ledger.documents import EntryDoc, GrantDoc
 from app.ledger.expiry import expire_due, expire_grant, is_due
-from app.ledger.repository import Doc, Repositories
+from app.ledger.repository import Repositories
 from app.ledger.views import grant_status
 from app.storage.database import Session
 
 
 async def find_grant(
     session: Session, repos: Repositories, grant_id: str, account_id: str | None = None
-) -> Doc:
+) -> GrantDoc:
     """The grant, by its account when known (else the one read that learns its account)."""
     grant = (
         await repos.grants.find_by_id(grant_id)
@@ -29,7 +30,7 @@ async def find_grant(
 
 async def live_grant(
     session: Session, repos: Repositories, account_id: str, grant_id: str, now: datetime
-) -> Doc:
+) -> GrantDoc:
     """The grant, after whatever was due on its account expired (a change comes after that);
     refused once it has expired or was voided: what is gone stays gone."""
     grant = await find_grant(session, repos, grant_id, account_id)
@@ -57,7 +58,7 @@ async def void_grant(
     reason: str,
     actor: str,
     idempotency_key: str,
-) -> tuple[Doc, Doc | None]:
+) -> tuple[GrantDoc, EntryDoc | None]:
     """The rest of a grant expires now, with an `expiry` entry (none when nothing was free).
     Credits a hold has set aside stay with the hold, as at any expiry: what it releases
     later expires then. Returns (the grant after, the entry)."""
@@ -85,7 +86,7 @@ async def change_expiry(
     *,
     reason: str | None,
     actor: str,
-) -> Doc:
+) -> GrantDoc:
     """A live grant expires at `expires_at` instead (None: never); the balance does not move.
     The account learns the new deadline in the same transaction. Returns the grant after."""
     if expires_at is not None and as_utc(expires_at) <= now:

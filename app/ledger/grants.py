@@ -4,13 +4,15 @@ corrections), with deficits paid off by the next grants."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
+from app.ledger.documents import AccountDoc, EntryDoc, GrantDoc
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import expire_due, is_due
-from app.ledger.repository import Doc, Repositories, known, new_id
+from app.ledger.repository import Repositories, known, new_id
 from app.ledger.spending import draw
 from app.storage.database import Session
+from app.storage.documents import Doc
 
 GRANT_KINDS = (
     "subscription",
@@ -41,7 +43,7 @@ async def grant_credits(
     metadata: dict[str, Any] | None = None,
     grant_fields: dict[str, Any] | None = None,
     request_key: bool = False,
-) -> tuple[Doc, Doc] | None:
+) -> tuple[EntryDoc, AccountDoc] | None:
     """Add a grant and its ledger entry; the account is created if new. The first credits go
     to paying off a deficit. Returns (entry, account after), or None when `idempotency_key`
     was already used on this account (the grant exists: nothing is done twice). With
@@ -94,33 +96,31 @@ async def grant_credits(
         **position(after),
     )
     await repos.ledger.insert(session, entry)
-    await repos.grants.insert(
-        session,
-        {
-            "_id": grant_id,
-            "account_id": account_id,
-            "kind": kind,
-            "amount": amount,
-            "remaining": amount - payoff,
-            "held": 0,
-            "deficit_paid": payoff,
-            "expires_at": expires_at,
-            "never_expires": expires_at is None,
-            "expired": False,
-            "source": source,
-            "idempotency_key": idempotency_key,
-            "description": description,
-            "created_at": now,
-            **(grant_fields or {}),
-        },
-    )
+    grant: Doc = {
+        "_id": grant_id,
+        "account_id": account_id,
+        "kind": kind,
+        "amount": amount,
+        "remaining": amount - payoff,
+        "held": 0,
+        "deficit_paid": payoff,
+        "expires_at": expires_at,
+        "never_expires": expires_at is None,
+        "expired": False,
+        "source": source,
+        "idempotency_key": idempotency_key,
+        "description": description,
+        "created_at": now,
+        **(grant_fields or {}),  # a period's: period_start, period_end, subscription_id
+    }
+    await repos.grants.insert(session, cast(GrantDoc, grant))
     return entry, after
 
 
 async def take_back(
     session: Session,
     repos: Repositories,
-    account: Doc,
+    account: AccountDoc,
     amount: int,
     now: datetime,
     *,
@@ -132,7 +132,7 @@ async def take_back(
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
     request_key: bool = False,
-) -> tuple[Doc, Doc] | None:
+) -> tuple[EntryDoc, AccountDoc] | None:
     """Remove credits (a clawback or a negative correction): from `first_grant`, then grants in
     spending order; what no grant covers becomes a deficit and may push the balance below zero.
     Returns (entry, account after), or None if `idempotency_key` was already used."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -141,7 +141,7 @@ async def idempotently(
         return await idempotently(repos, account_id, key, print_, apply, retry=False)
 
 
-def replayed(record: dict[str, Any], print_: str) -> Outcome:
+def replayed(record: Mapping[str, Any], print_: str) -> Outcome:
     """The first answer again, if `record` was stored for the same request."""
     if record["fingerprint"] != print_:
         raise IdempotencyKeyReused("this Idempotency-Key was already used with a different request")

@@ -10,6 +10,7 @@ from app.kit.paging import page_of
 from app.ledger import schemas
 from app.ledger.access import access_reason, available
 from app.ledger.debits import debit_credits
+from app.ledger.documents import AccountDoc, EntryDoc, ReservationDoc
 from app.ledger.expiry import expire_due, expire_now, is_due, load_account
 from app.ledger.grant_changes import change_expiry, find_grant, void_grant
 from app.ledger.grants import grant_credits, take_back
@@ -23,7 +24,7 @@ from app.ledger.idempotency import (
     run_idempotent,
 )
 from app.ledger.profile import update_profile
-from app.ledger.repository import Doc, Repositories, known
+from app.ledger.repository import Repositories, known
 from app.ledger.reservations import (
     capture_amount,
     capture_reservation,
@@ -282,7 +283,7 @@ class Ledger:
         )
 
     async def _resolved_before(
-        self, found: dict, key: str, print_: str, now: datetime
+        self, found: ReservationDoc, key: str, print_: str, now: datetime
     ) -> Outcome | None:
         """A capture or release of a hold: answered from the hold when this key resolved it
         (one read, no transaction); refused when it is no longer held (after looking up the
@@ -502,7 +503,7 @@ def _view(hold) -> dict:
     return reservation_view(hold).model_dump(mode="json")
 
 
-def _written(result: tuple[Doc, Doc] | None) -> tuple[Doc, Doc]:
+def _written(result: tuple[EntryDoc, AccountDoc] | None) -> tuple[EntryDoc, AccountDoc]:
     """A request's own key is never looked up (request_key=True): the write always happens."""
     if result is None:
         raise RuntimeError("a write under the request's own key was taken for a duplicate")

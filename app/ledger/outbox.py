@@ -3,12 +3,13 @@ work; listeners (the outgoing events) turn the facts into events inside the same
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from app.storage.database import Database
+from app.storage.documents import Doc
 
-Doc = dict[str, Any]
 FactKind = Literal["entry", "balance", "account", "reservation"]
 
 
@@ -27,6 +28,8 @@ class Fact:
         return self.before
 
 
-def record_outbox(kind: FactKind, account_id: str, doc: Doc, before: Doc | None = None) -> None:
+def record_outbox(
+    kind: FactKind, account_id: str, doc: Mapping[str, Any], before: Doc | None = None
+) -> None:
     """The one hook of the ledger's writes: note what happened for the outbox listeners."""
-    Database.note(Fact(kind, account_id, doc, before))
+    Database.note(Fact(kind, account_id, cast(Doc, doc), before))  # the very document

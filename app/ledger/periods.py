@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.kit.clock import as_utc
+from app.ledger.documents import EntryDoc, GrantDoc, GrantPart
 from app.ledger.entries import ledger_entry, position
-from app.ledger.repository import Doc, Repositories, known, new_id
+from app.ledger.repository import Repositories, known, new_id
 from app.storage.database import Session
 
 PERIOD_KINDS = ["subscription", "rollover", "trial"]
@@ -28,7 +29,7 @@ async def close_period(
     subscription_id: str | None = None,
     period_start: datetime | None = None,
     recarry: bool = False,
-) -> Doc | None:
+) -> EntryDoc | None:
     """Close the period grants of `subscription_id` for periods that began before `before` (a
     late invoice of an older period never closes a newer one; a period cut short by an
     interval change is closed by the period that replaced it). With `recarry`, what was
@@ -45,7 +46,7 @@ async def close_period(
         return None
     unused = sum(g["remaining"] for g in grants)
     carry = carry_policy.carry(unused)
-    parts: list[Doc] = []
+    parts: list[GrantPart] = []
     for grant in grants:
         if await repos.grants.mark_expired(session, grant, now) and grant["remaining"]:
             parts.append(
@@ -105,18 +106,18 @@ async def close_period(
     return entry
 
 
-def _of_subscription(grant: Doc, subscription_id: str | None) -> bool:
+def _of_subscription(grant: GrantDoc, subscription_id: str | None) -> bool:
     """A grant written before grants named their subscription belongs to any."""
     owner = grant.get("subscription_id")
     return subscription_id is None or owner is None or owner == subscription_id
 
 
-def _carried_into(grant: Doc, start: datetime) -> bool:
+def _carried_into(grant: GrantDoc, start: datetime) -> bool:
     began = grant.get("period_start")
     return grant["kind"] == "rollover" and began is not None and as_utc(began) == start
 
 
-def _began_before(grant: Doc, before: datetime) -> bool:
+def _began_before(grant: GrantDoc, before: datetime) -> bool:
     start = grant.get("period_start")
     if start is not None:
         return as_utc(start) < before

@@ -7,8 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from app.kit.errors import AccountNotFound
-from app.ledger.repository import Doc, Repositories
+from app.ledger.documents import AccountDoc
+from app.ledger.repository import Repositories
 from app.storage.database import Session
+from app.storage.documents import Doc
 
 # Bounds the terms one account adds to the search index: a name's words and metadata pairs.
 MAX_NAME_WORDS = 20
@@ -30,7 +32,7 @@ def search_terms(name: str | None, metadata: dict[str, Any]) -> list[str]:
 
 async def update_profile(
     session: Session, repos: Repositories, account_id: str, changes: Doc, now: datetime
-) -> Doc:
+) -> AccountDoc:
     """Set the fields in `changes` (None clears one); returns the account after. The account
     must exist: a description creates nothing."""
     account = await repos.accounts.get(session, account_id)

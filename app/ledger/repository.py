@@ -9,6 +9,13 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import OperationFailure
 
+from app.ledger.documents import (
+    AccountDoc,
+    EntryDoc,
+    GrantDoc,
+    IdempotencyDoc,
+    ReservationDoc,
+)
 from app.ledger.outbox import record_outbox
 from app.storage.batches import update_in_batches
 from app.storage.database import (
@@ -20,8 +27,8 @@ from app.storage.database import (
     Database,
     Session,
 )
+from app.storage.documents import Doc
 
-Doc = dict[str, Any]
 SPENDING_ORDER = [
     ("never_expires", ASCENDING),
     ("expires_at", ASCENDING),
@@ -46,7 +53,7 @@ def new_id(prefix: str) -> str:
     return f"{prefix}_{ObjectId()}"
 
 
-def known(account: Doc | None, account_id: str) -> Doc:
+def known(account: AccountDoc | None, account_id: str) -> AccountDoc:
     """An account this unit of work has read, created or changed already. Accounts are never
     deleted, so None here is a broken invariant, not an unknown account."""
     if account is None:
@@ -54,7 +61,7 @@ def known(account: Doc | None, account_id: str) -> Doc:
     return account
 
 
-def new_account(account_id: str, now: datetime) -> Doc:
+def new_account(account_id: str, now: datetime) -> AccountDoc:
     return {
         "_id": account_id,
         "balance": 0,
@@ -85,7 +92,7 @@ def new_account(account_id: str, now: datetime) -> Doc:
     }
 
 
-def _after_in_spending_order(grant: Doc) -> Doc:
+def _after_in_spending_order(grant: GrantDoc) -> Doc:
     """Grants that come after `grant` in SPENDING_ORDER: a keyset cursor over the sort."""
     same = {"never_expires": grant["never_expires"], "expires_at": grant.get("expires_at")}
     ties = [
@@ -107,10 +114,10 @@ class AccountRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[ACCOUNTS]
 
-    async def get(self, session: Session, account_id: str) -> Doc | None:
+    async def get(self, session: Session, account_id: str) -> AccountDoc | None:
         return await self.col.find_one({"_id": account_id}, session=session)
 
-    async def ensure(self, session: Session, account_id: str, now: datetime) -> Doc:
+    async def ensure(self, session: Session, account_id: str, now: datetime) -> AccountDoc:
         return await self.col.find_one_and_update(
             {"_id": account_id},
             # The _id comes from the filter; naming it again in $setOnInsert is not portable.
@@ -144,7 +151,7 @@ class AccountRepository:
         new_grant: str | None = None,
         holds: int = 0,
         noted: bool = True,
-    ) -> Doc | None:
+    ) -> AccountDoc | None:
         """The one way the cached balance moves: an atomic $inc, optionally guarded by a
         filter on the account (None when the guard refuses, or there is no such account).
         `nothing_due` also refuses when something on the account is due at `now`; `due_by` is
@@ -204,7 +211,7 @@ class AccountRepository:
 
     async def set_fields(
         self, session: Session, account_id: str, fields: Doc, now: datetime
-    ) -> Doc | None:
+    ) -> AccountDoc | None:
         return await self._update(
             session,
             account_id,
@@ -245,7 +252,7 @@ class AccountRepository:
 
     async def _update(
         self, session: Session, account_id: str, update: Doc, apply: Any
-    ) -> Doc | None:
+    ) -> AccountDoc | None:
         """Change subscription fields; the outbox gets the account before and after."""
         before = await self.col.find_one_and_update(
             {"_id": account_id}, update, return_document=ReturnDocument.BEFORE, session=session
@@ -261,13 +268,13 @@ class GrantRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[GRANTS]
 
-    async def insert(self, session: Session, grant: Doc) -> None:
+    async def insert(self, session: Session, grant: GrantDoc) -> None:
         await self.col.insert_one(grant, session=session)
 
-    async def get(self, session: Session, account_id: str, grant_id: str) -> Doc | None:
+    async def get(self, session: Session, account_id: str, grant_id: str) -> GrantDoc | None:
         return await self.col.find_one(_of(account_id, grant_id), session=session)
 
-    async def find_by_id(self, grant_id: str) -> Doc | None:
+    async def find_by_id(self, grant_id: str) -> GrantDoc | None:
         """The grant a request names alone, to learn its account: outside any transaction (on
         a sharded cluster every shard answers it from its `_id` index)."""
         return await self.col.find_one({"_id": grant_id})
@@ -279,7 +286,7 @@ class GrantRepository:
         now: datetime,
         *,
         grant_ids: list[str] | None = None,
-    ) -> list[Doc]:
+    ) -> list[GrantDoc]:
         """Live grants with free credits, in spending order: by `_id` among `grant_ids` (the
         account's list) when given, else by the account."""
         query = self.spendable_query(account_id, now)
@@ -298,8 +305,8 @@ class GrantRepository:
         }
 
     async def live(
-        self, session: Session, account_id: str, *, limit: int, after: Doc | None = None
-    ) -> list[Doc]:
+        self, session: Session, account_id: str, *, limit: int, after: GrantDoc | None = None
+    ) -> list[GrantDoc]:
         """Up to `limit` + 1 live grants in spending order, those after `after` (a grant)."""
         query: Doc = {
             "account_id": account_id,
@@ -311,7 +318,9 @@ class GrantRepository:
         cursor = self.col.find(query, session=session).sort(SPENDING_ORDER).limit(limit + 1)
         return await cursor.to_list(None)
 
-    async def due(self, session: Session, account_id: str, now: datetime, limit: int) -> list[Doc]:
+    async def due(
+        self, session: Session, account_id: str, now: datetime, limit: int
+    ) -> list[GrantDoc]:
         """Up to `limit` grants past their expiry, soonest first (the spending_order index)."""
         cursor = self.col.find(self._due(account_id, now), session=session)
         return await cursor.sort("expires_at", ASCENDING).limit(limit).to_list(None)
@@ -325,7 +334,7 @@ class GrantRepository:
             "expires_at": {"$lte": now},
         }
 
-    async def next_to_expire(self, session: Session, account_id: str) -> Doc | None:
+    async def next_to_expire(self, session: Session, account_id: str) -> GrantDoc | None:
         """The unexpired grant that expires first (a used-up one too: it expires all the
         same), read from the head of the spending_order index."""
         return await self.col.find_one(
@@ -348,7 +357,7 @@ class GrantRepository:
         ).to_list(None)
         return [doc["_id"] for doc in docs]
 
-    async def by_kinds(self, session: Session, account_id: str, kinds: list[str]) -> list[Doc]:
+    async def by_kinds(self, session: Session, account_id: str, kinds: list[str]) -> list[GrantDoc]:
         query = {"account_id": account_id, "expired": False, "kind": {"$in": kinds}}
         return await self.col.find(query, session=session).sort(SPENDING_ORDER).to_list(None)
 
@@ -428,7 +437,7 @@ class GrantRepository:
             )
 
     async def mark_expired(
-        self, session: Session, grant: Doc, now: datetime, *, fields: Doc | None = None
+        self, session: Session, grant: GrantDoc, now: datetime, *, fields: Doc | None = None
     ) -> bool:
         """Flip a grant to expired once, recording what it still had (and `fields`: a void's
         who and why)."""
@@ -454,10 +463,10 @@ class GrantRepository:
     async def set_expiry(
         self,
         session: Session,
-        grant: Doc,
+        grant: GrantDoc,
         expires_at: datetime | None,
         change: Doc,
-    ) -> Doc | None:
+    ) -> GrantDoc | None:
         """A live grant's new expiry (None: never), the change kept on the grant; its
         credits.expiring notice is due again for the new date. None: no such live grant."""
         return await self.col.find_one_and_update(
@@ -479,11 +488,11 @@ class LedgerRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[LEDGER]
 
-    async def insert(self, session: Session, entry: Doc) -> None:
+    async def insert(self, session: Session, entry: EntryDoc) -> None:
         await self.col.insert_one(entry, session=session)
         record_outbox("entry", entry["account_id"], entry)
 
-    async def insert_many(self, session: Session, entries: list[Doc]) -> None:
+    async def insert_many(self, session: Session, entries: list[EntryDoc]) -> None:
         """A batch's entries in one call (in their order)."""
         if len(entries) == 1:
             return await self.insert(session, entries[0])
@@ -491,7 +500,7 @@ class LedgerRepository:
         for entry in entries:
             record_outbox("entry", entry["account_id"], entry)
 
-    async def by_key(self, session: Session, account_id: str, key: str) -> Doc | None:
+    async def by_key(self, session: Session, account_id: str, key: str) -> EntryDoc | None:
         return await self.col.find_one(self.key_query(account_id, key), session=session)
 
     @staticmethod
@@ -510,7 +519,7 @@ class LedgerRepository:
         type_: str | None,
         created_gte: datetime | None,
         created_lt: datetime | None,
-    ) -> list[Doc]:
+    ) -> list[EntryDoc]:
         # `seq > 0` implies the partial filter of the (account_id, seq) index: it can serve.
         query: Doc = {"account_id": account_id, "seq": {"$gt": 0}}
         if type_:
@@ -530,7 +539,7 @@ class LedgerRepository:
         cursor = self.col.find(query, session=session).sort("seq", DESCENDING).limit(limit + 1)
         return await cursor.to_list(None)
 
-    async def last_at(self, session: Session, account_id: str, at: datetime) -> Doc | None:
+    async def last_at(self, session: Session, account_id: str, at: datetime) -> EntryDoc | None:
         """The account's last entry created at or before `at`."""
         return await self.col.find_one(
             {"account_id": account_id, "created_at": {"$lte": at}},
@@ -543,18 +552,20 @@ class ReservationRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[RESERVATIONS]
 
-    async def insert(self, session: Session, reservation: Doc) -> None:
+    async def insert(self, session: Session, reservation: ReservationDoc) -> None:
         await self.col.insert_one(reservation, session=session)
 
-    async def insert_many(self, session: Session, reservations: list[Doc]) -> None:
+    async def insert_many(self, session: Session, reservations: list[ReservationDoc]) -> None:
         if len(reservations) == 1:
             return await self.insert(session, reservations[0])
         await self.col.insert_many(reservations, session=session)
 
-    async def get(self, session: Session, account_id: str, reservation_id: str) -> Doc | None:
+    async def get(
+        self, session: Session, account_id: str, reservation_id: str
+    ) -> ReservationDoc | None:
         return await self.col.find_one(_of(account_id, reservation_id), session=session)
 
-    async def find_by_id(self, reservation_id: str) -> Doc | None:
+    async def find_by_id(self, reservation_id: str) -> ReservationDoc | None:
         """The hold a request names alone (capture, release, a read), to learn its account:
         outside any transaction (on a sharded cluster every shard answers it by `_id`)."""
         return await self.col.find_one({"_id": reservation_id})
@@ -562,14 +573,14 @@ class ReservationRepository:
     async def resolve(
         self,
         session: Session,
-        reservation: Doc,
+        reservation: ReservationDoc,
         status: str,
         captured: int,
         now: datetime,
         *,
         live_at: datetime | None,
         replay: Doc | None = None,
-    ) -> Doc | None:
+    ) -> ReservationDoc | None:
         """Move a held reservation to its final state once. With `live_at`, only a hold whose
         deadline is still ahead resolves (a capture may not take an expired hold). `replay`
         is the answer to a retry of the request that resolved it (its key and fingerprint)."""
@@ -590,12 +601,14 @@ class ReservationRepository:
             record_outbox("reservation", done["account_id"], done)
         return done
 
-    async def due(self, session: Session, account_id: str, now: datetime, limit: int) -> list[Doc]:
+    async def due(
+        self, session: Session, account_id: str, now: datetime, limit: int
+    ) -> list[ReservationDoc]:
         """Up to `limit` held reservations past their deadline, soonest first."""
         cursor = self.col.find(self._due(account_id, now), session=session)
         return await cursor.sort("expires_at", ASCENDING).limit(limit).to_list(None)
 
-    async def held(self, session: Session, account_id: str) -> list[Doc]:
+    async def held(self, session: Session, account_id: str) -> list[ReservationDoc]:
         """The account's held reservations, their deadlines only."""
         return await self.col.find(
             {"account_id": account_id, "status": "held"}, {"expires_at": 1}, session=session
@@ -615,7 +628,7 @@ class IdempotencyRepository:
         # Account ids cannot contain a space, so this is unambiguous.
         return f"{account_id} {key}"
 
-    async def get(self, session: Session, account_id: str, key: str) -> Doc | None:
+    async def get(self, session: Session, account_id: str, key: str) -> IdempotencyDoc | None:
         return await self.col.find_one(_of(account_id, self._id(account_id, key)), session=session)
 
     async def insert(self, session: Session, account_id: str, key: str, record: Doc) -> None:

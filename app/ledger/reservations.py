@@ -16,11 +16,13 @@ from app.kit.errors import (
 )
 from app.ledger.access import spend_guard
 from app.ledger.debits import explain_refusal
+from app.ledger.documents import AccountDoc, EntryDoc, GrantPart, ReservationDoc
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, record_lost, settle_hold
-from app.ledger.repository import Doc, Repositories, known, new_id
+from app.ledger.repository import Repositories, known, new_id
 from app.ledger.spending import draw, total
 from app.storage.database import Session
+from app.storage.documents import Doc
 
 
 async def reserve_credits(
@@ -36,7 +38,7 @@ async def reserve_credits(
     max_held: int,
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
-) -> Doc:
+) -> ReservationDoc:
     # The guarded change of the (contended) account is the first statement, as for a debit;
     # the same write bounds the account's held reservations (nothing due: every held one is
     # live) and tells the account the hold's deadline.
@@ -64,7 +66,7 @@ async def reserve_credits(
     )
     if total(held) != amount:
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
-    reservation = {
+    reservation: ReservationDoc = {
         "_id": new_id("rsv"),
         "account_id": account_id,
         "amount": amount,
@@ -85,7 +87,7 @@ async def reserve_credits(
 
 async def find_reservation(
     session: Session, repos: Repositories, reservation_id: str, account_id: str | None = None
-) -> Doc:
+) -> ReservationDoc:
     """The hold, by its account when known (else the one read that learns its account)."""
     reservation = (
         await repos.reservations.find_by_id(reservation_id)
@@ -97,7 +99,7 @@ async def find_reservation(
     return reservation
 
 
-def refuse_resolved(reservation: Doc, now: datetime) -> NoReturn:
+def refuse_resolved(reservation: ReservationDoc, now: datetime) -> NoReturn:
     status = reservation["status"]
     if status == "expired" or (status == "held" and as_utc(reservation["expires_at"]) <= now):
         expires_at = as_utc(reservation["expires_at"]).isoformat().replace("+00:00", "Z")
@@ -113,7 +115,7 @@ def refuse_resolved(reservation: Doc, now: datetime) -> NoReturn:
     )
 
 
-def capture_amount(reservation: Doc, amount: int | None) -> int:
+def capture_amount(reservation: ReservationDoc, amount: int | None) -> int:
     """What a capture takes (default: all the hold); a capture may not exceed its hold."""
     held = reservation["amount"]
     captured = held if amount is None else amount
@@ -128,20 +130,20 @@ def capture_amount(reservation: Doc, amount: int | None) -> int:
 
 
 # (hold after, entry, account after the entry) -> the replay
-Answer = Callable[[Doc, Doc | None, Doc | None], dict[str, Any]]
+Answer = Callable[[Doc, EntryDoc | None, AccountDoc | None], dict[str, Any]]
 
 
 async def capture_reservation(
     session: Session,
     repos: Repositories,
-    reservation: Doc,
+    reservation: ReservationDoc,
     captured: int,
     now: datetime,
     *,
     idempotency_key: str,
     actor: str,
     replay: Answer,
-) -> tuple[Doc, Doc]:
+) -> tuple[ReservationDoc, EntryDoc]:
     """Spend `captured` of a live hold (read before: a hold's amount and grants never change);
     the rest goes back to its grants at once. The change of the (contended) account is the
     first statement; resolving the hold once is the write that can refuse (the unit is then
@@ -173,8 +175,13 @@ async def capture_reservation(
 
 
 async def release_reservation(
-    session: Session, repos: Repositories, reservation: Doc, now: datetime, *, replay: Answer
-) -> Doc:
+    session: Session,
+    repos: Repositories,
+    reservation: ReservationDoc,
+    now: datetime,
+    *,
+    replay: Answer,
+) -> ReservationDoc:
     """Give a live hold's credits back to its grants (the hold was read before), in the same
     order as a capture."""
     await _account_first(session, repos, reservation, now, balance=0, entries=0)
@@ -187,12 +194,12 @@ async def release_reservation(
 async def _account_first(
     session: Session,
     repos: Repositories,
-    reservation: Doc,
+    reservation: ReservationDoc,
     now: datetime,
     *,
     balance: int,
     entries: int,
-) -> Doc:
+) -> AccountDoc:
     after = await repos.accounts.change(
         session,
         reservation["account_id"],
@@ -212,14 +219,14 @@ async def _account_first(
 async def _resolve(
     session: Session,
     repos: Repositories,
-    reservation: Doc,
+    reservation: ReservationDoc,
     status: str,
     captured: int,
     now: datetime,
     replay: Answer,
-    entry: Doc | None,
-    account: Doc | None = None,
-) -> Doc:
+    entry: EntryDoc | None,
+    account: AccountDoc | None = None,
+) -> ReservationDoc:
     resolved = {**reservation, "status": status, "captured": captured, "resolved_at": now}
     done = await repos.reservations.resolve(
         session,
@@ -239,7 +246,7 @@ async def _resolve(
 
 
 async def _expire_lost(
-    session: Session, repos: Repositories, reservation: Doc, lost: int, now: datetime
+    session: Session, repos: Repositories, reservation: ReservationDoc, lost: int, now: datetime
 ) -> None:
     """Credits the hold gave back to grants that expired during it expire now (rare)."""
     if lost:
@@ -252,8 +259,9 @@ async def _expire_lost(
         await record_lost(session, repos, reservation, lost, after, now)
 
 
-def _spent_grants(allocations: list[Doc], captured: int) -> list[Doc]:
-    spent, left = [], captured
+def _spent_grants(allocations: list[GrantPart], captured: int) -> list[GrantPart]:
+    spent: list[GrantPart] = []
+    left = captured
     for alloc in allocations:
         take = min(-alloc["amount"], left)
         if take:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from app.ledger.repository import Doc, Repositories
+from app.ledger.documents import GrantPart
+from app.ledger.repository import Repositories
 from app.storage.database import Session
 
 
@@ -18,14 +21,14 @@ async def draw(
     hold: bool = False,
     first: str | None = None,
     grant_ids: list[str] | None = None,
-) -> list[Doc]:
+) -> list[GrantPart]:
     """Take up to `amount` free credits from live grants: soonest expiry first, never-expiring
     last, oldest first within that (a clawback names the grant it concerns as `first`).
     Returns what was taken from each grant, as `[{"grant_id", "amount"}]` (negative amounts)."""
     grants = await repos.grants.spendable(session, account_id, now, grant_ids=grant_ids)
     if first is not None:
         grants.sort(key=lambda g: g["_id"] != first)
-    taken: list[Doc] = []
+    taken: list[GrantPart] = []
     left = amount
     for grant in grants:
         if left == 0:
@@ -49,5 +52,5 @@ async def draw(
     return taken
 
 
-def total(allocations: list[Doc]) -> int:
+def total(allocations: Sequence[Mapping[str, Any]]) -> int:
     return -sum(a["amount"] for a in allocations)

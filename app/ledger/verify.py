@@ -13,8 +13,9 @@ from typing import Any
 from pymongo import ASCENDING
 
 from app.ledger.idempotency import STRIPE_KEY_PREFIXES
-from app.ledger.repository import Doc, Repositories
+from app.ledger.repository import Repositories
 from app.storage.database import ACCOUNTS, GRANTS, LEDGER, RESERVATIONS, Session
+from app.storage.documents import Doc
 
 log = logging.getLogger("app.ledger.verify")
 

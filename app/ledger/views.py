@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from app.ledger import schemas
 from app.ledger.access import available, suspended_reason
-from app.ledger.repository import Doc
 
 
-def account_view(doc: Doc, now: datetime) -> schemas.Account:
+def account_view(doc: Mapping[str, Any], now: datetime) -> schemas.Account:
     return schemas.Account(
         id=doc["_id"],
         balance=doc["balance"],
@@ -32,7 +33,7 @@ def account_view(doc: Doc, now: datetime) -> schemas.Account:
     )
 
 
-def grant_view(doc: Doc) -> schemas.Grant:
+def grant_view(doc: Mapping[str, Any]) -> schemas.Grant:
     # `remaining` is what the grant has not spent, including what holds set aside (`held`).
     return schemas.Grant(
         id=doc["_id"],
@@ -48,13 +49,13 @@ def grant_view(doc: Doc) -> schemas.Grant:
     )
 
 
-def grant_status(doc: Doc) -> schemas.GrantStatus:
+def grant_status(doc: Mapping[str, Any]) -> schemas.GrantStatus:
     if not doc.get("expired"):
         return "live"
     return "voided" if doc.get("voided_at") else "expired"
 
 
-def entry_view(doc: Doc) -> schemas.LedgerEntry:
+def entry_view(doc: Mapping[str, Any]) -> schemas.LedgerEntry:
     return schemas.LedgerEntry(
         id=doc["_id"],
         seq=doc["seq"],
@@ -71,7 +72,7 @@ def entry_view(doc: Doc) -> schemas.LedgerEntry:
     )
 
 
-def reservation_view(doc: Doc) -> schemas.Reservation:
+def reservation_view(doc: Mapping[str, Any]) -> schemas.Reservation:
     return schemas.Reservation(
         id=doc["_id"],
         account_id=doc["account_id"],

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from app.storage.batches import delete_in_batches
 from app.storage.database import DELIVERIES, ENDPOINT_REGISTRY, ENDPOINTS, Database, Session
+from app.storage.documents import Doc
 
-Doc = dict[str, Any]
 PURGE_BATCH = 1000  # deliveries deleted per call
 
 

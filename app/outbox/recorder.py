@@ -3,6 +3,7 @@ ledger noted into events (types, threshold crossings, access changes), numbered 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -154,7 +155,7 @@ class EventRecorder:
 
 
 def access_change(
-    stream: dict, account: dict, now: datetime, view: dict, state: dict
+    stream: dict, account: Mapping[str, Any], now: datetime, view: dict, state: dict
 ) -> list[Draft]:
     """`access.suspended` / `access.restored` when the decision for a cost of 1 flips for a
     reason other than the balance; `state` gets the reason to remember."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument
@@ -20,8 +19,8 @@ from app.storage.database import (
     Database,
     Session,
 )
+from app.storage.documents import Doc
 
-Doc = dict[str, Any]
 # Events about no account (operator alerts on Stripe events) are numbered in their own stream;
 # no account id contains a space.
 OPERATOR_STREAM = " operator"

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from app.billing.catalog import Catalog
 from app.kit.clock import Clock
 from app.kit.errors import AccountNotFound, CursorNotFound
 from app.kit.paging import page_of
 from app.ledger.access import available
+from app.ledger.documents import AccountDoc
 from app.ledger.repository import Repositories
 from app.outbox import schemas
 from app.outbox.repository import OutboxRepository
@@ -83,11 +86,11 @@ class EventService:
 
         return self._alerts_view(account_id, await self.db.transaction(unit))
 
-    def _alerts_view(self, account_id: str, account: dict) -> schemas.Alerts:
+    def _alerts_view(self, account_id: str, account: Mapping[str, Any]) -> schemas.Alerts:
         value, source = effective_threshold(account, self.catalog, self.default_threshold)
         return schemas.Alerts(account_id=account_id, low_balance_threshold=value, source=source)
 
-    async def _account(self, session, account_id: str) -> dict:
+    async def _account(self, session, account_id: str) -> AccountDoc:
         account = await self.repos.accounts.get(session, account_id)
         if account is None:
             raise AccountNotFound(f"account {account_id!r} not found")

@@ -3,7 +3,9 @@ re-armed only when it comes back to the threshold (no storm around the line)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from app.billing.catalog import Catalog
 from app.outbox.schemas import ThresholdSource
@@ -17,7 +19,7 @@ class AlertState:
     depleted_fired: bool = False
 
     @classmethod
-    def of(cls, account: dict) -> AlertState:
+    def of(cls, account: Mapping[str, Any]) -> AlertState:
         """As the account document holds it (missing fields: not fired)."""
         return cls(bool(account.get("low_fired")), bool(account.get("depleted_fired")))
 
@@ -26,7 +28,7 @@ class AlertState:
 
 
 def effective_threshold(
-    account: dict, catalog: Catalog, default: int | None
+    account: Mapping[str, Any], catalog: Catalog, default: int | None
 ) -> tuple[int | None, ThresholdSource]:
     """The account's threshold and where it comes from: the account, its plan, the default.
     Read from the account document (fields missing on older accounts mean: none set)."""

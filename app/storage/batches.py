@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Any
 
-Doc = dict[str, Any]
+from app.storage.documents import Doc
 
 
 def after_key(field: str, doc: Doc) -> Doc:

@@ -7,9 +7,10 @@ from typing import Any
 
 from app.kit.errors import EventNotFound
 from app.kit.paging import page_of
+from app.storage.documents import Doc
 from app.stripe_events import schemas
 from app.stripe_events.payloads import ts
-from app.stripe_events.repository import Doc, EventRepository, stored_type
+from app.stripe_events.repository import EventRepository, stored_type
 
 
 def event_view(doc: Doc) -> schemas.WebhookEvent:

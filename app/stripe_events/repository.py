@@ -12,9 +12,9 @@ from pymongo.errors import DuplicateKeyError
 from app.kit.logs import clip
 from app.storage.batches import delete_in_batches
 from app.storage.database import CUSTOMERS, PAYMENTS, STRIPE_EVENTS, Database, Session
+from app.storage.documents import Doc
 from app.stripe_events.payloads import valid_unix
 
-Doc = dict[str, Any]
 MAX_STORED_ERROR = 1000
 PENDING = ("received", "failed", "parked")
 PURGE_BATCH = 1000  # events deleted per call

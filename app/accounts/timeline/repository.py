@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from pymongo import DESCENDING
 
 from app.accounts.timeline.schemas import ItemKind
 from app.storage.database import EVENTS, LEDGER, RESERVATIONS, STRIPE_EVENTS, Database
-
-Doc = dict[str, Any]
+from app.storage.documents import Doc
 
 
 @dataclass(frozen=True)

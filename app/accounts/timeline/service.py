@@ -13,9 +13,10 @@ from app.accounts.timeline.repository import SOURCES, Position, Source, Timeline
 from app.kit.clock import Clock, as_utc
 from app.kit.errors import ValidationFailed
 from app.ledger.expiry import load_account
-from app.ledger.repository import Doc, Repositories
+from app.ledger.repository import Repositories
 from app.ledger.views import entry_view, reservation_view
 from app.outbox.service import event_view as outgoing_view
+from app.storage.documents import Doc
 from app.stripe_events.event_log import event_view as stripe_view
 
 _SEQ_RANKS = {s.rank for s in SOURCES if s.tie_field == "seq"}

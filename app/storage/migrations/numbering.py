@@ -16,8 +16,9 @@ from pymongo import ASCENDING, ReturnDocument, UpdateOne
 
 from app.jobs.isolation import isolated
 from app.kit.metrics import Metrics
-from app.ledger.repository import Doc, Repositories
+from app.ledger.repository import Repositories
 from app.storage.database import ACCOUNTS, LEDGER, MIGRATIONS, Session
+from app.storage.documents import Doc
 
 log = logging.getLogger("app.ledger.numbering")
 

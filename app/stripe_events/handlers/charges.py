@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from app.ledger.expiry import expire_due
 from app.ledger.grants import take_back
-from app.ledger.repository import Doc, known
+from app.ledger.repository import known
+from app.storage.documents import Doc
 from app.stripe_events.context import EventContext, Outcome, PaidInvoices
 from app.stripe_events.payloads import object_id
 

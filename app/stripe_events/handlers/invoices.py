@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from app.billing.standing import save_subscription, subscriptions_of
 from app.kit.clock import as_utc
+from app.ledger.documents import EntryDoc
 from app.stripe_events.context import EventContext, Outcome, PermanentFailure
 from app.stripe_events.paid_periods import credit_paid_period, state_of
 from app.stripe_events.payloads import (
@@ -156,7 +157,7 @@ async def invoice_payment_failed(ctx: EventContext) -> Outcome:
 
 
 async def _remember_payment(
-    ctx: EventContext, account_id: str, entry: dict | None, credits: int
+    ctx: EventContext, account_id: str, entry: EntryDoc | None, credits: int
 ) -> None:
     """What this invoice's payment brought, keyed by the invoice, so that a refund or dispute
     of its payment (linked now from the legacy fields, or by `invoice_payment.paid`) finds
