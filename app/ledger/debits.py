@@ -10,7 +10,7 @@ from app.ledger.access import available, ensure_can_spend, spend_guard, spending
 from app.ledger.documents import AccountDoc, EntryDoc
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, is_due
-from app.ledger.repository import Repositories
+from app.ledger.repository import AccountChange, Repositories
 from app.ledger.spending import draw, total
 from app.storage.database import Session
 
@@ -34,10 +34,7 @@ async def debit_credits(
         session,
         account_id,
         now,
-        balance=-amount,
-        entries=1,
-        guard=spend_guard(amount, now),
-        nothing_due=True,
+        AccountChange(balance=-amount, entries=1, guard=spend_guard(amount, now), nothing_due=True),
     )
     if after is None:
         await refuse_spending(session, repos, account_id, amount, now)

@@ -15,7 +15,7 @@ from app.kit.errors import AccountNotFound
 from app.kit.metrics import Metrics
 from app.ledger.documents import AccountDoc, EntryDoc, GrantDoc, ReservationDoc
 from app.ledger.entries import ledger_entry, position
-from app.ledger.repository import NOTHING_DUE, Repositories, known
+from app.ledger.repository import NOTHING_DUE, AccountChange, Repositories, known
 from app.storage.batches import in_batches
 from app.storage.database import GRANTS, RESERVATIONS, Session
 from app.storage.documents import Doc
@@ -65,10 +65,9 @@ async def release_hold(
             session,
             reservation["account_id"],
             now,
-            balance=-lost,
-            reserved=-reservation["amount"],
-            holds=-1,
-            entries=int(bool(lost)),
+            AccountChange(
+                balance=-lost, reserved=-reservation["amount"], holds=-1, entries=int(bool(lost))
+            ),
         ),
         reservation["account_id"],
     )
@@ -122,7 +121,9 @@ async def expire_grant(
     if not lost:
         return None
     account = known(
-        await repos.accounts.change(session, grant["account_id"], now, balance=-lost, entries=1),
+        await repos.accounts.change(
+            session, grant["account_id"], now, AccountChange(balance=-lost, entries=1)
+        ),
         grant["account_id"],
     )
     entry = ledger_entry(

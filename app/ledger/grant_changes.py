@@ -9,7 +9,7 @@ from app.kit.clock import as_utc
 from app.kit.errors import GrantExpired, GrantNotFound, ValidationFailed
 from app.ledger.documents import EntryDoc, GrantDoc
 from app.ledger.expiry import expire_due, expire_grant, is_due
-from app.ledger.repository import Repositories
+from app.ledger.repository import AccountChange, Repositories
 from app.ledger.views import grant_status
 from app.storage.database import Session
 
@@ -112,5 +112,5 @@ async def change_expiry(
     if after is None:  # inside the transaction the grant just read cannot have changed
         raise RuntimeError(f"grant {grant_id} changed under the unit of work")
     # An earlier deadline is one the account must know of; a later one it finds by itself.
-    await repos.accounts.change(session, account_id, now, due_by=expires_at)
+    await repos.accounts.change(session, account_id, now, AccountChange(due_by=expires_at))
     return after

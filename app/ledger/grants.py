@@ -3,13 +3,14 @@ corrections), with deficits paid off by the next grants."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from app.ledger.documents import AccountDoc, EntryDoc, GrantDoc
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import expire_due, is_due
-from app.ledger.repository import Repositories, known, new_id
+from app.ledger.repository import AccountChange, Repositories, known, new_id
 from app.ledger.spending import draw
 from app.storage.database import Session
 from app.storage.documents import Doc
@@ -26,94 +27,102 @@ GRANT_KINDS = (
 )
 
 
+@dataclass(frozen=True)
+class NewGrant:
+    """What a grant adds: how many credits of which kind to which account, until when, and
+    what its ledger entry says of it."""
+
+    account_id: str
+    amount: int
+    kind: str  # one of GRANT_KINDS
+    expires_at: datetime | None = None  # None: never
+    source: str = "api"
+    idempotency_key: str | None = None
+    entry_type: str = "grant"  # or "adjustment" for a positive correction
+    actor: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
+    grant_fields: dict[str, Any] | None = None  # a period's: period_start, period_end, ...
+    # The key is an API request's, whose idempotency record this unit writes: no entry can
+    # hold it yet (Stripe's keys have prefixes of their own), so it is not looked up.
+    request_key: bool = False
+
+
 async def grant_credits(
-    session: Session,
-    repos: Repositories,
-    account_id: str,
-    amount: int,
-    kind: str,
-    now: datetime,
-    *,
-    expires_at: datetime | None = None,
-    source: str = "api",
-    idempotency_key: str | None = None,
-    entry_type: str = "grant",
-    actor: str | None = None,
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
-    grant_fields: dict[str, Any] | None = None,
-    request_key: bool = False,
+    session: Session, repos: Repositories, grant: NewGrant, now: datetime
 ) -> tuple[EntryDoc, AccountDoc] | None:
     """Add a grant and its ledger entry; the account is created if new. The first credits go
     to paying off a deficit. Returns (entry, account after), or None when `idempotency_key`
     was already used on this account (the grant exists: nothing is done twice). With
     `request_key` the key is an API request's, whose idempotency record this unit writes: no
     entry can hold it yet (Stripe's keys have prefixes of their own), so it is not looked up."""
-    if amount <= 0:
+    if grant.amount <= 0:
         raise ValueError("a grant adds a positive amount")
-    if kind not in GRANT_KINDS:
-        raise ValueError(f"unknown grant kind {kind!r}")
-    account = await repos.accounts.ensure(session, account_id, now)
+    if grant.kind not in GRANT_KINDS:
+        raise ValueError(f"unknown grant kind {grant.kind!r}")
+    account = await repos.accounts.ensure(session, grant.account_id, now)
     if is_due(account, now):  # the grant's entry comes after what was due
-        await expire_due(session, repos, account_id, now, look=True)
-        account = known(await repos.accounts.get(session, account_id), account_id)
+        await expire_due(session, repos, grant.account_id, now, look=True)
+        account = known(await repos.accounts.get(session, grant.account_id), grant.account_id)
     if (
-        idempotency_key is not None
-        and not request_key
-        and await repos.ledger.by_key(session, account_id, idempotency_key)
+        grant.idempotency_key is not None
+        and not grant.request_key
+        and await repos.ledger.by_key(session, grant.account_id, grant.idempotency_key)
     ):
         return None
-    payoff = min(account["deficit"], amount)
+    payoff = min(account["deficit"], grant.amount)
     grant_id = new_id("gr")
     # The account change numbers the entry; a duplicate (account, key) insert after it aborts
     # the whole unit, as every unit of work is undone when it fails.
     after = known(
         await repos.accounts.change(
             session,
-            account_id,
+            grant.account_id,
             now,
-            balance=amount,
-            deficit=-payoff,
-            due_by=expires_at,
-            entries=1,
-            new_grant=grant_id,
+            AccountChange(
+                balance=grant.amount,
+                deficit=-payoff,
+                due_by=grant.expires_at,
+                entries=1,
+                new_grant=grant_id,
+            ),
         ),
-        account_id,
+        grant.account_id,
     )
     entry = ledger_entry(
-        account_id,
-        entry_type,
-        amount,
+        grant.account_id,
+        grant.entry_type,
+        grant.amount,
         after["balance"],
         now,
-        grants=[{"grant_id": grant_id, "kind": kind, "amount": amount}],
-        source=source,
-        idempotency_key=idempotency_key,
-        actor=actor,
-        description=description,
-        metadata=metadata,
+        grants=[{"grant_id": grant_id, "kind": grant.kind, "amount": grant.amount}],
+        source=grant.source,
+        idempotency_key=grant.idempotency_key,
+        actor=grant.actor,
+        description=grant.description,
+        metadata=grant.metadata,
         deficit_paid=payoff,
         **position(after),
     )
     await repos.ledger.insert(session, entry)
-    grant: Doc = {
+    doc: Doc = {
         "_id": grant_id,
-        "account_id": account_id,
-        "kind": kind,
-        "amount": amount,
-        "remaining": amount - payoff,
+        "account_id": grant.account_id,
+        "kind": grant.kind,
+        "amount": grant.amount,
+        "remaining": grant.amount - payoff,
         "held": 0,
         "deficit_paid": payoff,
-        "expires_at": expires_at,
-        "never_expires": expires_at is None,
+        "expires_at": grant.expires_at,
+        "never_expires": grant.expires_at is None,
         "expired": False,
-        "source": source,
-        "idempotency_key": idempotency_key,
-        "description": description,
+        "source": grant.source,
+        "idempotency_key": grant.idempotency_key,
+        "description": grant.description,
         "created_at": now,
-        **(grant_fields or {}),  # a period's: period_start, period_end, subscription_id
+        **(grant.grant_fields or {}),  # a period's: period_start, period_end, subscription_id
     }
-    await repos.grants.insert(session, cast(GrantDoc, grant))
+    await repos.grants.insert(session, cast(GrantDoc, doc))
     return entry, after
 
 
@@ -149,7 +158,7 @@ async def take_back(
     shortfall = amount + sum(a["amount"] for a in taken)
     after = known(
         await repos.accounts.change(
-            session, account_id, now, balance=-amount, deficit=shortfall, entries=1
+            session, account_id, now, AccountChange(balance=-amount, deficit=shortfall, entries=1)
         ),
         account_id,
     )

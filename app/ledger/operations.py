@@ -13,7 +13,7 @@ from app.ledger.debits import debit_credits
 from app.ledger.documents import AccountDoc, EntryDoc, ReservationDoc
 from app.ledger.expiry import expire_due, expire_now, is_due, load_account
 from app.ledger.grant_changes import change_expiry, find_grant, void_grant
-from app.ledger.grants import grant_credits, take_back
+from app.ledger.grants import NewGrant, grant_credits, take_back
 from app.ledger.group_commit import GroupCommit
 from app.ledger.idempotency import (
     Outcome,
@@ -324,17 +324,19 @@ class Ledger:
                 await grant_credits(
                     session,
                     self.repos,
-                    account_id,
-                    req.amount,
-                    req.kind,
+                    NewGrant(
+                        account_id,
+                        req.amount,
+                        req.kind,
+                        expires_at=req.expires_at,
+                        source="api",
+                        idempotency_key=key,
+                        actor=actor,
+                        description=req.description,
+                        metadata=req.metadata,
+                        request_key=True,
+                    ),
                     now,
-                    expires_at=req.expires_at,
-                    source="api",
-                    idempotency_key=key,
-                    actor=actor,
-                    description=req.description,
-                    metadata=req.metadata,
-                    request_key=True,
                 )
             )
             return _entry_with_account(entry, after, now)
@@ -361,17 +363,19 @@ class Ledger:
                     await grant_credits(
                         session,
                         self.repos,
-                        account_id,
-                        req.amount,
-                        "correction",
+                        NewGrant(
+                            account_id,
+                            req.amount,
+                            "correction",
+                            source="adjustment",
+                            idempotency_key=key,
+                            entry_type="adjustment",
+                            actor=actor,
+                            description=req.reason,
+                            metadata=req.metadata,
+                            request_key=True,
+                        ),
                         now,
-                        source="adjustment",
-                        idempotency_key=key,
-                        entry_type="adjustment",
-                        actor=actor,
-                        description=req.reason,
-                        metadata=req.metadata,
-                        request_key=True,
                     )
                 )
             else:

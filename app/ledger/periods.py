@@ -8,7 +8,7 @@ from datetime import datetime
 from app.kit.clock import as_utc
 from app.ledger.documents import EntryDoc, GrantDoc, GrantPart
 from app.ledger.entries import ledger_entry, position
-from app.ledger.repository import Repositories, known, new_id
+from app.ledger.repository import AccountChange, Repositories, known, new_id
 from app.storage.database import Session
 
 PERIOD_KINDS = ["subscription", "rollover", "trial"]
@@ -83,10 +83,12 @@ async def close_period(
             session,
             account_id,
             now,
-            balance=-lost,
-            due_by=expires_at if carry else None,
-            entries=1,
-            new_grant=rollover_id if carry else None,
+            AccountChange(
+                balance=-lost,
+                due_by=expires_at if carry else None,
+                entries=1,
+                new_grant=rollover_id if carry else None,
+            ),
         ),
         account_id,
     )

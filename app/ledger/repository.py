@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -110,6 +111,23 @@ def _after_in_spending_order(grant: GrantDoc) -> Doc:
     }
 
 
+@dataclass(frozen=True)
+class AccountChange:
+    """What one write of an account changes (AccountRepository.change): the amounts added to
+    its balance, reserved credits, deficit and held reservations, under which guard."""
+
+    balance: int = 0
+    reserved: int = 0
+    deficit: int = 0
+    holds: int = 0
+    entries: int = 0  # ledger entries the change records, numbered by this write
+    guard: Doc | None = None  # a filter on the account the write needs (None: refused)
+    nothing_due: bool = False  # refused too when something on the account is due at `now`
+    due_by: datetime | None = None  # a new deadline (a hold's, an expiring grant's)
+    new_grant: str | None = None  # a grant that may have credits, for the account's list
+    noted: bool = True  # False: the caller notes the move itself (a batch notes each request's)
+
+
 class AccountRepository:
     def __init__(self, db: Database) -> None:
         self.col = db[ACCOUNTS]
@@ -136,57 +154,41 @@ class AccountRepository:
         )
 
     async def change(
-        self,
-        session: Session,
-        account_id: str,
-        now: datetime,
-        *,
-        balance: int = 0,
-        reserved: int = 0,
-        deficit: int = 0,
-        guard: Doc | None = None,
-        nothing_due: bool = False,
-        due_by: datetime | None = None,
-        entries: int = 0,
-        new_grant: str | None = None,
-        holds: int = 0,
-        noted: bool = True,
+        self, session: Session, account_id: str, now: datetime, change: AccountChange
     ) -> AccountDoc | None:
         """The one way the cached balance moves: an atomic $inc, optionally guarded by a
-        filter on the account (None when the guard refuses, or there is no such account).
-        `nothing_due` also refuses when something on the account is due at `now`; `due_by` is
-        a new deadline (a hold's, an expiring grant's) the account must know of. It numbers
-        the `entries` ledger entries the change records (see entries.position), in the same
-        write: an account's entries are numbered in the order they commit. `noted=False`: the
-        caller notes the move itself (a batch notes each request's)."""
-        query: Doc = {"_id": account_id, **(guard or {})}
-        if nothing_due:
+        filter on the account (None when the guard refuses, or there is no such account). It
+        numbers the `entries` ledger entries the change records (see entries.position), in
+        the same write: an account's entries are numbered in the order they commit."""
+        balance, reserved, entries = change.balance, change.reserved, change.entries
+        query: Doc = {"_id": account_id, **(change.guard or {})}
+        if change.nothing_due:
             query["next_due_at"] = {"$gt": now}
         inc = {
             k: v
             for k, v in (
                 ("balance", balance),
                 ("reserved", reserved),
-                ("deficit", deficit),
+                ("deficit", change.deficit),
                 ("seq", entries),
-                ("holds", holds),
+                ("holds", change.holds),
             )
             if v
         }
         update: Doc = {**({"$inc": inc} if inc else {}), "$set": {"updated_at": now}}
-        if due_by is not None:
-            update["$min"] = {"next_due_at": due_by}
+        if change.due_by is not None:
+            update["$min"] = {"next_due_at": change.due_by}
         if entries:
             update["$max"] = {"last_entry_at": now}
-        if new_grant is not None:
-            update["$push"] = {"grant_ids": new_grant}
+        if change.new_grant is not None:
+            update["$push"] = {"grant_ids": change.new_grant}
         after = await self.col.find_one_and_update(
             query,
             update,
             return_document=ReturnDocument.AFTER,
             session=session,
         )
-        if after is not None and balance != reserved and noted:
+        if after is not None and balance != reserved and change.noted:
             before = {
                 **after,
                 "balance": after["balance"] - balance,

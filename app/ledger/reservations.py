@@ -19,7 +19,7 @@ from app.ledger.debits import explain_refusal
 from app.ledger.documents import AccountDoc, EntryDoc, GrantPart, ReservationDoc
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, record_lost, settle_hold
-from app.ledger.repository import Repositories, known, new_id
+from app.ledger.repository import AccountChange, Repositories, known, new_id
 from app.ledger.spending import draw, total
 from app.storage.database import Session
 from app.storage.documents import Doc
@@ -47,11 +47,13 @@ async def reserve_credits(
         session,
         account_id,
         now,
-        reserved=amount,
-        holds=1,
-        nothing_due=True,
-        guard={**spend_guard(amount, now), "holds": {"$lt": max_held}},
-        due_by=expires_at,
+        AccountChange(
+            reserved=amount,
+            holds=1,
+            nothing_due=True,
+            guard={**spend_guard(amount, now), "holds": {"$lt": max_held}},
+            due_by=expires_at,
+        ),
     )
     if after is None:
         account = await explain_refusal(session, repos, account_id, amount, now)
@@ -204,11 +206,13 @@ async def _account_first(
         session,
         reservation["account_id"],
         now,
-        balance=balance,
-        reserved=-reservation["amount"],
-        holds=-1,
-        nothing_due=True,
-        entries=entries,
+        AccountChange(
+            balance=balance,
+            reserved=-reservation["amount"],
+            holds=-1,
+            nothing_due=True,
+            entries=entries,
+        ),
     )
     if after is None:
         # The account exists (it holds this hold): something on it is due, maybe this hold.
@@ -252,7 +256,7 @@ async def _expire_lost(
     if lost:
         after = known(
             await repos.accounts.change(
-                session, reservation["account_id"], now, balance=-lost, entries=1
+                session, reservation["account_id"], now, AccountChange(balance=-lost, entries=1)
             ),
             reservation["account_id"],
         )

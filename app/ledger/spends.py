@@ -5,9 +5,10 @@ change, guarded, and every other write is one call for the whole batch."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from pymongo.errors import OperationFailure
 
@@ -15,11 +16,12 @@ from app.kit.clock import as_utc
 from app.kit.errors import AccountNotFound, DomainError, TooManyReservations
 from app.ledger import schemas
 from app.ledger.access import ensure_can_spend, spend_guard
+from app.ledger.documents import EntryDoc, GrantDoc, GrantPart, ReservationDoc
 from app.ledger.entries import ledger_entry
 from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.idempotency import Outcome
 from app.ledger.outbox import record_outbox
-from app.ledger.repository import Doc, Repositories, new_id
+from app.ledger.repository import AccountChange, Doc, Repositories, new_id
 from app.ledger.views import account_view, entry_view, reservation_view
 from app.storage.database import Session
 
@@ -52,19 +54,20 @@ class Batch:
     left them, and the documents gathered for the unit's calls."""
 
     account: Doc
-    grants: list[Doc]  # spendable, in spending order (copies: moved in memory)
+    grants: list[GrantDoc]  # spendable, in spending order (copies: moved in memory)
     entry_time: datetime  # every entry's created_at: the account's $max of it
     max_held: int
-    entries: list[Doc] = field(default_factory=list)
-    reservations: list[Doc] = field(default_factory=list)
+    entries: list[EntryDoc] = field(default_factory=list)
+    reservations: list[ReservationDoc] = field(default_factory=list)
     records: list[tuple[str, Doc]] = field(default_factory=list)  # (key, record), in order
     takes: dict[str, list[int]] = field(default_factory=dict)  # grant -> [taken, of it held]
     debited: set[str] = field(default_factory=set)  # grants a debit took from
 
-    def draw(self, spend: Spend) -> list[Doc]:
+    def draw(self, spend: Spend) -> list[GrantPart]:
         """Free credits in spending order, as `draw` (spending.py) takes them."""
         hold = spend.kind == "hold"
-        taken, left = [], spend.amount
+        taken: list[GrantPart] = []
+        left = spend.amount
         for grant in self.grants:
             if left == 0:
                 break
@@ -160,7 +163,7 @@ def apply_one(batch: Batch, spend: Spend) -> Result:
     return Outcome(201, body, replayed=False)
 
 
-def new_reservation(spend: Spend, allocations: list[Doc]) -> Doc:
+def new_reservation(spend: Spend, allocations: list[GrantPart]) -> ReservationDoc:
     return {
         "_id": new_id("rsv"),
         "account_id": spend.account_id,
@@ -205,7 +208,10 @@ async def apply_spends(
     if change["holds"]:
         guard["holds"] = {"$lte": max_held - change["holds"]}
     after = await repos.accounts.change(
-        session, account_id, now, **change, guard=guard, nothing_due=True, noted=False
+        session,
+        account_id,
+        now,
+        AccountChange(**change, guard=guard, nothing_due=True, noted=False),
     )
     if after is not None:
         before = {
@@ -235,7 +241,7 @@ async def apply_spends(
             return results
         as_read = {k: account[k] for k in ("seq", "balance", "reserved", "holds")}
         after = await repos.accounts.change(
-            session, account_id, now, **summed(accepted), guard=as_read, noted=False
+            session, account_id, now, AccountChange(**summed(accepted), guard=as_read, noted=False)
         )
         if after is None:  # only without a real transaction's snapshot
             raise OperationFailure(
@@ -250,7 +256,7 @@ async def apply_spends(
 async def _batch(
     session: Session,
     repos: Repositories,
-    account: Doc,
+    account: Mapping[str, Any],
     entry_time: datetime,
     max_held: int,
     now: datetime,
@@ -258,7 +264,7 @@ async def _batch(
     grants = await repos.grants.spendable(
         session, account["_id"], now, grant_ids=account.get("grant_ids")
     )
-    return Batch(account, grants, entry_time, max_held)
+    return Batch(cast(Doc, account), grants, entry_time, max_held)
 
 
 async def _write(session: Session, repos: Repositories, account_id: str, batch: Batch) -> None:

@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from app.ledger.grants import grant_credits
+from app.ledger.grants import NewGrant, grant_credits
 from tests.conftest import auth
 from tests.factories import (
     account,
@@ -192,13 +192,15 @@ async def test_key_with_a_stripe_grant_prefix_is_refused_and_changes_nothing(
         lambda session: grant_credits(
             session,
             repos,
-            "user_1",
-            100,
-            "purchase",
+            NewGrant(
+                "user_1",
+                100,
+                "purchase",
+                source="stripe:checkout",
+                idempotency_key="checkout:cs_1",
+                actor="stripe",
+            ),
             clock.now(),
-            source="stripe:checkout",
-            idempotency_key="checkout:cs_1",
-            actor="stripe",
         )
     )
     before = await snapshot(db)

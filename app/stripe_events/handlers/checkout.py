@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.billing.standing import subscriptions_of
-from app.ledger.grants import grant_credits
+from app.ledger.grants import NewGrant, grant_credits
 from app.stripe_events.context import EventContext, Outcome, PermanentFailure
 from app.stripe_events.handlers.customers import remember_email
 from app.stripe_events.payloads import customer_of, metadata, object_id
@@ -71,16 +71,18 @@ async def _pack_checkout(ctx: EventContext) -> Outcome:
     granted = await grant_credits(
         ctx.session,
         ctx.repos,
-        account_id,
-        credits,
-        "purchase",
+        NewGrant(
+            account_id,
+            credits,
+            "purchase",
+            expires_at=expires_at,
+            source=source,
+            idempotency_key=f"checkout:{session['id']}",
+            actor="stripe",
+            description=f"{pack.name} x{quantity}",
+            metadata={"pack": pack.key, "event": ctx.id},
+        ),
         ctx.now,
-        expires_at=expires_at,
-        source=source,
-        idempotency_key=f"checkout:{session['id']}",
-        actor="stripe",
-        description=f"{pack.name} x{quantity}",
-        metadata={"pack": pack.key, "event": ctx.id},
     )
     if granted is None:
         return Outcome("duplicate", account_id, customer, note="pack already granted")

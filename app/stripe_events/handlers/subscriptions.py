@@ -14,7 +14,7 @@ from app.billing.subscriptions import account_status, is_newer, snapshot_order
 from app.billing.units import Learned, credit_unit, newest_paid_unit
 from app.kit.clock import as_utc
 from app.ledger.expiry import expire_grant
-from app.ledger.grants import grant_credits
+from app.ledger.grants import NewGrant, grant_credits
 from app.ledger.periods import PERIOD_KINDS
 from app.stripe_events.context import EventContext, Outcome
 from app.stripe_events.paid_periods import close_into_newest, state_of
@@ -95,20 +95,22 @@ async def _grant_trial(ctx: EventContext, account_id: str, plan: Plan, sub: dict
     granted = await grant_credits(
         ctx.session,
         ctx.repos,
-        account_id,
-        plan.trial_credits,
-        "trial",
+        NewGrant(
+            account_id,
+            plan.trial_credits,
+            "trial",
+            expires_at=trial_end,
+            source=f"stripe:subscription:{sub['id']}",
+            idempotency_key=f"trial:{sub['id']}",
+            actor="stripe",
+            description=f"{plan.name} trial",
+            grant_fields={
+                "period_start": ts(sub.get("trial_start")) or ctx.created,
+                "period_end": trial_end,
+                "subscription_id": sub["id"],
+            },
+        ),
         ctx.now,
-        expires_at=trial_end,
-        source=f"stripe:subscription:{sub['id']}",
-        idempotency_key=f"trial:{sub['id']}",
-        actor="stripe",
-        description=f"{plan.name} trial",
-        grant_fields={
-            "period_start": ts(sub.get("trial_start")) or ctx.created,
-            "period_end": trial_end,
-            "subscription_id": sub["id"],
-        },
     )
     return "trial credits granted" if granted else "trial already granted"
 
