@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
+from app.storage.collection import ResultCursor
 from app.storage.database import ACCOUNTS, LEDGER, RESERVATIONS, Database
 from app.storage.documents import Doc
 
 SPENDING_TYPES = ("debit", "capture")
 
 
-async def _all(cursor: Any) -> list[Doc]:
-    # The driver's aggregate() is a coroutine giving a cursor; the embedded engine's is a cursor.
-    cursor = await cursor if asyncio.iscoroutine(cursor) else cursor
-    return await cursor.to_list(None)
+async def _all(answer: Awaitable[ResultCursor]) -> list[Doc]:
+    return await (await answer).to_list(None)
 
 
 class ReadRepository:

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs
 
 import pymongo
@@ -16,6 +15,7 @@ from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
 from app.storage.calls import COMMIT, CallCounter, CountedCollection
+from app.storage.collection import Collection, ResultCursor
 
 log = logging.getLogger("app.db")
 
@@ -306,18 +306,18 @@ class Database:
         self.engine: Any = self.db.engine if self.embedded else None
         # Every collection call, by operation and collection (off unless turned on).
         self.calls = CallCounter()
-        self._counted: dict[str, CountedCollection] = {}
+        self._counted: dict[str, Collection] = {}
         # Called at the end of every unit of work, inside its transaction, with what it noted:
         # the outgoing events' outbox is written in the same transaction as its cause.
         self.listeners: list[Listener] = []
         # Told of each re-run of a unit of work, with the error label that caused it (metrics).
         self.rerun_listeners: list[Callable[[str], None]] = []
 
-    def __getitem__(self, collection: str) -> Any:
+    def __getitem__(self, collection: str) -> Collection:
         if collection not in self._counted:
-            self._counted[collection] = CountedCollection(
-                self.db[collection], collection, self.calls
-            )
+            # Either engine's collection, counted: it answers the Collection surface.
+            counted = CountedCollection(self.db[collection], collection, self.calls)
+            self._counted[collection] = cast(Collection, counted)
         return self._counted[collection]
 
     async def transaction(self, work: Callable[[Session], Awaitable[T]]) -> T:
@@ -414,9 +414,7 @@ class Database:
         await self.db.command("ping")
 
     async def close(self) -> None:
-        result = self.client.close()
-        if asyncio.iscoroutine(result):
-            await result
+        await self.client.close()
 
 
 class IndexOptionsChanged(RuntimeError):
@@ -459,9 +457,8 @@ def _another_was_first(exc: Exception, code: int) -> bool:
     return isinstance(exc, CollectionInvalid) or getattr(exc, "code", None) == code
 
 
-async def list_indexes(col: Any) -> Any:
-    cursor = col.list_indexes()
-    return await cursor if asyncio.iscoroutine(cursor) else cursor
+async def list_indexes(col: Any) -> ResultCursor:
+    return await col.list_indexes()
 
 
 def connect(uri: str | None, name: str) -> Database:

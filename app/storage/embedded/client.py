@@ -157,5 +157,5 @@ class EmbeddedClient:
         self._databases.pop(name, None)
         self.sync.drop_database(name)
 
-    def close(self) -> None:
+    async def close(self) -> None:  # a coroutine, as the driver's
         return None

@@ -73,7 +73,7 @@ class EmbeddedCollection:
     async def drop_index(self, name: str) -> None:
         self.raw.drop_index(name)
 
-    def list_indexes(self) -> ListCursor:
+    async def list_indexes(self) -> ListCursor:  # a coroutine, as the driver's
         return ListCursor(list(self.raw.list_indexes()))
 
     async def index_information(self) -> dict:
