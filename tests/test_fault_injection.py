@@ -48,9 +48,14 @@ def expect(response, status: int):
 async def sweep_as_the_loop_does(app, clock) -> None:
     """The sweep skips (logs and counts) an account whose expiry failed, and takes it again at
     its next pass: passes until one finds nothing due."""
-    assert await sweep(app.state.repos, clock.now(), metrics=app.state.metrics) == 1
+    assert (
+        await sweep(app.state.services.repos, clock.now(), metrics=app.state.services.metrics) == 1
+    )
     for _ in range(3):
-        if await sweep(app.state.repos, clock.now(), metrics=app.state.metrics) == 0:
+        if (
+            await sweep(app.state.services.repos, clock.now(), metrics=app.state.services.metrics)
+            == 0
+        ):
             return
     raise AssertionError("the sweep never got through")
 

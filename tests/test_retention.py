@@ -24,13 +24,13 @@ async def test_a_retry_replays_until_the_answer_is_dropped_then_gets_409(app, cl
     assert first.status_code == 201
 
     clock.advance(days=89)
-    await app.state.retention.run()
+    await app.state.services.retention.run()
     replay = await debit(client, ACCOUNT, 5, key="gen-1")
     assert replay.status_code == 201 and replay.json() == first.json()
     assert replay.headers["idempotent-replayed"] == "true"
 
     clock.advance(days=2)
-    forgotten = await app.state.retention.run()
+    forgotten = await app.state.services.retention.run()
     assert forgotten.idempotency_answers == 2  # the grant's answer and the debit's
     before = await snapshot(db)
 
@@ -54,7 +54,7 @@ async def test_newer_answers_are_kept_when_older_ones_are_dropped(app, client, d
     new = await debit(client, ACCOUNT, 1, key="new")
     clock.advance(days=31)
 
-    await app.state.retention.run()
+    await app.state.services.retention.run()
 
     assert_problem(await debit(client, ACCOUNT, 1, key="old"), 409, "idempotency_key_expired")
     assert (await debit(client, ACCOUNT, 1, key="new")).json() == new.json()
@@ -72,9 +72,9 @@ async def test_stripe_events_are_forgotten_after_the_retention(app, client, db, 
     assert await send_ok(client, recent) == "ignored"
 
     clock.advance(days=99)  # the old one is 399 days old
-    assert (await app.state.retention.run()).stripe_events == 0
+    assert (await app.state.services.retention.run()).stripe_events == 0
     clock.advance(days=2)
-    assert (await app.state.retention.run()).stripe_events == 1
+    assert (await app.state.services.retention.run()).stripe_events == 1
 
     listed = [e["id"] for e in (await webhook_events(client)).json()["data"]]
     assert listed == [recent["id"]]
@@ -91,7 +91,7 @@ async def test_the_answer_retention_is_a_setting(db, clock):
             await make_account(client, ACCOUNT, 100)
             assert (await debit(client, ACCOUNT, 1, key="k")).status_code == 201
             clock.advance(days=1, seconds=1)
-            await app.state.retention.run()
+            await app.state.services.retention.run()
 
             late = await debit(client, ACCOUNT, 1, key="k")
 

@@ -11,7 +11,7 @@ from tests.factories import assert_invariants, grant, make_account
 
 
 async def _run_jobs(app) -> None:
-    state = app.state
+    state = app.state.services
     await run_jobs(
         state.repos, state.notices, state.retention, state.catalog, state.clock.now(), state.metrics
     )

@@ -130,7 +130,7 @@ async def test_the_service_becomes_ready_by_itself_once_the_replica_set_answers(
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=300"
     name = f"test_{uuid.uuid4().hex[:12]}"
     async with serving(settings, clock, uri, name) as (application, client):
-        readiness = application.state.readiness
+        readiness = application.state.services.readiness
         before = await client.post(
             "/v1/accounts/user_1/grants",
             headers={**auth(), "Idempotency-Key": "grant-1"},
@@ -138,7 +138,7 @@ async def test_the_service_becomes_ready_by_itself_once_the_replica_set_answers(
         )
         async with relay(port, real.hostname or "localhost", real.port or 27017):
             await asyncio.wait_for(readiness.became_ready.wait(), timeout=60)
-            database = application.state.db
+            database = application.state.services.db
             indexes: dict[str, set[str]] = {}
             for collection in INDEXES:
                 cursor = await list_indexes(database.db[collection])

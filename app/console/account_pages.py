@@ -9,6 +9,7 @@ from pydantic import ValidationError
 from app.console import forms
 from app.console.chart import usage_chart
 from app.console.rendering import ConsoleError, Operator, back, render
+from app.http.services import services_of
 from app.kit.errors import AccountNotFound, DomainError
 from app.ledger import schemas
 from app.ledger.schemas import is_account_id
@@ -35,7 +36,7 @@ async def accounts_page(
         "canceled",
         "incomplete",
     )
-    page = await request.app.state.directory.accounts(
+    page = await services_of(request.app).directory.accounts(
         q=q[:255] or None,
         status=status if status in statuses else None,
         low_balance=low_balance == "true",
@@ -63,7 +64,7 @@ async def account_page(
     notice: str = "",
     error: str = "",
 ) -> Response:
-    state = request.app.state
+    state = services_of(request.app)
     try:
         account = await state.ledger.account(account_id)
     except AccountNotFound:
@@ -112,7 +113,7 @@ async def grant(request: Request, account_id: str, operator: Operator) -> Respon
                 **({"expires_at": form["expires_at"]} if form.get("expires_at") else {}),
             }
         )
-        outcome = await request.app.state.ledger.grant(
+        outcome = await services_of(request.app).ledger.grant(
             account_id, body, form.get("idempotency_key", ""), f"console:{operator.name}"
         )
     except (ValidationError, DomainError) as exc:
@@ -131,7 +132,7 @@ async def adjust(request: Request, account_id: str, operator: Operator) -> Respo
         body = schemas.AdjustmentCreate.model_validate(
             {"amount": _int(form.get("amount")), "reason": form.get("reason", "").strip()}
         )
-        outcome = await request.app.state.ledger.adjust(
+        outcome = await services_of(request.app).ledger.adjust(
             account_id, body, form.get("idempotency_key", ""), f"console:{operator.name}"
         )
     except (ValidationError, DomainError) as exc:

@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.console import account_pages, forms, stripe_pages, verify_pages, webhook_pages
 from app.console.rendering import ConsoleError, Operator, SignInNeeded, back, render
 from app.console.session import COOKIE, LIFETIME_SECONDS, LOGIN_CSRF_COOKIE, same_token
+from app.http.services import services_of
 from app.http.throttle import client_address
 from app.kit.errors import DomainError
 
@@ -78,7 +79,7 @@ DOOR = "console"  # the label of its refusals in /metrics
 
 @router.get("/login")
 async def login_page(request: Request, error: str | None = None) -> Response:
-    token = request.app.state.console.login_token()
+    token = services_of(request.app).console.login_token()
     message = SIGN_IN_ERRORS.get(error or "")
     response = render(request, "login.html", 401 if message else 200, csrf=token, error=message)
     response.set_cookie(
@@ -98,10 +99,10 @@ async def login(request: Request) -> Response:
     form = await forms.read_form(request)
     if not same_token(form.get("csrf_token"), request.cookies.get(LOGIN_CSRF_COOKIE)):
         raise forms.CsrfRefused("the sign-in form expired: reload the page")
-    throttle, address = request.app.state.throttle, client_address(request.scope)
+    throttle, address = services_of(request.app).throttle, client_address(request.scope)
     if throttle.retry_after(DOOR, address) is not None:
         return back("/console/login", error="throttled")
-    signed = await request.app.state.console.sign_in(form.get("key", ""))
+    signed = await services_of(request.app).console.sign_in(form.get("key", ""))
     if signed is None:
         throttle.failed(DOOR, address)
         # One answer for every refusal: which part was wrong is not told.
@@ -125,7 +126,7 @@ async def login(request: Request) -> Response:
 async def logout(request: Request, operator: Operator) -> Response:
     await forms.checked_form(request, operator)
     # The record goes: every copy of the cookie, on every instance, is signed out.
-    await request.app.state.console.sign_out(operator)
+    await services_of(request.app).console.sign_out(operator)
     response = back("/console/login")
     response.delete_cookie(COOKIE, path="/console")
     return response

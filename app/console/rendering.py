@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 
 from app.console.session import COOKIE, ConsoleSession
+from app.http.services import services_of
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -29,7 +30,7 @@ class ConsoleError(Exception):
 
 
 async def console_session(request: Request) -> ConsoleSession:
-    session = await request.app.state.console.read(request.cookies.get(COOKIE))
+    session = await services_of(request.app).console.read(request.cookies.get(COOKIE))
     if session is None:
         raise SignInNeeded
     return session

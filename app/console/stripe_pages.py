@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from app.console import forms
 from app.console.rendering import Operator, back, render
+from app.http.services import services_of
 from app.kit.errors import DomainError
 from app.ledger.schemas import is_account_id
 
@@ -24,7 +25,7 @@ async def stripe_events(
     notice: str = "",
     error: str = "",
 ) -> Response:
-    log = request.app.state.event_log
+    log = services_of(request.app).event_log
     statuses = ("received", "processed", "duplicate", "ignored", "parked", "failed")
     account = account_id if is_account_id(account_id) else None
     attention = []
@@ -60,8 +61,8 @@ async def stripe_events(
 async def replay(request: Request, event_id: str, operator: Operator) -> Response:
     await forms.checked_form(request, operator)
     try:
-        await request.app.state.webhooks.replay(event_id[:255])
-        event = await request.app.state.event_log.get(event_id[:255])
+        await services_of(request.app).webhooks.replay(event_id[:255])
+        event = await services_of(request.app).event_log.get(event_id[:255])
     except DomainError as exc:
         return back("/console/stripe-events", error=f"replay refused: {exc.detail}")
     text = f"replayed {event.id}: {event.status}"

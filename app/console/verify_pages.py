@@ -6,6 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from app.console.rendering import Operator, render
+from app.http.services import services_of
 from app.kit.errors import AccountNotFound
 from app.ledger.schemas import is_account_id
 
@@ -24,7 +25,7 @@ async def verify_page(
             error = f"{account!r} is not an account id"
         else:
             try:
-                report = await request.app.state.ledger.verify(account or None)
+                report = await services_of(request.app).ledger.verify(account or None)
             except AccountNotFound as exc:
                 error = exc.detail
     return render(

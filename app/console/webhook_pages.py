@@ -7,6 +7,7 @@ from fastapi.responses import Response
 
 from app.console import forms
 from app.console.rendering import Operator, back, render
+from app.http.services import services_of
 from app.kit.errors import DomainError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -17,7 +18,7 @@ FAILING = ("failed", "pending")  # given up, and still retrying
 async def webhooks_page(
     request: Request, operator: Operator, notice: str = "", error: str = ""
 ) -> Response:
-    service = request.app.state.endpoints
+    service = services_of(request.app).endpoints
     endpoints = (await service.page(limit=100, starting_after=None)).data
     failing = []
     for endpoint in endpoints:
@@ -42,7 +43,7 @@ async def webhooks_page(
 async def retry_delivery(request: Request, delivery_id: str, operator: Operator) -> Response:
     await forms.checked_form(request, operator)
     try:
-        delivery = await request.app.state.endpoints.retry(delivery_id[:64])
+        delivery = await services_of(request.app).endpoints.retry(delivery_id[:64])
     except DomainError as exc:
         return back("/console/webhooks", error=f"retry refused: {exc.detail}")
     return back("/console/webhooks", notice=f"delivery {delivery.id} queued to be sent now")

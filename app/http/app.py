@@ -38,6 +38,7 @@ from app.http.routes import (
     stripe_events,
     webhook_endpoints,
 )
+from app.http.services import Services
 from app.http.throttle import FailureThrottle
 from app.jobs.loop import sweep_forever
 from app.jobs.retention import RetentionSweep
@@ -123,7 +124,7 @@ def create_app(
 
     async def migrate() -> None:
         # Once per database: ledgers written before entries carried seq get numbered.
-        await number_legacy_ledgers(app.state.repos, clock.now(), metrics=app.state.metrics)
+        await number_legacy_ledgers(services.repos, clock.now(), metrics=services.metrics)
         # Once per database: alert state kept on event_streams moves to the accounts.
         await move_alert_state(database, clock.now())
 
@@ -131,7 +132,7 @@ def create_app(
 
     async def prepare_then_work() -> None:
         # Indexes before the first write; the sweep and the dispatcher once they exist.
-        await app.state.readiness.prepare(
+        await services.readiness.prepare(
             [
                 ("database", database.ping),
                 ("indexes", database.ensure_indexes),
@@ -142,16 +143,16 @@ def create_app(
             background.append(
                 asyncio.create_task(
                     sweep_forever(
-                        app.state.repos,
-                        app.state.notices,
-                        app.state.retention,
+                        services.repos,
+                        services.notices,
+                        services.retention,
                         catalog,
                         clock,
-                        app.state.metrics,
+                        services.metrics,
                     )
                 )
             )
-            app.state.dispatcher.start()
+            services.dispatcher.start()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -163,7 +164,7 @@ def create_app(
         # Serve once the first attempt has ended: ready when the database answers at once,
         # otherwise 503s while the attempts go on in the background.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(app.state.readiness.first_attempt.wait(), START_WAIT_SECONDS)
+            await asyncio.wait_for(services.readiness.first_attempt.wait(), START_WAIT_SECONDS)
         try:
             yield
         finally:
@@ -172,7 +173,7 @@ def create_app(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             # A delivery in flight finishes or goes back for another instance.
-            await app.state.dispatcher.stop()
+            await services.dispatcher.stop()
             if db is None:
                 await database.close()
 
@@ -186,52 +187,56 @@ def create_app(
         dependencies=[Depends(refuse_unknown_query_parameters)],
     )
     repos = Repositories(database)
-    app.state.settings = settings
-    app.state.db = database
-    app.state.readiness = Readiness()
-    app.state.clock = clock
-    app.state.repos = repos
-    app.state.authenticator = Authenticator(settings)
-    app.state.metrics = metrics = Metrics()
+    readiness = Readiness()
+    metrics = Metrics()
     group = GroupCommit(repos, settings.max_held_reservations, metrics)
-    app.state.ledger = Ledger(
-        repos,
-        clock,
-        max_held=settings.max_held_reservations,
-        group=group if settings.group_commit else None,
-    )
-    app.state.directory = Directory(repos, ReadRepository(database), clock)
-    app.state.timeline = Timeline(repos, TimelineRepository(database), clock)
-    app.state.catalog = catalog
     # Contention shows on either engine: every re-run of a unit of work, by its error label.
     database.rerun_listeners.append(
         lambda label: metrics.inc("credit_ledger_transaction_retries_total", label=label)
     )
-    app.state.metrics_access = MetricsAccess(settings.metrics_token, settings.metrics_networks)
-    app.state.webhooks = build_processor(
-        settings, database, catalog, clock, app.state.metrics, repos, stripe_client
-    )
-    app.state.event_log = EventLog(app.state.webhooks.events)
+    webhooks = build_processor(settings, database, catalog, clock, metrics, repos, stripe_client)
     sessions = SessionRepository(database)
-    app.state.retention = RetentionSweep(
-        app.state.webhooks.events,
-        repos.idempotency,
-        clock,
-        settings,
-        sessions,
-        app.state.metrics,
+    outgoing = wire_events(settings, database, repos, catalog, clock, metrics)
+    services = Services(
+        settings=settings,
+        db=database,
+        clock=clock,
+        catalog=catalog,
+        repos=repos,
+        readiness=readiness,
+        metrics=metrics,
+        metrics_access=MetricsAccess(settings.metrics_token, settings.metrics_networks),
+        authenticator=Authenticator(settings),
+        throttle=FailureThrottle(metrics, clock, settings.auth_failure_burst),
+        ledger=Ledger(
+            repos,
+            clock,
+            max_held=settings.max_held_reservations,
+            group=group if settings.group_commit else None,
+        ),
+        directory=Directory(repos, ReadRepository(database), clock),
+        timeline=Timeline(repos, TimelineRepository(database), clock),
+        webhooks=webhooks,
+        event_log=EventLog(webhooks.events),
+        events=outgoing.events,
+        endpoints=outgoing.endpoints,
+        dispatcher=outgoing.dispatcher,
+        notices=outgoing.notices,
+        retention=RetentionSweep(
+            webhooks.events, repos.idempotency, clock, settings, sessions, metrics
+        ),
+        console=SessionSigner(settings, sessions, clock),
     )
-    wire_events(app.state, settings, database, repos, catalog, clock, app.state.metrics)
+    app.state.services = services
     install_error_handlers(app)
     install_openapi(app)
     install_docs(app)
     # The last added runs first: authenticate from the headers, answer 503 while the
     # database is not ready, then read the body.
     app.add_middleware(BodyLimit)
-    app.add_middleware(WaitForDatabase, readiness=app.state.readiness)
-    app.state.throttle = FailureThrottle(app.state.metrics, clock, settings.auth_failure_burst)
+    app.add_middleware(WaitForDatabase, readiness=readiness)
     app.add_middleware(
-        AuthenticateApi, authenticator=app.state.authenticator, throttle=app.state.throttle
+        AuthenticateApi, authenticator=services.authenticator, throttle=services.throttle
     )
     if settings.cors_origin_list:
         # Outside authentication: preflights are answered before it, and every answer (a 401
@@ -255,7 +260,6 @@ def create_app(
     app.include_router(events.router)
     app.include_router(admin.router)
     app.include_router(webhook_endpoints.router)
-    app.state.console = SessionSigner(settings, sessions, clock)
     install_console(app)
     return app
 

@@ -15,6 +15,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
+from app.http.services import services_of
 from app.http.throttle import FailureThrottle, client_address
 from app.kit.config import Scope, Settings
 from app.kit.errors import (
@@ -167,7 +168,7 @@ class AuthenticateApi:
 def require(scope: Scope):
     async def dependency(request: Request) -> Principal:
         principal = request.scope.get(PRINCIPAL) or authenticate_headers(
-            request.app.state.authenticator, request.headers
+            services_of(request.app).authenticator, request.headers
         )
         if scope not in principal.scopes:
             raise Forbidden(f"this token lacks the scope {scope.value}")

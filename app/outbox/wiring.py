@@ -3,7 +3,7 @@ endpoints, the notice sweep, the dispatcher and its metrics, built once at start
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
 
 from app.billing.catalog import Catalog
 from app.jobs.notices import NoticeSweep
@@ -23,15 +23,24 @@ from app.storage.database import Database
 OLDEST_UNDELIVERED = "credit_ledger_events_oldest_undelivered_seconds"
 
 
+@dataclass(frozen=True)
+class Outgoing:
+    """The outgoing side's services, built once for an app."""
+
+    events: EventService
+    notices: NoticeSweep
+    endpoints: EndpointService
+    dispatcher: Dispatcher
+
+
 def wire_events(
-    state: Any,
     settings: Settings,
     database: Database,
     repos: Repositories,
     catalog: Catalog,
     clock: Clock,
     metrics: Metrics,
-) -> None:
+) -> Outgoing:
     store = OutboxRepository(database)
     endpoints = EndpointRepository(database)
     deliveries = DeliveryRepository(database)
@@ -43,14 +52,14 @@ def wire_events(
         production=settings.app_env == "production",
         allow_private=settings.outgoing_webhooks_allow_private,
     )
-    state.events = EventService(
-        database, store, repos, catalog, clock, settings.low_balance_threshold
+    outgoing = Outgoing(
+        events=EventService(database, store, repos, catalog, clock, settings.low_balance_threshold),
+        notices=NoticeSweep(database, store, deliveries, recorder, clock, settings, metrics),
+        endpoints=EndpointService(
+            endpoints, deliveries, policy, clock, database, settings.max_webhook_endpoints
+        ),
+        dispatcher=Dispatcher(store, endpoints, deliveries, policy, clock, metrics),
     )
-    state.notices = NoticeSweep(database, store, deliveries, recorder, clock, settings, metrics)
-    state.endpoints = EndpointService(
-        endpoints, deliveries, policy, clock, database, settings.max_webhook_endpoints
-    )
-    state.dispatcher = Dispatcher(store, endpoints, deliveries, policy, clock, metrics)
 
     async def oldest_undelivered() -> dict[str, float]:
         times = []
@@ -63,3 +72,4 @@ def wire_events(
         return {OLDEST_UNDELIVERED: max(age, 0.0)}
 
     metrics.collectors.append(oldest_undelivered)
+    return outgoing

@@ -84,11 +84,11 @@ async def test_ended_sessions_are_removed_by_the_retention_sweep(app, db, client
     await sign_in(client)
     (record,) = await db[CONSOLE_SESSIONS].find({}).to_list(None)
     assert record["name"] == "admin" and client.cookies[COOKIE] not in str(record)
-    await app.state.retention.run()
+    await app.state.services.retention.run()
     assert await db[CONSOLE_SESSIONS].count_documents({}) == 1
 
     clock.advance(minutes=30)
-    forgotten = await app.state.retention.run()
+    forgotten = await app.state.services.retention.run()
 
     assert forgotten.console_sessions == 1
     assert await db[CONSOLE_SESSIONS].count_documents({}) == 0

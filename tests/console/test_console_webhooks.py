@@ -13,7 +13,7 @@ async def test_failing_deliveries_are_listed_with_retry_which_sends_them_again(
     endpoint = await register(client, receiver)
     receiver.default = 500
     await make_account(client, "user_1", 10)
-    await app.state.dispatcher.run_once()
+    await app.state.services.dispatcher.run_once()
     (pending,) = await deliveries(client, endpoint["id"], status="pending")
     await sign_in(client)
     page = await client.get("/console/webhooks")
@@ -32,7 +32,7 @@ async def test_failing_deliveries_are_listed_with_retry_which_sends_them_again(
         f"/console/webhooks/deliveries/{pending['id']}/retry", data={"csrf_token": csrf}
     )
     assert retried.status_code == 303 and "notice=" in retried.headers["location"]
-    await app.state.dispatcher.run_once()
+    await app.state.services.dispatcher.run_once()
     assert [d["id"] for d in await deliveries(client, endpoint["id"], status="succeeded")] == [
         pending["id"]
     ]

@@ -20,7 +20,7 @@ async def test_verify_webhook_accepts_the_services_deliveries_and_nothing_else(
     endpoint = await register(client, receiver)
     await make_account(client, "user_1", 5)
     await debit(client, "user_1", 5)
-    await app.state.dispatcher.run_once()
+    await app.state.services.dispatcher.run_once()
     http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
     ledger = AsyncCreditLedger(api_key=token("reader"), http_client=http)
     pushed = {e.id: e async for e in ledger.iter_events("user_1")}

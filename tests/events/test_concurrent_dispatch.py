@@ -28,13 +28,14 @@ async def test_two_dispatchers_interleaved_deliver_each_event_once(app_with, db,
         db.calls.reset()
         with interleaved(db, seed):
             sent_a, _, sent_b = await asyncio.gather(
-                app_a.state.dispatcher.run_once(),
+                app_a.state.services.dispatcher.run_once(),
                 debit(client_a, account, 10),  # recorded while they dispatch
-                app_b.state.dispatcher.run_once(),
+                app_b.state.services.dispatcher.run_once(),
             )
             events += 1
             more_a, more_b = await asyncio.gather(
-                app_a.state.dispatcher.run_once(), app_b.state.dispatcher.run_once()
+                app_a.state.services.dispatcher.run_once(),
+                app_b.state.services.dispatcher.run_once(),
             )
         both_sent += sent_a + more_a > 0 and sent_b + more_b > 0
         # Contention: both fanned out the same events, and the unique (event, endpoint) key

@@ -21,7 +21,7 @@ from tests.factories import assert_invariants, debit, grant, make_account
 
 
 async def _send(app) -> int:
-    return await app.state.dispatcher.run_once()
+    return await app.state.services.dispatcher.run_once()
 
 
 async def test_every_event_is_delivered_signed_as_standard_webhooks(app, client, db, receiver):
@@ -178,7 +178,7 @@ async def test_the_answer_body_is_kept_to_1_kib(app, client, db, receiver):
 
 async def test_no_answer_in_time_is_a_failure(app, client, db, receiver):
     endpoint = await register(client, receiver)
-    app.state.dispatcher.timeout = 0.2  # the service's is 10 s; the receiver holds 10 s
+    app.state.services.dispatcher.timeout = 0.2  # the service's is 10 s; the receiver holds 10 s
     receiver.hold = threading.Event()
     await make_account(client, "user_1", 100)
 
@@ -212,7 +212,7 @@ async def test_the_list_pages_through_exactly_the_events_pushed(app, client, db,
         await debit(client, "user_1", amount)
     await grant(client, "user_1", 500)
     await make_account(client, "user_2", 5)
-    await app.state.dispatcher.run_once()
+    await app.state.services.dispatcher.run_once()
 
     pushed = sorted(
         (r.event for r in receiver.received if r.event["account_id"] == "user_1"),

@@ -19,14 +19,14 @@ async def test_a_retry_of_a_delivery_being_sent_is_refused_and_it_is_sent_once(
     await register(client, receiver)
     receiver.hold = threading.Event()
     await make_account(client, "user_1", 10)
-    sending = asyncio.create_task(app.state.dispatcher.run_once())
+    sending = asyncio.create_task(app.state.services.dispatcher.run_once())
     assert await asyncio.to_thread(receiver.arrived.wait, 5)
     delivery = await db[DELIVERIES].find_one({"lease_owner": {"$ne": None}})
 
     retry = await client.post(
         f"/v1/webhook-deliveries/{delivery['_id']}/retry", headers=auth("events")
     )
-    again = asyncio.create_task(app.state.dispatcher.run_once())  # a second pass meanwhile
+    again = asyncio.create_task(app.state.services.dispatcher.run_once())  # a second pass meanwhile
     receiver.hold.set()
     await asyncio.gather(sending, again)
 
@@ -54,7 +54,7 @@ async def test_a_failing_worker_leaves_no_worker_running_and_gives_deliveries_ba
     await db[EVENTS].update_many({"account_id": "user_2"}, {"$set": {"type": 7}})
 
     with pytest.raises(Exception) as failed:
-        await app.state.dispatcher.run_once()
+        await app.state.services.dispatcher.run_once()
 
     assert "type" in str(failed.value)
     workers = [

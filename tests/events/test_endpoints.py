@@ -17,7 +17,7 @@ ADMIN = auth("events")
 
 
 async def _send(app) -> int:
-    return await app.state.dispatcher.run_once()
+    return await app.state.services.dispatcher.run_once()
 
 
 async def test_create_shows_the_secret_once(client, db, receiver):

@@ -15,7 +15,7 @@ from tests.webhooks.helpers import (
 
 
 async def _sweep(app) -> int:
-    return await app.state.notices.run()
+    return await app.state.services.notices.run()
 
 
 async def test_renewal_with_rollover_expires_then_grants_in_order(app_with, db, events, clock):

@@ -12,14 +12,14 @@ async def _in_flight(app, client, receiver) -> None:
     await register(client, receiver)
     receiver.hold = threading.Event()
     await make_account(client, "user_1", 10)
-    app.state.dispatcher.start(interval=0.05)
+    app.state.services.dispatcher.start(interval=0.05)
     assert await asyncio.to_thread(receiver.arrived.wait, 5)
 
 
 async def test_a_delivery_in_flight_finishes_within_the_grace(app, client, db, receiver):
     await _in_flight(app, client, receiver)
 
-    stopping = asyncio.create_task(app.state.dispatcher.stop(grace=5))
+    stopping = asyncio.create_task(app.state.services.dispatcher.stop(grace=5))
     receiver.hold.set()
     await stopping
 
@@ -33,7 +33,7 @@ async def test_a_delivery_still_in_flight_after_the_grace_is_released(
 ):
     await _in_flight(app, client, receiver)
 
-    await app.state.dispatcher.stop(grace=0.05)
+    await app.state.services.dispatcher.stop(grace=0.05)
 
     delivery = await db[DELIVERIES].find_one({})
     assert delivery["status"] == "pending" and delivery["lease_owner"] is None

@@ -70,14 +70,14 @@ async def test_a_stored_url_that_cannot_be_sent_is_a_failed_attempt_and_jams_not
     await db[ENDPOINTS].insert_one(broken)
     await make_account(client, "user_1", 100)
 
-    assert await app.state.dispatcher.run_once() == 2
+    assert await app.state.services.dispatcher.run_once() == 2
 
     (failed,) = await deliveries(client, broken["_id"])
     assert (failed["status"], failed["attempts"]) == ("pending", 1)
     assert failed["next_attempt_at"] is not None
     assert failed["last_attempt"]["status_code"] is None
     assert "control characters" in failed["last_attempt"]["error"]
-    assert app.state.metrics.value(DELIVERIES_TOTAL, outcome="retrying") == 1
+    assert app.state.services.metrics.value(DELIVERIES_TOTAL, outcome="retrying") == 1
     assert (await db[ENDPOINTS].find_one({"_id": broken["_id"]}))["failing_since"] is not None
     assert [d["status"] for d in await deliveries(client, healthy["id"])] == ["succeeded"]
     assert len(receiver.received) == 1
@@ -149,14 +149,14 @@ async def test_production_connects_to_the_address_it_checked(app, client, db, cl
         sent.append(request)
         return httpx.Response(200)
 
-    state = app.state.dispatcher
+    state = app.state.services.dispatcher
     dispatcher = Dispatcher(
         state.events,
         state.endpoints,
         state.deliveries,
         UrlPolicy(production=True, allow_private=False, resolver=dns),
         clock,
-        app.state.metrics,
+        app.state.services.metrics,
         transport=httpx.MockTransport(network),
     )
     try:
@@ -178,14 +178,14 @@ async def test_production_refuses_at_sending_a_name_that_now_resolves_inside(
     )
     await make_account(client, "user_1", 100)
     sent: list[httpx.Request] = []
-    state = app.state.dispatcher
+    state = app.state.services.dispatcher
     dispatcher = Dispatcher(
         state.events,
         state.endpoints,
         state.deliveries,
         UrlPolicy(production=True, allow_private=False, resolver=Rebinding("100.100.100.200")),
         clock,
-        app.state.metrics,
+        app.state.services.metrics,
         transport=httpx.MockTransport(lambda r: sent.append(r) or httpx.Response(200)),
     )
     try:

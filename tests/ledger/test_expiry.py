@@ -113,7 +113,7 @@ async def test_sweep_expires_grants_of_accounts_nobody_touches(client, db, clock
     await make_account(client, "user_2", 10, expires_at=clock.now() + timedelta(hours=3))
     clock.advance(hours=2)
 
-    swept = await sweep(app.state.repos, clock.now())
+    swept = await sweep(app.state.services.repos, clock.now())
 
     assert swept == 1
     assert await db[LEDGER].count_documents({"account_id": "user_1", "type": "expiry"}) == 1

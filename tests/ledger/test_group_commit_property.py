@@ -121,7 +121,7 @@ async def _together(service: Service, client, sent, max_held: int) -> list[tuple
                 ttl_seconds=getattr(req, "ttl_seconds", 0),
             )
         )
-    repos = service.app.state.repos
+    repos = service.app.state.services.repos
     results = await service.db.transaction(
         partial(apply_spends, repos=repos, spends=spends, max_held=max_held)
     )

@@ -187,7 +187,7 @@ async def test_key_with_a_stripe_grant_prefix_is_refused_and_changes_nothing(
     client, db, app, clock
 ):
     # Stripe grants key their ledger entries by the Stripe object (no API idempotency record).
-    repos = app.state.repos
+    repos = app.state.services.repos
     await repos.db.transaction(
         lambda session: grant_credits(
             session,

@@ -74,7 +74,7 @@ async def _start(db, settings) -> dict:
     app = create_app(settings, db=db, clock=FrozenClock(START), sweeper=False)
     async with app.router.lifespan_context(app):
         # It serves at once, 503 until numbered (a start may outlast START_WAIT_SECONDS).
-        await app.state.readiness.became_ready.wait()
+        await app.state.services.readiness.became_ready.wait()
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
             r = await c.get("/v1/accounts/old_1/ledger", headers=auth("reader"))

@@ -388,7 +388,7 @@ async def test_sweep_expires_holds_of_accounts_nobody_touches(client, db, clock,
     rid = await _hold(client, "user_1", 50, ttl_seconds=60)
     clock.advance(minutes=2)
 
-    await sweep(app.state.repos, clock.now())
+    await sweep(app.state.services.repos, clock.now())
 
     stored = await db[RESERVATIONS].find_one({"_id": rid})
     assert stored["status"] == "expired"

@@ -24,7 +24,7 @@ async def test_the_sweep_against_debits_and_holds_never_spends_an_expired_credit
         clock.advance(minutes=2)  # the bonus and the hold are due
         with interleaved(db, seed):
             answers = await asyncio.gather(
-                sweep(app.state.repos, clock.now()),
+                sweep(app.state.services.repos, clock.now()),
                 *(debit(client, account, 3) for _ in range(4)),
                 reserve(client, account, 2),
             )

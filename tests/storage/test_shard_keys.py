@@ -194,14 +194,14 @@ async def test_every_call_on_a_sharded_collection_names_the_account(
 
     await _ledger_scenarios(client, clock)
     await _stripe_scenarios(client, clock, events)
-    await app.state.dispatcher.run_once()  # outgoing events: fanned out and delivered
+    await app.state.services.dispatcher.run_once()  # outgoing events: fanned out and delivered
     assert (await client.get("/v1/events?limit=5", headers=auth())).status_code == 200
     clock.advance(days=95)  # holds and grants expire; retention; notices; allocations
-    state = app.state
+    state = app.state.services
     await run_jobs(
         state.repos, state.notices, state.retention, state.catalog, clock.now(), state.metrics
     )
-    await app.state.dispatcher.run_once()
+    await app.state.services.dispatcher.run_once()
     assert (await client.get("/v1/admin/verify", headers=auth())).json()["ok"]
 
     recorded, db.calls.recorded = db.calls.recorded, None

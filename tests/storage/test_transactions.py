@@ -234,7 +234,7 @@ async def test_each_re_run_is_counted_in_metrics_by_its_error_label(app, client,
                 "WriteConflict", code=112, details={"errorLabels": ["TransientTransactionError"]}
             )
 
-    await app.state.db.transaction(conflicting_twice)
+    await app.state.services.db.transaction(conflicting_twice)
 
     text = (await client.get("/metrics", headers=auth("admin"))).text
     assert 'credit_ledger_transaction_retries_total{label="TransientTransactionError"} 2' in text

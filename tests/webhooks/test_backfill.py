@@ -144,7 +144,7 @@ async def test_missed_events_apply_oldest_first_like_webhook_delivery(
     api = FakeStripeAPI(missed)
 
     report = await backfill_events(
-        app.state.webhooks, stripe_client(api), since=three_days_ago(clock)
+        app.state.services.webhooks, stripe_client(api), since=three_days_ago(clock)
     )
 
     assert dict(report.counts) == {"processed": 3}
@@ -184,7 +184,7 @@ async def test_events_already_received_are_duplicates_and_change_nothing(
     api = FakeStripeAPI([checkout, created, paid])
 
     report = await backfill_events(
-        app.state.webhooks, stripe_client(api), since=three_days_ago(clock)
+        app.state.services.webhooks, stripe_client(api), since=three_days_ago(clock)
     )
 
     assert dict(report.counts) == {"duplicate": 2, "processed": 1}
@@ -192,7 +192,7 @@ async def test_events_already_received_are_duplicates_and_change_nothing(
     before = await everything(db)
 
     again = await backfill_events(
-        app.state.webhooks, stripe_client(api), since=three_days_ago(clock)
+        app.state.services.webhooks, stripe_client(api), since=three_days_ago(clock)
     )
 
     assert dict(again.counts) == {"duplicate": 3}
@@ -208,11 +208,11 @@ async def test_an_event_stored_but_never_applied_is_applied(app, client, db, clo
     )
     await send_ok(client, checkout)
     await send_ok(client, created)
-    await app.state.webhooks.events.record(paid, json.dumps(paid), clock.now())
+    await app.state.services.webhooks.events.record(paid, json.dumps(paid), clock.now())
     api = FakeStripeAPI([checkout, created, paid])
 
     report = await backfill_events(
-        app.state.webhooks, stripe_client(api), since=three_days_ago(clock)
+        app.state.services.webhooks, stripe_client(api), since=three_days_ago(clock)
     )
 
     assert dict(report.counts) == {"duplicate": 2, "processed": 1}
@@ -234,7 +234,7 @@ async def test_every_page_is_listed_and_only_handled_types_by_default(
     customers = [e["id"] for e in api.events if e["type"] == "customer.created"]
 
     report = await backfill_events(
-        app.state.webhooks, stripe_client(api), since=three_days_ago(clock)
+        app.state.services.webhooks, stripe_client(api), since=three_days_ago(clock)
     )
 
     assert dict(report.counts) == {"ignored": 150}
@@ -257,7 +257,7 @@ async def test_types_given_replace_the_default(app, client, db, clock, events):
     )
 
     report = await backfill_events(
-        app.state.webhooks,
+        app.state.services.webhooks,
         stripe_client(api),
         since=three_days_ago(clock),
         types=["product.created"],
@@ -277,7 +277,7 @@ async def test_only_events_since_the_start_of_the_window(app, client, db, clock,
     api = FakeStripeAPI([old, recent])
 
     report = await backfill_events(
-        app.state.webhooks, stripe_client(api), since=three_days_ago(clock)
+        app.state.services.webhooks, stripe_client(api), since=three_days_ago(clock)
     )
 
     assert report.listed == 1
@@ -290,7 +290,7 @@ async def test_limit_applies_the_oldest_and_says_where_to_continue(app, client, 
     api = FakeStripeAPI(batch)
 
     report = await backfill_events(
-        app.state.webhooks, stripe_client(api), since=three_days_ago(clock), limit=2
+        app.state.services.webhooks, stripe_client(api), since=three_days_ago(clock), limit=2
     )
 
     assert dict(report.counts) == {"ignored": 2}
@@ -298,7 +298,9 @@ async def test_limit_applies_the_oldest_and_says_where_to_continue(app, client, 
     assert report.next_since == datetime.fromtimestamp(batch[2]["created"], UTC)
     assert await log_order(db) == [e["id"] for e in batch[:2]]
 
-    rest = await backfill_events(app.state.webhooks, stripe_client(api), since=report.next_since)
+    rest = await backfill_events(
+        app.state.services.webhooks, stripe_client(api), since=report.next_since
+    )
 
     assert dict(rest.counts) == {"ignored": 3}
     assert await log_order(db) == [e["id"] for e in batch]
@@ -310,7 +312,7 @@ async def test_run_backfill_prints_one_line_per_status(app, client, db, clock, e
     out, err = io.StringIO(), io.StringIO()
 
     code = await run_backfill(
-        app.state.webhooks,
+        app.state.services.webhooks,
         stripe_client(FakeStripeAPI(missed)),
         since=three_days_ago(clock),
         types=None,
@@ -343,7 +345,7 @@ async def test_a_refused_listing_reports_stripe_error_without_the_key(app, db, c
     out, err = io.StringIO(), io.StringIO()
 
     code = await run_backfill(
-        app.state.webhooks,
+        app.state.services.webhooks,
         stripe_client(api),
         since=three_days_ago(clock),
         types=None,

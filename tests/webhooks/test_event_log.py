@@ -268,7 +268,7 @@ async def test_event_left_received_by_a_transient_failure_can_be_replayed(
 ):
     """Stripe may stop retrying before the database is back: an operator replays it."""
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    customers = app.state.webhooks.stores.customers
+    customers = app.state.services.webhooks.stores.customers
     real = customers.account_for
 
     async def down(session, customer_id):

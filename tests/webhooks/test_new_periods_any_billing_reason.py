@@ -22,7 +22,7 @@ async def app_client(app_with):
 
 
 async def _sweep(app, clock) -> None:
-    await sweep_once(app.state.repos, app.state.catalog, clock.now())
+    await sweep_once(app.state.services.repos, app.state.services.catalog, clock.now())
 
 
 @pytest.mark.parametrize("layout", LAYOUTS)

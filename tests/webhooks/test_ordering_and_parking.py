@@ -266,7 +266,7 @@ async def test_transient_failure_answers_503_and_stripes_retry_applies_the_event
     app, db, events, monkeypatch
 ):
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    customers = app.state.webhooks.stores.customers
+    customers = app.state.services.webhooks.stores.customers
     real = customers.account_for
     calls = {"n": 0}
 
@@ -309,7 +309,7 @@ async def test_event_parked_while_its_customer_gets_linked_is_still_applied(
     app, client, db, events, monkeypatch
 ):
     story = _story(events, "cus_1", "user_1", "sub_1")
-    repo = app.state.webhooks.events
+    repo = app.state.services.webhooks.events
     record = repo.fail
 
     async def link_in_between(event_id, token, attempts, fields):
@@ -332,7 +332,7 @@ async def test_event_parked_while_its_customer_gets_linked_is_still_applied(
 async def test_customer_linked_concurrently_answers_500_so_stripe_retries(
     app, db, events, monkeypatch
 ):
-    customers = app.state.webhooks.stores.customers
+    customers = app.state.services.webhooks.stores.customers
     link = customers.link
 
     async def linked_by_someone_else_first(session, customer_id, account_id, now):

@@ -35,7 +35,7 @@ MONTH_STARTS = [utc(2026 + (10 + n) // 12, (10 + n) % 12 + 1, 1, 12) for n in ra
 
 
 async def _sweep(app, clock) -> None:
-    await sweep_once(app.state.repos, app.state.catalog, clock.now())
+    await sweep_once(app.state.services.repos, app.state.services.catalog, clock.now())
 
 
 async def _monthly_grants(db) -> list[dict]:

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.http.auth import EventsAdmin
-from app.http.routes.common import LedgerDep
+from app.http.deps import LedgerDep
 from app.ledger import schemas
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"])

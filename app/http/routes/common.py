@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Header, Path, Request
+from fastapi import Depends, Header, Path
 from fastapi.responses import JSONResponse
 
 from app.kit.errors import MissingIdempotencyKey
 from app.ledger.idempotency import Outcome, check_caller_key
-from app.ledger.operations import Ledger
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
 
 AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="the product's id")]
@@ -36,13 +35,6 @@ async def _optional_idempotency_key(
 
 # For writes that set values (repeating them is harmless): a key is honoured when sent.
 OptionalIdempotencyKey = Annotated[str | None, Depends(_optional_idempotency_key)]
-
-
-async def get_ledger(request: Request) -> Ledger:
-    return request.app.state.ledger
-
-
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
 
 
 def replayable(outcome: Outcome) -> JSONResponse:

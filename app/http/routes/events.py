@@ -4,21 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from app.http.auth import ReadCaller
+from app.http.deps import EventsDep
 from app.ledger.schemas import ACCOUNT_ID_PATTERN, UtcTime
 from app.outbox import schemas
-from app.outbox.service import EventService
 
 router = APIRouter(tags=["events"])
-
-
-async def get_events(request: Request) -> EventService:
-    return request.app.state.events
-
-
-EventsDep = Annotated[EventService, Depends(get_events)]
 
 
 @router.get("/v1/events", response_model=schemas.EventPage, operation_id="listEvents")

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.http.auth import GrantCaller
-from app.http.routes.common import GrantId, IdempotencyKey, LedgerDep, replayable
+from app.http.deps import LedgerDep
+from app.http.routes.common import GrantId, IdempotencyKey, replayable
 from app.ledger import schemas
 
 router = APIRouter(prefix="/v1/grants", tags=["credits"])

@@ -8,7 +8,7 @@ import os
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
-from app.http.deps import DbDep
+from app.http.deps import ServicesDep
 from app.http.throttle import client_address
 from app.kit.errors import NotReady, problem_response
 
@@ -23,20 +23,18 @@ async def healthz():
 
 
 @router.get("/metrics", response_class=PlainTextResponse, operation_id="getMetrics")
-async def metrics(request: Request):
+async def metrics(request: Request, services: ServicesDep):
     """Counters in Prometheus' text format (no secrets, no account ids)."""
-    request.app.state.metrics_access.check(
+    services.metrics_access.check(
         client_address(request.scope), request.headers.get("authorization", "")
     )
-    await request.app.state.metrics.collect()
-    return PlainTextResponse(
-        request.app.state.metrics.render(), media_type="text/plain; version=0.0.4"
-    )
+    await services.metrics.collect()
+    return PlainTextResponse(services.metrics.render(), media_type="text/plain; version=0.0.4")
 
 
 @router.get("/readyz", operation_id="checkReadiness")
-async def readyz(request: Request, db: DbDep):
-    readiness = request.app.state.readiness
+async def readyz(services: ServicesDep):
+    readiness, db = services.readiness, services.db
     if not readiness.ready:  # still starting: what is missing (the database, its indexes)
         return problem_response(NotReady(readiness.reason, missing=readiness.missing))
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.http.auth import ReserveCaller
-from app.http.routes.common import IdempotencyKey, LedgerDep, ReservationId, replayable
+from app.http.deps import LedgerDep
+from app.http.routes.common import IdempotencyKey, ReservationId, replayable
 from app.ledger import schemas
 
 router = APIRouter(prefix="/v1/reservations", tags=["credits"])

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Path, Query, Request
 
 from app.http.auth import EventsAdmin
+from app.http.deps import EventLogDep, WebhooksDep
 from app.kit.errors import WebhooksDisabled
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
 from app.stripe_events import schemas
@@ -21,9 +22,9 @@ EventStatus = Literal["received", "processed", "duplicate", "ignored", "parked",
 )
 async def receive_stripe_event(
     request: Request,
+    processor: WebhooksDep,
     stripe_signature: Annotated[str | None, Header(alias="Stripe-Signature")] = None,
 ):
-    processor = request.app.state.webhooks
     if not processor.secrets:
         raise WebhooksDisabled("STRIPE_WEBHOOK_SECRET is not set")
     body = await request.body()  # at most 1 MiB: BodyLimit refused anything larger
@@ -34,15 +35,15 @@ async def receive_stripe_event(
     "/v1/webhook-events", response_model=schemas.WebhookEventPage, operation_id="listStripeEvents"
 )
 async def list_webhook_events(
-    request: Request,
     caller: EventsAdmin,
+    event_log: EventLogDep,
     status: Annotated[EventStatus | None, Query()] = None,
     type: Annotated[str | None, Query(max_length=100)] = None,  # noqa: A002 - the API's name
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     starting_after: Annotated[str | None, Query(max_length=255)] = None,
     account_id: Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN)] = None,
 ):
-    return await request.app.state.event_log.page(
+    return await event_log.page(
         limit=limit, starting_after=starting_after, status=status, type_=type, account_id=account_id
     )
 
@@ -53,7 +54,10 @@ async def list_webhook_events(
     operation_id="replayStripeEvent",
 )
 async def replay_webhook_event(
-    request: Request, caller: EventsAdmin, event_id: Annotated[str, Path(max_length=255)]
+    caller: EventsAdmin,
+    event_id: Annotated[str, Path(max_length=255)],
+    processor: WebhooksDep,
+    event_log: EventLogDep,
 ):
-    await request.app.state.webhooks.replay(event_id)
-    return await request.app.state.event_log.get(event_id)
+    await processor.replay(event_id)
+    return await event_log.get(event_id)

@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from app.http.auth import EventsAdmin
+from app.http.deps import EndpointsDep
 from app.outbox import schemas
-from app.outbox.endpoint_service import EndpointService
 
 router = APIRouter(tags=["webhook endpoints"])
 
 EndpointId = Annotated[str, Path(pattern=schemas.ENDPOINT_ID_PATTERN)]
-
-
-def get_endpoints(request: Request) -> EndpointService:
-    return request.app.state.endpoints
-
-
-EndpointsDep = Annotated[EndpointService, Depends(get_endpoints)]
 
 
 @router.post(

@@ -7,7 +7,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 
 from app.http.auth import GrantCaller, ReadCaller
-from app.http.routes.common import AccountId, LedgerDep, OptionalIdempotencyKey, replayable
+from app.http.deps import LedgerDep
+from app.http.routes.common import AccountId, OptionalIdempotencyKey, replayable
 from app.ledger import schemas
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])

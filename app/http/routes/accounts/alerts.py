@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.http.auth import GrantCaller, ReadCaller
+from app.http.deps import EventsDep
 from app.http.routes.common import AccountId
-from app.http.routes.events import EventsDep
 from app.outbox import schemas
 
 router = APIRouter(prefix="/v1/accounts", tags=["events"])

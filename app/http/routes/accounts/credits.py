@@ -6,7 +6,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.http.auth import DebitCaller, GrantCaller, ReserveCaller
-from app.http.routes.common import AccountId, IdempotencyKey, LedgerDep, replayable
+from app.http.deps import LedgerDep
+from app.http.routes.common import AccountId, IdempotencyKey, replayable
 from app.ledger import schemas
 
 router = APIRouter(prefix="/v1/accounts", tags=["credits"])

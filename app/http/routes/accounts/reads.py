@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 
 from app.accounts import schemas as read_schemas
-from app.accounts.directory import Directory
 from app.accounts.timeline.schemas import TimelinePage
-from app.accounts.timeline.service import CURSOR_PATTERN, Timeline
+from app.accounts.timeline.service import CURSOR_PATTERN
 from app.accounts.usage import GroupBy
 from app.http.auth import EventsAdmin, ReadCaller
+from app.http.deps import DirectoryDep, TimelineDep
 from app.http.routes.common import AccountId
 from app.kit.errors import Forbidden
 from app.ledger.schemas import ACCOUNT_ID_PATTERN, MetadataKey, UtcTime
@@ -23,18 +23,6 @@ Status = Literal[
     "none", "trialing", "active", "past_due", "unpaid", "paused", "canceled", "incomplete"
 ]
 HoldStatus = Literal["held", "captured", "released", "expired"]
-
-
-def get_directory(request: Request) -> Directory:
-    return request.app.state.directory
-
-
-def get_timeline(request: Request) -> Timeline:
-    return request.app.state.timeline
-
-
-DirectoryDep = Annotated[Directory, Depends(get_directory)]
-TimelineDep = Annotated[Timeline, Depends(get_timeline)]
 
 
 @router.get("", response_model=read_schemas.AccountList, operation_id="listAccounts")
