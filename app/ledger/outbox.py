@@ -1,5 +1,6 @@
-"""What the ledger tells others: each change it makes is noted as a fact of the running unit of
-work; listeners (the outgoing events) turn the facts into events inside the same transaction."""
+"""What the ledger tells others: each change it makes is noted as a fact of its unit of work (by
+its session); listeners (the outgoing events) turn the facts into events inside the same
+transaction."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal, cast
 
-from app.storage.database import Database
+from app.storage.database import Database, Session
 from app.storage.documents import Doc
 
 FactKind = Literal["entry", "balance", "account", "reservation"]
@@ -29,7 +30,13 @@ class Fact:
 
 
 def record_outbox(
-    kind: FactKind, account_id: str, doc: Mapping[str, Any], before: Doc | None = None
+    db: Database,
+    session: Session,
+    kind: FactKind,
+    account_id: str,
+    doc: Mapping[str, Any],
+    before: Doc | None = None,
 ) -> None:
-    """The one hook of the ledger's writes: note what happened for the outbox listeners."""
-    Database.note(Fact(kind, account_id, cast(Doc, doc), before))  # the very document
+    """The one hook of the ledger's writes: note what happened on the unit of work running on
+    `session`, for the outbox listeners."""
+    db.note(session, Fact(kind, account_id, cast(Doc, doc), before))  # the very document

@@ -130,6 +130,7 @@ class AccountChange:
 
 class AccountRepository:
     def __init__(self, db: Database) -> None:
+        self.db = db  # its units of work take the facts of the outbox
         self.col = db[ACCOUNTS]
 
     async def get(self, session: Session, account_id: str) -> AccountDoc | None:
@@ -194,7 +195,7 @@ class AccountRepository:
                 "balance": after["balance"] - balance,
                 "reserved": after["reserved"] - reserved,
             }
-            record_outbox("balance", account_id, after, before)
+            record_outbox(self.db, session, "balance", account_id, after, before)
         return after
 
     async def set_next_due(
@@ -262,7 +263,7 @@ class AccountRepository:
         if before is None:
             return None
         after = apply(before)
-        record_outbox("account", account_id, after, before)
+        record_outbox(self.db, session, "account", account_id, after, before)
         return after
 
 
@@ -488,11 +489,12 @@ class GrantRepository:
 
 class LedgerRepository:
     def __init__(self, db: Database) -> None:
+        self.db = db  # its units of work take the facts of the outbox
         self.col = db[LEDGER]
 
     async def insert(self, session: Session, entry: EntryDoc) -> None:
         await self.col.insert_one(entry, session=session)
-        record_outbox("entry", entry["account_id"], entry)
+        record_outbox(self.db, session, "entry", entry["account_id"], entry)
 
     async def insert_many(self, session: Session, entries: list[EntryDoc]) -> None:
         """A batch's entries in one call (in their order)."""
@@ -552,6 +554,7 @@ class LedgerRepository:
 
 class ReservationRepository:
     def __init__(self, db: Database) -> None:
+        self.db = db  # its units of work take the facts of the outbox
         self.col = db[RESERVATIONS]
 
     async def insert(self, session: Session, reservation: ReservationDoc) -> None:
@@ -600,7 +603,7 @@ class ReservationRepository:
             session=session,
         )
         if done is not None and status == "expired":
-            record_outbox("reservation", done["account_id"], done)
+            record_outbox(self.db, session, "reservation", done["account_id"], done)
         return done
 
     async def due(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 from urllib.parse import parse_qs
 
@@ -23,8 +23,6 @@ T = TypeVar("T")
 Session = Any  # pymongo's AsyncClientSession, or the embedded engine's session
 Listener = Callable[[Session, list[Any]], Awaitable[None]]
 
-# What the running unit of work has noted (see Database.note); None outside a unit of work.
-_noted: ContextVar[list[Any] | None] = ContextVar("noted", default=None)
 
 ACCOUNTS = "accounts"
 GRANTS = "grants"
@@ -294,6 +292,15 @@ MAJORITY_WRITE = WriteConcern("majority")
 MAJORITY_READ = ReadConcern("majority")
 
 
+@dataclass
+class UnitOfWork:
+    """One run of a transaction's work: its session, and the facts its writes noted for the
+    listeners (the outbox), handed to them at its end inside the same transaction."""
+
+    session: Session
+    facts: list[Any] = field(default_factory=list)
+
+
 class Database:
     """Owns the client; `transaction` is the only way a unit of work is run."""
 
@@ -310,6 +317,8 @@ class Database:
         # Called at the end of every unit of work, inside its transaction, with what it noted:
         # the outgoing events' outbox is written in the same transaction as its cause.
         self.listeners: list[Listener] = []
+        # The units of work running now, by their session: where a write notes its facts.
+        self._units: dict[int, UnitOfWork] = {}
         # Told of each re-run of a unit of work, with the error label that caused it (metrics).
         self.rerun_listeners: list[Callable[[str], None]] = []
 
@@ -353,26 +362,26 @@ class Database:
     def _with_listeners(
         self, work: Callable[[Session], Awaitable[T]]
     ) -> Callable[[Session], Awaitable[T]]:
-        async def unit(session: Session) -> T:
-            token = _noted.set([])  # fresh on every run: with_transaction may run it again
+        async def run(session: Session) -> T:
+            # Fresh on every run: with_transaction may run the work again.
+            unit = self._units[id(session)] = UnitOfWork(session)
             try:
                 result = await work(session)
-                noted = _noted.get() or []
                 for listener in self.listeners:
-                    await listener(session, noted)
+                    await listener(session, unit.facts)
                 return result
             finally:
-                _noted.reset(token)
+                del self._units[id(session)]
 
-        return unit
+        return run
 
-    @staticmethod
-    def note(fact: Any) -> bool:
-        """Note what a unit of work did, for the listeners; False outside a unit of work."""
-        noted = _noted.get()
-        if noted is None:
+    def note(self, session: Session, fact: Any) -> bool:
+        """Note what the unit of work running on `session` did, for the listeners; False
+        outside a unit of work (no session, or one no transaction of this database runs)."""
+        unit = self._units.get(id(session)) if session is not None else None
+        if unit is None:
             return False
-        noted.append(fact)
+        unit.facts.append(fact)
         return True
 
     async def ensure_indexes(self) -> None:
