@@ -43,221 +43,157 @@ ENDPOINT_REGISTRY = "webhook_endpoint_registry"
 
 _unique_key = {"idempotency_key": {"$type": "string"}}
 
+
+def _index(*keys: str, **options: Any) -> IndexModel:
+    """An index by its keys in order, "-key" for a descending one."""
+    return IndexModel(
+        [(k.removeprefix("-"), DESCENDING if k.startswith("-") else ASCENDING) for k in keys],
+        **options,
+    )
+
+
+def _account_key_index() -> IndexModel:
+    """An account's Idempotency-Keys, unique (entries and holds): partial on string keys."""
+    return _index(
+        "account_id",
+        "idempotency_key",
+        unique=True,
+        partialFilterExpression=_unique_key,
+        name="account_idempotency_key",
+    )
+
+
 # Every index of the service, in one place; created at start-up.
 INDEXES: dict[str, list[IndexModel]] = {
     GRANTS: [
         # Spending order of an account's live grants (the sort, to its last key: no sort in
         # memory), and the lazy-expiry scan.
-        IndexModel(
-            [
-                ("account_id", ASCENDING),
-                ("expired", ASCENDING),
-                ("never_expires", ASCENDING),
-                ("expires_at", ASCENDING),
-                ("created_at", ASCENDING),
-                ("_id", ASCENDING),
-            ],
+        _index(
+            "account_id",
+            "expired",
+            "never_expires",
+            "expires_at",
+            "created_at",
+            "_id",
             name="spending_order",
         ),
         # The periodic sweep: grants past their expiry that are not yet expired, in batches
         # by (expires_at, _id).
-        IndexModel(
-            [("expired", ASCENDING), ("expires_at", ASCENDING), ("_id", ASCENDING)],
-            name="expiry_sweep",
-        ),
+        _index("expired", "expires_at", "_id", name="expiry_sweep"),
         # Outgoing events: grants about to expire, not yet noticed (credits.expiring).
-        IndexModel(
-            [("expired", ASCENDING), ("expiry_noticed_at", ASCENDING), ("expires_at", ASCENDING)],
-            name="expiry_notice",
-        ),
+        _index("expired", "expiry_noticed_at", "expires_at", name="expiry_notice"),
     ],
     LEDGER: [
-        IndexModel(
-            [("account_id", ASCENDING), ("idempotency_key", ASCENDING)],
-            unique=True,
-            partialFilterExpression=_unique_key,
-            name="account_idempotency_key",
-        ),
+        _account_key_index(),
         # An account's ledger in its order (seq 1, 2, 3...: unique, so never numbered twice;
         # partial, so entries written before seq existed do not collide until numbered).
-        IndexModel(
-            [("account_id", ASCENDING), ("seq", ASCENDING)],
+        _index(
+            "account_id",
+            "seq",
             unique=True,
             partialFilterExpression={"seq": {"$gt": 0}},
             name="account_newest",
         ),
-        IndexModel(
-            [("account_id", ASCENDING), ("type", ASCENDING), ("seq", ASCENDING)],
-            name="account_type_newest",
-        ),
+        _index("account_id", "type", "seq", name="account_type_newest"),
         # The balance at a time: the last entry created at or before it; the timeline (read
         # backwards).
-        IndexModel(
-            [("account_id", ASCENDING), ("created_at", ASCENDING), ("seq", ASCENDING)],
-            name="account_created",
-        ),
+        _index("account_id", "created_at", "seq", name="account_created"),
         # Usage: an account's debits and captures in a time range.
-        IndexModel(
-            [("account_id", ASCENDING), ("type", ASCENDING), ("created_at", ASCENDING)],
-            name="account_type_created",
-        ),
+        _index("account_id", "type", "created_at", name="account_type_created"),
     ],
     RESERVATIONS: [
-        IndexModel(
-            [("account_id", ASCENDING), ("idempotency_key", ASCENDING)],
-            unique=True,
-            partialFilterExpression=_unique_key,
-            name="account_idempotency_key",
-        ),
+        _account_key_index(),
         # Lazy expiry of an account's holds and the periodic sweep.
-        IndexModel(
-            [("account_id", ASCENDING), ("status", ASCENDING), ("expires_at", ASCENDING)],
-            name="account_status_expiry",
-        ),
-        IndexModel(
-            [("status", ASCENDING), ("expires_at", ASCENDING), ("_id", ASCENDING)],
-            name="expiry_sweep",
-        ),
+        _index("account_id", "status", "expires_at", name="account_status_expiry"),
+        _index("status", "expires_at", "_id", name="expiry_sweep"),
         # An account's holds newest first (all, or by status), and the timeline.
-        IndexModel([("account_id", ASCENDING), ("_id", DESCENDING)], name="account_newest"),
-        IndexModel(
-            [("account_id", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)],
-            name="account_status_newest",
-        ),
-        IndexModel(
-            [("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-            name="account_timeline",
-        ),
+        _index("account_id", "-_id", name="account_newest"),
+        _index("account_id", "status", "-_id", name="account_status_newest"),
+        _index("account_id", "-created_at", "-_id", name="account_timeline"),
     ],
     IDEMPOTENCY: [
         # _id is "<account> <key>": unique by construction, and kept for good. Retention: the
         # answers still stored, oldest first (dropping one takes it out of this index).
-        IndexModel(
-            [("created_at", ASCENDING)],
+        _index(
+            "created_at",
             name="answer_retention",
             partialFilterExpression={"body": {"$exists": True}},
         ),
     ],
     STRIPE_EVENTS: [
         # The log newest first (seq is an ObjectId string taken at receipt), and its filters.
-        IndexModel([("seq", DESCENDING)], name="newest"),
-        IndexModel([("status", ASCENDING), ("seq", DESCENDING)], name="status_newest"),
-        IndexModel([("type", ASCENDING), ("seq", DESCENDING)], name="type_newest"),
+        _index("-seq", name="newest"),
+        _index("status", "-seq", name="status_newest"),
+        _index("type", "-seq", name="type_newest"),
         # One account's events (the log's account_id filter), and its timeline.
-        IndexModel([("account_id", ASCENDING), ("seq", DESCENDING)], name="account_newest"),
+        _index("account_id", "-seq", name="account_newest"),
         # An account's failed and parked events (its console page).
-        IndexModel(
-            [("account_id", ASCENDING), ("status", ASCENDING), ("seq", DESCENDING)],
-            name="account_status_newest",
-        ),
-        IndexModel(
-            [("account_id", ASCENDING), ("received_at", DESCENDING), ("_id", DESCENDING)],
-            name="account_timeline",
-        ),
+        _index("account_id", "status", "-seq", name="account_status_newest"),
+        _index("account_id", "-received_at", "-_id", name="account_timeline"),
         # Parked events waiting for their customer to be linked, oldest first.
-        IndexModel(
-            [
-                ("status", ASCENDING),
-                ("customer_id", ASCENDING),
-                ("created", ASCENDING),
-                ("seq", ASCENDING),
-            ],
-            name="parked_customer",
-        ),
+        _index("status", "customer_id", "created", "seq", name="parked_customer"),
         # Disputes ignored until their payment (intent or charge) is linked to an account.
-        IndexModel(
-            [
-                ("status", ASCENDING),
-                ("awaits_payment", ASCENDING),
-                ("created", ASCENDING),
-                ("seq", ASCENDING),
-            ],
-            name="awaiting_payment",
-        ),
+        _index("status", "awaits_payment", "created", "seq", name="awaiting_payment"),
         # Outgoing events (stripe_event.failed): failed events not yet alerted, and events
         # parked too long not yet alerted (each flag its own index: the parked query through
         # the first one read every parked event ever alerted, every minute).
-        IndexModel(
-            [("status", ASCENDING), ("alerted_at", ASCENDING), ("received_at", ASCENDING)],
-            name="outgoing_alerts",
-        ),
-        IndexModel(
-            [("status", ASCENDING), ("parked_alerted_at", ASCENDING), ("received_at", ASCENDING)],
-            name="parked_alerts",
-        ),
+        _index("status", "alerted_at", "received_at", name="outgoing_alerts"),
+        _index("status", "parked_alerted_at", "received_at", name="parked_alerts"),
         # Retention (STRIPE_EVENT_RETENTION_DAYS).
-        IndexModel([("received_at", ASCENDING)], name="retention"),
+        _index("received_at", name="retention"),
     ],
     # _id is the Stripe customer id; an account may have several customers.
     CUSTOMERS: [],
     ACCOUNTS: [
         # Outgoing events: accounts whose grace period has ended (access.suspended), paged
         # by (grace_until, _id).
-        IndexModel(
-            [("subscription_status", ASCENDING), ("grace_until", ASCENDING), ("_id", ASCENDING)],
-            name="grace_ended",
-        ),
+        _index("subscription_status", "grace_until", "_id", name="grace_ended"),
         # The sweep: due months of yearly plans with monthly credits.
-        IndexModel([("allocation.next_at", ASCENDING)], sparse=True, name="allocation_due"),
+        _index("allocation.next_at", sparse=True, name="allocation_due"),
         # Account search (each branch of q ends with _id, so pages merge in id order), and
         # the status filter.
-        IndexModel([("stripe_customer_id", ASCENDING), ("_id", ASCENDING)], name="customer"),
-        IndexModel([("email", ASCENDING), ("_id", ASCENDING)], name="email"),
-        IndexModel([("search_terms", ASCENDING), ("_id", ASCENDING)], name="search_terms"),
-        IndexModel([("subscription_status", ASCENDING), ("_id", ASCENDING)], name="status_id"),
+        _index("stripe_customer_id", "_id", name="customer"),
+        _index("email", "_id", name="email"),
+        _index("search_terms", "_id", name="search_terms"),
+        _index("subscription_status", "_id", name="status_id"),
         # Accounts whose balance alert is on (the account list's low_balance filter), in id
         # order: the alert flags live on the account, which every balance move returns.
-        IndexModel([("low_fired", ASCENDING), ("_id", ASCENDING)], name="low_fired"),
-        IndexModel([("depleted_fired", ASCENDING), ("_id", ASCENDING)], name="depleted_fired"),
+        _index("low_fired", "_id", name="low_fired"),
+        _index("depleted_fired", "_id", name="depleted_fired"),
     ],
     MIGRATIONS: [],  # _id names a one-time data change that is done
     PAYMENTS: [
         # _id is a pack's payment intent (or charge), or a subscription invoice's id whose
         # payment is linked by these two.
-        IndexModel([("charge_id", ASCENDING)], name="charge", sparse=True),
-        IndexModel([("payment_intent", ASCENDING)], name="payment_intent", sparse=True),
+        _index("charge_id", name="charge", sparse=True),
+        _index("payment_intent", name="payment_intent", sparse=True),
     ],
     EVENTS: [
         # The outbox. An account's stream, numbered without gaps, and its pull-list filters.
-        IndexModel(
-            [("account_id", ASCENDING), ("account_seq", ASCENDING)], unique=True, name="account_seq"
-        ),
-        IndexModel(
-            [("account_id", ASCENDING), ("type", ASCENDING), ("account_seq", ASCENDING)],
-            name="account_type_seq",
-        ),
-        IndexModel([("type", ASCENDING), ("_id", ASCENDING)], name="type_oldest"),
+        _index("account_id", "account_seq", unique=True, name="account_seq"),
+        _index("account_id", "type", "account_seq", name="account_type_seq"),
+        _index("type", "_id", name="type_oldest"),
         # What the dispatcher has not fanned out yet; retention.
-        IndexModel([("dispatched", ASCENDING), ("_id", ASCENDING)], name="undispatched"),
-        IndexModel([("created_at", ASCENDING)], name="retention"),
+        _index("dispatched", "_id", name="undispatched"),
+        _index("created_at", name="retention"),
         # An account's timeline, newest first.
-        IndexModel(
-            [("account_id", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
-            name="account_timeline",
-        ),
+        _index("account_id", "-created_at", "-_id", name="account_timeline"),
     ],
     # _id is the account id: its last account_seq and the reason access was last suspended.
     EVENT_STREAMS: [],
-    ENDPOINTS: [IndexModel([("disabled", ASCENDING)], name="enabled")],
+    ENDPOINTS: [_index("disabled", name="enabled")],
     ENDPOINT_REGISTRY: [],
     # _id is the SHA-256 of a console session's id; retention removes ended ones.
-    CONSOLE_SESSIONS: [IndexModel([("ends_at", ASCENDING)], name="retention")],
+    CONSOLE_SESSIONS: [_index("ends_at", name="retention")],
     DELIVERIES: [
-        IndexModel(
-            [("event_id", ASCENDING), ("endpoint_id", ASCENDING)],
-            unique=True,
-            name="event_endpoint",
-        ),
+        _index("event_id", "endpoint_id", unique=True, name="event_endpoint"),
         # The dispatcher's claim: the next due pending delivery.
-        IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)], name="due"),
-        IndexModel([("endpoint_id", ASCENDING), ("_id", DESCENDING)], name="endpoint_newest"),
-        IndexModel(
-            [("endpoint_id", ASCENDING), ("status", ASCENDING), ("_id", DESCENDING)],
-            name="endpoint_status_newest",
-        ),
+        _index("status", "next_attempt_at", name="due"),
+        _index("endpoint_id", "-_id", name="endpoint_newest"),
+        _index("endpoint_id", "status", "-_id", name="endpoint_status_newest"),
         # The oldest undelivered event's age (metrics); retention.
-        IndexModel([("status", ASCENDING), ("event_created_at", ASCENDING)], name="oldest_pending"),
-        IndexModel([("created_at", ASCENDING)], name="retention"),
+        _index("status", "event_created_at", name="oldest_pending"),
+        _index("created_at", name="retention"),
     ],
 }
 
