@@ -3,7 +3,8 @@ typed services (app/http/services.py). Who is calling, and with which scopes, is
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -17,51 +18,28 @@ from app.storage.database import Database
 from app.stripe_events.event_log import EventLog
 from app.stripe_events.processor import WebhookProcessor
 
+T = TypeVar("T")
+
 
 async def get_services(request: Request) -> Services:
     return services_of(request.app)
 
 
+def _part(pick: Callable[[Services], T]) -> Any:
+    """A dependency on one part of the services."""
+
+    async def dependency(request: Request) -> T:
+        return pick(services_of(request.app))
+
+    return Depends(dependency)
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-async def get_db(request: Request) -> Database:
-    return services_of(request.app).db
-
-
-async def get_ledger(request: Request) -> Ledger:
-    return services_of(request.app).ledger
-
-
-async def get_directory(request: Request) -> Directory:
-    return services_of(request.app).directory
-
-
-async def get_timeline(request: Request) -> Timeline:
-    return services_of(request.app).timeline
-
-
-async def get_events(request: Request) -> EventService:
-    return services_of(request.app).events
-
-
-async def get_endpoints(request: Request) -> EndpointService:
-    return services_of(request.app).endpoints
-
-
-async def get_webhooks(request: Request) -> WebhookProcessor:
-    return services_of(request.app).webhooks
-
-
-async def get_event_log(request: Request) -> EventLog:
-    return services_of(request.app).event_log
-
-
-DbDep = Annotated[Database, Depends(get_db)]
-LedgerDep = Annotated[Ledger, Depends(get_ledger)]
-DirectoryDep = Annotated[Directory, Depends(get_directory)]
-TimelineDep = Annotated[Timeline, Depends(get_timeline)]
-EventsDep = Annotated[EventService, Depends(get_events)]
-EndpointsDep = Annotated[EndpointService, Depends(get_endpoints)]
-WebhooksDep = Annotated[WebhookProcessor, Depends(get_webhooks)]
-EventLogDep = Annotated[EventLog, Depends(get_event_log)]
+DbDep = Annotated[Database, _part(lambda s: s.db)]
+LedgerDep = Annotated[Ledger, _part(lambda s: s.ledger)]
+DirectoryDep = Annotated[Directory, _part(lambda s: s.directory)]
+TimelineDep = Annotated[Timeline, _part(lambda s: s.timeline)]
+EventsDep = Annotated[EventService, _part(lambda s: s.events)]
+EndpointsDep = Annotated[EndpointService, _part(lambda s: s.endpoints)]
+WebhooksDep = Annotated[WebhookProcessor, _part(lambda s: s.webhooks)]
+EventLogDep = Annotated[EventLog, _part(lambda s: s.event_log)]

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel
 
 from app.kit.clock import Clock, as_utc
 from app.kit.errors import AccountNotFound, ValidationFailed
@@ -36,6 +40,7 @@ from app.ledger.reservations import (
 from app.ledger.spends import Spend
 from app.ledger.verify import verify
 from app.ledger.views import account_view, entry_view, grant_view, reservation_view
+from app.storage.database import Session
 
 
 class Ledger:
@@ -303,10 +308,7 @@ class Ledger:
     async def grant(
         self, account_id: str, req: schemas.GrantCreate, key: str, actor: str
     ) -> Outcome:
-        check_caller_key(key)  # every caller's key: the API's header and the console's forms
-        now = self.clock.now()
-
-        async def work(session):
+        async def work(session: Session, now: datetime) -> dict[str, Any]:
             # Checked here, after the replay check: an exact retry gets the first answer even
             # once the time it named has passed.
             if req.expires_at is not None and as_utc(req.expires_at) <= now:
@@ -341,17 +343,12 @@ class Ledger:
             )
             return _entry_with_account(entry, after, now)
 
-        return await self._once(
-            account_id, key, "grant", req.model_dump(mode="json"), now, work, 201
-        )
+        return await self._create(account_id, key, "grant", req, work)
 
     async def adjust(
         self, account_id: str, req: schemas.AdjustmentCreate, key: str, actor: str
     ) -> Outcome:
-        check_caller_key(key)  # every caller's key: the API's header and the console's forms
-        now = self.clock.now()
-
-        async def work(session):
+        async def work(session: Session, now: datetime) -> dict[str, Any]:
             account = await self.repos.accounts.get(session, account_id)
             if account is None:
                 raise AccountNotFound(f"account {account_id!r} not found")
@@ -397,18 +394,12 @@ class Ledger:
                 )
             return _entry_with_account(entry, after, now)
 
-        return await self._once(
-            account_id, key, "adjust", req.model_dump(mode="json"), now, work, 201
-        )
+        return await self._create(account_id, key, "adjust", req, work)
 
     async def void_grant(
         self, grant_id: str, req: schemas.GrantVoid, key: str, actor: str
     ) -> Outcome:
-        check_caller_key(key)  # every caller's key: the API's header and the console's forms
-        now = self.clock.now()
-        account_id = (await find_grant(None, self.repos, grant_id))["account_id"]
-
-        async def work(session):
+        async def work(session: Session, account_id: str, now: datetime) -> dict[str, Any]:
             grant, entry = await void_grant(
                 session,
                 self.repos,
@@ -426,17 +417,12 @@ class Ledger:
                 account=account_view(after, now),
             ).model_dump(mode="json")
 
-        request = {"grant": grant_id, **req.model_dump(mode="json")}
-        return await self._once(account_id, key, "void_grant", request, now, work, 200)
+        return await self._on_grant(grant_id, key, "void_grant", req, work)
 
     async def update_grant(
         self, grant_id: str, req: schemas.GrantUpdate, key: str, actor: str
     ) -> Outcome:
-        check_caller_key(key)  # every caller's key: the API's header and the console's forms
-        now = self.clock.now()
-        account_id = (await find_grant(None, self.repos, grant_id))["account_id"]
-
-        async def work(session):
+        async def work(session: Session, account_id: str, now: datetime) -> dict[str, Any]:
             # Checked inside, after the replay check: an exact retry gets the first answer
             # even once the time it named has passed.
             grant = await change_expiry(
@@ -454,8 +440,7 @@ class Ledger:
                 grant=grant_view(grant), account=account_view(after, now)
             ).model_dump(mode="json")
 
-        request = {"grant": grant_id, **req.model_dump(mode="json")}
-        return await self._once(account_id, key, "update_grant", request, now, work, 200)
+        return await self._on_grant(grant_id, key, "update_grant", req, work)
 
     async def update_account(
         self, account_id: str, req: schemas.AccountUpdate, key: str | None
@@ -476,6 +461,41 @@ class Ledger:
         if key is None:
             return Outcome(200, await self.repos.db.transaction(work), replayed=False)
         return await self._once(account_id, key, "update_account", changes, now, work, 200)
+
+    async def _create(
+        self,
+        account_id: str,
+        key: str,
+        operation: str,
+        req: BaseModel,
+        work: Callable[[Session, datetime], Awaitable[dict[str, Any]]],
+    ) -> Outcome:
+        """A POST that makes something (201), once per Idempotency-Key."""
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
+        now = self.clock.now()
+        request = req.model_dump(mode="json")
+        return await self._once(
+            account_id, key, operation, request, now, lambda session: work(session, now), 201
+        )
+
+    async def _on_grant(
+        self,
+        grant_id: str,
+        key: str,
+        operation: str,
+        req: BaseModel,
+        work: Callable[[Session, str, datetime], Awaitable[dict[str, Any]]],
+    ) -> Outcome:
+        """A change to an existing grant (200), once per key on the grant's account."""
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
+        now = self.clock.now()
+        account_id = (await find_grant(None, self.repos, grant_id))["account_id"]
+        request = {"grant": grant_id, **req.model_dump(mode="json")}
+
+        async def unit(session: Session) -> dict[str, Any]:
+            return await work(session, account_id, now)
+
+        return await self._once(account_id, key, operation, request, now, unit, 200)
 
     async def _once(self, account_id, key, operation, request, now, work, status) -> Outcome:
         return await run_idempotent(
