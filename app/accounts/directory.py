@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from app.accounts import schemas as read_schemas
@@ -17,11 +18,11 @@ from app.storage.documents import Doc
 LOW_BALANCE_BATCH = 200
 
 
+@dataclass(eq=False)
 class Directory:
-    def __init__(self, repos: Repositories, reads: ReadRepository, clock: Clock) -> None:
-        self.repos = repos
-        self.reads = reads
-        self.clock = clock
+    repos: Repositories
+    reads: ReadRepository
+    clock: Clock
 
     async def accounts(
         self,

@@ -130,17 +130,15 @@ def authenticate_headers(authenticator: Authenticator, headers: Headers) -> Prin
     return authenticator.authenticate(token.strip())
 
 
+@dataclass(eq=False)
 class AuthenticateApi:
     """Authenticates every /v1 request from its headers before anything reads its body, so an
     unauthenticated caller costs no body read and no JSON parse (FastAPI parses the body
     before it runs dependencies); the scope dependencies reuse the principal left here."""
 
-    def __init__(
-        self, app: ASGIApp, authenticator: Authenticator, throttle: FailureThrottle
-    ) -> None:
-        self.app = app
-        self.authenticator = authenticator
-        self.throttle = throttle
+    app: ASGIApp
+    authenticator: Authenticator
+    throttle: FailureThrottle
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
         # CORS preflights carry no credentials by design.

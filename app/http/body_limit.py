@@ -3,6 +3,8 @@ problem+json), before any route sees them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.kit.errors import PayloadTooLarge, problem_response
@@ -14,17 +16,15 @@ WEBHOOK_BODY_LIMIT = 1024 * 1024
 WEBHOOK_PREFIX = "/webhooks/"
 
 
+@dataclass(eq=False)
 class BodyLimit:
     """Reads the whole body (at most the limit of its path) before calling the app, and
     hands the app that buffered body: a body past the limit is never read further, whatever
     `Content-Length` says or whether there is one (chunked transfer)."""
 
-    def __init__(
-        self, app: ASGIApp, api_limit: int = API_BODY_LIMIT, webhook_limit: int = WEBHOOK_BODY_LIMIT
-    ) -> None:
-        self.app = app
-        self.api_limit = api_limit
-        self.webhook_limit = webhook_limit
+    app: ASGIApp
+    api_limit: int = API_BODY_LIMIT
+    webhook_limit: int = WEBHOOK_BODY_LIMIT
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

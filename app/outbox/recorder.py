@@ -4,6 +4,7 @@ ledger noted into events (types, threshold crossings, access changes), numbered 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -34,20 +35,13 @@ class SubscriptionFields(BaseModel):
     stripe_subscription_id: str | None = None
 
 
+@dataclass(eq=False)
 class EventRecorder:
-    def __init__(
-        self,
-        events: OutboxRepository,
-        repos: Repositories,
-        catalog: Catalog,
-        clock: Clock,
-        default_threshold: int | None,
-    ) -> None:
-        self.events = events
-        self.repos = repos
-        self.catalog = catalog
-        self.clock = clock
-        self.default_threshold = default_threshold
+    events: OutboxRepository
+    repos: Repositories
+    catalog: Catalog
+    clock: Clock
+    default_threshold: int | None
 
     async def __call__(self, session: Session, facts: list[Any]) -> None:
         by_account: dict[str, list[Fact]] = {}

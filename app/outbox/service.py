@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,22 +31,14 @@ def event_view(doc: dict) -> schemas.Event:
     )
 
 
+@dataclass(eq=False)
 class EventService:
-    def __init__(
-        self,
-        db: Database,
-        events: OutboxRepository,
-        repos: Repositories,
-        catalog: Catalog,
-        clock: Clock,
-        default_threshold: int | None,
-    ) -> None:
-        self.db = db
-        self.events = events
-        self.repos = repos
-        self.catalog = catalog
-        self.clock = clock
-        self.default_threshold = default_threshold
+    db: Database
+    events: OutboxRepository
+    repos: Repositories
+    catalog: Catalog
+    clock: Clock
+    default_threshold: int | None
 
     async def page(
         self,

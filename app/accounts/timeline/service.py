@@ -4,6 +4,7 @@ names a position in the merged order, so pages neither skip nor repeat an item."
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
@@ -87,11 +88,11 @@ def _item(source: Source, doc: Doc) -> tuple[Position, schemas.TimelineItem]:
     return Position(at, source.rank, doc.get(source.tie_field, 0)), item
 
 
+@dataclass(eq=False)
 class Timeline:
-    def __init__(self, repos: Repositories, store: TimelineRepository, clock: Clock) -> None:
-        self.repos = repos
-        self.store = store
-        self.clock = clock
+    repos: Repositories
+    store: TimelineRepository
+    clock: Clock
 
     async def page(
         self, account_id: str, *, starting_after: str | None, limit: int
