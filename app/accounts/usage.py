@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from app.accounts import schemas
 from app.accounts.repository import ReadRepository
-from app.kit.errors import ValidationFailed
+from app.kit.errors import ValidationFailed, invalid_field
 
 GroupBy = Literal["day", "week", "month"]
 DEFAULT_SPAN = timedelta(days=30)
@@ -48,9 +48,7 @@ def bucket_range(start: datetime, end: datetime, unit: GroupBy) -> list[datetime
 
 
 def _invalid(field: str, msg: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"{field}: {msg}", errors=[{"loc": ["query", field], "msg": msg, "type": "value_error"}]
-    )
+    return invalid_field("query", field, msg)
 
 
 class _Sum:

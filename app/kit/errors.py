@@ -166,6 +166,13 @@ class ValidationFailed(DomainError):
     code, status, title = "validation_error", 422, "Validation error"
 
 
+def invalid_field(where: str, field: str, msg: str) -> ValidationFailed:
+    """A 422 naming one field of the body or the query, worded as the request validator's."""
+    return ValidationFailed(
+        f"{field}: {msg}", errors=[{"loc": [where, field], "msg": msg, "type": "value_error"}]
+    )
+
+
 def problem(status: int, code: str, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {
         "type": "about:blank",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from app.kit.clock import as_utc
-from app.kit.errors import GrantExpired, GrantNotFound, ValidationFailed
+from app.kit.errors import GrantExpired, GrantNotFound, invalid_field
 from app.ledger.documents import EntryDoc, GrantDoc
 from app.ledger.expiry import expire_due, expire_grant, is_due
 from app.ledger.repository import AccountChange, Repositories
@@ -90,16 +90,7 @@ async def change_expiry(
     """A live grant expires at `expires_at` instead (None: never); the balance does not move.
     The account learns the new deadline in the same transaction. Returns the grant after."""
     if expires_at is not None and as_utc(expires_at) <= now:
-        raise ValidationFailed(
-            "expires_at: must be in the future",
-            errors=[
-                {
-                    "loc": ["body", "expires_at"],
-                    "msg": "must be in the future",
-                    "type": "value_error",
-                }
-            ],
-        )
+        raise invalid_field("body", "expires_at", "must be in the future")
     grant = await live_grant(session, repos, account_id, grant_id, now)
     change = {
         "from": grant.get("expires_at"),

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.kit.clock import Clock, as_utc
-from app.kit.errors import AccountNotFound, ValidationFailed
+from app.kit.errors import AccountNotFound, invalid_field
 from app.kit.paging import page_of
 from app.ledger import schemas
 from app.ledger.access import access_reason, available
@@ -73,16 +73,7 @@ class Ledger:
         if starting_after is not None:
             after = await self.repos.grants.get(None, account_id, starting_after)
             if after is None:
-                raise ValidationFailed(
-                    "starting_after: not a grant of this account",
-                    errors=[
-                        {
-                            "loc": ["query", "starting_after"],
-                            "msg": "not a grant of this account",
-                            "type": "value_error",
-                        }
-                    ],
-                )
+                raise invalid_field("query", "starting_after", "not a grant of this account")
         docs = await self.repos.grants.live(None, account_id, limit=limit, after=after)
         return page_of(schemas.GrantList, docs, limit, grant_view)
 
@@ -312,16 +303,7 @@ class Ledger:
             # Checked here, after the replay check: an exact retry gets the first answer even
             # once the time it named has passed.
             if req.expires_at is not None and as_utc(req.expires_at) <= now:
-                raise ValidationFailed(
-                    "expires_at: must be in the future",
-                    errors=[
-                        {
-                            "loc": ["body", "expires_at"],
-                            "msg": "must be in the future",
-                            "type": "value_error",
-                        }
-                    ],
-                )
+                raise invalid_field("body", "expires_at", "must be in the future")
             entry, after = _written(
                 await grant_credits(
                     session,

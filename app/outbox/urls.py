@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 
-from app.kit.errors import ValidationFailed
+from app.kit.errors import ValidationFailed, invalid_field
 
 IpAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], Awaitable[list[str]]]
@@ -155,6 +155,4 @@ def is_public(address: IpAddress) -> bool:
 
 
 def _refused(why: str) -> ValidationFailed:
-    return ValidationFailed(
-        f"url: {why}", errors=[{"loc": ["body", "url"], "msg": why, "type": "value_error"}]
-    )
+    return invalid_field("body", "url", why)

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from app.accounts.timeline import schemas
 from app.accounts.timeline.repository import SOURCES, Position, Source, TimelineRepository
 from app.kit.clock import Clock, as_utc
-from app.kit.errors import ValidationFailed
+from app.kit.errors import invalid_field
 from app.ledger.expiry import load_account
 from app.ledger.repository import Repositories
 from app.ledger.views import entry_view, reservation_view
@@ -44,16 +44,7 @@ def decode_cursor(cursor: str) -> Position:
     takes, and the server takes all of it."""
     found = re.fullmatch(CURSOR_PATTERN, cursor)
     if found is None:
-        raise ValidationFailed(
-            "starting_after: not a timeline cursor",
-            errors=[
-                {
-                    "loc": ["query", "starting_after"],
-                    "msg": "not a timeline cursor",
-                    "type": "value_error",
-                }
-            ],
-        )
+        raise invalid_field("query", "starting_after", "not a timeline cursor")
     millis, seq_rank, seq, id_rank, id_ = found.groups()
     if seq_rank is not None:
         return Position(_EPOCH + int(millis) * _MS, int(seq_rank), int(seq))
