@@ -502,7 +502,7 @@ class LedgerRepository:
             return await self.insert(session, entries[0])
         await self.col.insert_many(entries, session=session)
         for entry in entries:
-            record_outbox("entry", entry["account_id"], entry)
+            record_outbox(self.db, session, "entry", entry["account_id"], entry)
 
     async def by_key(self, session: Session, account_id: str, key: str) -> EntryDoc | None:
         return await self.col.find_one(self.key_query(account_id, key), session=session)

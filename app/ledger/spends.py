@@ -20,7 +20,7 @@ from app.ledger.documents import EntryDoc, GrantDoc, GrantPart, ReservationDoc
 from app.ledger.entries import ledger_entry
 from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.idempotency import Outcome
-from app.ledger.outbox import record_outbox
+from app.ledger.outbox import Fact
 from app.ledger.repository import AccountChange, Doc, Repositories, new_id
 from app.ledger.views import account_view, entry_view, reservation_view
 from app.storage.database import Session
@@ -61,6 +61,7 @@ class Batch:
     reservations: list[ReservationDoc] = field(default_factory=list)
     records: list[tuple[str, Doc]] = field(default_factory=list)  # (key, record), in order
     takes: dict[str, list[int]] = field(default_factory=dict)  # grant -> [taken, of it held]
+    facts: list[Fact] = field(default_factory=list)  # for the unit of work, in order
     debited: set[str] = field(default_factory=set)  # grants a debit took from
 
     def draw(self, spend: Spend) -> list[GrantPart]:
@@ -151,7 +152,7 @@ def apply_one(batch: Batch, spend: Spend) -> Result:
         reservation = new_reservation(spend, allocations)
         batch.reservations.append(reservation)
         body = reservation_view(reservation).model_dump(mode="json")
-    record_outbox("balance", spend.account_id, after, before)  # as its own change notes it
+    batch.facts.append(Fact("balance", spend.account_id, after, before))  # as a change notes it
     batch.account = after
     record = {
         "fingerprint": spend.fingerprint,
@@ -269,6 +270,8 @@ async def _batch(
 
 async def _write(session: Session, repos: Repositories, account_id: str, batch: Batch) -> None:
     """Every write of the batch but the account's: one call each, whatever the batch's size."""
+    for fact in batch.facts:  # each request's balance move, before the entries it wrote
+        repos.db.note(session, fact)
     await repos.grants.take_parts(
         session,
         account_id,
