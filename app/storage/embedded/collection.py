@@ -20,6 +20,7 @@ from pymongo.results import (
     UpdateResult,
 )
 
+from app.storage.documents import Doc
 from app.storage.embedded.copies import answer_copy, copy_document
 from app.storage.embedded.engine import EmbeddedEngine, Unit
 from app.storage.embedded.fast import stored_match
@@ -27,7 +28,6 @@ from app.storage.embedded.internals import documents_of, store_of, update_one_pa
 from app.storage.embedded.scan import ScanCursor, by_ids
 
 T = TypeVar("T")
-Doc = dict[str, Any]
 
 
 class ListCursor:

@@ -13,10 +13,8 @@ from typing import Any
 from bson import ObjectId
 from mongomock import helpers
 
+from app.storage.documents import Doc
 from app.storage.embedded.internals import ORIGINAL_PATCH_DATETIMES
-
-Doc = dict[str, Any]
-
 
 _UNCHANGED = frozenset({str, int, float, bool, type(None), bytes, ObjectId})
 

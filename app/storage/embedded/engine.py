@@ -16,6 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 from pymongo.errors import OperationFailure, PyMongoError
 
+from app.storage.documents import Doc
 from app.storage.embedded.buckets import remember
 from app.storage.embedded.copies import copy_document
 from app.storage.embedded.fast import install as install_fast_paths
@@ -26,7 +27,6 @@ from app.storage.embedded.scan import Scanner
 from app.storage.embedded.turns import FreeRunning, Turns
 
 T = TypeVar("T")
-Doc = dict[str, Any]
 Key = tuple[str, Any]  # (collection, _id)
 
 LIFETIME_SECONDS = 60  # transactionLifetimeLimitSeconds, the server's default

@@ -14,6 +14,7 @@ from mongomock import DuplicateKeyError, helpers
 from mongomock.collection import Collection
 from mongomock.filtering import filter_applies, resolve_sort_key
 
+from app.storage.documents import Doc
 from app.storage.embedded import internals
 from app.storage.embedded.buckets import all_documents, bucket, plain_id, remember
 from app.storage.embedded.copies import CopyModule, answer_copy, patch_datetimes
@@ -29,7 +30,6 @@ from app.storage.embedded.internals import (
 )
 
 _PLAIN_SORT = (str, int, float, datetime)
-Doc = dict[str, Any]
 _CACHE = "_credit_ledger_unique_keys"
 _SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
 _KEEP_TRACKED = object()  # see _build

@@ -19,11 +19,12 @@ from mongomock import helpers
 from mongomock.collection import Collection, Cursor
 from pymongo import UpdateOne
 
+from app.storage.documents import Doc
+
 log = logging.getLogger("app.storage.embedded")
 
 # The releases whose internals this module names (prefixes of their versions).
 TESTED = {"mongomock": "4.3.", "mongomock-motor": "0.0.3", "pymongo": "4."}
-Doc = dict[str, Any]
 
 
 def _version(package: str) -> str:

@@ -20,6 +20,7 @@ from typing import Any
 from mongomock import helpers
 from mongomock.filtering import filter_applies
 
+from app.storage.documents import Doc
 from app.storage.embedded.buckets import bucket_size
 from app.storage.embedded.fast import (
     equalities,
@@ -32,7 +33,6 @@ from app.storage.embedded.fast import (
 )
 from app.storage.embedded.internals import store_of
 
-Doc = dict[str, Any]
 SortKeys = list[tuple[str, int]]
 
 
