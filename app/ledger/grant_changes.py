@@ -9,7 +9,7 @@ from app.kit.clock import as_utc
 from app.kit.errors import GrantExpired, GrantNotFound, invalid_field
 from app.ledger.documents import EntryDoc, GrantDoc
 from app.ledger.expiry import expire_due, expire_grant, is_due
-from app.ledger.repository import AccountChange, Repositories
+from app.ledger.repository import AccountChange, Repositories, of_account
 from app.ledger.views import grant_status
 from app.storage.database import Session
 
@@ -18,12 +18,7 @@ async def find_grant(
     session: Session, repos: Repositories, grant_id: str, account_id: str | None = None
 ) -> GrantDoc:
     """The grant, by its account when known (else the one read that learns its account)."""
-    grant = (
-        await repos.grants.find_by_id(grant_id)
-        if account_id is None
-        else await repos.grants.get(session, account_id, grant_id)
-    )
-    if grant is None:
+    if (grant := await of_account(repos.grants, session, grant_id, account_id)) is None:
         raise GrantNotFound(f"grant {grant_id!r} not found", grant_id=grant_id)
     return grant
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
@@ -39,6 +39,8 @@ SPENDING_ORDER = [
 
 
 ANSWERS_BATCH = 1000  # idempotency answers dropped per call
+
+D = TypeVar("D", covariant=True)
 
 # An account's `next_due_at` when nothing on it can come due (no expiring grant, no hold).
 NOTHING_DUE = datetime(9999, 12, 31, tzinfo=UTC)
@@ -126,6 +128,22 @@ class AccountChange:
     due_by: datetime | None = None  # a new deadline (a hold's, an expiring grant's)
     new_grant: str | None = None  # a grant that may have credits, for the account's list
     noted: bool = True  # False: the caller notes the move itself (a batch notes each request's)
+
+
+class _OfAccount(Protocol[D]):
+    async def find_by_id(self, doc_id: str) -> D | None: ...
+
+    async def get(self, session: Session, account_id: str, doc_id: str) -> D | None: ...
+
+
+async def of_account(
+    repo: _OfAccount[D], session: Session, doc_id: str, account_id: str | None
+) -> D | None:
+    """A grant or hold by its account when known (else the one read that learns its account:
+    the account names the shard)."""
+    if account_id is None:
+        return await repo.find_by_id(doc_id)
+    return await repo.get(session, account_id, doc_id)
 
 
 class AccountRepository:

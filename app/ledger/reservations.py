@@ -19,7 +19,7 @@ from app.ledger.debits import explain_refusal
 from app.ledger.documents import AccountDoc, EntryDoc, GrantPart, ReservationDoc
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, record_lost, settle_hold
-from app.ledger.repository import AccountChange, Repositories, known, new_id
+from app.ledger.repository import AccountChange, Repositories, known, new_id, of_account
 from app.ledger.spending import draw, total
 from app.storage.database import Session
 from app.storage.documents import Doc
@@ -91,11 +91,7 @@ async def find_reservation(
     session: Session, repos: Repositories, reservation_id: str, account_id: str | None = None
 ) -> ReservationDoc:
     """The hold, by its account when known (else the one read that learns its account)."""
-    reservation = (
-        await repos.reservations.find_by_id(reservation_id)
-        if account_id is None
-        else await repos.reservations.get(session, account_id, reservation_id)
-    )
+    reservation = await of_account(repos.reservations, session, reservation_id, account_id)
     if reservation is None:
         raise ReservationNotFound(f"reservation {reservation_id!r} not found")
     return reservation

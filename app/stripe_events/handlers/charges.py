@@ -86,21 +86,23 @@ def _unattributed(ctx: EventContext) -> Outcome:
     )
 
 
+async def _disputed(ctx: EventContext) -> dict | None:
+    """The remembered payment a dispute concerns (None: not one of ours, or not yet linked)."""
+    return await _payment(ctx, ctx.obj.get("payment_intent"), ctx.obj.get("charge"))
+
+
 async def dispute_created(ctx: EventContext) -> Outcome:
-    dispute = ctx.obj
-    payment = await _payment(ctx, dispute.get("payment_intent"), dispute.get("charge"))
-    if payment is None:
+    if (payment := await _disputed(ctx)) is None:
         return _unattributed(ctx)
     await ctx.repos.accounts.open_dispute(
-        ctx.session, payment["account_id"], dispute["id"], ctx.now
+        ctx.session, payment["account_id"], ctx.obj["id"], ctx.now
     )
     return Outcome("processed", payment["account_id"])
 
 
 async def dispute_closed(ctx: EventContext) -> Outcome:
     dispute = ctx.obj
-    payment = await _payment(ctx, dispute.get("payment_intent"), dispute.get("charge"))
-    if payment is None:
+    if (payment := await _disputed(ctx)) is None:
         return _unattributed(ctx)
     await ctx.repos.accounts.close_dispute(
         ctx.session, payment["account_id"], dispute["id"], ctx.now
