@@ -4,6 +4,7 @@ that ended, a Stripe event failed or parked too long), each noticed once; and re
 from __future__ import annotations
 
 import logging
+from dataclasses import InitVar, dataclass, field
 from datetime import timedelta
 from functools import partial
 
@@ -23,23 +24,20 @@ from app.stripe_events.event_log import event_view as stripe_event_view
 log = logging.getLogger("app.events.notices")
 
 
+@dataclass(eq=False)
 class NoticeSweep:
-    def __init__(
-        self,
-        db: Database,
-        events: OutboxRepository,
-        deliveries: DeliveryRepository,
-        recorder: EventRecorder,
-        clock: Clock,
-        settings: Settings,
-        metrics: Metrics | None = None,
-    ) -> None:
-        self.metrics = metrics
-        self.db = db
-        self.events = events
-        self.deliveries = deliveries
-        self.recorder = recorder
-        self.clock = clock
+    db: Database
+    events: OutboxRepository
+    deliveries: DeliveryRepository
+    recorder: EventRecorder
+    clock: Clock
+    settings: InitVar[Settings]
+    metrics: Metrics | None = None
+    notice: timedelta = field(init=False)
+    parked: timedelta = field(init=False)
+    retention: timedelta = field(init=False)
+
+    def __post_init__(self, settings: Settings) -> None:
         self.notice = timedelta(days=settings.expiry_notice_days)
         self.parked = timedelta(minutes=settings.parked_alert_minutes)
         self.retention = timedelta(days=settings.event_retention_days)

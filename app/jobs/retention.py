@@ -5,7 +5,7 @@ console sessions once they have ended."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from datetime import timedelta
 
 from app.console.session import SessionRepository
@@ -26,25 +26,22 @@ class Forgotten:
     console_sessions: int = 0
 
 
+@dataclass(eq=False)
 class RetentionSweep:
     """Run by the periodic sweep. A sweep rather than TTL indexes: a TTL index can only delete
     whole documents (an idempotency key must outlive its answer), runs on the server's clock
     (not the injectable one), and changing its period needs collMod on every deployment."""
 
-    def __init__(
-        self,
-        events: EventRepository,
-        idempotency: IdempotencyRepository,
-        clock: Clock,
-        settings: Settings,
-        sessions: SessionRepository,
-        metrics: Metrics | None = None,
-    ) -> None:
-        self.metrics = metrics
-        self.events = events
-        self.sessions = sessions
-        self.idempotency = idempotency
-        self.clock = clock
+    events: EventRepository
+    idempotency: IdempotencyRepository
+    clock: Clock
+    settings: InitVar[Settings]
+    sessions: SessionRepository
+    metrics: Metrics | None = None
+    event_days: timedelta = field(init=False)
+    answer_days: timedelta = field(init=False)
+
+    def __post_init__(self, settings: Settings) -> None:
         self.event_days = timedelta(days=settings.stripe_event_retention_days)
         self.answer_days = timedelta(days=settings.idempotency_answer_retention_days)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from bson import ObjectId
@@ -38,27 +38,17 @@ log = logging.getLogger("app.webhooks")
 DRAIN_ATTEMPTS = 3
 
 
+@dataclass(eq=False)
 class WebhookProcessor:
-    def __init__(
-        self,
-        db: Database,
-        stores: WebhookStores,
-        events: EventRepository,
-        catalog: Catalog,
-        clock: Clock,
-        secrets: tuple[str, ...],
-        metrics: Metrics,
-        *,
-        livemode: bool | None = None,
-    ) -> None:
-        self.db = db
-        self.livemode = livemode  # the STRIPE_API_KEY's mode; None: every event applies
-        self.metrics = metrics
-        self.stores = stores
-        self.events = events
-        self.catalog = catalog
-        self.clock = clock
-        self.secrets = secrets
+    db: Database
+    stores: WebhookStores
+    events: EventRepository
+    catalog: Catalog
+    clock: Clock
+    secrets: tuple[str, ...]
+    metrics: Metrics
+    # The STRIPE_API_KEY's mode; None: every event applies.
+    livemode: bool | None = field(default=None, kw_only=True)
 
     async def receive(self, body: bytes, signature: str | None) -> str:
         """A delivery from Stripe: verify, store once, apply. Returns the status to answer."""
