@@ -50,6 +50,12 @@ class ApiKeyEntry(BaseModel):
         return value.lower()
 
 
+def _secret_of_at_least(value: str | None, chars: int) -> str | None:
+    if value is not None and len(value) < chars:
+        raise ValueError(f"must be at least {chars} characters")  # never echo a secret
+    return value
+
+
 class SettingsError(RuntimeError):
     """A setting is missing or invalid; the message names it and never its value."""
 
@@ -185,16 +191,12 @@ class Settings(BaseSettings):
     @field_validator("console_secret")
     @classmethod
     def _long_enough(cls, value: str | None) -> str | None:
-        if value is not None and len(value) < 32:
-            raise ValueError("must be at least 32 characters")  # never echo a secret
-        return value
+        return _secret_of_at_least(value, 32)
 
     @field_validator("metrics_token")
     @classmethod
     def _token_long_enough(cls, value: str | None) -> str | None:
-        if value is not None and len(value) < 16:
-            raise ValueError("must be at least 16 characters")  # never echo a secret
-        return value
+        return _secret_of_at_least(value, 16)
 
     @field_validator("metrics_allowed_networks")
     @classmethod
