@@ -10,6 +10,7 @@ from app.console.rendering import Operator, back, render
 from app.http.services import services_of
 from app.kit.errors import DomainError
 from app.ledger.schemas import is_account_id
+from app.stripe_events.repository import EventLogQuery
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -31,16 +32,16 @@ async def stripe_events(
     attention = []
     for stuck in ("failed", "parked"):
         attention += (
-            await log.page(
-                limit=50, starting_after=None, status=stuck, type_=None, account_id=account
-            )
+            await log.page(EventLogQuery(limit=50, status=stuck, account_id=account))
         ).data
     page = await log.page(
-        limit=50,
-        starting_after=after[:255] or None,
-        status=status if status in statuses else None,
-        type_=type[:100] or None,
-        account_id=account,
+        EventLogQuery(
+            limit=50,
+            starting_after=after[:255] or None,
+            status=status if status in statuses else None,
+            type_=type[:100] or None,
+            account_id=account,
+        )
     )
     return render(
         request,

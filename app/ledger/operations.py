@@ -28,7 +28,7 @@ from app.ledger.idempotency import (
     run_idempotent,
 )
 from app.ledger.profile import update_profile
-from app.ledger.repository import Repositories, known
+from app.ledger.repository import LedgerQuery, Repositories, known
 from app.ledger.reservations import (
     capture_amount,
     capture_reservation,
@@ -77,27 +77,10 @@ class Ledger:
         docs = await self.repos.grants.live(None, account_id, limit=limit, after=after)
         return page_of(schemas.GrantList, docs, limit, grant_view)
 
-    async def ledger_page(
-        self,
-        account_id: str,
-        *,
-        limit: int,
-        starting_after: str | None,
-        type_: str | None,
-        created_gte: datetime | None,
-        created_lt: datetime | None,
-    ) -> schemas.LedgerPage:
+    async def ledger_page(self, account_id: str, query: LedgerQuery) -> schemas.LedgerPage:
         await load_account(self.repos, account_id, self.clock.now())
-        docs = await self.repos.ledger.page(
-            None,
-            account_id,
-            limit=limit,
-            starting_after=starting_after,
-            type_=type_,
-            created_gte=created_gte,
-            created_lt=created_lt,
-        )
-        return page_of(schemas.LedgerPage, docs, limit, entry_view)
+        docs = await self.repos.ledger.page(None, account_id, query)
+        return page_of(schemas.LedgerPage, docs, query.limit, entry_view)
 
     async def balance_at(self, account_id: str, at: datetime | None) -> schemas.BalanceAt:
         """The balance right after the last entry created at or before `at` (default: now)."""

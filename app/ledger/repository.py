@@ -505,6 +505,17 @@ class GrantRepository:
         )
 
 
+@dataclass(frozen=True)
+class LedgerQuery:
+    """Which of an account's entries a page lists: newest first, after `starting_after`."""
+
+    limit: int
+    starting_after: str | None = None
+    type_: str | None = None
+    created_gte: datetime | None = None
+    created_lt: datetime | None = None
+
+
 class LedgerRepository:
     def __init__(self, db: Database) -> None:
         self.db = db  # its units of work take the facts of the outbox
@@ -531,34 +542,28 @@ class LedgerRepository:
         # filter may use a partial index, and the planner does not infer it from an equality.
         return {"account_id": account_id, "idempotency_key": {"$eq": key, "$type": "string"}}
 
-    async def page(
-        self,
-        session: Session,
-        account_id: str,
-        *,
-        limit: int,
-        starting_after: str | None,
-        type_: str | None,
-        created_gte: datetime | None,
-        created_lt: datetime | None,
-    ) -> list[EntryDoc]:
+    async def page(self, session: Session, account_id: str, wanted: LedgerQuery) -> list[EntryDoc]:
         # `seq > 0` implies the partial filter of the (account_id, seq) index: it can serve.
         query: Doc = {"account_id": account_id, "seq": {"$gt": 0}}
-        if type_:
-            query["type"] = type_
-        if starting_after:
+        if wanted.type_:
+            query["type"] = wanted.type_
+        if wanted.starting_after:
             anchor = await self.col.find_one(
-                {"_id": starting_after, "account_id": account_id}, {"seq": 1}, session=session
+                {"_id": wanted.starting_after, "account_id": account_id},
+                {"seq": 1},
+                session=session,
             )
             query["seq"]["$lt"] = anchor["seq"] if anchor else 0
         created: Doc = {}
-        if created_gte:
-            created["$gte"] = created_gte
-        if created_lt:
-            created["$lt"] = created_lt
+        if wanted.created_gte:
+            created["$gte"] = wanted.created_gte
+        if wanted.created_lt:
+            created["$lt"] = wanted.created_lt
         if created:
             query["created_at"] = created
-        cursor = self.col.find(query, session=session).sort("seq", DESCENDING).limit(limit + 1)
+        cursor = (
+            self.col.find(query, session=session).sort("seq", DESCENDING).limit(wanted.limit + 1)
+        )
         return await cursor.to_list(None)
 
     async def last_at(self, session: Session, account_id: str, at: datetime) -> EntryDoc | None:

@@ -10,7 +10,7 @@ from app.kit.paging import page_of
 from app.storage.documents import Doc
 from app.stripe_events import schemas
 from app.stripe_events.payloads import ts
-from app.stripe_events.repository import EventRepository, stored_type
+from app.stripe_events.repository import EventLogQuery, EventRepository, stored_type
 
 
 def event_view(doc: Doc) -> schemas.WebhookEvent:
@@ -68,20 +68,6 @@ class EventLog:
     ) -> list[schemas.WebhookEvent]:
         return [event_view(d) for d in await self.events.needing_attention(account_id, limit)]
 
-    async def page(
-        self,
-        *,
-        limit: int,
-        starting_after: str | None,
-        status: str | None,
-        type_: str | None,
-        account_id: str | None = None,
-    ) -> schemas.WebhookEventPage:
-        docs = await self.events.page(
-            limit=limit,
-            starting_after=starting_after,
-            status=status,
-            type_=type_,
-            account_id=account_id,
-        )
-        return page_of(schemas.WebhookEventPage, docs, limit, event_view)
+    async def page(self, query: EventLogQuery) -> schemas.WebhookEventPage:
+        docs = await self.events.page(query)
+        return page_of(schemas.WebhookEventPage, docs, query.limit, event_view)

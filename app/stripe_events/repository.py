@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeGuard
 
@@ -35,6 +36,17 @@ def is_pending(doc: Doc | None) -> TypeGuard[Doc]:
     return status in PENDING or (
         status == "ignored" and isinstance(doc.get("awaits_payment"), list)
     )
+
+
+@dataclass(frozen=True)
+class EventLogQuery:
+    """Which Stripe events a page of the log lists: newest first, after `starting_after`."""
+
+    limit: int
+    starting_after: str | None = None
+    status: str | None = None
+    type_: str | None = None
+    account_id: str | None = None
 
 
 class EventRepository:
@@ -136,26 +148,20 @@ class EventRepository:
         cursor = self.col.find(query, {"payload": 0}).sort("seq", DESCENDING).limit(limit)
         return await cursor.to_list(None)
 
-    async def page(
-        self,
-        *,
-        limit: int,
-        starting_after: str | None,
-        status: str | None,
-        type_: str | None,
-        account_id: str | None = None,
-    ) -> list[Doc]:
+    async def page(self, wanted: EventLogQuery) -> list[Doc]:
         query: Doc = {}
-        if account_id:
-            query["account_id"] = account_id
-        if status:
-            query["status"] = status
-        if type_:
-            query["type"] = type_
-        if starting_after:
-            anchor = await self.col.find_one({"_id": starting_after}, {"seq": 1})
+        if wanted.account_id:
+            query["account_id"] = wanted.account_id
+        if wanted.status:
+            query["status"] = wanted.status
+        if wanted.type_:
+            query["type"] = wanted.type_
+        if wanted.starting_after:
+            anchor = await self.col.find_one({"_id": wanted.starting_after}, {"seq": 1})
             query["seq"] = {"$lt": anchor["seq"] if anchor else ""}
-        cursor = self.col.find(query, {"payload": 0}).sort("seq", DESCENDING).limit(limit + 1)
+        cursor = (
+            self.col.find(query, {"payload": 0}).sort("seq", DESCENDING).limit(wanted.limit + 1)
+        )
         return await cursor.to_list(None)
 
 

@@ -11,6 +11,7 @@ from app.http.deps import EventLogDep, WebhooksDep
 from app.kit.errors import WebhooksDisabled
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
 from app.stripe_events import schemas
+from app.stripe_events.repository import EventLogQuery
 
 router = APIRouter(tags=["webhooks"])
 
@@ -43,9 +44,7 @@ async def list_webhook_events(
     starting_after: Annotated[str | None, Query(max_length=255)] = None,
     account_id: Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN)] = None,
 ):
-    return await event_log.page(
-        limit=limit, starting_after=starting_after, status=status, type_=type, account_id=account_id
-    )
+    return await event_log.page(EventLogQuery(limit, starting_after, status, type, account_id))
 
 
 @router.post(

@@ -10,6 +10,7 @@ from app.http.auth import GrantCaller, ReadCaller
 from app.http.deps import LedgerDep
 from app.http.routes.common import AccountId, OptionalIdempotencyKey, replayable
 from app.ledger import schemas
+from app.ledger.repository import LedgerQuery
 
 router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
 
@@ -61,14 +62,8 @@ async def list_ledger(
     created_lt: Annotated[schemas.UtcTime | None, Query()] = None,
 ):
     caller.check_account(account_id)
-    return await ledger.ledger_page(
-        account_id,
-        limit=limit,
-        starting_after=starting_after,
-        type_=type,
-        created_gte=created_gte,
-        created_lt=created_lt,
-    )
+    query = LedgerQuery(limit, starting_after, type, created_gte, created_lt)
+    return await ledger.ledger_page(account_id, query)
 
 
 @router.get("/{account_id}/balance", response_model=schemas.BalanceAt, operation_id="getBalanceAt")
