@@ -16,7 +16,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 from app.kit.errors import DomainError
 from app.kit.metrics import Metrics
 from app.ledger.expiry import after_expiry
-from app.ledger.idempotency import Outcome
+from app.ledger.idempotency import KeyAhead, Outcome
 from app.ledger.repository import Repositories
 from app.ledger.spends import Result, Spend, apply_spends
 
@@ -30,14 +30,6 @@ DUPLICATE_KEY = 11000
 
 BATCHES = "credit_ledger_group_commits_total"
 BATCHED = "credit_ledger_group_commit_requests_total"
-
-
-class SameKeyAhead(DuplicateKeyError):
-    """A request whose key an earlier request of its batch (or the batch before) carries: it
-    waits for that one, then looks its key up again and replays its answer."""
-
-    def __init__(self, key: str) -> None:
-        super().__init__(f"Idempotency-Key {key!r} is taken by a request ahead of this one")
 
 
 @dataclass
@@ -96,7 +88,7 @@ class GroupCommit:
                     for waiting, result in zip(batch, results, strict=True):
                         _settle(waiting, result)
                 for waiting in later:
-                    _settle(waiting, SameKeyAhead(waiting.spend.key))
+                    _settle(waiting, KeyAhead(waiting.spend.key))
                 ahead = {w.spend.key for w in batch}
                 batch = []
         except BaseException as exc:  # cancelled (shutting down) or a bug: nobody waits forever
@@ -151,7 +143,7 @@ class GroupCommit:
                     break
                 for i in pending:
                     if spends[i].key in stored:
-                        results[i] = SameKeyAhead(spends[i].key)
+                        results[i] = KeyAhead(spends[i].key)
                 pending = [i for i in pending if spends[i].key not in stored]
                 continue
             except (DomainError, Exception) as exc:  # the unit failed for all of them

@@ -22,6 +22,15 @@ from app.ledger.repository import Repositories
 from app.storage.database import Session
 
 
+class KeyAhead(DuplicateKeyError):
+    """A request whose key a request ahead of it in this process carries (group commit): it
+    looks its key up again once that one is done, as often as it meets one, and replays its
+    answer (or runs, if that one was refused and stored nothing)."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(f"Idempotency-Key {key!r} is taken by a request ahead of this one")
+
+
 @dataclass(frozen=True)
 class Outcome:
     status: int
@@ -133,6 +142,9 @@ async def idempotently(
         if record is not None:
             return replayed(record, print_)
         raise
+    except KeyAhead:
+        # Each request ahead with this key ends before this is raised: this one ends too.
+        return await idempotently(repos, account_id, key, print_, apply, retry=retry)
     except DuplicateKeyError:
         if not retry:
             raise

@@ -147,3 +147,21 @@ async def test_two_instances_batches_conflict_and_rerun_whole(app, client, db, s
             await assert_gapless(db, account)
             await assert_verified(app)
         assert_contended(db, await reruns(client) + await reruns(twin))
+
+
+async def test_same_key_after_a_refused_first_is_refused_too_never_an_error(app, client, db):
+    for seed in SEEDS:
+        account = await make_account(client, f"user_{seed}", 5)
+        with interleaved(db, seed):
+            answers = await asyncio.gather(
+                *(debit(client, account, 7, key="too-much") for _ in range(4)),
+                *(debit(client, account, 1) for _ in range(2)),
+            )
+
+        # The first is refused and stores nothing: each retry runs again, refused alike.
+        assert {r.status_code for r in answers[:4]} == {402}, seed
+        assert {r.json()["code"] for r in answers[:4]} == {"insufficient_credits"}
+        assert {r.status_code for r in answers[4:]} == {201}, seed
+        acc = await assert_invariants(db, account)
+        assert acc["balance"] == 3
+        await assert_verified(app)
