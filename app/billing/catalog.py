@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "AutoTopupDefaults",
     "BillingPolicy",
     "Catalog",
     "CatalogError",
@@ -104,6 +105,17 @@ class BillingPolicy(_Model):
     upgrade_credits: Literal["prorate", "full", "none"] = "prorate"
 
 
+class AutoTopupDefaults(_Model):
+    """A plan's defaults for its accounts' auto top-up settings: what a PUT leaves out."""
+
+    threshold: int | None = Field(default=None, ge=1)
+    pack: CatalogKey | None = None
+    quantity: int | None = Field(default=None, ge=1, le=100)
+    target_balance: int | None = Field(default=None, ge=1)
+    monthly_cap_packs: int | None = Field(default=None, ge=1)
+    monthly_cap_amount: int | None = Field(default=None, ge=1)
+
+
 class Plan(_Model):
     """A subscription plan: the credits one billing period is worth."""
 
@@ -120,6 +132,8 @@ class Plan(_Model):
     # A price billed for more than a month (yearly): "monthly" grants each month on its day,
     # "per_period" grants every month of the period at once.
     allocation: Literal["monthly", "per_period"] = "monthly"
+    # Defaults of the plan's accounts' auto top-up settings (docs/topups.md).
+    auto_topup: AutoTopupDefaults | None = None
 
     def credits_for(self, quantity: int, months: int = 1) -> int:
         """Credits of `months` months for a plan line of `quantity` (seats)."""
@@ -211,6 +225,10 @@ class Catalog(_Model):
                     self._plan_by_price[price] = entry
                 else:
                     self._pack_by_price[price] = entry
+        for key, plan in self.plans.items():
+            wanted = plan.auto_topup.pack if plan.auto_topup else None
+            if wanted is not None and wanted not in self.packs:
+                problems.append(f'plans.{key}.auto_topup.pack: "{wanted}" is not a pack')
         if problems:
             raise PydanticCustomError("catalog_conflict", "\n".join(problems))
         return self

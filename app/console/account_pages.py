@@ -79,6 +79,8 @@ async def account_page(
     )
     timeline = await state.timeline.page(account_id, starting_after=after or None, limit=25)
     attention = await state.event_log.needing_attention(account_id)
+    auto_topup = await state.topups.settings(account_id)
+    topups = await state.topups.page(account_id, starting_after=None, limit=10)
     return render(
         request,
         "account.html",
@@ -91,6 +93,8 @@ async def account_page(
         chart=usage_chart(usage),
         timeline=timeline,
         attention=attention,
+        auto_topup=auto_topup,
+        topups=topups.data,
         notice=notice,
         error=error,
         grant_key=forms.new_idempotency_key(),

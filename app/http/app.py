@@ -59,12 +59,25 @@ from app.stripe_events.event_log import EventLog
 from app.stripe_events.processor import WebhookProcessor
 from app.stripe_events.repository import CustomerRepository, EventRepository, PaymentRepository
 from app.stripe_events.stripe_api import StripeLookup, key_livemode
+from app.topups.wiring import wire_topups
 
 log = logging.getLogger("app")
 
 LOOKUP_TIMEOUT_SECONDS = 10
 # The longest a start waits for the database's first answer before serving (503s meanwhile).
 START_WAIT_SECONDS = 5
+
+
+def stripe_client_for(settings: Settings) -> stripe.StripeClient | None:
+    """Stripe's API with STRIPE_API_KEY (None without it), built once at start-up."""
+    if not settings.stripe_api_key:
+        return None
+    # Look-ups run before an event's transaction, top-ups outside any: each call bounded.
+    return stripe.StripeClient(
+        settings.stripe_api_key,
+        max_network_retries=1,
+        http_client=stripe.HTTPXClient(timeout=LOOKUP_TIMEOUT_SECONDS, allow_sync_methods=True),
+    )
 
 
 def build_processor(
@@ -80,13 +93,7 @@ def build_processor(
     (`python -m app stripe backfill`), wired in this one place. With STRIPE_API_KEY, payments
     the service never saw linked to an invoice are looked up in Stripe's API."""
     repos = repos or Repositories(database)
-    if stripe_client is None and settings.stripe_api_key:
-        # A look-up runs inside the event's transaction: bounded well under its 60 s limit.
-        stripe_client = stripe.StripeClient(
-            settings.stripe_api_key,
-            max_network_retries=1,
-            http_client=stripe.HTTPXClient(timeout=LOOKUP_TIMEOUT_SECONDS, allow_sync_methods=True),
-        )
+    stripe_client = stripe_client or stripe_client_for(settings)
     lookup = StripeLookup(stripe_client) if stripe_client is not None else None
     stores = WebhookStores(repos, CustomerRepository(database), PaymentRepository(database), lookup)
     return WebhookProcessor(
@@ -153,6 +160,8 @@ def create_app(
                 )
             )
             services.dispatcher.start()
+            if services.topup_job is not None:
+                services.topup_job.start()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -174,6 +183,8 @@ def create_app(
                     await task
             # A delivery in flight finishes or goes back for another instance.
             await services.dispatcher.stop()
+            if services.topup_job is not None:
+                await services.topup_job.stop()
             if db is None:
                 await database.close()
 
@@ -194,9 +205,11 @@ def create_app(
     database.rerun_listeners.append(
         lambda label: metrics.inc("credit_ledger_transaction_retries_total", label=label)
     )
+    stripe_client = stripe_client or stripe_client_for(settings)
     webhooks = build_processor(settings, database, catalog, clock, metrics, repos, stripe_client)
     sessions = SessionRepository(database)
     outgoing = wire_events(settings, database, repos, catalog, clock, metrics)
+    topups = wire_topups(database, repos, catalog, clock, metrics, stripe_client)
     services = Services(
         settings=settings,
         db=database,
@@ -226,6 +239,8 @@ def create_app(
             webhooks.events, repos.idempotency, clock, settings, sessions, metrics
         ),
         console=SessionSigner(settings, sessions, clock),
+        topups=topups.service,
+        topup_job=topups.job,
     )
     app.state.services = services
     install_error_handlers(app)

@@ -17,6 +17,7 @@ from app.outbox.service import EventService
 from app.storage.database import Database
 from app.stripe_events.event_log import EventLog
 from app.stripe_events.processor import WebhookProcessor
+from app.topups.service import AutoTopupService
 
 T = TypeVar("T")
 
@@ -43,3 +44,4 @@ EventsDep = Annotated[EventService, _part(lambda s: s.events)]
 EndpointsDep = Annotated[EndpointService, _part(lambda s: s.endpoints)]
 WebhooksDep = Annotated[WebhookProcessor, _part(lambda s: s.webhooks)]
 EventLogDep = Annotated[EventLog, _part(lambda s: s.event_log)]
+TopupsDep = Annotated[AutoTopupService, _part(lambda s: s.topups)]

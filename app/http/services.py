@@ -29,6 +29,8 @@ if TYPE_CHECKING:  # types only: this module is imported by the modules it names
     from app.storage.database import Database
     from app.stripe_events.event_log import EventLog
     from app.stripe_events.processor import WebhookProcessor
+    from app.topups.job import TopupJob
+    from app.topups.service import AutoTopupService
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,8 @@ class Services:
     notices: NoticeSweep
     retention: RetentionSweep
     console: SessionSigner
+    topups: AutoTopupService  # auto top-up settings and top-ups
+    topup_job: TopupJob | None  # buys them; None without STRIPE_API_KEY
 
 
 def services_of(app: Starlette) -> Services:

@@ -162,6 +162,14 @@ class NotReady(DomainError):
     code, status, title = "not_ready", 503, "Not ready"
 
 
+class StripeCustomerMissing(DomainError):
+    code, status, title = "stripe_customer_missing", 422, "No Stripe customer"
+
+
+class StripeNotConfigured(DomainError):
+    code, status, title = "stripe_not_configured", 422, "Stripe API not configured"
+
+
 class ValidationFailed(DomainError):
     code, status, title = "validation_error", 422, "Validation error"
 

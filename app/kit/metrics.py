@@ -23,6 +23,8 @@ HELP = {
     "(expiry, allocation, notices, retention, purge, numbering); logged with the cause.",
     "credit_ledger_auth_failures_total": "Credentials refused, by door (api: a bearer key or "
     "token on /v1; console: the sign-in form).",
+    "credit_ledger_topups_total": "Auto top-ups by outcome (succeeded, failed, canceled, "
+    "cap_reached, disabled, retried: Stripe unreachable, tried again later).",
     "credit_ledger_transaction_retries_total": "Units of work run again, by the error label "
     "that made the driver re-run them (write conflicts: TransientTransactionError).",
     "credit_ledger_group_commits_total": "Units of work of debits and holds run by group "

@@ -44,6 +44,8 @@ class AccountDoc(TypedDict):
     low_balance_threshold: NotRequired[int | None]
     low_fired: NotRequired[bool]
     depleted_fired: NotRequired[bool]
+    # Auto top-up: the settings and their state (`round`, `failures`, `cap_reached_month`).
+    auto_topup: NotRequired[dict[str, Any]]
 
 
 class GrantDoc(TypedDict):

@@ -11,14 +11,16 @@ from typing import Any, Literal, cast
 from app.storage.database import Database, Session
 from app.storage.documents import Doc
 
-FactKind = Literal["entry", "balance", "account", "reservation"]
+FactKind = Literal["entry", "balance", "account", "reservation", "event"]
 
 
 @dataclass(frozen=True)
 class Fact:
-    kind: FactKind  # entry inserted | available moved | account fields set | hold expired
+    # entry inserted | available moved | account fields set | hold expired | an event decided
+    # by its writer (auto top-up)
+    kind: FactKind
     account_id: str
-    doc: Doc  # the entry, the account after, the reservation after
+    doc: Doc  # the entry, the account after, the reservation after, {type, data}
     before: Doc | None = None  # the account before (kinds "balance" and "account")
 
     @property

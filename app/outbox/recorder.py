@@ -63,6 +63,8 @@ class EventRecorder:
                 drafts.append(
                     ("reservation.expired", {"reservation": _json(reservation_view(fact.doc))})
                 )
+            elif fact.kind == "event":
+                drafts.append((fact.doc["type"], fact.doc["data"]))
         states = [f for f in noted if f.kind in ("balance", "account")]
         if not states:
             await self._write(session, account_id, drafts, {}, now)

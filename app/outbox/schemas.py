@@ -23,6 +23,10 @@ EventType = Literal[
     "subscription.updated",
     "reservation.expired",
     "stripe_event.failed",
+    "topup.succeeded",
+    "topup.failed",
+    "auto_topup.disabled",
+    "auto_topup.cap_reached",
 ]
 EVENT_TYPES: tuple[str, ...] = EventType.__args__  # type: ignore[attr-defined]
 EVENT_ID_PATTERN = r"^evt_[0-9a-f]{24}$"

@@ -38,6 +38,7 @@ ENDPOINTS = "webhook_endpoints"
 DELIVERIES = "webhook_deliveries"
 MIGRATIONS = "migrations"
 CONSOLE_SESSIONS = "console_sessions"
+TOPUPS = "topups"
 # One document: registrations touch it, so two at once conflict and the cap stays exact.
 ENDPOINT_REGISTRY = "webhook_endpoint_registry"
 
@@ -162,6 +163,18 @@ INDEXES: dict[str, list[IndexModel]] = {
         _index("depleted_fired", "_id", name="depleted_fired"),
     ],
     MIGRATIONS: [],  # _id names a one-time data change that is done
+    TOPUPS: [
+        # One top-up per account and round: a crossing upserts its round's top-up, so while
+        # one is open (the round moves on only when it ends) further crossings record nothing.
+        _index("account_id", "round", unique=True, name="account_round"),
+        # The job's claim: the next due open top-up (its lease is next_attempt_at).
+        _index("status", "next_attempt_at", name="due"),
+        # An account's top-ups newest first (its list, the console), and the timeline.
+        _index("account_id", "-_id", name="account_newest"),
+        _index("account_id", "-created_at", "-_id", name="account_timeline"),
+        # The monthly cap: an account's succeeded top-ups of a calendar month.
+        _index("account_id", "month", "status", name="account_month"),
+    ],
     PAYMENTS: [
         # _id is a pack's payment intent (or charge), or a subscription invoice's id whose
         # payment is linked by these two.

@@ -21,6 +21,7 @@ from app.storage.database import (
     PAYMENTS,
     RESERVATIONS,
     STRIPE_EVENTS,
+    TOPUPS,
 )
 
 # Per-account collections and the field that holds the account id (hashed on a cluster): every
@@ -33,6 +34,7 @@ SHARD_KEYS: dict[str, str] = {
     RESERVATIONS: "account_id",
     IDEMPOTENCY: "account_id",
     EVENTS: "account_id",
+    TOPUPS: "account_id",
 }
 
 # Collections left unsharded (on the cluster's primary shard), and why.
@@ -69,6 +71,7 @@ CROSS_ACCOUNT: dict[str, tuple[str, ...]] = {
     RESERVATIONS: ("expiry_sweep",),
     IDEMPOTENCY: ("answer_retention",),
     EVENTS: ("_id_", "undispatched", "retention", "type_oldest"),
+    TOPUPS: ("due",),  # the top-up job claims the next due one of any account
 }
 
 # A request that names a hold, a grant or an event but not its account (capture, release, a

@@ -87,8 +87,14 @@ def catalog_toml(data: dict) -> str:
         )
         for name, table in tables.items():
             lines.append(f"[{name}]")
-            lines += [f"{field} = {json.dumps(value)}" for field, value in table.items()]
+            flat = {k: v for k, v in table.items() if not isinstance(v, dict)}
+            lines += [f"{field} = {json.dumps(value)}" for field, value in flat.items()]
             lines.append("")
+            for sub, inner in table.items():  # a plan's [plans.<key>.auto_topup]
+                if isinstance(inner, dict):
+                    lines.append(f"[{name}.{sub}]")
+                    lines += [f"{field} = {json.dumps(value)}" for field, value in inner.items()]
+                    lines.append("")
     return "\n".join(lines)
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 from pymongo import DESCENDING
 
 from app.accounts.timeline.schemas import ItemKind
-from app.storage.database import EVENTS, LEDGER, RESERVATIONS, STRIPE_EVENTS, Database
+from app.storage.database import EVENTS, LEDGER, RESERVATIONS, STRIPE_EVENTS, TOPUPS, Database
 from app.storage.documents import Doc
 
 
@@ -25,6 +25,7 @@ class Source:
 # at the instant a Stripe event was received list above it. Ledger entries of one instant
 # keep the ledger's own order, its seq.
 SOURCES = (
+    Source("topup", TOPUPS, "created_at", 5),  # recorded by the move that crossed the line
     Source("event", EVENTS, "created_at", 4),
     Source("ledger_entry", LEDGER, "created_at", 3, "seq"),
     Source("reservation", RESERVATIONS, "created_at", 2),

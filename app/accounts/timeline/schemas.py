@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-ItemKind = Literal["ledger_entry", "reservation", "stripe_event", "event"]
+ItemKind = Literal["ledger_entry", "reservation", "stripe_event", "event", "topup"]
 
 
 class TimelineItem(BaseModel):

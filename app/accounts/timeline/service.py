@@ -1,4 +1,4 @@
-"""The timeline of an account: four sources merged newest first, paged by one cursor that
+"""The timeline of an account: five sources merged newest first, paged by one cursor that
 names a position in the merged order, so pages neither skip nor repeat an item."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from app.ledger.views import entry_view, reservation_view
 from app.outbox.service import event_view as outgoing_view
 from app.storage.documents import Doc
 from app.stripe_events.event_log import event_view as stripe_view
+from app.topups.views import topup_view
 
 _SEQ_RANKS = {s.rank for s in SOURCES if s.tie_field == "seq"}
 # Milliseconds since 1970 (13 digits: until the year 2286), the source's rank, and its tie:
@@ -66,6 +67,11 @@ def _item(source: Source, doc: Doc) -> tuple[Position, schemas.TimelineItem]:
         received = view = stripe_view(doc)
         summary = f"Stripe {received.type} {received.status}"
         summary += f": {received.error}" if received.error else ""
+    elif source.kind == "topup":
+        topup = view = topup_view(doc)
+        summary = f"auto top-up {topup.status}"
+        summary += f": {topup.pack} x{topup.quantity}" if topup.pack else ""
+        summary += f" ({topup.reason})" if topup.reason else ""
     else:
         sent = view = outgoing_view(doc)
         summary = f"sent {sent.type}"

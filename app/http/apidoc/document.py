@@ -38,6 +38,8 @@ SPECIFIC_ERRORS: dict[str, list[type[errors.DomainError]]] = {
     "GET /metrics": [E.Unauthenticated, E.Forbidden],
     "POST /v1/webhook-endpoints": [E.TooManyEndpoints],
     "GET /v1/events": [E.CursorNotFound],
+    "PUT /v1/accounts/{account_id}/auto-topup": [E.StripeCustomerMissing, E.StripeNotConfigured],
+    "GET /v1/accounts/{account_id}/topups": [E.CursorNotFound],
     "POST /v1/webhook-deliveries/{delivery_id}/retry": [
         E.DeliveryNotFound,
         E.EndpointNotFound,

@@ -265,6 +265,67 @@ BY_SCHEMA: dict[str, tuple[str, Any]] = {
     "Attempt.error": ("Why it failed without an answer (timeout, connection), or null.", None),
     "Attempt.body": ("The first 1 KiB of the receiver's answer, or null.", "ok"),
     "Alerts.source": ("Where the threshold comes from: account, plan, default or off.", "account"),
+    # Auto top-up: the settings (AutoTopup, AutoTopupUpdate) and the top-ups (Topup).
+    **{
+        f"{schema}.{name}": words
+        for schema in ("AutoTopup", "AutoTopupUpdate")
+        for name, words in {
+            "enabled": ("Whether a fall below the threshold buys credits.", True),
+            "threshold": ("Buy when `available` falls below this many credits.", 100),
+            "pack": ("The catalog's pack to buy (its first Stripe price is charged).", "boost_500"),
+            "quantity": ("Packs per purchase (1-100); null with target_balance.", 1),
+            "target_balance": (
+                "Instead of a quantity: whole packs up to at least this `available`.",
+                None,
+            ),
+            "monthly_cap_packs": ("At most this many packs per calendar month (UTC).", 5),
+            "monthly_cap_amount": (
+                "Or at most this much money per calendar month (UTC), in the price's "
+                "currency's minor units (cents).",
+                None,
+            ),
+            "payment_method": (
+                "The customer's payment method to charge; null: the customer's default for "
+                "invoices.",
+                None,
+            ),
+        }.items()
+    },
+    "AutoTopup.source": (
+        "account (its own settings), plan (the plan's defaults, not yet saved) or none.",
+        "account",
+    ),
+    "AutoTopup.consecutive_failures": ("Top-ups failed in a row (3 turn it off).", 0),
+    "AutoTopup.disabled_reason": ("Why it turned itself off, or null.", None),
+    "AutoTopup.cap_reached_month": (
+        "The month (YYYY-MM, UTC) whose cap was reached: nothing more is bought in it.",
+        None,
+    ),
+    "Topup.id": ("The top-up's id.", "tu_6743a1f0c2a4b5d6e7f80918"),
+    "Topup.status": (
+        "pending (recorded), processing (being bought), succeeded, failed or canceled.",
+        "succeeded",
+    ),
+    "Topup.reason": (
+        "Why it failed (Stripe's code: card_declined, authentication_required, "
+        "stripe_unreachable...) or was canceled (cap_reached, disabled, no_customer); or null.",
+        None,
+    ),
+    "Topup.failure_message": ("Stripe's message for a failure, or null.", None),
+    "Topup.decline_code": ("Stripe's decline code (insufficient_funds...), or null.", None),
+    "Topup.pack": ("The pack bought.", "boost_500"),
+    "Topup.quantity": ("Packs bought.", 1),
+    "Topup.credits": ("Credits it grants when paid.", 500),
+    "Topup.amount": ("What Stripe charged, in minor units (cents), once known.", 1000),
+    "Topup.currency": ("The charge's currency.", "usd"),
+    "Topup.stripe_invoice_id": ("The Stripe invoice (the customer's receipt).", "in_1QZ3kX9"),
+    "Topup.stripe_payment_intent_id": ("The payment of the invoice.", "pi_1QZ3kX9"),
+    "Topup.attempts": ("Calls to Stripe that got no answer, or the failed one.", 0),
+    "Topup.trigger": ("The balance move that asked for it.", None),
+    "Topup.completed_at": ("When it succeeded, failed or was canceled (UTC).", T0),
+    "TopupTrigger.available_before": ("`available` before the move.", 120),
+    "TopupTrigger.available_after": ("`available` after the move, below the threshold.", 90),
+    "TopupTrigger.threshold": ("The threshold it fell below.", 100),
 }
 
 PARAMETERS: dict[str, str] = {

@@ -9,6 +9,7 @@ from app.billing.standing import save_subscription, subscriptions_of
 from app.kit.clock import as_utc
 from app.ledger.documents import EntryDoc
 from app.stripe_events.context import EventContext, Outcome, PermanentFailure
+from app.stripe_events.handlers.topups import is_topup_invoice, topup_invoice_paid
 from app.stripe_events.paid_periods import credit_paid_period, state_of
 from app.stripe_events.payloads import (
     customer_of,
@@ -79,6 +80,8 @@ async def _account(ctx: EventContext) -> tuple[str, str | None]:
 async def invoice_paid(ctx: EventContext) -> Outcome:
     invoice = ctx.obj
     subscription = invoice_subscription(invoice)
+    if subscription is None and is_topup_invoice(invoice):
+        return await topup_invoice_paid(ctx)
     if subscription is None:
         return Outcome(
             "ignored", customer_id=customer_of(invoice), note="not a subscription invoice"

@@ -63,6 +63,33 @@ export interface Attempt {
   duration_ms: number;
 }
 
+export interface AutoTopup {
+  account_id: string;
+  enabled: boolean;
+  threshold: number | null;
+  pack: string | null;
+  quantity: number | null;
+  target_balance: number | null;
+  monthly_cap_packs: number | null;
+  monthly_cap_amount: number | null;
+  payment_method: string | null;
+  source: "account" | "plan" | "none";
+  consecutive_failures: number;
+  disabled_reason: string | null;
+  cap_reached_month: string | null;
+}
+
+export interface AutoTopupUpdate {
+  enabled: boolean;
+  threshold?: number | null;
+  pack?: string | null;
+  quantity?: number | null;
+  target_balance?: number | null;
+  monthly_cap_packs?: number | null;
+  monthly_cap_amount?: number | null;
+  payment_method?: string | null;
+}
+
 export interface BalanceAt {
   balance: number;
   at: string;
@@ -117,7 +144,7 @@ export interface Endpoint {
 
 export interface EndpointCreate {
   url: string;
-  event_types?: Array<"credits.granted" | "credits.expiring" | "credits.expired" | "balance.low" | "balance.depleted" | "balance.recovered" | "access.suspended" | "access.restored" | "subscription.updated" | "reservation.expired" | "stripe_event.failed"> | null;
+  event_types?: Array<"credits.granted" | "credits.expiring" | "credits.expired" | "balance.low" | "balance.depleted" | "balance.recovered" | "access.suspended" | "access.restored" | "subscription.updated" | "reservation.expired" | "stripe_event.failed" | "topup.succeeded" | "topup.failed" | "auto_topup.disabled" | "auto_topup.cap_reached"> | null;
   description?: string | null;
 }
 
@@ -129,7 +156,7 @@ export interface EndpointList {
 
 export interface EndpointUpdate {
   url?: string | null;
-  event_types?: Array<"credits.granted" | "credits.expiring" | "credits.expired" | "balance.low" | "balance.depleted" | "balance.recovered" | "access.suspended" | "access.restored" | "subscription.updated" | "reservation.expired" | "stripe_event.failed"> | null;
+  event_types?: Array<"credits.granted" | "credits.expiring" | "credits.expired" | "balance.low" | "balance.depleted" | "balance.recovered" | "access.suspended" | "access.restored" | "subscription.updated" | "reservation.expired" | "stripe_event.failed" | "topup.succeeded" | "topup.failed" | "auto_topup.disabled" | "auto_topup.cap_reached"> | null;
   description?: string | null;
   disabled?: boolean | null;
 }
@@ -153,7 +180,7 @@ export interface EntryWithAccount {
 
 export interface Event {
   id: string;
-  type: "credits.granted" | "credits.expiring" | "credits.expired" | "balance.low" | "balance.depleted" | "balance.recovered" | "access.suspended" | "access.restored" | "subscription.updated" | "reservation.expired" | "stripe_event.failed";
+  type: "credits.granted" | "credits.expiring" | "credits.expired" | "balance.low" | "balance.depleted" | "balance.recovered" | "access.suspended" | "access.restored" | "subscription.updated" | "reservation.expired" | "stripe_event.failed" | "topup.succeeded" | "topup.failed" | "auto_topup.disabled" | "auto_topup.cap_reached";
   account_id: string | null;
   account_seq: number;
   created_at: string;
@@ -266,7 +293,7 @@ export interface ReservationList {
 }
 
 export interface TimelineItem {
-  kind: "ledger_entry" | "reservation" | "stripe_event" | "event";
+  kind: "ledger_entry" | "reservation" | "stripe_event" | "event" | "topup";
   id: string;
   at: string;
   summary: string;
@@ -277,6 +304,39 @@ export interface TimelinePage {
   data: Array<TimelineItem>;
   has_more: boolean;
   next_cursor: string | null;
+}
+
+export interface Topup {
+  id: string;
+  account_id: string;
+  status: "pending" | "processing" | "succeeded" | "failed" | "canceled";
+  reason: string | null;
+  failure_message: string | null;
+  decline_code: string | null;
+  pack: string | null;
+  quantity: number | null;
+  credits: number | null;
+  amount: number | null;
+  currency: string | null;
+  stripe_invoice_id: string | null;
+  stripe_payment_intent_id: string | null;
+  attempts: number;
+  trigger: TopupTrigger | null;
+  created_at: string;
+  updated_at: string;
+  completed_at: string | null;
+}
+
+export interface TopupPage {
+  data: Array<Topup>;
+  has_more: boolean;
+  next_cursor: string | null;
+}
+
+export interface TopupTrigger {
+  available_before: number;
+  available_after: number;
+  threshold: number;
 }
 
 export interface Usage {
@@ -517,6 +577,18 @@ export interface Operations {
     status: 200;
     idempotencyKey: false;
   };
+  getAutoTopup: {
+    method: "GET";
+    path: "/v1/accounts/{account_id}/auto-topup";
+    pathParams: {
+      account_id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: AutoTopup;
+    status: 200;
+    idempotencyKey: false;
+  };
   getBalanceAt: {
     method: "GET";
     path: "/v1/accounts/{account_id}/balance";
@@ -619,7 +691,7 @@ export interface Operations {
     pathParams: Record<string, never>;
     query: {
       account_id?: string | null;
-      type?: "credits.granted" | "credits.expiring" | "credits.expired" | "balance.low" | "balance.depleted" | "balance.recovered" | "access.suspended" | "access.restored" | "subscription.updated" | "reservation.expired" | "stripe_event.failed" | null;
+      type?: "credits.granted" | "credits.expiring" | "credits.expired" | "balance.low" | "balance.depleted" | "balance.recovered" | "access.suspended" | "access.restored" | "subscription.updated" | "reservation.expired" | "stripe_event.failed" | "topup.succeeded" | "topup.failed" | "auto_topup.disabled" | "auto_topup.cap_reached" | null;
       created_gte?: string | null;
       starting_after?: string | null;
       limit?: number;
@@ -691,6 +763,21 @@ export interface Operations {
     };
     body: undefined;
     response: WebhookEventPage;
+    status: 200;
+    idempotencyKey: false;
+  };
+  listTopups: {
+    method: "GET";
+    path: "/v1/accounts/{account_id}/topups";
+    pathParams: {
+      account_id: string;
+    };
+    query: {
+      limit?: number;
+      starting_after?: string | null;
+    };
+    body: undefined;
+    response: TopupPage;
     status: 200;
     idempotencyKey: false;
   };
@@ -795,6 +882,18 @@ export interface Operations {
     status: 200;
     idempotencyKey: false;
   };
+  setAutoTopup: {
+    method: "PUT";
+    path: "/v1/accounts/{account_id}/auto-topup";
+    pathParams: {
+      account_id: string;
+    };
+    query: Record<string, never>;
+    body: AutoTopupUpdate;
+    response: AutoTopup;
+    status: 200;
+    idempotencyKey: false;
+  };
   updateAccount: {
     method: "PATCH";
     path: "/v1/accounts/{account_id}";
@@ -873,6 +972,7 @@ export const operations = {
   deleteWebhookEndpoint: { method: "DELETE", path: "/v1/webhook-endpoints/{endpoint_id}", idempotencyKey: false },
   getAccount: { method: "GET", path: "/v1/accounts/{account_id}", idempotencyKey: false },
   getAlerts: { method: "GET", path: "/v1/accounts/{account_id}/alerts", idempotencyKey: false },
+  getAutoTopup: { method: "GET", path: "/v1/accounts/{account_id}/auto-topup", idempotencyKey: false },
   getBalanceAt: { method: "GET", path: "/v1/accounts/{account_id}/balance", idempotencyKey: false },
   getMetrics: { method: "GET", path: "/metrics", idempotencyKey: false },
   getReservation: { method: "GET", path: "/v1/reservations/{reservation_id}", idempotencyKey: false },
@@ -885,6 +985,7 @@ export const operations = {
   listLedgerEntries: { method: "GET", path: "/v1/accounts/{account_id}/ledger", idempotencyKey: false },
   listReservations: { method: "GET", path: "/v1/accounts/{account_id}/reservations", idempotencyKey: false },
   listStripeEvents: { method: "GET", path: "/v1/webhook-events", idempotencyKey: false },
+  listTopups: { method: "GET", path: "/v1/accounts/{account_id}/topups", idempotencyKey: false },
   listWebhookDeliveries: { method: "GET", path: "/v1/webhook-endpoints/{endpoint_id}/deliveries", idempotencyKey: false },
   listWebhookEndpoints: { method: "GET", path: "/v1/webhook-endpoints", idempotencyKey: false },
   receiveStripeEvent: { method: "POST", path: "/webhooks/stripe", idempotencyKey: false },
@@ -893,6 +994,7 @@ export const operations = {
   retryWebhookDelivery: { method: "POST", path: "/v1/webhook-deliveries/{delivery_id}/retry", idempotencyKey: false },
   rotateWebhookEndpointSecret: { method: "POST", path: "/v1/webhook-endpoints/{endpoint_id}/rotate-secret", idempotencyKey: false },
   setAlerts: { method: "PUT", path: "/v1/accounts/{account_id}/alerts", idempotencyKey: false },
+  setAutoTopup: { method: "PUT", path: "/v1/accounts/{account_id}/auto-topup", idempotencyKey: false },
   updateAccount: { method: "PATCH", path: "/v1/accounts/{account_id}", idempotencyKey: true },
   updateGrant: { method: "PATCH", path: "/v1/grants/{grant_id}", idempotencyKey: true },
   updateWebhookEndpoint: { method: "PATCH", path: "/v1/webhook-endpoints/{endpoint_id}", idempotencyKey: false },

@@ -1,0 +1,55 @@
+"""Stored auto top-up documents as the API shows them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.topups import schemas
+from app.topups.settings import FIELDS
+
+Doc = dict[str, Any]
+
+
+def settings_view(account_id: str, stored: Doc | None, plan: Doc | None) -> schemas.AutoTopup:
+    """The account's own settings once it has any; before that, its plan's defaults (off)."""
+    source: schemas.SettingsSource
+    if stored is not None and "enabled" in stored:
+        shown, source = stored, "account"
+    elif plan:
+        shown, source = plan, "plan"
+    else:
+        shown, source = {}, "none"
+    state = stored or {}
+    return schemas.AutoTopup(
+        account_id=account_id,
+        enabled=bool(shown.get("enabled")),
+        **{name: shown.get(name) for name in FIELDS},
+        source=source,
+        consecutive_failures=state.get("failures", 0),
+        disabled_reason=state.get("disabled_reason"),
+        cap_reached_month=state.get("cap_reached_month"),
+    )
+
+
+def topup_view(doc: Doc) -> schemas.Topup:
+    failure = doc.get("failure") or {}
+    return schemas.Topup(
+        id=doc["_id"],
+        account_id=doc["account_id"],
+        status=doc["status"],
+        reason=doc.get("reason"),
+        failure_message=failure.get("message"),
+        decline_code=failure.get("decline_code"),
+        pack=doc.get("pack"),
+        quantity=doc.get("quantity"),
+        credits=doc.get("credits"),
+        amount=doc.get("amount"),
+        currency=doc.get("currency"),
+        stripe_invoice_id=doc.get("invoice_id"),
+        stripe_payment_intent_id=doc.get("payment_intent"),
+        attempts=doc.get("attempts", 0),
+        trigger=doc.get("trigger"),
+        created_at=doc["created_at"],
+        updated_at=doc["updated_at"],
+        completed_at=doc.get("completed_at"),
+    )

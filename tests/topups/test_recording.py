@@ -1,0 +1,57 @@
+"""A crossing below the threshold records one pending top-up, in the unit of work that moved
+the balance; while one is open, further crossings record nothing."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import pytest
+
+from app.storage.database import TOPUPS
+from tests.conftest import assert_verified
+from tests.factories import assert_invariants, debit, grant, release, reserve
+from tests.interleavings import FEW_SEEDS, assert_contended, interleaved, reruns
+from tests.topups.helpers import enable, linked_account, topups
+
+
+@pytest.mark.parametrize("group_commit", [True, False], ids=["batched", "unit_per_request"])
+async def test_50_concurrent_debits_crossing_record_one_top_up(
+    app, client, clock, db, group_commit
+):
+    for seed in FEW_SEEDS:
+        account = await linked_account(client, clock, f"user_{seed}", f"cus_{seed}")
+        await grant(client, account, 120)
+        await enable(client, account, threshold=100)
+        with interleaved(db, seed):
+            answers = await asyncio.gather(*(debit(client, account, 1) for _ in range(50)))
+        assert Counter(r.status_code for r in answers) == {201: 50}
+        recorded = await topups(client, account)
+        assert [t["status"] for t in recorded] == ["pending"], seed
+        # The unit of work that crossed (a group commit's batch of debits, or one debit).
+        trigger = recorded[0]["trigger"]
+        assert trigger["available_before"] >= 100 > trigger["available_after"] >= 70
+        await assert_invariants(db, account)
+        await assert_verified(app)
+    if not group_commit:  # one unit per request: they conflicted and re-ran
+        assert_contended(db, await reruns(client))
+
+
+async def test_holds_and_expiry_cross_too_and_an_open_one_stays_alone(client, clock, db):
+    await linked_account(client, clock)
+    await grant(client, "user_1", 150)
+    await enable(client, "user_1", threshold=100)
+    hold = (await reserve(client, "user_1", 60)).json()["id"]  # available 150 -> 90: crossing
+    assert len(await topups(client, "user_1")) == 1
+    await release(client, hold)  # back to 150
+    await debit(client, "user_1", 80)  # 150 -> 70: a crossing, but one is open
+    assert len(await topups(client, "user_1")) == 1
+
+
+async def test_no_top_up_while_off_or_above(client, clock, db):
+    await linked_account(client, clock)
+    await grant(client, "user_1", 500)
+    await debit(client, "user_1", 450)  # no settings: nothing
+    await enable(client, "user_1", threshold=10)
+    await debit(client, "user_1", 30)  # 50 -> 20: above 10
+    assert await db[TOPUPS].count_documents({}) == 0
