@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 
 from app.storage.database import TOPUPS
 from tests.conftest import assert_verified
-from tests.factories import assert_invariants, debit, grant, release, reserve
+from tests.factories import account, assert_invariants, debit, grant, release, reserve
 from tests.interleavings import FEW_SEEDS, assert_contended, interleaved, reruns
 from tests.topups.helpers import enable, linked_account, topups
 
@@ -37,21 +38,34 @@ async def test_50_concurrent_debits_crossing_record_one_top_up(
         assert_contended(db, await reruns(client))
 
 
-async def test_holds_and_expiry_cross_too_and_an_open_one_stays_alone(client, clock, db):
+async def test_a_hold_crosses_too_and_an_open_one_stays_alone(client, clock, db):
     await linked_account(client, clock)
     await grant(client, "user_1", 150)
     await enable(client, "user_1", threshold=100)
     hold = (await reserve(client, "user_1", 60)).json()["id"]  # available 150 -> 90: crossing
     assert len(await topups(client, "user_1")) == 1
-    await release(client, hold)  # back to 150
-    await debit(client, "user_1", 80)  # 150 -> 70: a crossing, but one is open
+    assert (await release(client, hold)).status_code == 200  # back to 150
+    # 150 -> 70: a crossing, but one is open: the debit succeeds and records nothing.
+    assert (await debit(client, "user_1", 80)).status_code == 201
     assert len(await topups(client, "user_1")) == 1
 
 
 async def test_no_top_up_while_off_or_above(client, clock, db):
     await linked_account(client, clock)
     await grant(client, "user_1", 500)
-    await debit(client, "user_1", 450)  # no settings: nothing
+    assert (await debit(client, "user_1", 450)).status_code == 201  # no settings: nothing
     await enable(client, "user_1", threshold=10)
-    await debit(client, "user_1", 30)  # 50 -> 20: above 10
+    assert (await debit(client, "user_1", 30)).status_code == 201  # 50 -> 20: above 10
     assert await db[TOPUPS].count_documents({}) == 0
+
+
+async def test_an_expiry_crosses_too(client, clock, db):
+    await linked_account(client, clock)
+    await grant(client, "user_1", 50, expires_at=clock.now() + timedelta(days=1))
+    await grant(client, "user_1", 100)
+    await enable(client, "user_1", threshold=120)  # 150 available: above
+    assert await db[TOPUPS].count_documents({}) == 0
+    clock.advance(days=2)
+    assert (await account(client, "user_1"))["available"] == 100  # the 50 expired
+    [topup] = await topups(client, "user_1")
+    assert topup["trigger"] == {"available_before": 150, "available_after": 100, "threshold": 120}
