@@ -167,6 +167,22 @@ def test_a_start_mistake_is_one_line_exit_2_no_banner_and_no_write(
     assert credentials.read_text() == EARLIER_CREDENTIALS
 
 
+def test_a_wrong_rate_card_stops_the_start_with_its_line(tmp_path, credentials):
+    plans = tmp_path / "rates.toml"
+    plans.write_text(
+        '[meters."image.hd"]\n[[meters."image.hd".versions]]\n'
+        "effective_from = 2026-01-01T00:00:00Z\ncredits = 3\nper = 0\n"
+    )
+    process = start(
+        tmp_path, "dev", PORT=str(free_port()), APP_ENV="development", PLANS_FILE=str(plans)
+    )
+    stdout, stderr = process.communicate(timeout=60)
+
+    words = ["PLANS_FILE", "meters.image.hd.versions[0].per", "(line 5)"]
+    assert_refused(stdout, stderr, process.returncode, words)
+    assert credentials.read_text() == EARLIER_CREDENTIALS
+
+
 @pytest.mark.parametrize("command", ["dev", "serve"])
 def test_a_busy_port_is_one_line_exit_2_and_leaves_the_first_servers_credentials(
     tmp_path, credentials, busy_port, command

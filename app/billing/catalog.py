@@ -23,6 +23,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
+from app.billing.rates import Meter, MeterKey
+
 __all__ = [
     "AutoTopupDefaults",
     "BillingPolicy",
@@ -31,6 +33,7 @@ __all__ = [
     "Pack",
     "Plan",
     "Rollover",
+    "Meter",
     "load_catalog",
 ]
 
@@ -181,6 +184,8 @@ class Catalog(_Model):
     billing: BillingPolicy = BillingPolicy()
     plans: dict[CatalogKey, Plan] = Field(default_factory=dict)
     packs: dict[CatalogKey, Pack] = Field(default_factory=dict)
+    # The rate card: usage debited by meter and quantity is priced here (app/billing/rates.py).
+    meters: dict[MeterKey, Meter] = Field(default_factory=dict)
 
     _plan_by_price: dict[str, Plan] = PrivateAttr(default_factory=dict)
     _pack_by_price: dict[str, Pack] = PrivateAttr(default_factory=dict)
@@ -192,7 +197,7 @@ class Catalog(_Model):
         if not isinstance(data, dict):
             return data
         data = dict(data)
-        for section in ("plans", "packs"):
+        for section in ("plans", "packs", "meters"):
             tables = data.get(section)
             if isinstance(tables, dict):
                 data[section] = {
@@ -229,6 +234,11 @@ class Catalog(_Model):
             wanted = plan.auto_topup.pack if plan.auto_topup else None
             if wanted is not None and wanted not in self.packs:
                 problems.append(f'plans.{key}.auto_topup.pack: "{wanted}" is not a pack')
+        for key, meter in self.meters.items():
+            if meter.key != key:
+                problems.append(f"meters.{key}.key: must match the table name (or be left out)")
+            for plan in sorted(meter.plans_named() - set(self.plans)):
+                problems.append(f"meters.{key}: names plan {plan!r}, which is not in [plans]")
         if problems:
             raise PydanticCustomError("catalog_conflict", "\n".join(problems))
         return self
@@ -244,6 +254,9 @@ class Catalog(_Model):
 
     def pack(self, key: str) -> Pack | None:
         return self.packs.get(key)
+
+    def meter(self, key: str) -> Meter | None:
+        return self.meters.get(key)
 
 
 def load_catalog(path: str | os.PathLike[str]) -> Catalog:
@@ -263,13 +276,77 @@ def load_catalog(path: str | os.PathLike[str]) -> Catalog:
     try:
         return Catalog.model_validate(data)
     except ValidationError as exc:
-        # One problem per line, so each line names the file (conflicts come several to an error).
+        # One problem per line, so each line names the file (conflicts come several to an error)
+        # and, where it can be found, the line of the file that is wrong.
+        lines = _key_lines(Path(path).read_text(encoding="utf-8"))
         problems = [
-            line
+            _at_line(lines, error["loc"], line)
             for error in exc.errors(include_url=False)
             for line in _describe(error).splitlines()
         ]
         raise CatalogError(shown, problems) from None
+
+
+_BARE_OR_QUOTED = re.compile(r"\s*(?:\"((?:[^\"\\]|\\.)*)\"|'([^']*)'|([A-Za-z0-9_-]+))\s*(\.|$)")
+
+
+def _dotted(text: str) -> tuple[str, ...] | None:
+    """`meters."image.1024px".versions` as its parts; None when it is not a plain key path."""
+    parts: list[str] = []
+    position = 0
+    while position < len(text):
+        match = _BARE_OR_QUOTED.match(text, position)
+        if match is None:
+            return None
+        parts.append(next(group for group in match.groups()[:3] if group is not None))
+        position = match.end()
+    return tuple(parts) if parts else None
+
+
+def _key_lines(text: str) -> dict[tuple[Any, ...], int]:
+    """Where each table and key of a TOML file starts: (path parts) -> line number, with the
+    index of an array of tables in its path, as pydantic's error locations have it."""
+    found: dict[tuple[Any, ...], int] = {}
+    arrays: dict[tuple[Any, ...], int] = {}
+    table: tuple[Any, ...] = ()
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line.startswith("[["):
+            name = _dotted(line[2:].split("]]", 1)[0])
+            if name is not None:
+                index = arrays.get(name, -1) + 1
+                arrays[name] = index
+                table = (*_resolved(name, arrays), index)
+                found.setdefault(table, number)
+        elif line.startswith("["):
+            name = _dotted(line[1:].split("]", 1)[0])
+            if name is not None:
+                table = _resolved(name, arrays)
+                found.setdefault(table, number)
+        elif "=" in line and not line.startswith("#"):
+            key = _dotted(line.split("=", 1)[0])
+            if key is not None:
+                found.setdefault((*table, *key), number)
+    return found
+
+
+def _resolved(name: tuple[str, ...], arrays: dict[tuple[Any, ...], int]) -> tuple[Any, ...]:
+    """A table's path with the current index after each array of tables it lies in."""
+    path: tuple[Any, ...] = ()
+    for depth in range(1, len(name) + 1):
+        path = (*path, name[depth - 1])
+        if name[:depth] in arrays and depth < len(name):
+            path = (*path, arrays[name[:depth]])
+    return path
+
+
+def _at_line(lines: dict[tuple[Any, ...], int], loc: tuple[Any, ...], problem: str) -> str:
+    """`problem (line N)`, N being the line of the longest part of `loc` the file has."""
+    parts = tuple(part for part in loc if part != "[key]")
+    for end in range(len(parts), 0, -1):
+        if parts[:end] in lines:
+            return f"{problem} (line {lines[parts[:end]]})"
+    return problem
 
 
 def _describe(error: Any) -> str:

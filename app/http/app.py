@@ -226,6 +226,7 @@ def create_app(
             clock,
             max_held=settings.max_held_reservations,
             group=group if settings.group_commit else None,
+            catalog=catalog,
         ),
         directory=Directory(repos, ReadRepository(database), clock),
         timeline=Timeline(repos, TimelineRepository(database), clock),

@@ -34,6 +34,8 @@ class AccountDoc(TypedDict):
     grant_ids: NotRequired[list[str]]
     holds: NotRequired[int]
     last_stripe_event: NotRequired[str]
+    # Usage by meter: per meter ("." as "~"), the fraction of a credit carried, {n, d}.
+    meter_remainders: NotRequired[dict[str, dict[str, int]]]
     # The profile (PATCH /v1/accounts/{id}) and what the search matches.
     name: NotRequired[str | None]
     email: NotRequired[str | None]
@@ -102,6 +104,7 @@ class EntryDoc(TypedDict):
     deficit_paid: NotRequired[int]  # a grant's credits that paid off a deficit
     deficit_added: NotRequired[int]  # a take-back's credits the account now owes
     reservation_id: NotRequired[str]  # a capture's hold
+    usage: NotRequired[dict[str, Any]]  # a debit or capture by meter: what priced it
 
 
 class ReservationDoc(TypedDict):
@@ -121,6 +124,7 @@ class ReservationDoc(TypedDict):
     # The answer to a retry of the request that resolved it.
     fingerprint: NotRequired[str]
     replay: NotRequired[dict[str, Any]]
+    usage: NotRequired[dict[str, Any]]  # a hold by meter: what priced it
 
 
 class IdempotencyDoc(TypedDict):

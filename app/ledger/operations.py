@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from app.billing.catalog import Catalog
 from app.kit.clock import Clock, as_utc
 from app.kit.errors import AccountNotFound, invalid_field
 from app.kit.paging import page_of
@@ -27,6 +28,7 @@ from app.ledger.idempotency import (
     replayed,
     run_idempotent,
 )
+from app.ledger.metering import Carried, RateCard
 from app.ledger.profile import update_profile
 from app.ledger.repository import LedgerQuery, Repositories, known
 from app.ledger.reservations import (
@@ -41,6 +43,7 @@ from app.ledger.spends import Spend
 from app.ledger.verify import verify
 from app.ledger.views import account_view, entry_view, grant_view, reservation_view
 from app.storage.database import Session
+from app.storage.documents import Doc
 
 
 class Ledger:
@@ -51,12 +54,14 @@ class Ledger:
         *,
         max_held: int = 1000,
         group: GroupCommit | None = None,
+        catalog: Catalog | None = None,
     ) -> None:
         self.repos = repos
         self.clock = clock
         self.max_held = max_held  # MAX_HELD_RESERVATIONS
         # Debits and holds of one account share units of work (GROUP_COMMIT); None: one each.
         self.group = group
+        self.rates = RateCard(catalog)
 
     # Reads: each expires what is due first (in its own transaction, only when the account
     # says something is), so no answer includes expired credits; no read needs a transaction.
@@ -104,12 +109,26 @@ class Ledger:
             problems=[schemas.VerifyProblem(**vars(p)) for p in report.problems],
         )
 
-    async def access(self, account_id: str, cost: int) -> schemas.AccessDecision:
+    async def access(
+        self, account_id: str, cost: int, meter: str | None = None, quantity: int = 1
+    ) -> schemas.AccessDecision:
+        """Whether the account may spend `cost` credits now; with a meter, the cost is what
+        `quantity` of it would be charged now (its rate, after the account's remainder)."""
         now = self.clock.now()
         account = await load_account(self.repos, account_id, now)
+        usage = None
+        if meter is not None:
+            priced = self.rates.price(
+                account, Carried.of(account), meter, quantity, None, now, where="query"
+            )
+            cost, usage = priced.amount, priced.usage
         reason = access_reason(account, cost, now)
         return schemas.AccessDecision(
-            allowed=reason == "ok", reason=reason, available=available(account)
+            allowed=reason == "ok",
+            reason=reason,
+            available=available(account),
+            cost=cost,
+            usage=schemas.MeteredUsage.model_validate(usage) if usage else None,
         )
 
     async def reservation(self, reservation_id: str) -> schemas.Reservation:
@@ -123,45 +142,57 @@ class Ledger:
     # Writes: each runs once per Idempotency-Key, in one transaction with its stored answer.
 
     async def debit(
-        self, account_id: str, req: schemas.DebitCreate, key: str, actor: str
+        self,
+        account_id: str,
+        req: schemas.DebitCreate,
+        key: str,
+        actor: str,
     ) -> Outcome:
         check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
-        if self.group is not None:
+        if self.group is not None and req.meter is None:  # usage by meter: priced alone
             return await self._grouped("debit", account_id, req, key, actor, now)
 
         async def work(session):
+            # Priced inside, after the replay check: a retry keeps its first price, whatever
+            # the card or the time says by then.
+            amount, usage, remainders = await self._priced(session, account_id, req, now)
             entry, after = await debit_credits(
                 session,
                 self.repos,
                 account_id,
-                req.amount,
+                amount,
                 now,
                 idempotency_key=key,
                 actor=actor,
                 description=req.description,
                 metadata=req.metadata,
+                usage=usage,
+                remainders=remainders,
             )
             return _entry_with_account(entry, after, now)
 
-        return await self._once(
-            account_id, key, "debit", req.model_dump(mode="json"), now, work, 201
-        )
+        return await self._once(account_id, key, "debit", req.request(), now, work, 201)
 
     async def reserve(
-        self, account_id: str, req: schemas.ReservationCreate, key: str, actor: str
+        self,
+        account_id: str,
+        req: schemas.ReservationCreate,
+        key: str,
+        actor: str,
     ) -> Outcome:
         check_caller_key(key)  # every caller's key: the API's header and the console's forms
         now = self.clock.now()
-        if self.group is not None:
+        if self.group is not None and req.meter is None:  # usage by meter: priced alone
             return await self._grouped("reserve", account_id, req, key, actor, now)
 
         async def work(session):
+            amount, usage, remainders = await self._priced(session, account_id, req, now)
             reservation = await reserve_credits(
                 session,
                 self.repos,
                 account_id,
-                req.amount,
+                amount,
                 req.ttl_seconds,
                 now,
                 idempotency_key=key,
@@ -169,12 +200,32 @@ class Ledger:
                 max_held=self.max_held,
                 description=req.description,
                 metadata=req.metadata,
+                usage=usage,
+                remainders=remainders,
             )
             return reservation_view(reservation).model_dump(mode="json")
 
-        return await self._once(
-            account_id, key, "reserve", req.model_dump(mode="json"), now, work, 201
-        )
+        return await self._once(account_id, key, "reserve", req.request(), now, work, 201)
+
+    async def _priced(
+        self,
+        session,
+        account_id: str,
+        req: schemas.SpendRequest,
+        now: datetime,
+    ) -> tuple[int, Doc | None, tuple[Doc, Doc] | None]:
+        """(credits, usage, remainders) of a debit or hold: its amount, or its meter and
+        quantity priced for the account (read first in the unit: its plan and remainders)."""
+        if req.meter is None or req.quantity is None:
+            assert req.amount is not None  # the schema's rule: an amount, or a meter and quantity
+            return req.amount, None, None
+        account = await self.repos.accounts.get(session, account_id)
+        if account is None:
+            raise AccountNotFound(f"account {account_id!r} not found")
+        carried = Carried.of(account)
+        priced = self.rates.price(account, carried, req.meter, req.quantity, req.occurred_at, now)
+        carried.put(req.meter, priced.remainder)
+        return priced.amount, priced.usage, carried.changes()
 
     async def _grouped(
         self,
@@ -189,7 +240,7 @@ class Ledger:
         account's next unit of work, with the requests that arrive beside it."""
         group = self.group
         assert group is not None
-        print_ = fingerprint(operation, req.model_dump(mode="json"))
+        print_ = fingerprint(operation, req.request())
         spend = Spend(
             kind="hold" if operation == "reserve" else "debit",
             account_id=account_id,

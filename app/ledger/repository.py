@@ -128,6 +128,7 @@ class AccountChange:
     due_by: datetime | None = None  # a new deadline (a hold's, an expiring grant's)
     new_grant: str | None = None  # a grant that may have credits, for the account's list
     noted: bool = True  # False: the caller notes the move itself (a batch notes each request's)
+    fields: Doc | None = None  # set in the same write (a metered debit's remainders)
 
 
 class _OfAccount(Protocol[D]):
@@ -194,7 +195,10 @@ class AccountRepository:
             )
             if v
         }
-        update: Doc = {**({"$inc": inc} if inc else {}), "$set": {"updated_at": now}}
+        update: Doc = {
+            **({"$inc": inc} if inc else {}),
+            "$set": {**(change.fields or {}), "updated_at": now},
+        }
         if change.due_by is not None:
             update["$min"] = {"next_due_at": change.due_by}
         if entries:

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
+from app.billing.repository import rerun
 from app.kit.clock import as_utc
 from app.kit.errors import (
     ReservationExpired,
@@ -38,7 +39,12 @@ async def reserve_credits(
     max_held: int,
     description: str | None = None,
     metadata: dict[str, Any] | None = None,
+    usage: Doc | None = None,
+    remainders: tuple[Doc, Doc] | None = None,
 ) -> ReservationDoc:
+    # A hold by meter is usage committed when it is held: its price moves the account's
+    # remainders now (see debits.debit_credits), and its capture records the same usage.
+    moved, read = remainders or ({}, {})
     # The guarded change of the (contended) account is the first statement, as for a debit;
     # the same write bounds the account's held reservations (nothing due: every held one is
     # live) and tells the account the hold's deadline.
@@ -51,12 +57,15 @@ async def reserve_credits(
             reserved=amount,
             holds=1,
             nothing_due=True,
-            guard={**spend_guard(amount, now), "holds": {"$lt": max_held}},
+            guard={**spend_guard(amount, now), "holds": {"$lt": max_held}, **read},
             due_by=expires_at,
+            fields=moved,
         ),
     )
     if after is None:
         account = await explain_refusal(session, repos, account_id, amount, now)
+        if read and account["holds"] < max_held:
+            raise rerun("the account's meter remainders moved under the unit of work")
         raise TooManyReservations(
             f"account {account_id} already has {account['holds']} live holds "
             "(MAX_HELD_RESERVATIONS); capture or release some first",
@@ -83,6 +92,8 @@ async def reserve_credits(
         "created_at": now,
         "resolved_at": None,
     }
+    if usage:
+        reservation["usage"] = usage
     await repos.reservations.insert(session, reservation)
     return reservation
 
@@ -161,6 +172,7 @@ async def capture_reservation(
         description=reservation.get("description"),
         metadata=reservation.get("metadata"),
         reservation_id=reservation_id,
+        **({"usage": reservation["usage"]} if reservation.get("usage") else {}),
         **position(after),
     )
     done = await _resolve(

@@ -16,6 +16,7 @@ from pydantic import (
     StringConstraints,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
 ACCOUNT_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,128}$"
 _ACCOUNT_ID = re.compile(ACCOUNT_ID_PATTERN.removeprefix("^").removesuffix("$"))
@@ -72,23 +73,6 @@ class Request(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DebitCreate(Request):
-    amount: Credits
-    description: Description | None = None
-    metadata: Metadata = Field(default_factory=dict)
-
-
-class ReservationCreate(Request):
-    amount: Credits
-    ttl_seconds: Annotated[WholeNumber, Field(ge=1, le=MAX_TTL_SECONDS)] = 300
-    description: Description | None = None
-    metadata: Metadata = Field(default_factory=dict)
-
-
-class CaptureCreate(Request):
-    amount: Credits | None = None
-
-
 def _in_utc(value: datetime) -> datetime:
     """Times are stored and compared in UTC (a naive one is taken as UTC); one that does not
     fit in UTC (year 9999 west of Greenwich) is bad input, not an OverflowError later."""
@@ -114,6 +98,93 @@ def _rfc3339(value: object) -> object:
 
 
 UtcTime = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc)]
+
+
+# Usage named by meter: the rate card prices it (app/billing/rates.py). Quantities are whole
+# units (tokens, images, seconds); a meter with finer units says so in its name.
+MAX_QUANTITY = 1_000_000_000_000
+METER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
+MeterName = Annotated[str, StringConstraints(pattern=METER_PATTERN)]
+Quantity = Annotated[WholeNumber, Field(ge=1, le=MAX_QUANTITY)]
+_METERED = ("meter", "quantity", "occurred_at")
+
+
+def _amount_or_meter_schema(schema: dict[str, Any]) -> None:
+    """The document says it too: an amount, or a meter and a quantity, never both (`false`:
+    the property must not be there); and none of them may be null (left out, not null)."""
+    for name in ("amount", *_METERED):
+        prop = schema["properties"][name]
+        choices = [c for c in prop.pop("anyOf", []) if c.get("type") != "null"]
+        if choices:
+            prop.update(choices[0])
+        prop.pop("default", None)
+    schema["oneOf"] = [
+        {"required": ["amount"], "properties": {name: False for name in _METERED}},
+        {"required": ["meter", "quantity"], "properties": {"amount": False}},
+    ]
+
+
+class SpendRequest(Request):
+    """A debit or hold: `amount` credits, or `quantity` units of a `meter`, priced by the rate
+    card at `occurred_at` (default: now) for the account's plan."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_amount_or_meter_schema)
+
+    amount: Credits | None = None
+    meter: MeterName | None = None
+    quantity: Quantity | None = None
+    occurred_at: UtcTime | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_explicit_null(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in ("amount", "meter", "quantity", "occurred_at"):
+                if name in data and data[name] is None:
+                    raise PydanticCustomError(
+                        "null", "{name}: leave it out rather than null", {"name": name}
+                    )
+        return data
+
+    @model_validator(mode="after")
+    def _amount_or_meter(self) -> SpendRequest:
+        metered = {n for n in _METERED if getattr(self, n) is not None}
+        if self.amount is not None and metered:
+            raise PydanticCustomError(
+                "amount_or_meter", "amount: give an amount, or a meter and a quantity, not both"
+            )
+        if self.amount is None and not {"meter", "quantity"} <= metered:
+            missing = "meter" if self.meter is None else "quantity"
+            raise PydanticCustomError(
+                "amount_or_meter",
+                "{missing}: give an amount, or a meter and a quantity",
+                {"missing": missing if metered else "amount"},
+            )
+        return self
+
+    def request(self) -> dict[str, Any]:
+        """The body as its idempotency fingerprint reads it: the fields of usage by meter
+        only when named (a debit by amount reads as it did before meters existed)."""
+        body = self.model_dump(mode="json")
+        for name in ("amount", *_METERED):
+            if body[name] is None:
+                del body[name]
+        return body
+
+
+class DebitCreate(SpendRequest):
+    description: Description | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class ReservationCreate(SpendRequest):
+    ttl_seconds: Annotated[WholeNumber, Field(ge=1, le=MAX_TTL_SECONDS)] = 300
+    description: Description | None = None
+    metadata: Metadata = Field(default_factory=dict)
+
+
+class CaptureCreate(Request):
+    amount: Credits | None = None
 
 
 def _aware(value: datetime | None) -> datetime | None:
@@ -246,6 +317,24 @@ class GrantList(BaseModel):
     next_cursor: str | None
 
 
+class UnitPrice(BaseModel):
+    credits: int
+    per: int
+
+
+class MeteredUsage(BaseModel):
+    """What a debit, hold or capture by meter was priced from: the rate card's version in
+    effect at `occurred_at` for the account's plan."""
+
+    meter: str
+    quantity: int
+    occurred_at: datetime
+    plan: str | None
+    rate_version: int
+    effective_from: datetime
+    unit_price: UnitPrice
+
+
 class LedgerEntry(BaseModel):
     id: str
     seq: int = Field(description="1, 2, 3... per account, without gaps, in commit order")
@@ -258,6 +347,7 @@ class LedgerEntry(BaseModel):
     metadata: dict[str, Any]
     idempotency_key: str | None
     actor: str | None = None
+    usage: MeteredUsage | None = None
     created_at: datetime
 
 
@@ -292,6 +382,7 @@ class Reservation(BaseModel):
     expires_at: datetime
     description: str | None = None
     metadata: dict[str, Any] = Field(default_factory=dict)
+    usage: MeteredUsage | None = None
     created_at: datetime
 
 
@@ -311,6 +402,8 @@ class AccessDecision(BaseModel):
     allowed: bool
     reason: AccessReason
     available: int
+    cost: int = 0
+    usage: MeteredUsage | None = None
 
 
 class BalanceAt(BaseModel):

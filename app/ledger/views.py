@@ -68,6 +68,7 @@ def entry_view(doc: Mapping[str, Any]) -> schemas.LedgerEntry:
         metadata=doc.get("metadata") or {},
         idempotency_key=doc.get("idempotency_key"),
         actor=doc.get("actor"),
+        usage=doc.get("usage"),
         created_at=doc["created_at"],
     )
 
@@ -82,5 +83,6 @@ def reservation_view(doc: Mapping[str, Any]) -> schemas.Reservation:
         expires_at=doc["expires_at"],
         description=doc.get("description"),
         metadata=doc.get("metadata") or {},
+        usage=doc.get("usage"),
         created_at=doc["created_at"],
     )

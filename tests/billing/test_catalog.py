@@ -142,7 +142,7 @@ def test_bad_rollover_names_the_field_and_the_value(tmp_path):
     message = load_error(tmp_path, VALID_PLAN + 'rollover = "some"\n')
 
     assert message == (
-        'plans.toml: plans.starter.rollover: expected "none", "all" or "max:N", got "some"'
+        'plans.toml: plans.starter.rollover: expected "none", "all" or "max:N", got "some" (line 6)'
     )
 
 
@@ -231,8 +231,9 @@ def test_every_problem_is_reported_one_per_line(tmp_path):
     message = load_error(tmp_path, '[billing]\ngrace_days = -1\ncolour = "red"\n')
 
     assert message.splitlines() == [
-        "plans.toml: billing.grace_days: Input should be greater than or equal to 0, got -1",
-        "plans.toml: billing.colour: unknown field",
+        "plans.toml: billing.grace_days: Input should be greater than or equal to 0, got -1 "
+        "(line 2)",
+        "plans.toml: billing.colour: unknown field (line 3)",
     ]
 
 

@@ -23,7 +23,7 @@ async def test_access_is_allowed_when_available_covers_the_cost(client, db):
     r = await _access(client, "user_1", cost=10)
 
     assert r.status_code == 200, r.text
-    assert r.json() == {"allowed": True, "reason": "ok", "available": 10}
+    assert r.json() == {"allowed": True, "reason": "ok", "available": 10, "cost": 10}
     await assert_invariants(db, "user_1")
 
 
@@ -32,7 +32,12 @@ async def test_access_is_refused_when_the_cost_exceeds_available(client, db):
 
     r = await _access(client, "user_1", cost=11)
 
-    assert r.json() == {"allowed": False, "reason": "insufficient_credits", "available": 10}
+    assert r.json() == {
+        "allowed": False,
+        "reason": "insufficient_credits",
+        "available": 10,
+        "cost": 11,
+    }
     await assert_invariants(db, "user_1")
 
 
@@ -42,7 +47,12 @@ async def test_access_counts_held_credits_as_unavailable(client, db):
 
     r = await _access(client, "user_1", cost=3)
 
-    assert r.json() == {"allowed": False, "reason": "insufficient_credits", "available": 2}
+    assert r.json() == {
+        "allowed": False,
+        "reason": "insufficient_credits",
+        "available": 2,
+        "cost": 3,
+    }
     await assert_invariants(db, "user_1")
 
 
@@ -51,7 +61,7 @@ async def test_access_cost_defaults_to_one(client, db):
 
     r = await _access(client, "user_1")
 
-    assert r.json() == {"allowed": True, "reason": "ok", "available": 1}
+    assert r.json() == {"allowed": True, "reason": "ok", "available": 1, "cost": 1}
     await assert_invariants(db, "user_1")
 
 
@@ -61,7 +71,12 @@ async def test_access_is_refused_with_a_negative_balance_whatever_the_cost(clien
 
     r = await _access(client, "user_1", cost=0)
 
-    assert r.json() == {"allowed": False, "reason": "negative_balance", "available": -5}
+    assert r.json() == {
+        "allowed": False,
+        "reason": "negative_balance",
+        "available": -5,
+        "cost": 0,
+    }
     await assert_invariants(db, "user_1")
 
 

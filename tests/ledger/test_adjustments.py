@@ -142,7 +142,12 @@ async def test_access_reports_negative_balance(client, db):
 
     r = await client.get("/v1/accounts/user_1/access", params={"cost": 0}, headers=auth("reader"))
 
-    assert r.json() == {"allowed": False, "reason": "negative_balance", "available": -10}
+    assert r.json() == {
+        "allowed": False,
+        "reason": "negative_balance",
+        "available": -10,
+        "cost": 0,
+    }
     await assert_invariants(db, "user_1")
 
 

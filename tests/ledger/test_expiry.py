@@ -104,7 +104,12 @@ async def test_access_never_counts_expired_credits(client, db, clock):
 
     r = await client.get("/v1/accounts/user_1/access", params={"cost": 1}, headers=auth("reader"))
 
-    assert r.json() == {"allowed": False, "reason": "insufficient_credits", "available": 0}
+    assert r.json() == {
+        "allowed": False,
+        "reason": "insufficient_credits",
+        "available": 0,
+        "cost": 1,
+    }
     await assert_invariants(db, "user_1")
 
 

@@ -141,6 +141,41 @@ FIELDS: dict[str, tuple[str, Any]] = {
         "Below this many available credits a balance.low event is recorded; null: no alert.",
         50,
     ),
+    "meter": (
+        "A meter of the rate card (GET /v1/rates), e.g. image.1024px or llm.gpt-x.input_tokens.",
+        "image.1024px",
+    ),
+    "quantity": ("Units of the meter used: a whole number, 1 to 10^12.", 2),
+    "occurred_at": (
+        "When the usage happened (UTC; default: now); it picks the price in effect then. At "
+        "most 31 days ago and 5 minutes ahead.",
+        T0,
+    ),
+    "usage": (
+        "For usage named by meter: the meter, quantity and time, and the price it was "
+        "charged at (rate version, unit price, plan); null otherwise.",
+        None,
+    ),
+    "rate_version": ("The number of the meter's price version used: 1, 2 ... in card order.", 1),
+    "effective_from": ("When this price version applies from (UTC).", T0),
+    "unit_price": ("credits for every `per` units.", {"credits": 3, "per": 1}),
+    "per": ("The block of units `credits` is the price of (1: per unit).", 1000),
+    "cost": ("The credits the operation would cost now.", 6),
+    "rounding": (
+        "How a fraction of a credit is rounded, once, on the running total of an account's "
+        "usage of the meter: up, down or nearest (half up).",
+        "up",
+    ),
+    "unit": ("What one unit of the meter is, for people.", "image"),
+    "versions": ("The meter's price versions in effect now and scheduled, oldest first.", None),
+    "plans": ("Prices for the accounts of these plans, by plan key.", {"pro": {"credits": 2}}),
+    "scheduled": ("The next price version of this meter for this plan, or null.", None),
+    "records": ("Up to 1,000 usage records, each answered on its own.", None),
+    "results": ("One answer per record, in the order of the records.", None),
+    "index": ("The record's position in the batch, from 0.", 0),
+    "replayed": ("Whether this is the first answer again (same key, same record).", False),
+    "problem": ("Why the record was refused (problem+json fields), or null.", None),
+    "counts": ("How many records got each status.", {"201": 998, "402": 2}),
 }
 
 # Where a name means something else in one schema.
@@ -210,8 +245,14 @@ BY_SCHEMA: dict[str, tuple[str, Any]] = {
         "What made it: api, adjustment, invoice:<id>, reservation:<id>, ...",
         "api",
     ),
-    "DebitCreate.amount": ("Credits to spend, 1 to 10^12.", 3),
-    "ReservationCreate.amount": ("Credits to hold, 1 to 10^12.", 20),
+    "DebitCreate.amount": (
+        "Credits to spend, 1 to 10^12; or leave it out and name a meter and a quantity.",
+        3,
+    ),
+    "ReservationCreate.amount": (
+        "Credits to hold, 1 to 10^12; or leave it out and name a meter and a quantity.",
+        20,
+    ),
     "CaptureCreate.amount": (
         "Credits to spend, at most the hold; omit to spend all of it. The rest is released.",
         12,
@@ -226,6 +267,13 @@ BY_SCHEMA: dict[str, tuple[str, Any]] = {
     "Reservation.amount": ("Credits held.", 20),
     "Reservation.expires_at": ("When the hold runs out and its credits go back (UTC).", T1),
     "AccessDecision.available": ("Credits that may be spent now.", 77),
+    "AccessDecision.cost": ("The credits asked about: `cost`, or the meter's price now.", 6),
+    "UnitPrice.credits": ("Credits for every `per` units.", 3),
+    "MeteredUsage.plan": ("The account's plan the price was chosen for, or null.", "pro"),
+    "DebitCreate.meter": (
+        "Instead of an amount: the meter of the usage (GET /v1/rates), with its quantity.",
+        "image.1024px",
+    ),
     "WebhookAnswer.status": (
         "What became of the event: processed, duplicate, ignored, parked or failed.",
         "processed",
@@ -347,6 +395,8 @@ PARAMETERS: dict[str, str] = {
     "delivery_id": "The delivery's id (whd_...).",
     "cost": "The credits the operation would cost (0 to 10^12).",
     "subscription_status": "Only accounts in this subscription status.",
+    "meter": "A meter of the rate card: the cost is what `quantity` of it would be charged now.",
+    "quantity": "Units of `meter` (1 to 10^12; default 1).",
     "from": "Start of the window (ISO 8601, included).",
     "to": "End of the window (ISO 8601, excluded).",
     "group_by": "Bucket size: day, week or month (UTC).",

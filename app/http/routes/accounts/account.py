@@ -79,13 +79,20 @@ async def balance_at(
 
 
 @router.get(
-    "/{account_id}/access", response_model=schemas.AccessDecision, operation_id="checkAccess"
+    "/{account_id}/access",
+    response_model=schemas.AccessDecision,
+    response_model_exclude_none=True,
+    operation_id="checkAccess",
 )
 async def check_access(
     account_id: AccountId,
     caller: ReadCaller,
     ledger: LedgerDep,
     cost: Annotated[int, Query(ge=0, le=schemas.MAX_CREDITS)] = 1,
+    meter: Annotated[schemas.MeterName | None, Query()] = None,
+    quantity: Annotated[int, Query(ge=1, le=schemas.MAX_QUANTITY)] = 1,
 ):
+    """Whether the account may spend now: `cost` credits, or `quantity` of a `meter` at the
+    price it would be charged now (the answer's `cost` and `usage` say how much and why)."""
     caller.check_account(account_id)
-    return await ledger.access(account_id, cost)
+    return await ledger.access(account_id, cost, meter, quantity)

@@ -1,0 +1,132 @@
+"""Usage named by meter and quantity, priced by the rate card for the account's plan at the
+time the usage occurred, with the account's remainder of that meter carried exactly."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.billing.catalog import Catalog
+from app.billing.pricing import Remainder, charge
+from app.billing.rates import Meter, storage_key
+from app.kit.clock import as_utc
+from app.kit.errors import ValidationFailed
+from app.ledger.repository import Doc
+from app.ledger.schemas import MAX_CREDITS
+
+# How far from the service's clock a usage's `occurred_at` may be. Late records are normal (a
+# worker's queue drains after an outage) and are priced at the rate of their own time, within
+# a month; an hour ahead allows for clocks that run fast, never for prices not yet in effect.
+USAGE_MAX_AGE = timedelta(days=31)
+USAGE_MAX_AHEAD = timedelta(minutes=5)
+REMAINDERS = "meter_remainders"  # on the account: {meter (dots as "~"): {n, d}}
+
+
+@dataclass
+class Carried:
+    """The remainders of one account, as a unit of work reads and advances them in memory:
+    what it read (the write's guard) and what it leaves."""
+
+    read: dict[str, Doc] = field(default_factory=dict)
+    now: dict[str, Remainder] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, account: Mapping[str, Any]) -> Carried:
+        stored = dict(account.get(REMAINDERS) or {})
+        return cls(read=stored, now={k: Remainder.stored(v) for k, v in stored.items()})
+
+    def get(self, meter: str) -> Remainder:
+        return self.now.get(storage_key(meter), Remainder())
+
+    def put(self, meter: str, remainder: Remainder) -> None:
+        self.now[storage_key(meter)] = remainder
+
+    def changes(self) -> tuple[Doc, Doc]:
+        """($set of the remainders that moved, guard: each of them as it was read)."""
+        moved = {k: r for k, r in self.now.items() if Remainder.stored(self.read.get(k)) != r}
+        updates = {f"{REMAINDERS}.{k}": r.as_doc() for k, r in moved.items()}
+        guard: Doc = {}
+        for key in moved:
+            path = f"{REMAINDERS}.{key}"
+            guard[path] = self.read.get(key, {"$exists": False})
+        return updates, guard
+
+
+@dataclass(frozen=True)
+class Priced:
+    amount: int
+    usage: Doc  # what the entry (or hold) records: the schema's MeteredUsage
+    remainder: Remainder
+
+
+def invalid(field_name: str, msg: str, where: str = "body") -> ValidationFailed:
+    return ValidationFailed(
+        f"{field_name}: {msg}",
+        errors=[{"loc": [where, field_name], "msg": msg, "type": "value_error"}],
+    )
+
+
+class RateCard:
+    """The catalog's meters, and how a usage is priced."""
+
+    def __init__(self, catalog: Catalog | None) -> None:
+        self.meters: dict[str, Meter] = dict(catalog.meters) if catalog else {}
+
+    def meter(self, key: str, where: str = "body") -> Meter:
+        found = self.meters.get(key)
+        if found is None:
+            known = ", ".join(sorted(self.meters)) or "none"
+            raise invalid("meter", f"unknown meter {key!r} (the rate card has: {known})", where)
+        return found
+
+    def usage_time(
+        self, occurred_at: datetime | None, now: datetime, where: str = "body"
+    ) -> datetime:
+        """`occurred_at` (default: now), refused outside the window the service accepts."""
+        when = now if occurred_at is None else as_utc(occurred_at)
+        if when < now - USAGE_MAX_AGE:
+            raise invalid(
+                "occurred_at", f"more than {USAGE_MAX_AGE.days} days ago: too late to price", where
+            )
+        if when > now + USAGE_MAX_AHEAD:
+            minutes = int(USAGE_MAX_AHEAD.total_seconds() // 60)
+            raise invalid("occurred_at", f"more than {minutes} minutes in the future", where)
+        return when
+
+    def price(
+        self,
+        account: Mapping[str, Any],
+        carried: Carried,
+        meter_key: str,
+        quantity: int,
+        occurred_at: datetime | None,
+        now: datetime,
+        where: str = "body",
+    ) -> Priced:
+        """What `quantity` of `meter_key` costs this account after what it carries. Raises
+        ValidationFailed (422) for an unknown meter, a time out of bounds, a time before the
+        meter's first price, or a price over the most one request may move."""
+        meter = self.meter(meter_key, where)
+        when = self.usage_time(occurred_at, now, where)
+        found = meter.version_at(when)
+        if found is None:
+            first = meter.versions[0].effective_from.isoformat()
+            raise invalid("occurred_at", f"before the meter's first price ({first})", where)
+        number, version = found
+        plan = account.get("plan")
+        unit = version.price_for(plan)
+        amount, left = charge(carried.get(meter_key), quantity, unit, meter.rounding)
+        if amount > MAX_CREDITS:
+            raise invalid("quantity", f"costs {amount} credits, over {MAX_CREDITS}", where)
+        usage: dict[str, Any] = {
+            "meter": meter_key,
+            "quantity": quantity,
+            "occurred_at": when,
+            "plan": plan,
+            "rate_version": number,
+            "effective_from": version.effective_from,
+            "unit_price": {"credits": unit.credits, "per": unit.per},
+        }
+        return Priced(amount, usage, left)
