@@ -16,8 +16,10 @@ PlanKey = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 Rounding = Literal["up", "down", "nearest"]
 
 # Bounds that keep every price an exact int64 and every stored remainder small: a remainder's
-# denominator divides the lcm of the meter's `per` values, which must stay under MAX_DENOMINATOR.
-MAX_UNIT_CREDITS = 1_000_000
+# denominator divides the lcm of the meter's `per` values, which must stay under MAX_DENOMINATOR;
+# a usage's price is at most MAX_UNIT_CREDITS x its quantity (at most 10^9, schemas.py), so
+# never over the 10^12 credits one request may move.
+MAX_UNIT_CREDITS = 1_000
 MAX_PER = 1_000_000_000
 MAX_DENOMINATOR = 10**12
 MAX_VERSIONS = 100  # a meter's history: enough for years of weekly price changes

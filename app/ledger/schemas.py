@@ -102,7 +102,7 @@ UtcTime = Annotated[datetime, BeforeValidator(_rfc3339), AfterValidator(_in_utc)
 
 # Usage named by meter: the rate card prices it (app/billing/rates.py). Quantities are whole
 # units (tokens, images, seconds); a meter with finer units says so in its name.
-MAX_QUANTITY = 1_000_000_000_000
+MAX_QUANTITY = 1_000_000_000  # x at most 1,000 credits a unit: within MAX_CREDITS
 METER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"
 MeterName = Annotated[str, StringConstraints(pattern=METER_PATTERN)]
 Quantity = Annotated[WholeNumber, Field(ge=1, le=MAX_QUANTITY)]
@@ -329,7 +329,7 @@ class MeteredUsage(BaseModel):
     meter: str
     quantity: int
     occurred_at: datetime
-    plan: str | None
+    plan: str | None = None
     rate_version: int
     effective_from: datetime
     unit_price: UnitPrice

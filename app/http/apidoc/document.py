@@ -366,7 +366,11 @@ def _exact_bounds(node: Any) -> None:
         return
     for short, word in _BOUNDS.items():
         if short in node and isinstance(node[short], int | float):
-            node.setdefault(word, node.pop(short))
+            exact = node.pop(short)
+            # FastAPI writes a json_schema_extra bound as a float (2^63 - 1 becomes 2^63):
+            # the validator's own bound is the exact one.
+            if not isinstance(node.get(word), int) or node[word] == exact:
+                node[word] = exact
     if node.get("type") == "integer":
         for word in _BOUNDS.values():
             if isinstance(node.get(word), float) and node[word].is_integer():

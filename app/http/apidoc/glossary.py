@@ -145,7 +145,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
         "A meter of the rate card (GET /v1/rates), e.g. image.1024px or llm.gpt-x.input_tokens.",
         "image.1024px",
     ),
-    "quantity": ("Units of the meter used: a whole number, 1 to 10^12.", 2),
+    "quantity": ("Units of the meter used: a whole number, 1 to 10^9.", 2),
     "occurred_at": (
         "When the usage happened (UTC; default: now); it picks the price in effect then. At "
         "most 31 days ago and 5 minutes ahead.",
@@ -396,7 +396,7 @@ PARAMETERS: dict[str, str] = {
     "cost": "The credits the operation would cost (0 to 10^12).",
     "subscription_status": "Only accounts in this subscription status.",
     "meter": "A meter of the rate card: the cost is what `quantity` of it would be charged now.",
-    "quantity": "Units of `meter` (1 to 10^12; default 1).",
+    "quantity": "Units of `meter` (1 to 10^9; default 1).",
     "from": "Start of the window (ISO 8601, included).",
     "to": "End of the window (ISO 8601, excluded).",
     "group_by": "Bucket size: day, week or month (UTC).",
