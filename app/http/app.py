@@ -36,6 +36,7 @@ from app.http.routes import (
     health,
     reservations,
     stripe_events,
+    usage,
     webhook_endpoints,
 )
 from app.http.services import Services
@@ -271,6 +272,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(accounts.router)
     app.include_router(reservations.router)
+    app.include_router(usage.router)
     app.include_router(grants.router)
     app.include_router(stripe_events.router)
     app.include_router(events.router)

@@ -14,6 +14,10 @@ from app.kit.errors import PayloadTooLarge, problem_response
 API_BODY_LIMIT = 64 * 1024
 WEBHOOK_BODY_LIMIT = 1024 * 1024
 WEBHOOK_PREFIX = "/webhooks/"
+# A batch of 1,000 usage records of about 200 bytes each, with room for descriptions; a
+# batch with more to say is split by its sender (413 says the limit).
+USAGE_BODY_LIMIT = 1024 * 1024
+USAGE_PATH = "/v1/usage"
 
 
 @dataclass(eq=False)
@@ -30,7 +34,11 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.webhook_limit if scope["path"].startswith(WEBHOOK_PREFIX) else self.api_limit
+        limit = self.api_limit
+        if scope["path"].startswith(WEBHOOK_PREFIX):
+            limit = self.webhook_limit
+        elif scope["path"] == USAGE_PATH:
+            limit = max(self.api_limit, USAGE_BODY_LIMIT)
         length = dict(scope["headers"]).get(b"content-length", b"")
         if length.isdigit() and int(length) > limit:
             await self._refuse(scope, receive, send, limit)

@@ -12,7 +12,7 @@ from app.billing.catalog import Catalog
 from app.kit.clock import Clock, as_utc
 from app.kit.errors import AccountNotFound, invalid_field
 from app.kit.paging import page_of
-from app.ledger import schemas
+from app.ledger import batch_schemas, schemas
 from app.ledger.access import access_reason, available
 from app.ledger.debits import debit_credits
 from app.ledger.documents import AccountDoc, EntryDoc, ReservationDoc
@@ -40,6 +40,7 @@ from app.ledger.reservations import (
     reserve_credits,
 )
 from app.ledger.spends import Spend
+from app.ledger.usage_batch import apply_batch
 from app.ledger.verify import verify
 from app.ledger.views import account_view, entry_view, grant_view, reservation_view
 from app.storage.database import Session
@@ -206,6 +207,20 @@ class Ledger:
             return reservation_view(reservation).model_dump(mode="json")
 
         return await self._once(account_id, key, "reserve", req.request(), now, work, 201)
+
+    async def usage(
+        self, batch: batch_schemas.UsageBatch, actor: str
+    ) -> batch_schemas.UsageBatchResult:
+        """A batch of usage records, each a debit under its own key (see usage_batch.py)."""
+        now = self.clock.now()
+        return await apply_batch(
+            self.repos,
+            self.rates,
+            batch.records,
+            now,
+            actor=actor,
+            answer=lambda entry, after: _entry_with_account(entry, after, now),
+        )
 
     async def _priced(
         self,

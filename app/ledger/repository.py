@@ -531,6 +531,8 @@ class LedgerRepository:
 
     async def insert_many(self, session: Session, entries: list[EntryDoc]) -> None:
         """A batch's entries in one call (in their order)."""
+        if not entries:
+            return None
         if len(entries) == 1:
             return await self.insert(session, entries[0])
         await self.col.insert_many(entries, session=session)
@@ -670,6 +672,8 @@ class IdempotencyRepository:
         self, session: Session, account_id: str, records: list[tuple[str, Doc]]
     ) -> None:
         """A batch's records, `(key, record)` each, in one call."""
+        if not records:
+            return None
         if len(records) == 1:
             return await self.insert(session, account_id, *records[0])
         await self.col.insert_many(
@@ -686,6 +690,14 @@ class IdempotencyRepository:
         query = {"_id": {"$in": ids}, "account_id": account_id}
         docs = await self.col.find(query, {"key": 1}, session=session).to_list(None)
         return {doc["key"] for doc in docs}
+
+    async def get_many(self, session: Session, account_id: str, keys: list[str]) -> dict[str, Doc]:
+        """The records of these keys of one account, by key: one call for a batch's group."""
+        ids = [self._id(account_id, key) for key in keys]
+        found = await self.col.find(
+            {"_id": {"$in": ids}, "account_id": account_id}, session=session
+        ).to_list(None)
+        return {doc["key"]: doc for doc in found}
 
     async def drop_answers(self, before: datetime, now: datetime) -> int:
         """Forget the stored answers of keys used before `before`; the keys themselves (and

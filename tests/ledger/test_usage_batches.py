@@ -1,0 +1,204 @@
+"""POST /v1/usage: up to 1,000 records, each a debit of its own account under its own key,
+answered one by one in one response; one transaction per account."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.storage.database import ACCOUNTS, LEDGER
+from tests.conftest import auth, make_settings
+from tests.factories import assert_invariants, debit, make_account, snapshot
+from tests.ledger.metered import write_rate_card
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return make_settings(plans_file=write_rate_card(tmp_path))
+
+
+async def send(client, records, who: str = "worker"):
+    return await client.post("/v1/usage", json={"records": records}, headers=auth(who))
+
+
+def record(account_id: str, key: str, **spend):
+    return {"account_id": account_id, "idempotency_key": key, **(spend or {"amount": 1})}
+
+
+async def test_a_batch_across_accounts_answers_each_record_and_the_ledger_verifies(client, db):
+    # 100 accounts; acct_0..acct_4 hold 12 credits, the rest 1,000. 1,000 records: 10 each.
+    for n in range(100):
+        await make_account(client, f"acct_{n}", 12 if n < 5 else 1000)
+    earlier = [record(f"acct_{n}", f"early-{n}", meter="image.hd", quantity=1) for n in range(20)]
+    first = await send(client, earlier)
+    assert first.status_code == 200 and first.json()["counts"] == {"201": 20}
+    records = []
+    for n in range(100):
+        for i in range(10):
+            if n < 20 and i == 0:
+                records.append(earlier[n])  # 20 replays
+            elif n < 5 and i in (1, 2):
+                records.append(record(f"acct_{n}", f"big-{n}-{i}", amount=100))  # 10 refusals
+            else:
+                records.append(record(f"acct_{n}", f"r-{n}-{i}", meter="tokens", quantity=700))
+    db.calls.reset()
+
+    r = await send(client, records)
+
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [x["index"] for x in results] == list(range(1000))
+    assert r.json()["counts"] == {"201": 990, "402": 10}
+    replays = [x for x in results if x["replayed"]]
+    assert len(replays) == 20
+    assert all(
+        x["entry"] == f["entry"] for x, f in zip(replays, first.json()["results"], strict=True)
+    )
+    refused = [x for x in results if x["status"] == 402]
+    assert {x["idempotency_key"] for x in refused} == {
+        f"big-{n}-{i}" for n in range(5) for i in (1, 2)
+    }
+    assert all(x["problem"]["code"] == "insufficient_credits" for x in refused)
+    assert db.calls.commits == 100  # one transaction per account
+    # acct_7: 9 records of 700 tokens at 1 credit per 1,000, rounded up once on the total
+    # (6,300 tokens: 7 credits), after its earlier image (3 credits) and nothing replayed twice.
+    account = await db[ACCOUNTS].find_one({"_id": "acct_7"})
+    assert account["balance"] == 1000 - 3 - 7
+    # acct_2 (12 credits): its image earlier (3), its two refusals, then 7 x 700 tokens (5).
+    assert (await db[ACCOUNTS].find_one({"_id": "acct_2"}))["balance"] == 12 - 3 - 5
+    for n in (0, 2, 7, 50):
+        await assert_invariants(db, f"acct_{n}")
+
+
+async def test_a_refused_record_does_not_hold_back_the_next_ones_of_its_account(client, db):
+    await make_account(client, "user_1", 10)
+
+    r = await send(
+        client,
+        [
+            record("user_1", "a", amount=4),
+            record("user_1", "b", amount=8),  # 6 left: refused
+            record("user_1", "c", amount=6),
+        ],
+    )
+
+    assert [x["status"] for x in r.json()["results"]] == [201, 402, 201]
+    assert [x["entry"]["seq"] for x in r.json()["results"] if x["entry"]] == [2, 3]
+    assert r.json()["results"][2]["account"]["balance"] == 0
+    assert r.json()["results"][1]["problem"]["available"] == 6
+
+
+async def test_a_malformed_record_is_a_422_of_its_own_and_writes_nothing(client, db):
+    await make_account(client, "user_1", 10)
+
+    r = await send(
+        client,
+        [
+            record("user_1", "ok-1", amount=1),
+            {"account_id": "user_1", "idempotency_key": "bad-1", "amount": 1, "meter": "tokens"},
+            {"account_id": "user_1", "amount": 1},
+            record("user_1", "bad-3", meter="nope", quantity=1),
+            record("user_1", "invoice:x", amount=1),
+            record("bad id!", "bad-5", amount=1),
+        ],
+    )
+
+    statuses = [(x["status"], x["idempotency_key"]) for x in r.json()["results"]]
+    assert statuses == [
+        (201, "ok-1"),
+        (422, "bad-1"),
+        (422, None),
+        (422, "bad-3"),
+        (422, "invoice:x"),
+        (422, "bad-5"),
+    ]
+    problems = [x["problem"] for x in r.json()["results"][1:]]
+    assert all(p["code"] == "validation_error" for p in problems)
+    assert problems[1]["errors"][0]["loc"] == ["body", "records", 2, "idempotency_key"]
+    assert "meter" in problems[2]["detail"]
+    assert await db[LEDGER].count_documents({"account_id": "user_1", "type": "debit"}) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"records": {"account_id": "user_1"}},
+        {"records": []},
+        {"records": [record("user_1", f"k-{n}") for n in range(1001)]},
+        {"records": [record("user_1", "k"), 3]},
+        {"records": [record("user_1", "k")], "extra": 1},
+        [record("user_1", "k")],
+    ],
+)
+async def test_a_malformed_batch_is_a_422_and_writes_nothing(client, db, body):
+    await make_account(client, "user_1", 10)
+    before = await snapshot(db)
+
+    r = await client.post("/v1/usage", json=body, headers=auth("worker"))
+
+    assert r.status_code == 422
+    assert r.headers["content-type"] == "application/problem+json"
+    assert await snapshot(db) == before
+
+
+async def test_the_same_key_twice_in_a_batch_debits_once(client, db):
+    await make_account(client, "user_1", 10)
+
+    r = await send(
+        client,
+        [
+            record("user_1", "k", amount=3),
+            record("user_1", "k", amount=3),
+            record("user_1", "k", amount=4),
+        ],
+    )
+
+    results = r.json()["results"]
+    assert [(x["status"], x["replayed"]) for x in results] == [
+        (201, False),
+        (201, True),
+        (409, False),
+    ]
+    assert results[1]["entry"] == results[0]["entry"]
+    assert (await db[ACCOUNTS].find_one({"_id": "user_1"}))["balance"] == 7
+
+
+async def test_a_record_and_a_single_debit_with_the_same_key_are_one_debit(client, db):
+    await make_account(client, "user_1", 10)
+    batch = await send(client, [record("user_1", "gen-1", meter="image.hd", quantity=1)])
+
+    single = await client.post(
+        "/v1/accounts/user_1/debits",
+        json={"meter": "image.hd", "quantity": 1},
+        headers={**auth("worker"), "Idempotency-Key": "gen-1"},
+    )
+    in_a_batch_again = await send(client, [record("user_1", "gen-1", meter="image.hd", quantity=1)])
+
+    assert single.headers["Idempotent-Replayed"] == "true"
+    assert single.json()["entry"] == batch.json()["results"][0]["entry"]
+    assert in_a_batch_again.json()["results"][0]["replayed"] is True
+    assert (await db[ACCOUNTS].find_one({"_id": "user_1"}))["balance"] == 7
+
+
+async def test_an_unknown_account_and_a_suspended_one_are_refused_alone(client, db):
+    await make_account(client, "user_1", 10)
+    await make_account(client, "user_2", 10)
+    await db[ACCOUNTS].update_one({"_id": "user_2"}, {"$set": {"subscription_status": "unpaid"}})
+
+    r = await send(
+        client,
+        [record("nobody", "a"), record("user_2", "b"), record("user_1", "c")],
+    )
+
+    results = r.json()["results"]
+    assert [x["status"] for x in results] == [404, 403, 201]
+    assert results[0]["problem"]["code"] == "account_not_found"
+    assert results[1]["problem"]["code"] == "access_suspended"
+
+
+async def test_a_batch_needs_the_debit_scope(client, db):
+    await make_account(client, "user_1", 10)
+
+    r = await send(client, [record("user_1", "a")], who="reader")
+
+    assert r.status_code == 403
+    await debit(client, "user_1", 1)
