@@ -4,6 +4,8 @@ export interface AccessDecision {
   allowed: boolean;
   reason: "ok" | "insufficient_credits" | "past_due" | "unpaid" | "paused" | "disputed" | "negative_balance";
   available: number;
+  cost?: number;
+  usage?: MeteredUsage | null;
 }
 
 export interface Account {
@@ -107,9 +109,11 @@ export interface CaptureResult {
 }
 
 export interface DebitCreate {
-  amount: number;
-  description?: string | null;
-  metadata?: Record<string, string | number | boolean | null>;
+  meter?: unknown;
+  quantity?: unknown;
+  occurred_at?: unknown;
+} | {
+  amount?: unknown;
 }
 
 export interface Delivery {
@@ -258,6 +262,7 @@ export interface LedgerEntry {
   metadata: Record<string, unknown>;
   idempotency_key: string | null;
   actor?: string | null;
+  usage?: MeteredUsage | null;
   created_at: string;
 }
 
@@ -265,6 +270,16 @@ export interface LedgerPage {
   data: Array<LedgerEntry>;
   has_more: boolean;
   next_cursor: string | null;
+}
+
+export interface MeteredUsage {
+  meter: string;
+  quantity: number;
+  occurred_at: string;
+  plan?: string | null;
+  rate_version: number;
+  effective_from: string;
+  unit_price: UnitPrice;
 }
 
 export interface Reservation {
@@ -276,14 +291,16 @@ export interface Reservation {
   expires_at: string;
   description?: string | null;
   metadata?: Record<string, unknown>;
+  usage?: MeteredUsage | null;
   created_at: string;
 }
 
 export interface ReservationCreate {
-  amount: number;
-  ttl_seconds?: number;
-  description?: string | null;
-  metadata?: Record<string, string | number | boolean | null>;
+  meter?: unknown;
+  quantity?: unknown;
+  occurred_at?: unknown;
+} | {
+  amount?: unknown;
 }
 
 export interface ReservationList {
@@ -339,6 +356,11 @@ export interface TopupTrigger {
   threshold: number;
 }
 
+export interface UnitPrice {
+  credits: number;
+  per: number;
+}
+
 export interface Usage {
   account_id: string;
   from: string;
@@ -347,6 +369,15 @@ export interface Usage {
   metadata_key: string | null;
   data: Array<UsageBucket>;
   totals: UsageTotals;
+}
+
+export interface UsageBatch {
+  records: Array<Record<string, unknown>>;
+}
+
+export interface UsageBatchResult {
+  results: Array<UsageResult>;
+  counts: Record<string, number>;
 }
 
 export interface UsageBucket {
@@ -361,6 +392,17 @@ export interface UsageGroup {
   value: string | number | boolean | null;
   credits: number;
   operations: number;
+}
+
+export interface UsageResult {
+  index: number;
+  account_id: string | null;
+  idempotency_key: string | null;
+  status: number;
+  replayed: boolean;
+  entry?: LedgerEntry | null;
+  account?: Account | null;
+  problem?: Record<string, unknown> | null;
 }
 
 export interface UsageTotals {
@@ -457,6 +499,8 @@ export interface Operations {
     };
     query: {
       cost?: number;
+      meter?: string | null;
+      quantity?: number;
     };
     body: undefined;
     response: AccessDecision;
@@ -530,6 +574,16 @@ export interface Operations {
     response: Reservation;
     status: 201;
     idempotencyKey: true;
+  };
+  createUsageBatch: {
+    method: "POST";
+    path: "/v1/usage";
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    body: UsageBatch;
+    response: UsageBatchResult;
+    status: 200;
+    idempotencyKey: false;
   };
   createWebhookEndpoint: {
     method: "POST";
@@ -968,6 +1022,7 @@ export const operations = {
   createDebit: { method: "POST", path: "/v1/accounts/{account_id}/debits", idempotencyKey: true },
   createGrant: { method: "POST", path: "/v1/accounts/{account_id}/grants", idempotencyKey: true },
   createReservation: { method: "POST", path: "/v1/accounts/{account_id}/reservations", idempotencyKey: true },
+  createUsageBatch: { method: "POST", path: "/v1/usage", idempotencyKey: false },
   createWebhookEndpoint: { method: "POST", path: "/v1/webhook-endpoints", idempotencyKey: false },
   deleteWebhookEndpoint: { method: "DELETE", path: "/v1/webhook-endpoints/{endpoint_id}", idempotencyKey: false },
   getAccount: { method: "GET", path: "/v1/accounts/{account_id}", idempotencyKey: false },
