@@ -81,6 +81,7 @@ class Directory:
         end: datetime | None,
         group_by: GroupBy,
         metadata_key: str | None,
+        by_meter: bool = False,
     ) -> read_schemas.Usage:
         now = self.clock.now()
         await load_account(self.repos, account_id, now)
@@ -92,4 +93,5 @@ class Directory:
             group_by=group_by,
             metadata_key=metadata_key,
             now=now,
+            by_meter=by_meter,
         )

@@ -78,12 +78,19 @@ class ReadRepository:
         return await cursor.to_list(None)
 
     async def spending_by_day(
-        self, account_id: str, start: datetime, end: datetime, metadata_key: str | None
+        self,
+        account_id: str,
+        start: datetime,
+        end: datetime,
+        metadata_key: str | None,
+        by_meter: bool = False,
     ) -> list[Doc]:
-        """Debits and captures in [start, end) summed per UTC day (and metadata value): the
-        match is a range of the (account_id, type, created_at) index, the sums are the
-        server's. Amounts are negative: spending is their negated sum."""
+        """Debits and captures in [start, end) summed per UTC day (and metadata value, or
+        meter with its quantity): the match is a range of the (account_id, type, created_at)
+        index, the sums are the server's. Amounts are negative: spending is their negated sum."""
         value: Any = {"$ifNull": [f"$metadata.{metadata_key}", None]} if metadata_key else None
+        if by_meter:
+            value = {"$ifNull": ["$usage.meter", None]}
         pipeline = [
             {
                 "$match": {
@@ -100,6 +107,7 @@ class ReadRepository:
                     },
                     "amount": {"$sum": "$amount"},
                     "operations": {"$sum": 1},
+                    "quantity": {"$sum": {"$ifNull": ["$usage.quantity", 0]}},
                 }
             },
         ]

@@ -23,10 +23,14 @@ class ReservationList(BaseModel):
 
 class UsageGroup(BaseModel):
     value: str | int | bool | None = Field(
-        description="the metadata value (null: entries without the key)"
+        description="the metadata value (null: entries without the key), or with by_meter "
+        "the meter (null: debits and captures by amount)"
     )
     credits: int
     operations: int
+    quantity: int | None = Field(
+        default=None, description="with by_meter: the units of the meter used; null otherwise"
+    )
 
 
 class UsageBucket(BaseModel):
@@ -51,5 +55,6 @@ class Usage(BaseModel):
     to: datetime
     group_by: str
     metadata_key: str | None
+    by_meter: bool = False
     data: list[UsageBucket]
     totals: UsageTotals

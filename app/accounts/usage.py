@@ -55,20 +55,23 @@ class _Sum:
     def __init__(self) -> None:
         self.credits = 0
         self.operations = 0
-        self.groups: dict[tuple[str, Any], list[int]] = defaultdict(lambda: [0, 0])
+        self.groups: dict[tuple[str, Any], list[int]] = defaultdict(lambda: [0, 0, 0])
 
-    def add(self, value: Any, credits: int, operations: int) -> None:
+    def add(self, value: Any, credits: int, operations: int, quantity: int = 0) -> None:
         self.credits += credits
         self.operations += operations
         # The type is part of the key: "1" and 1 are different values of the key.
         group = self.groups[(type(value).__name__, value)]
         group[0] += credits
         group[1] += operations
+        group[2] += quantity
 
-    def groups_view(self) -> list[schemas.UsageGroup]:
+    def groups_view(self, by_meter: bool = False) -> list[schemas.UsageGroup]:
         rows = [
-            schemas.UsageGroup(value=value, credits=c, operations=n)
-            for (_, value), (c, n) in self.groups.items()
+            schemas.UsageGroup(
+                value=value, credits=c, operations=n, quantity=q if by_meter else None
+            )
+            for (_, value), (c, n, q) in self.groups.items()
         ]
         return sorted(rows, key=lambda g: (-g.credits, str(g.value)))
 
@@ -82,29 +85,32 @@ async def usage(
     group_by: GroupBy,
     metadata_key: str | None,
     now: datetime,
+    by_meter: bool = False,
 ) -> schemas.Usage:
     end = end or now
     start = start or end - DEFAULT_SPAN
     if start >= end:
         raise _invalid("from", "must be before to")
+    if by_meter and metadata_key is not None:
+        raise _invalid("by_meter", "split by a metadata key or by meter, not both")
     starts = bucket_range(start, end, group_by)
     first, last = starts[0], next_bucket(starts[-1], group_by)
     sums = {s: _Sum() for s in starts}
     total = _Sum()
-    for row in await reads.spending_by_day(account_id, first, last, metadata_key):
+    for row in await reads.spending_by_day(account_id, first, last, metadata_key, by_meter):
         day = datetime.strptime(row["_id"]["day"], "%Y-%m-%d").replace(tzinfo=UTC)
         value = row["_id"].get("value")
-        credits, operations = -row["amount"], row["operations"]
-        sums[bucket_start(day, group_by)].add(value, credits, operations)
-        total.add(value, credits, operations)
-    split = metadata_key is not None
+        credits, operations, quantity = -row["amount"], row["operations"], row.get("quantity", 0)
+        sums[bucket_start(day, group_by)].add(value, credits, operations, quantity)
+        total.add(value, credits, operations, quantity)
+    split = metadata_key is not None or by_meter
     data = [
         schemas.UsageBucket(
             start=s,
             end=next_bucket(s, group_by),
             credits=sums[s].credits,
             operations=sums[s].operations,
-            groups=sums[s].groups_view() if split else None,
+            groups=sums[s].groups_view(by_meter) if split else None,
         )
         for s in starts
     ]
@@ -114,10 +120,11 @@ async def usage(
         to=last,
         group_by=group_by,
         metadata_key=metadata_key,
+        by_meter=by_meter,
         data=data,
         totals=schemas.UsageTotals(
             credits=total.credits,
             operations=total.operations,
-            groups=total.groups_view() if split else None,
+            groups=total.groups_view(by_meter) if split else None,
         ),
     )

@@ -34,6 +34,7 @@ from app.http.routes import (
     events,
     grants,
     health,
+    rates,
     reservations,
     stripe_events,
     usage,
@@ -273,6 +274,7 @@ def create_app(
     app.include_router(accounts.router)
     app.include_router(reservations.router)
     app.include_router(usage.router)
+    app.include_router(rates.router)
     app.include_router(grants.router)
     app.include_router(stripe_events.router)
     app.include_router(events.router)

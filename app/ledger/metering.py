@@ -13,6 +13,7 @@ from app.billing.pricing import Remainder, charge
 from app.billing.rates import Meter, storage_key
 from app.kit.clock import as_utc
 from app.kit.errors import ValidationFailed
+from app.ledger import schemas
 from app.ledger.repository import Doc
 from app.ledger.schemas import MAX_CREDITS
 
@@ -130,3 +131,69 @@ class RateCard:
             "unit_price": {"credits": unit.credits, "per": unit.per},
         }
         return Priced(amount, usage, left)
+
+    def card(self, now: datetime) -> schemas.RateCardView:
+        """Every meter's version in effect now and those scheduled after it."""
+        data = []
+        for key, meter in sorted(self.meters.items()):
+            current = meter.version_at(now)
+            first = current[0] if current else 1
+            versions = [
+                schemas.RateVersionView(
+                    version=number,
+                    effective_from=version.effective_from,
+                    credits=version.credits,
+                    per=version.per,
+                    plans={
+                        plan: schemas.UnitPrice(credits=p.credits, per=p.per)
+                        for plan, p in version.plans.items()
+                    },
+                    status="current" if current and number == current[0] else "scheduled",
+                )
+                for number, version in enumerate(meter.versions, start=1)
+                if number >= first
+            ]
+            data.append(
+                schemas.MeterRates(
+                    meter=key,
+                    name=meter.name or key,
+                    unit=meter.unit,
+                    rounding=meter.rounding,
+                    versions=versions,
+                )
+            )
+        return schemas.RateCardView(at=now, data=data)
+
+    def for_account(self, account: Doc, now: datetime) -> schemas.AccountRates:
+        """What the account pays now per unit of each meter priced by now, and the next
+        scheduled price for its plan."""
+        plan = account.get("plan")
+        data = []
+        for key, meter in sorted(self.meters.items()):
+            current = meter.version_at(now)
+            if current is None:
+                continue  # not priced yet: listed by GET /v1/rates as scheduled
+            number, version = current
+            scheduled = None
+            if number < len(meter.versions):
+                after = meter.versions[number]
+                price = after.price_for(plan)
+                scheduled = schemas.ScheduledRate(
+                    rate_version=number + 1,
+                    effective_from=after.effective_from,
+                    unit_price=schemas.UnitPrice(credits=price.credits, per=price.per),
+                )
+            price = version.price_for(plan)
+            data.append(
+                schemas.AccountRate(
+                    meter=key,
+                    name=meter.name or key,
+                    unit=meter.unit,
+                    rounding=meter.rounding,
+                    rate_version=number,
+                    effective_from=version.effective_from,
+                    unit_price=schemas.UnitPrice(credits=price.credits, per=price.per),
+                    scheduled=scheduled,
+                )
+            )
+        return schemas.AccountRates(account_id=account["_id"], plan=plan, at=now, data=data)

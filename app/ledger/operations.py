@@ -62,7 +62,7 @@ class Ledger:
         self.max_held = max_held  # MAX_HELD_RESERVATIONS
         # Debits and holds of one account share units of work (GROUP_COMMIT); None: one each.
         self.group = group
-        self.rates = RateCard(catalog)
+        self.rates_card = RateCard(catalog)
 
     # Reads: each expires what is due first (in its own transaction, only when the account
     # says something is), so no answer includes expired credits; no read needs a transaction.
@@ -119,7 +119,7 @@ class Ledger:
         account = await load_account(self.repos, account_id, now)
         usage = None
         if meter is not None:
-            priced = self.rates.price(
+            priced = self.rates_card.price(
                 account, Carried.of(account), meter, quantity, None, now, where="query"
             )
             cost, usage = priced.amount, priced.usage
@@ -208,6 +208,13 @@ class Ledger:
 
         return await self._once(account_id, key, "reserve", req.request(), now, work, 201)
 
+    def rates(self) -> schemas.RateCardView:
+        return self.rates_card.card(self.clock.now())
+
+    async def account_rates(self, account_id: str) -> schemas.AccountRates:
+        now = self.clock.now()
+        return self.rates_card.for_account(await load_account(self.repos, account_id, now), now)
+
     async def usage(
         self, batch: batch_schemas.UsageBatch, actor: str
     ) -> batch_schemas.UsageBatchResult:
@@ -215,7 +222,7 @@ class Ledger:
         now = self.clock.now()
         return await apply_batch(
             self.repos,
-            self.rates,
+            self.rates_card,
             batch.records,
             now,
             actor=actor,
@@ -238,7 +245,9 @@ class Ledger:
         if account is None:
             raise AccountNotFound(f"account {account_id!r} not found")
         carried = Carried.of(account)
-        priced = self.rates.price(account, carried, req.meter, req.quantity, req.occurred_at, now)
+        priced = self.rates_card.price(
+            account, carried, req.meter, req.quantity, req.occurred_at, now
+        )
         carried.put(req.meter, priced.remainder)
         return priced.amount, priced.usage, carried.changes()
 

@@ -425,3 +425,49 @@ class VerifyReport(BaseModel):
     ok: bool
     accounts_checked: int
     problems: list[VerifyProblem]
+
+
+class RateVersionView(BaseModel):
+    version: int
+    effective_from: datetime
+    credits: int
+    per: int
+    plans: dict[str, UnitPrice]
+    status: Literal["current", "scheduled"]
+
+
+class MeterRates(BaseModel):
+    meter: str
+    name: str
+    unit: str
+    rounding: str
+    versions: list[RateVersionView]
+
+
+class RateCardView(BaseModel):
+    at: datetime
+    data: list[MeterRates]
+
+
+class ScheduledRate(BaseModel):
+    rate_version: int
+    effective_from: datetime
+    unit_price: UnitPrice
+
+
+class AccountRate(BaseModel):
+    meter: str
+    name: str
+    unit: str
+    rounding: str
+    rate_version: int
+    effective_from: datetime
+    unit_price: UnitPrice
+    scheduled: ScheduledRate | None
+
+
+class AccountRates(BaseModel):
+    account_id: str
+    plan: str | None
+    at: datetime
+    data: list[AccountRate]

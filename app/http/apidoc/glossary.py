@@ -176,6 +176,8 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "replayed": ("Whether this is the first answer again (same key, same record).", False),
     "problem": ("Why the record was refused (problem+json fields), or null.", None),
     "counts": ("How many records got each status.", {"201": 998, "402": 2}),
+    "by_meter": ("Whether the credits are split by meter.", False),
+    "version": ("The version's number: 1, 2 ... in the card's order.", 2),
 }
 
 # Where a name means something else in one schema.
@@ -269,6 +271,20 @@ BY_SCHEMA: dict[str, tuple[str, Any]] = {
     "AccessDecision.available": ("Credits that may be spent now.", 77),
     "AccessDecision.cost": ("The credits asked about: `cost`, or the meter's price now.", 6),
     "UnitPrice.credits": ("Credits for every `per` units.", 3),
+    "RateVersionView.credits": ("Credits for every `per` units (plans not listed).", 3),
+    "RateVersionView.status": (
+        "current (in effect now) or scheduled (from effective_from on).",
+        "current",
+    ),
+    "MeterRates.name": ("The meter's name for people.", "Image, 1024 px"),
+    "AccountRate.name": ("The meter's name for people.", "Image, 1024 px"),
+    "AccountRate.unit_price": ("What the account pays now: credits for every `per` units.", None),
+    "AccountRate.rate_version": ("The version in effect now.", 1),
+    "AccountRate.effective_from": ("When the price in effect now started (UTC).", T0),
+    "AccountRates.data": ("One price per meter priced by now.", None),
+    "RateCardView.data": ("Every meter of the card.", None),
+    "RateCardView.at": ("The time the card is read at (UTC): what is current then.", T0),
+    "AccountRates.at": ("The time of the prices (UTC).", T0),
     "MeteredUsage.plan": ("The account's plan the price was chosen for, or null.", "pro"),
     "DebitCreate.meter": (
         "Instead of an amount: the meter of the usage (GET /v1/rates), with its quantity.",
@@ -396,6 +412,7 @@ PARAMETERS: dict[str, str] = {
     "cost": "The credits the operation would cost (0 to 10^12).",
     "subscription_status": "Only accounts in this subscription status.",
     "meter": "A meter of the rate card: the cost is what `quantity` of it would be charged now.",
+    "by_meter": "Split the credits by meter, with the quantity of each (not with metadata_key).",
     "quantity": "Units of `meter` (1 to 10^9; default 1).",
     "from": "Start of the window (ISO 8601, included).",
     "to": "End of the window (ISO 8601, excluded).",

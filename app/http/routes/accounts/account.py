@@ -96,3 +96,13 @@ async def check_access(
     price it would be charged now (the answer's `cost` and `usage` say how much and why)."""
     caller.check_account(account_id)
     return await ledger.access(account_id, cost, meter, quantity)
+
+
+@router.get(
+    "/{account_id}/rates", response_model=schemas.AccountRates, operation_id="getAccountRates"
+)
+async def get_account_rates(account_id: AccountId, caller: ReadCaller, ledger: LedgerDep):
+    """What this account pays now for a unit of each meter (its plan's price, or the card's),
+    and the next price scheduled for it: what a frontend shows beside each action."""
+    caller.check_account(account_id)
+    return await ledger.account_rates(account_id)

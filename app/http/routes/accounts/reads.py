@@ -83,10 +83,16 @@ async def get_usage(
     to: Annotated[UtcTime | None, Query()] = None,
     group_by: Annotated[GroupBy, Query()] = "day",
     metadata_key: Annotated[MetadataKey | None, Query()] = None,
+    by_meter: Annotated[bool, Query()] = False,
 ):
     caller.check_account(account_id)
     return await directory.usage(
-        account_id, start=from_, end=to, group_by=group_by, metadata_key=metadata_key
+        account_id,
+        start=from_,
+        end=to,
+        group_by=group_by,
+        metadata_key=metadata_key,
+        by_meter=by_meter,
     )
 
 
