@@ -25,6 +25,7 @@ RULES = [
     (r"await ", ""),
     (r"AsyncCreditLedger", "CreditLedger"),
     (r"AsyncHold", "Hold"),
+    (r"AsyncUsageBatcher", "UsageBatcher"),
     (r"AsyncIterator", "Iterator"),
     (r"__aenter__", "__enter__"),
     (r"__aexit__", "__exit__"),

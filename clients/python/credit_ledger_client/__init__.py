@@ -4,6 +4,7 @@ context managers whose keys come from the job's, lists walked page by page, and 
 verification of the events the service pushes."""
 
 from credit_ledger_client._async import AsyncCreditLedger, AsyncHold
+from credit_ledger_client._batching import AsyncUsageBatcher, UsageBatcher
 from credit_ledger_client._errors import (
     AccessSuspended,
     AccountNotFound,
@@ -33,6 +34,8 @@ from credit_ledger_client._models import (
     LedgerPage,
     Page,
     Reservation,
+    UsageBatchResult,
+    UsageResult,
 )
 from credit_ledger_client._sync import CreditLedger, Hold
 from credit_ledger_client._webhooks import WebhookVerificationFailed, verify_webhook
@@ -44,6 +47,7 @@ __all__ = [
     "AccountNotFound",
     "AsyncCreditLedger",
     "AsyncHold",
+    "AsyncUsageBatcher",
     "CaptureResult",
     "ConnectionFailed",
     "CreditLedger",
@@ -67,6 +71,9 @@ __all__ = [
     "ReservationNotHeld",
     "ServiceUnavailable",
     "Unauthenticated",
+    "UsageBatchResult",
+    "UsageBatcher",
+    "UsageResult",
     "ValidationFailed",
     "WebhookVerificationFailed",
     "verify_webhook",

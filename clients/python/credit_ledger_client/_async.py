@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from credit_ledger_client import _batching
 from credit_ledger_client import _calls as calls
 from credit_ledger_client import _models as m
 from credit_ledger_client._errors import ConnectionFailed, CreditLedgerError
@@ -91,8 +92,17 @@ class AsyncCreditLedger:
     async def account(self, account_id: str) -> m.Account:
         return await self._run(calls.account(account_id))
 
-    async def access(self, account_id: str, cost: int = 1) -> m.AccessDecision:
-        return await self._run(calls.access(account_id, cost))
+    async def access(
+        self,
+        account_id: str,
+        cost: int = 1,
+        *,
+        meter: str | None = None,
+        quantity: int | None = None,
+    ) -> m.AccessDecision:
+        """May the account spend `cost` credits now, or `quantity` of `meter` (the answer's
+        `cost` is then what it would be charged now)."""
+        return await self._run(calls.access(account_id, cost, meter, quantity or 1))
 
     async def grants(self, account_id: str) -> list[m.Grant]:
         """Every grant of the account (all pages)."""
@@ -131,14 +141,40 @@ class AsyncCreditLedger:
     async def debit(
         self,
         account_id: str,
-        amount: int,
+        amount: int | None = None,
         *,
+        meter: str | None = None,
+        quantity: int | None = None,
+        occurred_at: datetime | None = None,
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> m.EntryResult:
+        """Spend `amount` credits, or report `quantity` of `meter` (priced by the service's
+        rate card at `occurred_at`, default now)."""
+        spent = calls.spend(amount, meter, quantity, occurred_at)
         return await self._run(
-            calls.debit(account_id, amount, description, metadata, idempotency_key)
+            calls.debit(account_id, spent, description, metadata, idempotency_key)
+        )
+
+    async def usage(self, records: list[dict[str, Any]]) -> m.UsageBatchResult:
+        """Send up to 1,000 usage records at once (`{account_id, idempotency_key, amount or
+        meter and quantity, occurred_at?, ...}`); each is answered on its own. A batch that
+        failed in transit is safe to send again: each record's key makes it once."""
+        return await self._run(calls.usage(records))
+
+    def batcher(
+        self,
+        *,
+        max_records: int = calls.MAX_BATCH,
+        max_wait: float = 1.0,
+        on_results: _batching.OnResults | None = None,
+    ) -> _batching.AsyncUsageBatcher:
+        """Usage added one by one, sent in batches of `max_records`, or after `max_wait`
+        seconds, whichever comes first: `async with ledger.batcher() as usage: await
+        usage.add(account, meter="image.1024px", quantity=1)`."""
+        return _batching.AsyncUsageBatcher(
+            self, max_records=max_records, max_wait=max_wait, on_results=on_results
         )
 
     async def grant(
@@ -172,15 +208,19 @@ class AsyncCreditLedger:
     async def reserve(
         self,
         account_id: str,
-        amount: int,
+        amount: int | None = None,
         *,
+        meter: str | None = None,
+        quantity: int | None = None,
+        occurred_at: datetime | None = None,
         ttl_seconds: int | None = None,
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> m.Reservation:
+        spent = calls.spend(amount, meter, quantity, occurred_at)
         return await self._run(
-            calls.reserve(account_id, amount, ttl_seconds, description, metadata, idempotency_key)
+            calls.reserve(account_id, spent, ttl_seconds, description, metadata, idempotency_key)
         )
 
     async def capture(
@@ -196,8 +236,10 @@ class AsyncCreditLedger:
     def hold(
         self,
         account_id: str,
-        credits: int,
+        credits: int | None = None,
         *,
+        meter: str | None = None,
+        quantity: int | None = None,
         idempotency_key: str | None = None,
         ttl_seconds: int | None = None,
         description: str | None = None,
@@ -208,9 +250,8 @@ class AsyncCreditLedger:
         await hold.capture(n)`. Give the job's own id as the key: a redelivered job then
         replays the hold and its capture instead of charging twice."""
         keys = calls.hold_keys(idempotency_key)
-        return AsyncHold(
-            self, account_id, credits, ttl_seconds, description, metadata, on_exit, keys
-        )
+        spent = calls.spend(credits, meter, quantity, None)
+        return AsyncHold(self, account_id, spent, ttl_seconds, description, metadata, on_exit, keys)
 
 
 class AsyncHold:
@@ -221,7 +262,7 @@ class AsyncHold:
         self,
         ledger: AsyncCreditLedger,
         account_id: str,
-        credits: int,
+        spent: dict[str, Any],
         ttl_seconds: int | None,
         description: str | None,
         metadata: dict[str, Any] | None,
@@ -229,7 +270,7 @@ class AsyncHold:
         keys: tuple[str, str, str],
     ) -> None:
         self._ledger = ledger
-        self._request = (account_id, credits, ttl_seconds, description, metadata)
+        self._request = (account_id, spent, ttl_seconds, description, metadata)
         self._on_exit = on_exit
         self.idempotency_key, self._capture_key, self._release_key = keys
         self.reservation: m.Reservation | None = None
@@ -242,10 +283,12 @@ class AsyncHold:
         return self.reservation.id
 
     async def __aenter__(self) -> AsyncHold:
-        account_id, credits, ttl, description, metadata = self._request
+        account_id, spent, ttl, description, metadata = self._request
         self.reservation = await self._ledger.reserve(
             account_id,
-            credits,
+            spent.get("amount"),
+            meter=spent.get("meter"),
+            quantity=spent.get("quantity"),
             ttl_seconds=ttl,
             description=description,
             metadata=metadata,

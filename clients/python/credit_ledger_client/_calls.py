@@ -82,13 +82,36 @@ def account(account_id: str) -> Call[m.Account]:
     return Call("GET", f"/v1/accounts/{_seg(account_id)}", lambda d, _: m.Account.from_json(d))
 
 
-def access(account_id: str, cost: int) -> Call[m.AccessDecision]:
+def access(
+    account_id: str, cost: int, meter: str | None = None, quantity: int | None = None
+) -> Call[m.AccessDecision]:
+    params = {"cost": cost} if meter is None else _body(meter=meter, quantity=quantity)
     return Call(
         "GET",
         f"/v1/accounts/{_seg(account_id)}/access",
         lambda d, _: m.AccessDecision.from_json(d),
-        params={"cost": cost},
+        params=params,
     )
+
+
+MAX_BATCH = 1000  # records per POST /v1/usage
+
+
+def spend(
+    amount: int | None, meter: str | None, quantity: int | None, occurred_at: datetime | None
+) -> dict[str, Any]:
+    """The body's spend: an amount, or a meter and a quantity (with its time)."""
+    if (amount is None) == (meter is None) or (meter is None) != (quantity is None):
+        raise ValueError("give an amount, or a meter and a quantity")
+    if occurred_at is not None and meter is None:
+        raise ValueError("occurred_at goes with a meter (it picks the meter's price)")
+    return _body(amount=amount, meter=meter, quantity=quantity, occurred_at=occurred_at)
+
+
+def usage(records: list[dict[str, Any]]) -> Call[m.UsageBatchResult]:
+    if not 1 <= len(records) <= MAX_BATCH:
+        raise ValueError(f"a batch holds 1 to {MAX_BATCH} records")
+    return Call("POST", "/v1/usage", m.UsageBatchResult.from_json, {"records": records})
 
 
 def _page(item: Callable[[dict[str, Any]], T]) -> Callable[[Any, bool], m.Page[T]]:
@@ -135,7 +158,7 @@ def reservation(reservation_id: str) -> Call[m.Reservation]:
 
 def debit(
     account_id: str,
-    amount: int,
+    spent: dict[str, Any],
     description: str | None,
     metadata: dict[str, Any] | None,
     key: str | None,
@@ -144,7 +167,7 @@ def debit(
         "POST",
         f"/v1/accounts/{_seg(account_id)}/debits",
         m.EntryResult.from_json,
-        _body(amount=amount, description=description, metadata=metadata),
+        {**spent, **_body(description=description, metadata=metadata)},
         idempotency_key=key or new_key(),
     )
 
@@ -187,7 +210,7 @@ def adjust(
 
 def reserve(
     account_id: str,
-    amount: int,
+    spent: dict[str, Any],
     ttl_seconds: int | None,
     description: str | None,
     metadata: dict[str, Any] | None,
@@ -197,7 +220,7 @@ def reserve(
         "POST",
         f"/v1/accounts/{_seg(account_id)}/reservations",
         lambda d, _: m.Reservation.from_json(d),
-        _body(amount=amount, ttl_seconds=ttl_seconds, description=description, metadata=metadata),
+        {**spent, **_body(ttl_seconds=ttl_seconds, description=description, metadata=metadata)},
         idempotency_key=key or new_key(),
     )
 

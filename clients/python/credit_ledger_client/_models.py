@@ -73,6 +73,8 @@ class LedgerEntry:
     created_at: datetime
     actor: str | None = None
     seq: int | None = None  # 1, 2, 3 ... per account, in commit order
+    # usage by meter: {meter, quantity, occurred_at, plan, rate_version, unit_price, ...}
+    usage: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LedgerEntry:
@@ -91,6 +93,7 @@ class LedgerEntry:
             created_at=datetime.fromisoformat(data["created_at"]),
             actor=data.get("actor"),
             seq=data.get("seq"),
+            usage=data.get("usage"),
         )
 
 
@@ -132,6 +135,7 @@ class Reservation:
     created_at: datetime
     description: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    usage: dict[str, Any] | None = None  # a hold by meter: what it was priced from
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reservation:
@@ -145,6 +149,7 @@ class Reservation:
             created_at=datetime.fromisoformat(data["created_at"]),
             description=data.get("description"),
             metadata=data.get("metadata") or {},
+            usage=data.get("usage"),
         )
 
 
@@ -185,10 +190,59 @@ class AccessDecision:
     allowed: bool
     reason: str
     available: int
+    cost: int = 0  # the credits asked about, or what the meter's quantity would cost now
+    usage: dict[str, Any] | None = None  # with a meter: how the cost was priced
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AccessDecision:
-        return cls(data["allowed"], data["reason"], data["available"])
+        return cls(
+            data["allowed"],
+            data["reason"],
+            data["available"],
+            data.get("cost", 0),
+            data.get("usage"),
+        )
+
+
+@dataclass(frozen=True)
+class UsageResult:
+    """One record of a batch: status 201 with its entry (replayed: the first answer again),
+    or the refusal (402, 403, 404, 409, 422) as `problem`."""
+
+    index: int
+    status: int
+    replayed: bool
+    account_id: str | None
+    idempotency_key: str | None
+    entry: LedgerEntry | None = None
+    problem: dict[str, Any] | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == 201
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> UsageResult:
+        entry = data.get("entry")
+        return cls(
+            data["index"],
+            data["status"],
+            data["replayed"],
+            data.get("account_id"),
+            data.get("idempotency_key"),
+            LedgerEntry.from_json(entry) if entry else None,
+            data.get("problem"),
+        )
+
+
+@dataclass(frozen=True)
+class UsageBatchResult:
+    results: list[UsageResult]
+    counts: dict[str, int]
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], replayed: bool = False) -> UsageBatchResult:
+        return cls([UsageResult.from_json(r) for r in data["results"]], data["counts"])
 
 
 @dataclass(frozen=True)

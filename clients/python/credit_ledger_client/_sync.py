@@ -12,6 +12,7 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
+from credit_ledger_client import _batching
 from credit_ledger_client import _calls as calls
 from credit_ledger_client import _models as m
 from credit_ledger_client._errors import ConnectionFailed, CreditLedgerError
@@ -90,8 +91,17 @@ class CreditLedger:
     def account(self, account_id: str) -> m.Account:
         return self._run(calls.account(account_id))
 
-    def access(self, account_id: str, cost: int = 1) -> m.AccessDecision:
-        return self._run(calls.access(account_id, cost))
+    def access(
+        self,
+        account_id: str,
+        cost: int = 1,
+        *,
+        meter: str | None = None,
+        quantity: int | None = None,
+    ) -> m.AccessDecision:
+        """May the account spend `cost` credits now, or `quantity` of `meter` (the answer's
+        `cost` is then what it would be charged now)."""
+        return self._run(calls.access(account_id, cost, meter, quantity or 1))
 
     def grants(self, account_id: str) -> list[m.Grant]:
         """Every grant of the account (all pages)."""
@@ -130,13 +140,39 @@ class CreditLedger:
     def debit(
         self,
         account_id: str,
-        amount: int,
+        amount: int | None = None,
         *,
+        meter: str | None = None,
+        quantity: int | None = None,
+        occurred_at: datetime | None = None,
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> m.EntryResult:
-        return self._run(calls.debit(account_id, amount, description, metadata, idempotency_key))
+        """Spend `amount` credits, or report `quantity` of `meter` (priced by the service's
+        rate card at `occurred_at`, default now)."""
+        spent = calls.spend(amount, meter, quantity, occurred_at)
+        return self._run(calls.debit(account_id, spent, description, metadata, idempotency_key))
+
+    def usage(self, records: list[dict[str, Any]]) -> m.UsageBatchResult:
+        """Send up to 1,000 usage records at once (`{account_id, idempotency_key, amount or
+        meter and quantity, occurred_at?, ...}`); each is answered on its own. A batch that
+        failed in transit is safe to send again: each record's key makes it once."""
+        return self._run(calls.usage(records))
+
+    def batcher(
+        self,
+        *,
+        max_records: int = calls.MAX_BATCH,
+        max_wait: float = 1.0,
+        on_results: _batching.OnResults | None = None,
+    ) -> _batching.UsageBatcher:
+        """Usage added one by one, sent in batches of `max_records`, or after `max_wait`
+        seconds, whichever comes first: `with ledger.batcher() as usage: await
+        usage.add(account, meter="image.1024px", quantity=1)`."""
+        return _batching.UsageBatcher(
+            self, max_records=max_records, max_wait=max_wait, on_results=on_results
+        )
 
     def grant(
         self,
@@ -169,15 +205,19 @@ class CreditLedger:
     def reserve(
         self,
         account_id: str,
-        amount: int,
+        amount: int | None = None,
         *,
+        meter: str | None = None,
+        quantity: int | None = None,
+        occurred_at: datetime | None = None,
         ttl_seconds: int | None = None,
         description: str | None = None,
         metadata: dict[str, Any] | None = None,
         idempotency_key: str | None = None,
     ) -> m.Reservation:
+        spent = calls.spend(amount, meter, quantity, occurred_at)
         return self._run(
-            calls.reserve(account_id, amount, ttl_seconds, description, metadata, idempotency_key)
+            calls.reserve(account_id, spent, ttl_seconds, description, metadata, idempotency_key)
         )
 
     def capture(
@@ -191,8 +231,10 @@ class CreditLedger:
     def hold(
         self,
         account_id: str,
-        credits: int,
+        credits: int | None = None,
         *,
+        meter: str | None = None,
+        quantity: int | None = None,
         idempotency_key: str | None = None,
         ttl_seconds: int | None = None,
         description: str | None = None,
@@ -203,7 +245,8 @@ class CreditLedger:
         hold.capture(n)`. Give the job's own id as the key: a redelivered job then
         replays the hold and its capture instead of charging twice."""
         keys = calls.hold_keys(idempotency_key)
-        return Hold(self, account_id, credits, ttl_seconds, description, metadata, on_exit, keys)
+        spent = calls.spend(credits, meter, quantity, None)
+        return Hold(self, account_id, spent, ttl_seconds, description, metadata, on_exit, keys)
 
 
 class Hold:
@@ -214,7 +257,7 @@ class Hold:
         self,
         ledger: CreditLedger,
         account_id: str,
-        credits: int,
+        spent: dict[str, Any],
         ttl_seconds: int | None,
         description: str | None,
         metadata: dict[str, Any] | None,
@@ -222,7 +265,7 @@ class Hold:
         keys: tuple[str, str, str],
     ) -> None:
         self._ledger = ledger
-        self._request = (account_id, credits, ttl_seconds, description, metadata)
+        self._request = (account_id, spent, ttl_seconds, description, metadata)
         self._on_exit = on_exit
         self.idempotency_key, self._capture_key, self._release_key = keys
         self.reservation: m.Reservation | None = None
@@ -235,10 +278,12 @@ class Hold:
         return self.reservation.id
 
     def __enter__(self) -> Hold:
-        account_id, credits, ttl, description, metadata = self._request
+        account_id, spent, ttl, description, metadata = self._request
         self.reservation = self._ledger.reserve(
             account_id,
-            credits,
+            spent.get("amount"),
+            meter=spent.get("meter"),
+            quantity=spent.get("quantity"),
             ttl_seconds=ttl,
             description=description,
             metadata=metadata,
