@@ -31,6 +31,8 @@ def ts_type(schema: dict[str, Any], indent: str = "") -> str:
         return "unknown"
     if "$ref" in schema:
         return _ref(schema["$ref"])
+    if "oneOf" in schema and "properties" in schema:
+        return _union(_branch(schema, option, indent) for option in schema["oneOf"])
     for combined in ("anyOf", "oneOf"):
         if combined in schema:
             return _union(ts_type(option, indent) for option in schema[combined])
@@ -52,6 +54,16 @@ def ts_type(schema: dict[str, Any], indent: str = "") -> str:
     if kind == "array":
         return f"Array<{ts_type(schema.get('items', {}), indent)}>"
     return _object(schema, indent)
+
+
+def _branch(schema: dict[str, Any], option: dict[str, Any], indent: str) -> str:
+    """One branch of an object whose `oneOf` only constrains its properties (which are
+    required, which may not be there: `false`): the object as that branch allows it."""
+    banned = {name for name, rule in option.get("properties", {}).items() if rule is False}
+    properties = {k: v for k, v in schema["properties"].items() if k not in banned}
+    required = [*schema.get("required", []), *option.get("required", [])]
+    rest = {k: v for k, v in schema.items() if k not in ("oneOf", "properties", "required")}
+    return _object({**rest, "properties": properties, "required": required}, indent)
 
 
 def _union(parts) -> str:
@@ -113,7 +125,7 @@ def schema_ts(doc: dict[str, Any]) -> str:
     out = [HEADER]
     for name, schema in doc["components"]["schemas"].items():
         body = ts_type(schema)
-        if body.startswith("{"):
+        if body.startswith("{") and body.endswith("}") and "\n} | {" not in body:
             out.append(f"export interface {name} {body}\n")
         else:
             out.append(f"export type {name} = {body};\n")

@@ -35,6 +35,24 @@ export interface AccountList {
   next_cursor: string | null;
 }
 
+export interface AccountRate {
+  meter: string;
+  name: string;
+  unit: string;
+  rounding: string;
+  rate_version: number;
+  effective_from: string;
+  unit_price: UnitPrice;
+  scheduled: ScheduledRate | null;
+}
+
+export interface AccountRates {
+  account_id: string;
+  plan: string | null;
+  at: string;
+  data: Array<AccountRate>;
+}
+
 export interface AccountUpdate {
   name?: string | null;
   email?: string | null;
@@ -108,13 +126,17 @@ export interface CaptureResult {
   account: Account;
 }
 
-export interface DebitCreate {
-  meter?: unknown;
-  quantity?: unknown;
-  occurred_at?: unknown;
+export type DebitCreate = {
+  amount: number;
+  description?: string | null;
+  metadata?: Record<string, string | number | boolean | null>;
 } | {
-  amount?: unknown;
-}
+  meter: string;
+  quantity: number;
+  occurred_at?: string;
+  description?: string | null;
+  metadata?: Record<string, string | number | boolean | null>;
+};
 
 export interface Delivery {
   id: string;
@@ -272,6 +294,14 @@ export interface LedgerPage {
   next_cursor: string | null;
 }
 
+export interface MeterRates {
+  meter: string;
+  name: string;
+  unit: string;
+  rounding: string;
+  versions: Array<RateVersionView>;
+}
+
 export interface MeteredUsage {
   meter: string;
   quantity: number;
@@ -280,6 +310,20 @@ export interface MeteredUsage {
   rate_version: number;
   effective_from: string;
   unit_price: UnitPrice;
+}
+
+export interface RateCardView {
+  at: string;
+  data: Array<MeterRates>;
+}
+
+export interface RateVersionView {
+  version: number;
+  effective_from: string;
+  credits: number;
+  per: number;
+  plans: Record<string, UnitPrice>;
+  status: "current" | "scheduled";
 }
 
 export interface Reservation {
@@ -295,18 +339,30 @@ export interface Reservation {
   created_at: string;
 }
 
-export interface ReservationCreate {
-  meter?: unknown;
-  quantity?: unknown;
-  occurred_at?: unknown;
+export type ReservationCreate = {
+  amount: number;
+  ttl_seconds?: number;
+  description?: string | null;
+  metadata?: Record<string, string | number | boolean | null>;
 } | {
-  amount?: unknown;
-}
+  meter: string;
+  quantity: number;
+  occurred_at?: string;
+  ttl_seconds?: number;
+  description?: string | null;
+  metadata?: Record<string, string | number | boolean | null>;
+};
 
 export interface ReservationList {
   data: Array<Reservation>;
   has_more: boolean;
   next_cursor: string | null;
+}
+
+export interface ScheduledRate {
+  rate_version: number;
+  effective_from: string;
+  unit_price: UnitPrice;
 }
 
 export interface TimelineItem {
@@ -367,6 +423,7 @@ export interface Usage {
   to: string;
   group_by: string;
   metadata_key: string | null;
+  by_meter?: boolean;
   data: Array<UsageBucket>;
   totals: UsageTotals;
 }
@@ -392,6 +449,7 @@ export interface UsageGroup {
   value: string | number | boolean | null;
   credits: number;
   operations: number;
+  quantity?: number | null;
 }
 
 export interface UsageResult {
@@ -619,6 +677,18 @@ export interface Operations {
     status: 200;
     idempotencyKey: false;
   };
+  getAccountRates: {
+    method: "GET";
+    path: "/v1/accounts/{account_id}/rates";
+    pathParams: {
+      account_id: string;
+    };
+    query: Record<string, never>;
+    body: undefined;
+    response: AccountRates;
+    status: 200;
+    idempotencyKey: false;
+  };
   getAlerts: {
     method: "GET";
     path: "/v1/accounts/{account_id}/alerts";
@@ -667,6 +737,16 @@ export interface Operations {
     status: 200;
     idempotencyKey: false;
   };
+  getRateCard: {
+    method: "GET";
+    path: "/v1/rates";
+    pathParams: Record<string, never>;
+    query: Record<string, never>;
+    body: undefined;
+    response: RateCardView;
+    status: 200;
+    idempotencyKey: false;
+  };
   getReservation: {
     method: "GET";
     path: "/v1/reservations/{reservation_id}";
@@ -705,6 +785,7 @@ export interface Operations {
       to?: string | null;
       group_by?: "day" | "week" | "month";
       metadata_key?: string | null;
+      by_meter?: boolean;
     };
     body: undefined;
     response: Usage;
@@ -1026,10 +1107,12 @@ export const operations = {
   createWebhookEndpoint: { method: "POST", path: "/v1/webhook-endpoints", idempotencyKey: false },
   deleteWebhookEndpoint: { method: "DELETE", path: "/v1/webhook-endpoints/{endpoint_id}", idempotencyKey: false },
   getAccount: { method: "GET", path: "/v1/accounts/{account_id}", idempotencyKey: false },
+  getAccountRates: { method: "GET", path: "/v1/accounts/{account_id}/rates", idempotencyKey: false },
   getAlerts: { method: "GET", path: "/v1/accounts/{account_id}/alerts", idempotencyKey: false },
   getAutoTopup: { method: "GET", path: "/v1/accounts/{account_id}/auto-topup", idempotencyKey: false },
   getBalanceAt: { method: "GET", path: "/v1/accounts/{account_id}/balance", idempotencyKey: false },
   getMetrics: { method: "GET", path: "/metrics", idempotencyKey: false },
+  getRateCard: { method: "GET", path: "/v1/rates", idempotencyKey: false },
   getReservation: { method: "GET", path: "/v1/reservations/{reservation_id}", idempotencyKey: false },
   getTimeline: { method: "GET", path: "/v1/accounts/{account_id}/timeline", idempotencyKey: false },
   getUsage: { method: "GET", path: "/v1/accounts/{account_id}/usage", idempotencyKey: false },
