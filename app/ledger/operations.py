@@ -263,7 +263,7 @@ class Ledger:
         """A debit or hold through group commit: its key looked up alone, then applied in the
         account's next unit of work, with the requests that arrive beside it."""
         group = self.group
-        assert group is not None
+        assert group is not None and req.amount is not None  # usage by meter is priced alone
         print_ = fingerprint(operation, req.request())
         spend = Spend(
             kind="hold" if operation == "reserve" else "debit",
