@@ -15,7 +15,7 @@ from bench.calls import count_calls
 from bench.hot import acceptance as hot_acceptance
 from bench.hot import hot_account
 from bench.hot import table as hot_table
-from bench.runner import run
+from bench.runner import Result, run
 from bench.scenarios import Service
 from bench.server import started_service
 from bench.volume import volume
@@ -138,6 +138,9 @@ async def measure(service: Service, args: argparse.Namespace) -> None:
             await run(name, service.connect, op, connections=conns, seconds=seconds, warmup=1)
         )
     emit("## Throughput", "", *report.throughput_table(results, floor), "")
+    usage = await measure_usage(service, args)
+    by_name = {r.name: r for r in results}
+    emit("## Usage in batches", "", *report.usage_table(usage, floor, by_name.get("debit")), "")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     stages = []
     if sizes:
@@ -149,7 +152,42 @@ async def measure(service: Service, args: argparse.Namespace) -> None:
             *report.volume_table(stages),
             "",
         )
-    emit("## Acceptance", "", *report.acceptance({r.name: r for r in results}, floor, stages), "")
+    emit(
+        "## Acceptance",
+        "",
+        *report.acceptance(by_name, floor, stages),
+        *report.usage_acceptance(usage, by_name.get("debit")),
+        "",
+    )
+
+
+USAGE_SIZES = (100, 1000)
+
+
+async def measure_usage(service: Service, args: argparse.Namespace) -> list[tuple[int, Result]]:
+    """Batches of usage records beside single debits: a few connections (a batch already keeps
+    the server busy), each sending its next batch when the last is answered."""
+    conn = service.connect()
+    for n in range(scenarios.USAGE_ACCOUNTS):
+        await service.fund(conn, service.account(f"usage_{n}"))
+    await conn.close()
+    measured = []
+    for size in USAGE_SIZES:
+        print(f"  usage batches of {size}...", file=sys.stderr)
+        op = scenarios.usage_batch(service, size)
+        result = await run(
+            f"usage, batches of {size:,}",
+            service.connect,
+            op,
+            connections=USAGE_CONNECTIONS,
+            seconds=args.seconds,
+            warmup=1,
+        )
+        measured.append((size, result))
+    return measured
+
+
+USAGE_CONNECTIONS = 4
 
 
 async def hot(args: argparse.Namespace) -> None:

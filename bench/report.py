@@ -115,3 +115,39 @@ def tail_acceptance(debits: Result) -> list[str]:
     spread = debits.percentile(99) / debits.percentile(50)
     ok = spread <= 5 and not debits.errors
     return [f"- [{'x' if ok else ' '}] tail: debit p99 {spread:.1f} x p50 (<= 5)"]
+
+
+def usage_table(usage: list[tuple[int, Result]], floor: Result, debit: Result | None) -> list[str]:
+    lines = [
+        "| scenario | conns | batches/s | records/s | x single debits | x floor | p50 ms | "
+        "p99 ms | errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for size, r in usage:
+        records = r.throughput * size
+        vs_debit = records / debit.throughput if debit and debit.throughput else float("nan")
+        vs_floor = records / floor.throughput if floor.throughput else float("nan")
+        lines.append(
+            f"| {r.name} | {r.connections} | {r.throughput:,.1f} | {records:,.0f} | "
+            f"{vs_debit:.1f} | {vs_floor:.2f} | {r.percentile(50):.0f} | "
+            f"{r.percentile(99):.0f} | {r.errors} |"
+        )
+    first = next((r.first_error for _, r in usage if r.first_error), None)
+    if first:
+        lines.append(f"\nfirst error: {first}")
+    return lines
+
+
+def usage_acceptance(usage: list[tuple[int, Result]], debit: Result | None) -> list[str]:
+    checks = []
+    for size, r in usage:
+        if size == 1000 and debit and debit.throughput:
+            ratio = r.throughput * size / debit.throughput
+            checks.append(
+                (
+                    f"usage records/s in batches of 1,000 {ratio:.1f} x single debits/s "
+                    f"(>= 10), {r.errors} errors",
+                    ratio >= 10 and not r.errors,
+                )
+            )
+    return [f"- [{'x' if ok else ' '}] {text}" for text, ok in checks]

@@ -66,6 +66,33 @@ def debit(service: Service, account: str, tag: str = "debit") -> Op:
     return op
 
 
+USAGE_ACCOUNTS = 100  # a batch's records are spread over this many accounts
+
+
+def usage_batch(service: Service, size: int) -> Op:
+    """POST /v1/usage with `size` records of image.1024px (the example card's meter), spread
+    over USAGE_ACCOUNTS accounts: one op is one batch; records/s is ops/s x size."""
+    accounts = [service.account(f"usage_{n}") for n in range(USAGE_ACCOUNTS)]
+
+    async def op(conn: Connection, n: int) -> tuple[bool, str | None]:
+        records = [
+            {
+                "account_id": accounts[i % USAGE_ACCOUNTS],
+                "idempotency_key": f"bench-{service.run}-usage{size}-{n}-{i}",
+                "meter": "image.1024px",
+                "quantity": 1,
+            }
+            for i in range(size)
+        ]
+        body = json.dumps({"records": records}).encode()
+        status, answer = await conn.request("POST", "/v1/usage", body)
+        if status == 200 and b'"201":' + str(size).encode() not in answer.replace(b" ", b""):
+            return False, f"not every record debited: {answer[-200:]!r}"
+        return expect(status, 200, answer)
+
+    return op
+
+
 def hold_and_capture(service: Service, account: str) -> Op:
     body = json.dumps({"amount": 2, "ttl_seconds": 600}).encode()
     path = f"/v1/accounts/{account}/reservations"

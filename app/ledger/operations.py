@@ -215,18 +215,28 @@ class Ledger:
         now = self.clock.now()
         return self.rates_card.for_account(await load_account(self.repos, account_id, now), now)
 
-    async def usage(
-        self, batch: batch_schemas.UsageBatch, actor: str
-    ) -> batch_schemas.UsageBatchResult:
-        """A batch of usage records, each a debit under its own key (see usage_batch.py)."""
+    async def usage(self, batch: batch_schemas.UsageBatch, actor: str) -> dict[str, Any]:
+        """A batch of usage records, each a debit under its own key (see usage_batch.py),
+        answered as batch_schemas.UsageBatchResult (JSON values)."""
         now = self.clock.now()
+        accounts: dict[tuple[str, int], dict[str, Any]] = {}
+
+        def answer(entry: Doc, after: Doc) -> dict[str, Any]:
+            # A single debit's answer; the account is shown once per unit of work, then each
+            # record's balance on it (the records of a unit differ only in that).
+            shown = accounts.get((after["_id"], after["seq"]))
+            if shown is None:
+                shown = account_view(after, now).model_dump(mode="json")
+                accounts[(after["_id"], after["seq"])] = shown
+            account = {
+                **shown,
+                "balance": after["balance"],
+                "available": after["balance"] - after["reserved"],
+            }
+            return {"entry": entry_view(entry).model_dump(mode="json"), "account": account}
+
         return await apply_batch(
-            self.repos,
-            self.rates_card,
-            batch.records,
-            now,
-            actor=actor,
-            answer=lambda entry, after: _entry_with_account(entry, after, now),
+            self.repos, self.rates_card, batch.records, now, actor=actor, answer=answer
         )
 
     async def _priced(

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from pymongo.errors import DuplicateKeyError
 
 from app.kit.errors import DomainError, IdempotencyKeyReused, InvalidIdempotencyKey
-from app.ledger.batch_schemas import UsageBatchResult, UsageRecord, UsageResult
+from app.ledger.batch_schemas import UsageRecord
 from app.ledger.debits import Spend, Spent, debit_group
 from app.ledger.expiry import after_expiry
 from app.ledger.idempotency import check_caller_key, fingerprint, replayed
@@ -23,6 +23,9 @@ from app.storage.database import Session
 
 # A stored answer for a new record: (status, body) of the debit it made.
 Answer = Callable[[Doc, Doc], dict[str, Any]]
+# One record's answer, as batch_schemas.UsageResult says (plain dicts: a batch answers 1,000
+# of them, and the answer is already made of JSON values).
+UsageResult = dict[str, Any]
 
 
 @dataclass
@@ -41,7 +44,7 @@ async def apply_batch(
     *,
     actor: str,
     answer: Answer,
-) -> UsageBatchResult:
+) -> dict[str, Any]:
     """Every record answered: 201 (debited, or the first answer again), or the refusal a debit
     of it alone would get (402, 403, 404, 409, 422). A refused record never holds back
     another, and writes nothing."""
@@ -49,7 +52,7 @@ async def apply_batch(
     groups: dict[str, list[_Record]] = {}
     for index, raw in enumerate(records):
         parsed = _parse(index, raw)
-        if isinstance(parsed, UsageResult):
+        if isinstance(parsed, dict):
             results[index] = parsed
             continue
         print_ = fingerprint("debit", parsed.request())
@@ -60,8 +63,8 @@ async def apply_batch(
     answered = [result for result in results if result is not None]
     counts: dict[str, int] = {}
     for result in answered:
-        counts[str(result.status)] = counts.get(str(result.status), 0) + 1
-    return UsageBatchResult(results=answered, counts=counts)
+        counts[str(result["status"])] = counts.get(str(result["status"]), 0) + 1
+    return {"results": answered, "counts": counts}
 
 
 def _parse(index: int, raw: dict[str, Any]) -> UsageRecord | UsageResult:
@@ -98,14 +101,7 @@ def _parse(index: int, raw: dict[str, Any]) -> UsageRecord | UsageResult:
         "code": "validation_error",
         "errors": errors,
     }
-    return UsageResult(
-        index=index,
-        account_id=account_id,
-        idempotency_key=key,
-        status=422,
-        replayed=False,
-        problem=problem,
-    )
+    return _shaped(index, account_id, key, 422, False, problem=problem)
 
 
 async def _apply_group(
@@ -210,15 +206,15 @@ def _repeat(item: _Record, first: _Record) -> UsageResult:
             item,
             IdempotencyKeyReused("this idempotency key was already used with a different request"),
         )
-    if first.result.status != 201:
-        return first.result.model_copy(update={"index": item.index})
-    return first.result.model_copy(update={"index": item.index, "replayed": True})
+    if first.result["status"] != 201:
+        return {**first.result, "index": item.index}
+    return {**first.result, "index": item.index, "replayed": True}
 
 
 async def _replays_of_refused(repos: Repositories, account_id: str, fresh: list[_Record]) -> None:
     """A refused record whose key a concurrent request used meanwhile (its retry committed
     first and spent the balance) gets that request's answer, as a single debit would."""
-    refused = [i for i in fresh if i.result is not None and i.result.status != 201]
+    refused = [i for i in fresh if i.result is not None and i.result["status"] != 201]
     if not refused:
         return
     stored = await repos.idempotency.get_many(
@@ -231,15 +227,39 @@ async def _replays_of_refused(repos: Repositories, account_id: str, fresh: list[
 
 
 def _result(item: _Record, status: int, body: dict[str, Any], *, replayed: bool) -> UsageResult:
-    return UsageResult(
-        index=item.index,
-        account_id=item.record.account_id,
-        idempotency_key=item.record.idempotency_key,
-        status=status,
-        replayed=replayed,
+    record = item.record
+    return _shaped(
+        item.index,
+        record.account_id,
+        record.idempotency_key,
+        status,
+        replayed,
         entry=body.get("entry"),
         account=body.get("account"),
     )
+
+
+def _shaped(
+    index: int,
+    account_id: str | None,
+    key: str | None,
+    status: int,
+    replayed: bool,
+    *,
+    entry: Doc | None = None,
+    account: Doc | None = None,
+    problem: Doc | None = None,
+) -> UsageResult:
+    return {
+        "index": index,
+        "account_id": account_id,
+        "idempotency_key": key,
+        "status": status,
+        "replayed": replayed,
+        "entry": entry,
+        "account": account,
+        "problem": problem,
+    }
 
 
 def _refused(item: _Record, refused: DomainError) -> UsageResult:
@@ -251,11 +271,12 @@ def _refused(item: _Record, refused: DomainError) -> UsageResult:
         "code": refused.code,
         **refused.extra,
     }
-    return UsageResult(
-        index=item.index,
-        account_id=item.record.account_id,
-        idempotency_key=item.record.idempotency_key,
-        status=refused.status,
-        replayed=False,
+    record = item.record
+    return _shaped(
+        item.index,
+        record.account_id,
+        record.idempotency_key,
+        refused.status,
+        False,
         problem=problem,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.http.auth import ReadCaller
-from app.http.routes.common import LedgerDep
+from app.http.deps import LedgerDep
 from app.ledger import schemas
 
 router = APIRouter(tags=["rates"])
