@@ -234,3 +234,38 @@ async def test_a_field_whose_bucket_retired_is_still_scanned_at_size(app, db):
     assert db.engine.scanner.applies(raw, {"account_id": "a"}) is False  # 4 documents
     db.engine.scanner.above = 2
     assert db.engine.scanner.applies(raw, {"account_id": "a"}) is True
+
+
+def test_the_partial_filters_python_answers_agree_with_mongomocks_matcher():
+    from datetime import UTC, datetime
+
+    from mongomock.filtering import filter_applies
+
+    from app.storage.embedded.fast import in_partial
+
+    partials = [
+        {"idempotency_key": {"$type": "string"}},
+        {"seq": {"$gt": 0}},
+        {"body": {"$exists": True}},
+        {"body": {"$exists": False}},
+    ]
+    values = [
+        None,
+        "k",
+        "",
+        0,
+        1,
+        -1,
+        2.5,
+        0.0,
+        True,
+        False,
+        [1],
+        ["k"],
+        {"a": 1},
+        datetime.now(UTC),
+    ]
+    docs = [{}] + [{field: v} for field in ("idempotency_key", "seq", "body") for v in values]
+    for partial in partials:
+        for doc in docs:
+            assert in_partial(partial, doc) == filter_applies(partial, doc), (partial, doc)
