@@ -165,8 +165,9 @@ USAGE_SIZES = (100, 1000)
 
 
 async def measure_usage(service: Service, args: argparse.Namespace) -> list[tuple[int, Result]]:
-    """Batches of usage records beside single debits: a few connections (a batch already keeps
-    the server busy), each sending its next batch when the last is answered."""
+    """Batches of usage records beside single debits: one connection (a worker flushing its
+    queue; a batch keeps the server busy by itself, and two batches over the same accounts at
+    once would conflict and re-run), sending its next batch when the last is answered."""
     conn = service.connect()
     for n in range(scenarios.USAGE_ACCOUNTS):
         await service.fund(conn, service.account(f"usage_{n}"))
@@ -187,7 +188,7 @@ async def measure_usage(service: Service, args: argparse.Namespace) -> list[tupl
     return measured
 
 
-USAGE_CONNECTIONS = 4
+USAGE_CONNECTIONS = 1  # one worker flushing: two batches over the same accounts would conflict
 
 
 async def hot(args: argparse.Namespace) -> None:

@@ -29,7 +29,9 @@ class UsageGroup(BaseModel):
     credits: int
     operations: int
     quantity: int | None = Field(
-        default=None, description="with by_meter: the units of the meter used; null otherwise"
+        default=None,
+        description="with by_meter: the units of the meter used (left out otherwise)",
+        exclude_if=lambda value: value is None,
     )
 
 

@@ -112,9 +112,7 @@ async def _together(service: Service, client, sent, max_held: int) -> list[tuple
                 amount=amount,
                 now=service.clock.now(),
                 key=f"k{n}",
-                fingerprint=fingerprint(
-                    "debit" if kind == "debit" else "reserve", req.model_dump(mode="json")
-                ),
+                fingerprint=fingerprint("debit" if kind == "debit" else "reserve", req.request()),
                 actor="admin",
                 description=req.description,
                 metadata=req.metadata,
