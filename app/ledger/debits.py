@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 from app.billing.repository import rerun
 from app.kit.errors import AccountNotFound, DomainError, InsufficientCredits
 from app.ledger.access import available, ensure_can_spend, spend_guard, spending_figures
-from app.ledger.documents import AccountDoc, EntryDoc
+from app.ledger.documents import AccountDoc, EntryDoc, GrantPart
 from app.ledger.entries import ledger_entry, position
 from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.metering import Carried, RateCard
@@ -119,7 +119,7 @@ class Spend:
 
 
 # Per record: the entry and the account right after it, or what refused it.
-Spent = tuple[Doc, Doc] | DomainError
+Spent = tuple[EntryDoc, Doc] | DomainError
 
 
 async def debit_group(
@@ -144,7 +144,7 @@ async def debit_group(
     if is_due(account, now):
         raise ExpiryDue(account_id)
     carried = Carried.of(account)
-    state = dict(account)
+    state: Doc = dict(account)
     outcomes: list[Spent | None] = []
     accepted: list[tuple[int, Spend, int, Doc | None]] = []  # (position, spend, credits, usage)
     for spend in spends:
@@ -180,12 +180,12 @@ async def _record(
     session: Session,
     repos: Repositories,
     account_id: str,
-    before: Doc,
+    before: AccountDoc,
     carried: Carried,
     accepted: list[tuple[int, Spend, int, Doc | None]],
     now: datetime,
     actor: str,
-) -> list[tuple[int, Doc, Doc]]:
+) -> list[tuple[int, EntryDoc, Doc]]:
     """The accepted debits' writes: the account, the grants, the entries."""
     spent = sum(amount for _, _, amount, _ in accepted)
     moved, read = carried.changes()
@@ -208,8 +208,8 @@ async def _record(
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
     parts = iter(_split(taken, [amount for _, _, amount, _ in accepted]))
     balance = after["balance"] + spent
-    written: list[tuple[int, Doc, Doc]] = []
-    entries: list[Doc] = []
+    written: list[tuple[int, EntryDoc, Doc]] = []
+    entries: list[EntryDoc] = []
     for number, (index, spend, amount, usage) in enumerate(accepted):
         balance -= amount
         extra: dict[str, Any] = {"usage": usage} if usage else {}
@@ -233,12 +233,12 @@ async def _record(
     return written
 
 
-def _split(taken: list[Doc], amounts: list[int]) -> list[list[Doc]]:
+def _split(taken: list[GrantPart], amounts: list[int]) -> list[list[GrantPart]]:
     """What each debit took from each grant, in order, out of what all of them took."""
-    pool = [dict(part) for part in taken]
-    parts: list[list[Doc]] = []
+    pool: list[GrantPart] = [GrantPart(**part) for part in taken]
+    parts: list[list[GrantPart]] = []
     for amount in amounts:
-        mine: list[Doc] = []
+        mine: list[GrantPart] = []
         while amount:
             head = pool[0]
             take = min(-head["amount"], amount)

@@ -164,7 +164,7 @@ class RateCard:
             )
         return schemas.RateCardView(at=now, data=data)
 
-    def for_account(self, account: Doc, now: datetime) -> schemas.AccountRates:
+    def for_account(self, account: Mapping[str, Any], now: datetime) -> schemas.AccountRates:
         """What the account pays now per unit of each meter priced by now, and the next
         scheduled price for its plan."""
         plan = account.get("plan")

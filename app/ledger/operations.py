@@ -221,7 +221,7 @@ class Ledger:
         now = self.clock.now()
         accounts: dict[tuple[str, int], dict[str, Any]] = {}
 
-        def answer(entry: Doc, after: Doc) -> dict[str, Any]:
+        def answer(entry: EntryDoc, after: Doc) -> dict[str, Any]:
             # A single debit's answer; the account is shown once per unit of work, then each
             # record's balance on it (the records of a unit differ only in that).
             shown = accounts.get((after["_id"], after["seq"]))

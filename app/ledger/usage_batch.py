@@ -15,6 +15,7 @@ from pymongo.errors import DuplicateKeyError
 from app.kit.errors import DomainError, IdempotencyKeyReused, InvalidIdempotencyKey
 from app.ledger.batch_schemas import UsageRecord
 from app.ledger.debits import Spend, Spent, debit_group
+from app.ledger.documents import EntryDoc
 from app.ledger.expiry import after_expiry
 from app.ledger.idempotency import check_caller_key, fingerprint, replayed
 from app.ledger.metering import RateCard
@@ -22,7 +23,7 @@ from app.ledger.repository import Doc, Repositories
 from app.storage.database import Session
 
 # A stored answer for a new record: (status, body) of the debit it made.
-Answer = Callable[[Doc, Doc], dict[str, Any]]
+Answer = Callable[[EntryDoc, Doc], dict[str, Any]]
 # One record's answer, as batch_schemas.UsageResult says (plain dicts: a batch answers 1,000
 # of them, and the answer is already made of JSON values).
 UsageResult = dict[str, Any]
