@@ -7,10 +7,16 @@ import pytest
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import OperationFailure
 
-from app.ledger.repository import SPENDING_ORDER, GrantRepository, LedgerRepository
+from app.ledger.repository import (
+    SPENDING_ORDER,
+    GrantRepository,
+    IdempotencyRepository,
+    LedgerRepository,
+)
 from app.storage.database import (
     CUSTOMERS,
     GRANTS,
+    IDEMPOTENCY,
     INDEXES,
     LEDGER,
     RESERVATIONS,
@@ -76,6 +82,18 @@ async def test_ledger_key_look_up_uses_the_partial_unique_index(client, db):
 
     assert "COLLSCAN" not in stages
     assert names == {"account_idempotency_key"}
+
+
+@pytest.mark.real_server
+async def test_a_usage_batchs_key_look_up_uses_the_id_index(client, db):
+    await make_account(client, "user_1", 10)
+
+    stages, names = await _winning(
+        db.db[IDEMPOTENCY], IdempotencyRepository.keys_query("user_1", ["a", "b"])
+    )
+
+    assert "COLLSCAN" not in stages
+    assert names == {"_id_"}
 
 
 @pytest.mark.real_server

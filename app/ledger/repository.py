@@ -693,11 +693,18 @@ class IdempotencyRepository:
 
     async def get_many(self, session: Session, account_id: str, keys: list[str]) -> dict[str, Doc]:
         """The records of these keys of one account, by key: one call for a batch's group."""
-        ids = [self._id(account_id, key) for key in keys]
-        found = await self.col.find(
-            {"_id": {"$in": ids}, "account_id": account_id}, session=session
-        ).to_list(None)
+        found = await self.col.find(self.keys_query(account_id, keys), session=session).to_list(
+            None
+        )
         return {doc["key"]: doc for doc in found}
+
+    @classmethod
+    def keys_query(cls, account_id: str, keys: list[str]) -> Doc:
+        """Records by `_id` (its index), with the account that names their shard."""
+        return {
+            "_id": {"$in": [cls._id(account_id, key) for key in keys]},
+            "account_id": account_id,
+        }
 
     async def drop_answers(self, before: datetime, now: datetime) -> int:
         """Forget the stored answers of keys used before `before`; the keys themselves (and
