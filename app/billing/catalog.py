@@ -237,8 +237,8 @@ class Catalog(_Model):
         for key, meter in self.meters.items():
             if meter.key != key:
                 problems.append(f"meters.{key}.key: must match the table name (or be left out)")
-            for plan in sorted(meter.plans_named() - set(self.plans)):
-                problems.append(f"meters.{key}: names plan {plan!r}, which is not in [plans]")
+            for unknown in sorted(meter.plans_named() - set(self.plans)):
+                problems.append(f"meters.{key}: names plan {unknown!r}, which is not in [plans]")
         if problems:
             raise PydanticCustomError("catalog_conflict", "\n".join(problems))
         return self
