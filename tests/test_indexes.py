@@ -7,6 +7,7 @@ import pytest
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import OperationFailure
 
+from app.http.app import create_app
 from app.ledger.repository import (
     SPENDING_ORDER,
     GrantRepository,
@@ -199,3 +200,17 @@ async def test_an_index_whose_options_changed_stops_start_up_naming_it(db):
     assert "'account_idempotency_key' on 'ledger_entries'" in message
     assert "unique, partialFilterExpression" in message
     assert "dropIndex" in message
+
+
+async def test_a_service_whose_index_options_changed_does_not_start(db, settings, clock):
+    keys = [("account_id", ASCENDING), ("idempotency_key", ASCENDING)]
+    await db.db[LEDGER].create_index(keys, name="account_idempotency_key")  # not unique
+    application = create_app(settings, db=db, clock=clock, sweeper=False)
+    served = False
+
+    with pytest.raises(IndexOptionsChanged) as stopped:
+        async with application.router.lifespan_context(application):
+            served = True  # 503s until stopped, the reason in a background task: no start
+
+    assert not served
+    assert "dropIndex" in str(stopped.value)

@@ -171,11 +171,18 @@ def create_app(
             from app.storage.embedded import freeze_after_full_collections  # dev only
 
             freeze_after_full_collections()  # this process holds the embedded database
-        background.append(asyncio.create_task(prepare_then_work()))
+        preparing = asyncio.create_task(prepare_then_work())
+        background.append(preparing)
         # Serve once the first attempt has ended: ready when the database answers at once,
-        # otherwise 503s while the attempts go on in the background.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(services.readiness.first_attempt.wait(), START_WAIT_SECONDS)
+        # otherwise 503s while the attempts go on in the background. An error no retry can
+        # mend (an index whose options changed) stops the start.
+        attempted = asyncio.create_task(services.readiness.first_attempt.wait())
+        await asyncio.wait(
+            {preparing, attempted}, timeout=START_WAIT_SECONDS, return_when="FIRST_COMPLETED"
+        )
+        attempted.cancel()
+        if preparing.done() and preparing.exception() is not None:
+            await preparing
         try:
             yield
         finally:

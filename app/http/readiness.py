@@ -68,6 +68,10 @@ class Readiness:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, MAX_RETRY_SECONDS)
                 continue
+            except Exception:
+                # No retry mends it (an index whose options changed): said now, not at shutdown.
+                log.exception("start-up stopped at %s", name)
+                raise
             done += 1
         self.missing, self.reason = [], "ready"
         self.first_attempt.set()
