@@ -1,7 +1,9 @@
-"""Equality buckets for the embedded engine: for a few fields, a map from each value to the
-`_id`s of the documents holding it, kept by every write, so that a query by account (or by
-`dispatched: false`) costs the documents it may match, not the collection. See design.md,
-"The embedded engine at volume". A real server is not touched by any of this."""
+"""Equality buckets for the embedded engine: for the fields that lead an index of the
+collection (what its queries filter by equality), a map from each value to the `_id`s of the
+documents holding it, kept by every write, so that a query by account (or by
+`dispatched: false`) costs the documents it may match, not the collection. No field name of
+the service is written here: the declared indexes say which. See design.md, "The embedded
+engine at volume". A real server is not touched by any of this."""
 
 from __future__ import annotations
 
@@ -10,17 +12,21 @@ from typing import Any
 
 from bson import ObjectId
 
-from app.storage.embedded.internals import documents_of, live_documents, private_state
+from app.storage.embedded.internals import (
+    documents_of,
+    indexes_of,
+    live_documents,
+    private_state,
+)
 
 _BUCKETS = "_credit_ledger_buckets"
 _MIXED = object()  # a field whose bucket cannot answer (a document holds an array there)
 
 
-# Fields whose equality (`account_id: "..."`, `dispatched: false`) finds its documents in a
-# bucket, a map from each value to the `_id`s that hold it, kept by every write.
-BUCKETED = frozenset(
-    {"account_id", "dispatched", "status", "expired", "endpoint_id", "customer_id"}
-)
+def bucketed(store: Any) -> set[str]:
+    """The fields whose equality finds its documents in a bucket: the first field of each
+    index but `_id` (a handful of indexes: worked out per query, never stale)."""
+    return {index["key"][0][0] for index in indexes_of(store).values()} - {"_id"}
 
 
 def all_documents(store: Any) -> list:
@@ -32,7 +38,7 @@ def bucket(store: Any, field: str, value: str | bool) -> list | None:
     """The documents that hold `value` in `field`, from the field's bucket (None: the field has
     none). An `_id` is kept until a read finds its document gone or holding another value; a
     write that gives a document the value again puts it back (see `remember`)."""
-    if field not in BUCKETED:
+    if field not in bucketed(store):
         return None
     buckets: dict = private_state(store).setdefault(_BUCKETS, {})
     values = buckets.get(field)
@@ -56,9 +62,10 @@ def bucket(store: Any, field: str, value: str | bool) -> list | None:
 def bucket_size(store: Any, equal: list[tuple[str, str | bool]]) -> int | None:
     """How many documents (at most) the first bucketed equality leaves (None: none is)."""
     buckets: dict = private_state(store).get(_BUCKETS, {})
+    fields = bucketed(store)
     for field, value in equal:
         values = buckets.get(field)
-        if field in BUCKETED and values is None:  # never asked yet: filled now
+        if field in fields and values is None:  # never asked yet: filled now
             found = bucket(store, field, value)
             if found is not None:
                 return len(found)

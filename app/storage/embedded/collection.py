@@ -21,10 +21,9 @@ from pymongo.results import (
 )
 
 from app.storage.documents import Doc
-from app.storage.embedded.copies import answer_copy, copy_document
+from app.storage.embedded import internals
+from app.storage.embedded.copies import copy_document
 from app.storage.embedded.engine import EmbeddedEngine, Unit
-from app.storage.embedded.fast import stored_match
-from app.storage.embedded.internals import documents_of, store_of, update_one_parts
 from app.storage.embedded.scan import ScanCursor, by_ids
 
 T = TypeVar("T")
@@ -116,18 +115,13 @@ class EmbeddedCollection:
         **kwargs: Any,
     ) -> Doc | None:
         reader = await self._enter(session, "find_one")
-        if self._scans(filter):
+        if self._scans(filter) or (
+            sort and self.engine.scanner.applies(self.raw, filter, page=True)
+        ):
             cursor = ScanCursor(self, filter, projection, kwargs, None)
             found = await (cursor.sort(sort) if sort else cursor).limit(1).collect(reader, 1)
             return found[0] if found else None
-        return self.seen(reader, lambda: self._find_one(filter, projection, sort, kwargs))
-
-    def _find_one(self, filter: Any, projection: Any, sort: Any, kwargs: Doc) -> Doc | None:
-        if projection is None and sort is None and not kwargs:
-            stored = stored_match(self.raw, filter)
-            if stored is not NotImplemented:  # one `_id`: no cursor, one copy
-                return None if stored is None else answer_copy(self.raw, stored)
-        return self.raw.find_one(filter, projection, sort=sort, **kwargs)
+        return self.seen(reader, lambda: self.raw.find_one(filter, projection, sort=sort, **kwargs))
 
     async def count_documents(self, filter: Doc, *, session: Any = None, **kwargs: Any) -> int:
         reader = await self._enter(session, "count_documents")
@@ -227,10 +221,6 @@ class EmbeddedCollection:
         """The `_id`s a write applies to, as its writer sees the collection."""
 
         def read() -> list:
-            if not many and sort is None:
-                stored = stored_match(self.raw, filter)
-                if stored is not NotImplemented:  # by `_id`: no cursor
-                    return [] if stored is None else [stored["_id"]]
             cursor = self.raw.find(filter, {"_id": 1})
             if sort:
                 cursor = cursor.sort(sort)
@@ -239,7 +229,7 @@ class EmbeddedCollection:
         return self.seen(unit, read)
 
     def _stored(self, doc_id: Any) -> Doc | None:
-        return documents_of(store_of(self.raw)).get(doc_id)
+        return internals.stored(self.raw, doc_id)
 
     def _insert(self, unit: Unit, doc: Doc) -> Any:
         if "_id" not in doc:
@@ -309,9 +299,9 @@ class EmbeddedCollection:
 
     def _answer(self, doc_id: Any) -> Doc:
         """What the driver answers for a stored document (this unit's own write: it exists)."""
-        stored = self._stored(doc_id)
-        assert stored is not None
-        return answer_copy(self.raw, stored)
+        answer = self.raw.find_one({"_id": doc_id})
+        assert answer is not None
+        return answer
 
     def _update_of(self, ids: list, filter: Any, update: Any) -> Callable[[Unit], UpdateResult]:
         return lambda unit: self._update(unit, by_ids(ids, filter), update, False, True)
@@ -330,7 +320,7 @@ class EmbeddedCollection:
         for request in requests:
             if not isinstance(request, UpdateOne):
                 raise NotImplementedError("the embedded engine's bulk_write takes UpdateOne only")
-            filter, update = update_one_parts(request)
+            filter, update = internals.update_one_parts(request)
             result = self._update(unit, filter, update, False, False)
             matched += result.matched_count
             modified += result.modified_count

@@ -17,11 +17,11 @@ from typing import Any, Protocol, TypeVar
 from pymongo.errors import OperationFailure, PyMongoError
 
 from app.storage.documents import Doc
+from app.storage.embedded import internals
 from app.storage.embedded.buckets import remember
 from app.storage.embedded.copies import copy_document
-from app.storage.embedded.fast import install as install_fast_paths
-from app.storage.embedded.fast import unique_keys
-from app.storage.embedded.internals import documents_of, require_tested_versions, store_of
+from app.storage.embedded.fast import install as install_speed_ups
+from app.storage.embedded.fast import value_at
 from app.storage.embedded.latency import Latency
 from app.storage.embedded.scan import Scanner
 from app.storage.embedded.turns import FreeRunning, Turns
@@ -31,7 +31,6 @@ Key = tuple[str, Any]  # (collection, _id)
 
 LIFETIME_SECONDS = 60  # transactionLifetimeLimitSeconds, the server's default
 LIFETIME_EXCEEDED = "past the 60 s transaction lifetime"
-_ABSENT = object()
 
 
 class Faults(Protocol):
@@ -91,8 +90,7 @@ class EmbeddedEngine:
     they hold; `turns` says how tasks take turns (free, or seeded in tests)."""
 
     def __init__(self, raw_db: Any, scratch: Any) -> None:
-        require_tested_versions()
-        install_fast_paths()
+        install_speed_ups()  # on the versions internals.py knows; else mongomock alone
         self.raw_db = raw_db  # mongomock's own (synchronous) database
         self.scratch = scratch  # a collection of another database, to work out documents
         self.faults: Faults | None = None  # set by the fault-injection tests only
@@ -172,16 +170,14 @@ class EmbeddedEngine:
         if not hidden:
             yield
             return
-        store = store_of(raw)
-        docs = documents_of(store)
-        stored = [(doc_id, docs.get(doc_id, _ABSENT)) for doc_id, _ in hidden]
+        stored = [(doc_id, internals.stored(raw, doc_id)) for doc_id, _ in hidden]
         for doc_id, seen in hidden:
-            _put(store, docs, doc_id, seen)
+            internals.put(raw, doc_id, seen, remember)  # its values' buckets must find it
         try:
             yield
         finally:
-            for doc_id, doc in stored:
-                _put(store, docs, doc_id, None if doc is _ABSENT else doc)
+            for doc_id, doc in reversed(stored):
+                internals.put(raw, doc_id, doc, remember)
 
     # --- what a writer holds ----------------------------------------------------------------
 
@@ -202,7 +198,7 @@ class EmbeddedEngine:
         ):
             self.stats["write_conflicts"] += 1
             raise Conflict(collection, doc_id, holder)
-        doc = documents_of(store_of(raw)).get(doc_id)
+        doc = internals.stored(raw, doc_id)
         unit.before[key] = None if doc is None else copy_document(doc)
         self.holders[collection][doc_id] = unit
 
@@ -213,16 +209,15 @@ class EmbeddedEngine:
         hidden = self.hidden(unit, collection) if written else []
         if not hidden:
             return
-        docs = documents_of(store_of(raw))
         for doc in written:
-            keys = unique_keys(raw, doc)
+            keys = self.unique_keys(raw, doc)
             if not keys:
                 continue
             for doc_id, seen in hidden:
                 if doc_id == doc.get("_id"):
                     continue
-                for version in (seen, docs.get(doc_id)):
-                    if version is not None and unique_keys(raw, version) & keys:
+                for version in (seen, internals.stored(raw, doc_id)):
+                    if version is not None and self.unique_keys(raw, version) & keys:
                         self.stats["write_conflicts"] += 1
                         raise Conflict(collection, doc_id, self.holders[collection].get(doc_id))
 
@@ -246,8 +241,23 @@ class EmbeddedEngine:
         return self._scratch_document()
 
     def _scratch_document(self) -> Doc:
-        (doc,) = documents_of(store_of(self.scratch)).values()
-        return copy_document(doc)
+        return copy_document(internals.only_document(self.scratch))
+
+    def unique_keys(self, raw: Any, doc: Doc) -> set[tuple[str, Any]]:
+        """(index name, key) for each unique index besides `_id` that `doc` is in (arrays and
+        sub-documents compared as text)."""
+        keys = set()
+        for name, index in internals.indexes(raw).items():
+            if not index.get("unique") or name == "_id_":
+                continue
+            values = [value_at(doc, field) for field, _ in index["key"]]
+            if index.get("sparse") and all(v is None for v in values):
+                continue
+            partial = index.get("partialFilterExpression")
+            if partial is not None and not internals.matches(partial, doc, self.scratch):
+                continue
+            keys.add((name, repr(values)))
+        return keys
 
     # --- the end of a unit ------------------------------------------------------------------
 
@@ -346,11 +356,3 @@ class EmbeddedEngine:
                 raise
             self.publish(unit)
             return result
-
-
-def _put(store: Any, docs: dict, doc_id: Any, doc: Doc | None) -> None:
-    if doc is None:
-        docs.pop(doc_id, None)
-    else:
-        docs[doc_id] = doc
-        remember(store, doc)  # its values' buckets must find it

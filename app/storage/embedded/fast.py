@@ -1,8 +1,10 @@
-"""Fast paths for the embedded engine (mongomock), so that its cost does not grow with the data:
-mongomock copies and filters every document of a collection for every query, and again for
-every unique index on every insert. Answers are unchanged (every candidate still goes through
-mongomock's own filter); only documents that cannot match are skipped. A real server is not
-touched by any of this."""
+"""The embedded engine's two speed-ups, the ones the dev server needs to stay quick at volume
+(docs/design.md, "The embedded engine at volume"): mongomock filters every document of a
+collection for every query, and reads every document again for every unique index on every
+insert, so a debit's cost grew with the whole database. Answers are unchanged (every
+candidate still goes through mongomock's own filter); only documents that cannot match are
+skipped. Put on mongomock by `install`, on the versions internals.py was written for only.
+A real server is not touched by any of this."""
 
 from __future__ import annotations
 
@@ -10,21 +12,15 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from mongomock import DuplicateKeyError, helpers
-from mongomock.collection import Collection
-from mongomock.filtering import filter_applies, resolve_sort_key
+from pymongo.errors import DuplicateKeyError
 
 from app.storage.documents import Doc
 from app.storage.embedded import internals
 from app.storage.embedded.buckets import all_documents, bucket, plain_id, remember
-from app.storage.embedded.copies import CopyModule, answer_copy, patch_datetimes
 from app.storage.embedded.internals import (
-    ORIGINAL_ENSURE_UNIQUES,
-    ORIGINAL_FIND_ONE,
-    ORIGINAL_GET_DATASET,
-    ORIGINAL_ITER_DOCUMENTS,
     documents_of,
     indexes_of,
+    live_documents,
     private_state,
     store_of,
 )
@@ -33,32 +29,6 @@ _PLAIN_SORT = (str, int, float, datetime)
 _CACHE = "_credit_ledger_unique_keys"
 _SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
 _KEEP_TRACKED = object()  # see _build
-
-
-def find_by_ids(collection: Any, filter: Any, keys: list, skip: int, limit: int) -> list | None:
-    """A find whose filter names its `_id`s, as mongomock answers it (candidates in the order
-    named, its own sort keys, skip and limit), without its cursor; None when the filter names
-    no `_id`s."""
-    named = _by_id(filter)
-    if named is None:
-        return None
-    ids, rest = named
-    spec = helpers.patch_datetime_awareness_in_document(rest) if rest else None
-    documents = documents_of(store_of(collection))
-    docs = [
-        doc
-        for i in ids
-        if (doc := documents.get(i)) is not None and (spec is None or filter_applies(spec, doc))
-    ]
-    for key, direction in reversed(keys):
-        docs.sort(key=_resolved(key), reverse=direction < 0)
-    docs = docs[skip : skip + abs(limit)] if limit else docs[skip:]
-    return [answer_copy(collection, doc) for doc in docs]
-
-
-def _resolved(key: str) -> Callable[[Doc], Any]:
-    """A sort key as mongomock's BSON order resolves it."""
-    return lambda doc: resolve_sort_key(key, doc)
 
 
 def field_of(key: str) -> Callable[[Doc], Any]:
@@ -102,17 +72,17 @@ def _by_id(filter: Any) -> tuple[tuple, Any] | None:
     return None
 
 
-def _candidates(self: Collection, filter: Any) -> tuple[list | None, Any]:
+def _candidates(self: Any, filter: Any) -> tuple[list | None, Any]:
     """The documents that may match `filter` (None: every document may), and what of the
     filter they must still pass: by `_id` from the store when the filter names the ids; else
-    those whose top-level string equalities (`account_id: "..."`, `expired: False`) hold, by a
-    plain comparison before mongomock's costly filter."""
+    those whose top-level string or boolean equalities hold, from the equality buckets."""
     store = store_of(self)
     named = _by_id(filter)
     if named is not None:
-        return [store[i] for i in named[0] if i in store], named[1]
+        documents = documents_of(store)
+        return [doc for i in named[0] if (doc := documents.get(i)) is not None], named[1]
     equal = equalities(filter)
-    if not equal or store.is_empty:
+    if not equal or not documents_of(store):
         return None, filter
     return narrowed(store, equal), filter
 
@@ -163,11 +133,11 @@ def equalities(filter: Any) -> list[tuple[str, str | bool]]:
     ]
 
 
-def _iter_documents(self: Collection, filter: Any):
+def _iter_documents(self: Any, filter: Any):
     docs, rest = _candidates(self, filter)
     if docs is None:
-        return ORIGINAL_ITER_DOCUMENTS(self, filter)
-    return (doc for doc in docs if filter_applies(rest, doc))
+        return internals.original("_iter_documents")(self, filter)
+    return (doc for doc in docs if internals.filter_applies(rest, doc))
 
 
 def _equality(condition: Any) -> str | bool | None:
@@ -179,13 +149,18 @@ def _equality(condition: Any) -> str | bool | None:
     return condition if isinstance(condition, str | bool) else None
 
 
+def value_at(doc: Mapping, path: str) -> Any:
+    """The value at a dotted path (None when a part is missing), as an index key reads it."""
+    value: Any = doc
+    for part in path.split("."):
+        if not isinstance(value, Mapping) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def _index_key(index: Mapping, doc: Mapping) -> Any:
-    values = []
-    for field, _ in index["key"]:
-        try:
-            values.append(helpers.get_value_by_dot(doc, field))
-        except KeyError:
-            values.append(None)
+    values = [value_at(doc, field) for field, _ in index["key"]]
     if index.get("sparse") and all(v is None for v in values):
         return _SKIP
     partial = index.get("partialFilterExpression")
@@ -204,7 +179,9 @@ def in_partial(partial: Mapping, doc: Mapping) -> bool:
     `$type: "string"`, `$exists`, or `$gt` a number) answered by Python (mongomock's matcher
     costs 25-35 us a document, on every insert), any other filter by mongomock."""
     simple = _simple_partial(partial, doc)
-    return filter_applies(partial, doc) if simple is None else simple
+    if simple is None:
+        return internals.filter_applies(internals.patched_filter(partial), doc)
+    return simple
 
 
 def _simple_partial(partial: Mapping, doc: Mapping) -> bool | None:
@@ -228,39 +205,14 @@ def _simple_partial(partial: Mapping, doc: Mapping) -> bool | None:
     return None  # BSON's order across types, arrays, other operators: mongomock decides
 
 
-def unique_keys(collection: Any, doc: Mapping) -> set[tuple[str, Any]]:
-    """(index name, key) for each unique index besides `_id` that `doc` is in."""
-    keys = set()
-    for name, index in indexes_of(store_of(collection)).items():
-        if not index.get("unique") or name == "_id_":
-            continue
-        try:
-            key = _index_key(index, doc)
-        except TypeError:
-            key = repr(_index_values(index, doc))  # arrays, sub-documents: compared as text
-        if key is not _SKIP:
-            keys.add((name, key))
-    return keys
-
-
-def _index_values(index: Mapping, doc: Mapping) -> list:
-    values = []
-    for field, _ in index["key"]:
-        try:
-            values.append(helpers.get_value_by_dot(doc, field))
-        except KeyError:
-            values.append(None)
-    return values
-
-
-def _ensure_uniques(self: Collection, new_data: Mapping) -> None:
+def _ensure_uniques(self: Any, new_data: Mapping) -> None:
     """Run by mongomock after every insert and every update that changes a document (it is
     already in the store): the unique checks, then the equality buckets learn its values."""
     _check_uniques(self, new_data)
     remember(store_of(self), new_data)
 
 
-def _check_uniques(self: Collection, new_data: Mapping) -> None:
+def _check_uniques(self: Any, new_data: Mapping) -> None:
     """mongomock's unique-index check (the new document is already in the store), answered from
     a map of each unique index's keys to the document that holds them. An entry is trusted only
     after checking that its document still exists and still holds the key, so documents
@@ -268,7 +220,7 @@ def _check_uniques(self: Collection, new_data: Mapping) -> None:
     store = store_of(self)
     doc_id = new_data.get("_id")
     if not plain_id(doc_id):
-        return ORIGINAL_ENSURE_UNIQUES(self, new_data)
+        return internals.original("_ensure_uniques")(self, new_data)
     caches: dict = private_state(store).setdefault(_CACHE, {})
     for name, index in indexes_of(store).items():
         if not index.get("unique"):
@@ -281,11 +233,12 @@ def _check_uniques(self: Collection, new_data: Mapping) -> None:
             if seen is None:
                 seen = caches[name] = _build(store, index, doc_id)
         except TypeError:
-            return ORIGINAL_ENSURE_UNIQUES(self, new_data)
+            return internals.original("_ensure_uniques")(self, new_data)
         holder = seen.get(key)
-        if holder is not None and holder != doc_id and holder in store:
+        held_by = None if holder is None or holder == doc_id else documents_of(store).get(holder)
+        if held_by is not None:
             try:
-                held = _index_key(index, store[holder])
+                held = _index_key(index, held_by)
             except TypeError:
                 held = _SKIP
             if held == key:
@@ -302,7 +255,7 @@ def _build(store: Any, index: Mapping, new_id: Any) -> dict:
     tracks it again in the youngest generation, which every young collection then walks: 8 to
     10 ms each at 50,000 keys. Always tracked, it ages, and freezing takes it for good."""
     seen: dict = {_KEEP_TRACKED: []}
-    for doc in store.documents:
+    for doc in live_documents(store):
         if doc.get("_id") == new_id:
             continue
         key = _index_key(index, doc)
@@ -311,58 +264,6 @@ def _build(store: Any, index: Mapping, new_id: Any) -> dict:
     return seen
 
 
-def _get_dataset(self: Collection, spec: Any, sort: Any, fields: Any, as_class: Any):
-    """mongomock filters every candidate, then sorts through its BSON comparison (a Python call
-    per comparison). When every candidate has a value of one plain type for each sort key,
-    Python's own order is the same: sort the candidates so, then filter lazily, so that a
-    cursor with a limit filters and copies little more than it returns."""
-    keys = list(sort.items() if isinstance(sort, Mapping) else sort or [])
-    if not keys or any(not isinstance(k, str) or k.startswith("$") or "." in k for k, _ in keys):
-        return ORIGINAL_GET_DATASET(self, spec, sort, fields, as_class)
-    docs, rest = _candidates(self, spec)
-    filtered = docs is None
-    if docs is None:
-        docs = list(ORIGINAL_ITER_DOCUMENTS(self, spec))
-    if not sortable(docs, keys):
-        return ORIGINAL_GET_DATASET(self, spec, sort, fields, as_class)
-    for key, direction in reversed(keys):
-        docs.sort(key=field_of(key), reverse=direction < 0)
-    return (
-        internals.copy_only_fields(self, doc, fields, as_class)
-        for doc in docs
-        if filtered or filter_applies(rest, doc)
-    )
-
-
-def _find_one(self: Collection, filter: Any = None, *args: Any, **kwargs: Any) -> Any:
-    """mongomock's find_one copies every match to return the first: ask for one."""
-    if len(args) < 3:
-        kwargs.setdefault("limit", 1)
-    return ORIGINAL_FIND_ONE(self, filter, *args, **kwargs)
-
-
-def stored_match(collection: Any, filter: Any) -> Any:
-    """The stored document a filter naming one `_id` matches (None: none does), for the
-    journal to copy before a write; NotImplemented when the filter names no single `_id`."""
-    named = _by_id(filter)
-    if named is None or len(named[0]) != 1:
-        return NotImplemented
-    doc = documents_of(store_of(collection)).get(named[0][0])
-    rest = named[1]  # what the filter asks besides the `_id` (a guard), if anything
-    if doc is None or (
-        rest and not filter_applies(helpers.patch_datetime_awareness_in_document(rest), doc)
-    ):
-        return None
-    return doc
-
-
 def install() -> bool:
-    """Put the fast paths on mongomock's collections (False: an untested version, left off)."""
-    return internals.install(
-        iter_documents=_iter_documents,
-        ensure_uniques=_ensure_uniques,
-        find_one=_find_one,
-        get_dataset=_get_dataset,
-        patch_datetimes=patch_datetimes,
-        copy_module=CopyModule,
-    )
+    """Put the speed-ups on mongomock's collections (False: an untested version, left off)."""
+    return internals.install(iter_documents=_iter_documents, ensure_uniques=_ensure_uniques)

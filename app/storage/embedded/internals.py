@@ -1,23 +1,16 @@
-"""Every private internal of mongomock and pymongo the embedded engine touches, in this one
-module, behind a version check: the versions the engine was written and tested against. With
-any other version the fast paths are left off (mongomock answers alone, slower), and the
-engine's transactions, which must see the stored documents, refuse to start with a message
-that says why."""
+"""Every private name of mongomock and pymongo the embedded engine uses, in this one module,
+behind a version check. With the versions it was written against (`TESTED`) the engine reads
+and swaps mongomock's stored documents in place and puts its two speed-ups on mongomock's
+collections (see `install`). With any other version nothing private is touched: the engine
+does the same through mongomock's own public collection methods (each a scan of the
+collection: correct, slower at volume), and the speed-ups stay off, with a warning."""
 
 from __future__ import annotations
 
 import importlib.metadata
-import itertools
 import logging
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
-
-import mongomock
-from mongomock import collection as mongomock_collection
-from mongomock import helpers
-from mongomock.collection import Collection, Cursor
-from pymongo import UpdateOne
 
 from app.storage.documents import Doc
 
@@ -31,7 +24,7 @@ def _version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
     except importlib.metadata.PackageNotFoundError:
-        return str(getattr(mongomock, "__version__", "?")) if package == "mongomock" else "?"
+        return "?"
 
 
 def untested() -> list[str]:
@@ -43,106 +36,146 @@ def untested() -> list[str]:
     ]
 
 
-def require_tested_versions() -> None:
-    """The engine's transactions read and swap stored documents: refuse other versions."""
-    if wrong := untested():
-        raise RuntimeError(
-            "the embedded engine needs the versions it was tested with: "
-            + ", ".join(wrong)
-            + " (install requirements/dev.lock, or set MONGODB_URI)"
-        )
+def _private_names() -> Any:
+    """mongomock's modules whose private names the tested versions have, or None."""
+    if untested():
+        return None
+    try:
+        from mongomock import collection, filtering, helpers
+
+        return collection, filtering, helpers
+    except ImportError:  # pragma: no cover - a tested version has them
+        return None
 
 
-# --- mongomock's store -------------------------------------------------------------------
+_PRIVATE = _private_names()
+# Whether the private paths are on: decided once, at import, from the installed versions.
+PRIVATE = _PRIVATE is not None
+if not PRIVATE:
+    log.warning(
+        "embedded engine: untested %s; using mongomock's public paths only (slower at volume)",
+        ", ".join(untested()) or "mongomock layout",
+    )
 
 
-def store_of(collection: Any) -> Any:
-    """The collection store behind a mongomock(-motor) collection."""
-    return collection._store
+# --- the stored documents: in place (tested versions), or through mongomock's public API ---
 
 
-def documents_of(store: Any) -> OrderedDict:
+def stored(raw: Any, doc_id: Any) -> Doc | None:
+    """The document stored under `doc_id` (the stored object itself on the private path: read
+    it, never change it; a copy on the public one)."""
+    if PRIVATE:
+        return raw._store._documents.get(doc_id)
+    return raw.find_one({"_id": doc_id})
+
+
+def put(raw: Any, doc_id: Any, doc: Doc | None, remember: Callable[[Any, Doc], None]) -> None:
+    """Store `doc` under `doc_id` as it is (None: remove it), for one read's view of the store;
+    `remember` keeps the speed-up's buckets told (private path only)."""
+    if PRIVATE:
+        docs = raw._store._documents
+        if doc is None:
+            docs.pop(doc_id, None)
+        else:
+            docs[doc_id] = doc
+            remember(raw._store, doc)
+    elif doc is None:
+        raw.delete_one({"_id": doc_id})
+    else:
+        raw.replace_one({"_id": doc_id}, doc, upsert=True)
+
+
+def only_document(raw: Any) -> Doc:
+    """The one document of a scratch collection."""
+    if PRIVATE:
+        (doc,) = raw._store._documents.values()
+        return doc
+    found = raw.find_one({})
+    assert found is not None
+    return found
+
+
+def indexes(raw: Any) -> Mapping[str, Mapping[str, Any]]:
+    """The collection's indexes by name: `key` (a list of (field, direction)), `unique`..."""
+    return indexes_of(raw._store) if PRIVATE else raw.index_information()
+
+
+def matches(filter: Mapping[str, Any], doc: Doc, scratch: Any) -> bool:
+    """Whether `doc` matches `filter`, as mongomock decides (a partial index's filter): its own
+    matcher, or, on the public path, a find in a scratch collection holding only `doc`."""
+    if PRIVATE:
+        _, filtering, helpers = _PRIVATE
+        return filtering.filter_applies(helpers.patch_datetime_awareness_in_document(filter), doc)
+    scratch.delete_many({})
+    scratch.insert_one(dict(doc))
+    return scratch.find_one(filter) is not None
+
+
+def update_one_parts(request: Any) -> tuple[Any, Any]:
+    """The filter and the update of a pymongo UpdateOne (pymongo keeps both private; they are
+    its constructor's first two arguments in every 3.x and 4.x release)."""
+    return request._filter, request._doc
+
+
+# --- what the speed-ups need of mongomock (tested versions only) -------------------------
+
+
+def store_of(raw: Any) -> Any:
+    return raw._store
+
+
+def documents_of(store: Any) -> dict:
     """The store's own map of `_id` to stored document (no TTL index is ever declared, so
     nothing expires behind it)."""
     return store._documents
 
 
+def indexes_of(store: Any) -> dict:
+    """The store's indexes by name, each with its `key` as a list of (field, direction)."""
+    return store.indexes
+
+
 def live_documents(store: Any) -> list:
-    """The store's documents without its reader lock (a generator per document): the engine
-    runs on one thread. Through dict's own values: the OrderedDict's walk of its links costs
-    a lookup per document (5 ms at 50,000), and mongomock never reorders it."""
-    store._remove_expired_documents()
+    """The store's documents without its reader lock (the engine runs on one thread), through
+    dict's own values: the OrderedDict's walk of its links costs a lookup per document."""
     return list(dict.values(store._documents))
 
 
 def private_state(store: Any) -> dict:
-    """Where the engine keeps its own maps beside a store (buckets, unique keys)."""
+    """Where the speed-ups keep their maps beside a store (buckets, unique keys)."""
     return store.__dict__
 
 
-def indexes_of(store: Any) -> dict:
-    return store.indexes
+def filter_applies(filter: Any, doc: Mapping[str, Any]) -> bool:
+    """mongomock's matcher, on a filter already patched as mongomock patches it."""
+    return _PRIVATE[1].filter_applies(filter, doc)
 
 
-def copy_only_fields(collection: Collection, doc: Doc, fields: Any, as_class: Any) -> Doc:
-    return collection._copy_only_fields(doc, fields, as_class)
+def patched_filter(filter: Any) -> Any:
+    """A filter as mongomock patches it before matching (naive UTC datetimes)."""
+    return _PRIVATE[2].patch_datetime_awareness_in_document(filter)
 
 
-def update_one_parts(request: UpdateOne) -> tuple[Any, Any]:
-    """The filter and the update of a pymongo UpdateOne (kept private by pymongo)."""
-    return request._filter, request._doc
-
-
-# --- mongomock's collection methods the fast paths replace ----------------------------------
-
-ORIGINAL_ITER_DOCUMENTS = Collection._iter_documents
-ORIGINAL_ENSURE_UNIQUES = Collection._ensure_uniques
-ORIGINAL_FIND_ONE = Collection.find_one
-ORIGINAL_GET_DATASET = Collection._get_dataset
-ORIGINAL_COMPUTE_RESULTS = Cursor._compute_results
-ORIGINAL_PATCH_DATETIMES = helpers.patch_datetime_awareness_in_document
-
-
-def limited_results(cursor: Cursor, with_limit_and_skip: bool = False) -> list:
-    """A cursor with a limit copies only the documents it returns (mongomock copies every
-    match, then cuts): a ledger page costs its page, not the account's whole history."""
-    if not with_limit_and_skip or not cursor._limit or cursor._results:
-        return ORIGINAL_COMPUTE_RESULTS(cursor, with_limit_and_skip)
-    cached = cursor.__dict__.get("_limited")
-    if cached is not None and cached[0] is cursor._factory:
-        return cached[1]
-    docs = list(itertools.islice(cursor._factory(), cursor._skip + abs(cursor._limit)))
-    if cursor.collection.codec_options.tz_aware:
-        docs = [helpers.make_datetime_timezone_aware_in_document(doc) for doc in docs]
-    results = docs[cursor._skip :]
-    cursor.__dict__["_limited"] = (cursor._factory, results)
-    return results
-
-
-def install(
-    *,
-    iter_documents: Callable,
-    ensure_uniques: Callable,
-    find_one: Callable,
-    get_dataset: Callable,
-    patch_datetimes: Callable,
-    copy_module: Any,
-) -> bool:
-    """Put the fast paths on mongomock's collections (idempotent; mongomock-motor wraps the
-    methods per collection when it creates one, so this runs before any is created). False,
-    and mongomock left as it is, on a version this module was not written against."""
-    if wrong := untested():
-        log.warning("embedded engine fast paths off: %s", ", ".join(wrong))
+def install(*, iter_documents: Callable, ensure_uniques: Callable) -> bool:
+    """Put the speed-ups on mongomock's collections (idempotent; mongomock-motor wraps the
+    methods per collection when it creates one, so this runs before any is created): what a
+    query may match is narrowed before mongomock's filter (`_iter_documents`), and a unique
+    index is checked from a map instead of a scan of every document (`_ensure_uniques`).
+    False, and mongomock left as it is, on a version this module was not written against."""
+    if not PRIVATE:
         return False
-    # setattr: replacing a library's functions and methods is what this does, on purpose.
-    for owner, name, replacement in (
-        (helpers, "patch_datetime_awareness_in_document", patch_datetimes),
-        (mongomock_collection, "copy", copy_module),
-        (Collection, "_iter_documents", iter_documents),
-        (Collection, "_ensure_uniques", ensure_uniques),
-        (Collection, "find_one", find_one),
-        (Collection, "_get_dataset", get_dataset),
-        (Cursor, "_compute_results", limited_results),
+    collection = _PRIVATE[0].Collection
+    for name, replacement in (
+        ("_iter_documents", iter_documents),
+        ("_ensure_uniques", ensure_uniques),
     ):
-        setattr(owner, name, replacement)
+        if not hasattr(collection, f"_original{name}"):
+            setattr(collection, f"_original{name}", getattr(collection, name))
+        setattr(collection, name, replacement)
     return True
+
+
+def original(name: str) -> Callable:
+    """mongomock's own method that a speed-up replaced (it falls back to it)."""
+    collection = _PRIVATE[0].Collection
+    return getattr(collection, f"_original{name}", getattr(collection, name))

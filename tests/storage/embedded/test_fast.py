@@ -81,10 +81,13 @@ def brute_force(col, query: dict) -> list:
 
 @embedded_only
 async def test_a_bucketed_equality_finds_what_a_scan_finds_after_every_kind_of_write(app, db):
-    """`account_id` and `dispatched` equalities are answered from buckets that every write
-    keeps (app/storage/embedded/fast.py): inserts, updates that move a document between values,
-    replacements, upserts, deletes and re-inserts, and a unit of work undone."""
+    """`account_id` and `dispatched` equalities (each the first field of an index) are answered
+    from buckets that every write keeps (app/storage/embedded/buckets.py): inserts, updates that
+    move a document between values, replacements, upserts, deletes and re-inserts, and a unit
+    of work undone."""
     col, raw = db["bucketed"], db.db.raw["bucketed"]
+    await col.create_index([("account_id", 1), ("_id", 1)])
+    await col.create_index([("dispatched", 1)])
     queries = [{"account_id": a} for a in ("a", "b", "c", "nobody")] + [
         {"dispatched": False},
         {"dispatched": True},
@@ -132,6 +135,7 @@ async def test_a_bucketed_equality_finds_what_a_scan_finds_after_every_kind_of_w
 @embedded_only
 async def test_an_array_in_a_bucketed_field_is_still_found(app, db):
     col, raw = db["bucketed"], db.db.raw["bucketed"]
+    await col.create_index([("account_id", 1)])
     for n in range(5):
         await col.insert_one({"_id": f"e{n}", "account_id": "a"})
     assert len(await col.find({"account_id": "a"}).to_list(None)) == 5
@@ -141,49 +145,6 @@ async def test_an_array_in_a_bucketed_field_is_still_found(app, db):
         found = sorted(d["_id"] for d in await col.find({"account_id": value}).to_list(None))
         assert found == brute_force(raw, {"account_id": value})
     assert "arr" in brute_force(raw, {"account_id": "b"})
-
-
-def test_datetimes_are_patched_as_mongomock_patches_them():
-    from collections import OrderedDict
-    from datetime import UTC, datetime, timedelta, timezone
-
-    from bson import ObjectId
-    from mongomock import helpers
-
-    from app.storage.embedded.copies import patch_datetimes
-    from app.storage.embedded.fast import install
-    from app.storage.embedded.internals import ORIGINAL_PATCH_DATETIMES as _original_patch_datetimes
-
-    install()
-
-    moment = datetime(2026, 11, 26, 3, 4, 5, 678901, tzinfo=UTC)
-    doc = {
-        "a": 1,
-        "b": True,
-        "c": None,
-        "d": "x",
-        "e": 1.5,
-        "f": b"\x00",
-        "g": ObjectId(),
-        "at": moment,
-        "local": moment.astimezone(timezone(timedelta(hours=-5))),
-        "naive": moment.replace(tzinfo=None),
-        "list": [moment, {"x": [moment]}, (1, moment)],
-        "ordered": OrderedDict([("z", moment), ("a", 2)]),
-        "tuple": (moment, "t"),
-        "nested": {"deep": {"deeper": [{"at": moment}]}},
-    }
-    ours = patch_datetimes(doc)
-    helpers.patch_datetime_awareness_in_document = _original_patch_datetimes  # its recursion too
-    try:
-        theirs = _original_patch_datetimes(doc)
-    finally:
-        install()
-    assert ours == theirs
-    assert repr(ours) == repr(theirs)  # the same types all the way down (lists for tuples...)
-    assert ours["at"] == datetime(2026, 11, 26, 3, 4, 5, 678000)
-    assert ours["local"] == ours["at"] and ours["local"].tzinfo is None
-    assert helpers.patch_datetime_awareness_in_document is patch_datetimes
 
 
 def test_documents_are_copied_as_deepcopy_copies_them():
@@ -228,6 +189,7 @@ async def test_a_field_whose_bucket_retired_is_still_scanned_at_size(app, db):
 
     db.engine.scanner = Scanner()  # the engine's own thresholds, whatever the run set
     raw = db.db.raw["retired"]
+    await db["retired"].create_index([("account_id", 1)])
     await raw.insert_many([{"_id": f"e{n}", "account_id": "a"} for n in range(3)])
     await raw.insert_one({"_id": "arr", "account_id": ["a"]})
     assert bucket_size(raw._store, [("account_id", "a")]) is None
