@@ -14,12 +14,13 @@ CLIENT := clients/python
 TS := clients/typescript
 
 .DEFAULT_GOAL := help
-.PHONY: help install ts-install run test lint fmt demo bench screenshots lock client-types clean
+.PHONY: help install ts-install run test test-fast lint fmt demo bench screenshots lock client-types clean
 
 help:
 	@echo "make install  create .venv and install the project with its dev tools"
 	@echo "make run      start a development server (mints a dev key; see the banner)"
-	@echo "make test     the static checks of make lint, then pytest"
+	@echo "make test     the static checks of make lint, then pytest on every core"
+	@echo "make test-fast  pytest on every core without the tests marked slow (under a minute)"
 	@echo "make lint     ruff, ruff format --check, mypy; the workflow, Dockerfile and compose file"
 	@echo "make fmt      sort imports and format the code with ruff"
 	@echo "make demo     run the demo against a running 'make run'"
@@ -55,8 +56,18 @@ ts-install:
 run: install
 	$(BIN)/python -m app dev
 
+# pytest-xdist: one worker per core (PYTEST_WORKERS=0 runs in this process, e.g. for pdb).
+# loadgroup hands out tests one by one, except those of an xdist_group, which share a worker.
+PYTEST_WORKERS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+
 test: lint
-	$(BIN)/python -m pytest
+	$(PYTEST)
+
+# What to run between edits: no lint, no test marked slow (subprocesses, real servers,
+# browsers, generated cases). make test runs them all.
+test-fast: install
+	$(PYTEST) -m "not slow"
 
 # The same checks as .pre-commit-config.yaml. What cannot run here is checked statically: the
 # GitHub workflow (actionlint, and its schema), the Dockerfile (hadolint), the compose file

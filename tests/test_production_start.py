@@ -16,7 +16,6 @@ import select
 import shlex
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +25,7 @@ import httpx
 import pytest
 
 from app.kit.config import sha256_hex
+from tests.support.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
@@ -187,12 +187,6 @@ def test_importing_the_app_in_production_loads_nothing_of_the_embedded_engine(
     assert not [m for m in loaded if m.split(".")[0] in DEV_ONLY or m.startswith(DEV_ONLY)]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def _read_until(stream, needle: str, times: int, deadline: float) -> str:
     """What the server wrote until `needle` appeared `times` times (or it ended, or time is up).
     Reads the file descriptor itself: a buffered readline would hide lines from select()."""
@@ -230,7 +224,7 @@ def _gone(pid: int) -> bool:
 def test_serve_with_two_workers_and_no_database_answers_503_then_stops_on_sigterm(
     production_python, tmp_path
 ):
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen(
         [str(production_python), "-m", "app", "serve", "--workers", "2"],

@@ -9,7 +9,8 @@ import json
 import subprocess
 
 from app.kit.config import sha256_hex
-from tests.test_startup import free_port, start
+from tests.support.ports import free_port
+from tests.test_startup import start
 
 KEYS = json.dumps([{"name": "w", "sha256": sha256_hex("key-w"), "scopes": ["events:admin"]}])
 

@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from app.kit.config import sha256_hex
+from tests.support.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SETTING_VARS = [
@@ -38,12 +39,6 @@ SETTING_VARS = [
 ]
 EARLIER_CREDENTIALS = '{"base_url": "http://127.0.0.1:8000", "api_key": "ck_earlier"}\n'
 SECRET_KEY = "ck_pasted_key_instead_of_its_hash"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def environment(tmp_path: Path, **values: str) -> dict[str, str]:

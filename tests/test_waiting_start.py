@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
@@ -21,6 +20,7 @@ from httpx import AsyncClient as Client
 from app.http.app import create_app
 from app.storage.database import INDEXES, connect, list_indexes
 from tests.conftest import auth
+from tests.support.ports import free_port
 
 # Nothing listens on port 1: every server selection fails, quickly with these timeouts.
 UNREACHABLE = (
@@ -88,12 +88,6 @@ async def test_a_call_without_a_key_is_still_refused_first(waiting):
     assert r.status_code == 401
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
     with contextlib.suppress(ConnectionError):
         while data := await reader.read(65536):
@@ -125,7 +119,7 @@ async def relay(port: int, host: str, target: int) -> AsyncIterator[None]:
 @pytest.mark.real_server
 async def test_the_service_becomes_ready_by_itself_once_the_replica_set_answers(settings, clock):
     real = urlsplit(os.environ["MONGODB_TEST_URI"])
-    port = _free_port()
+    port = free_port()
     # One member, reached directly through the relay (which is not listening yet).
     uri = f"mongodb://127.0.0.1:{port}/?directConnection=true&serverSelectionTimeoutMS=300"
     name = f"test_{uuid.uuid4().hex[:12]}"

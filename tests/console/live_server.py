@@ -3,7 +3,6 @@ embedded engine, restartable over the same data (as an operator restarts after a
 
 from __future__ import annotations
 
-import socket
 import threading
 import uuid
 from pathlib import Path
@@ -14,6 +13,7 @@ from app.http.app import create_app
 from app.kit.clock import Clock
 from app.storage.database import Database, connect
 from tests.conftest import make_settings
+from tests.support.ports import free_port
 
 CONSOLE_SECRET = "console-secret-for-the-browser-tests-0123456789"
 
@@ -28,12 +28,6 @@ class _Server(uvicorn.Server):
     async def startup(self, sockets=None) -> None:
         await super().startup(sockets=sockets)
         self.listening.set()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class LiveServer:

@@ -4,6 +4,7 @@ catalog, sign out; no console errors; pages readable with JavaScript disabled.""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -27,6 +28,14 @@ REPO = Path(__file__).resolve().parents[2]
 # Written by every run; the pages show fixed data at a fixed time, so the files stay
 # byte-identical until a page changes (then the new ones are committed with the change).
 SCREENSHOTS = REPO / "docs" / "console"
+
+
+def keep_screenshot(image: bytes, name: str) -> None:
+    """Into docs/console through a file of this process's own, renamed over the old one: a
+    reader (or another xdist worker) never sees half a picture."""
+    partial = SCREENSHOTS / f".{name}.{os.getpid()}.partial"
+    partial.write_bytes(image)
+    os.replace(partial, SCREENSHOTS / name)
 
 
 @pytest.fixture
@@ -120,7 +129,6 @@ def test_an_operator_finds_an_account_grants_adjusts_replays_and_signs_out(
     browser, server, catalogs, clock
 ):
     seed(server.url, clock)
-    shots = SCREENSHOTS
     problems: list[str] = []
     context = browser.new_context(viewport={"width": 1200, "height": 900})
     page = context.new_page()
@@ -154,14 +162,14 @@ def test_an_operator_finds_an_account_grants_adjusts_replays_and_signs_out(
     first = page.locator("#timeline tr.kind-ledger_entry").first.inner_text()
     assert "adjustment -5" in first and "double charge" in first
     assert page.locator("svg.chart rect.bar").count() == 31
-    page.screenshot(path=str(shots / "account.png"), full_page=True)
+    keep_screenshot(page.screenshot(full_page=True), "account.png")
 
     page.click("nav a:text('Stripe events')")
     page.wait_for_url("**/console/stripe-events")
     attention = page.locator("#attention tbody tr")
     assert attention.count() == 1 and "failed" in attention.first.inner_text()
     assert NEW_PRICE in attention.first.inner_text()
-    page.screenshot(path=str(shots / "stripe-events.png"), full_page=True)
+    keep_screenshot(page.screenshot(full_page=True), "stripe-events.png")
 
     # The operator adds the price to the catalog and restarts the service; the session stays.
     server.stop()
@@ -265,7 +273,7 @@ def test_the_usage_chart_reads_without_hover(browser, server, clock):
 
     page.goto(f"{server.url}/console/accounts/acme_corp")
     chart = page.locator("#usage-chart")
-    chart.screenshot(path=str(SCREENSHOTS / "usage-chart.png"))
+    keep_screenshot(chart.screenshot(), "usage-chart.png")
     texts = chart_texts(page)
     scale = [t["text"] for t in texts if t["group"] == "scale"]
     dates = [t["text"] for t in texts if t["group"] == "dates"]
