@@ -173,7 +173,7 @@ def service_document() -> dict[str, Any]:
     from app.http.app import create_app
     from app.kit.clock import FrozenClock
     from app.storage.database import connect
-    from tests.conftest import START, make_settings
+    from tests.support.settings import START, make_settings
 
     app = create_app(make_settings(), db=connect(None, "openapi"), clock=FrozenClock(START))
     return app.openapi()

@@ -3,12 +3,10 @@ over ASGITransport, and API keys of every scope."""
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import uuid
 import zlib
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -16,57 +14,17 @@ from hypothesis import settings as hypothesis_settings
 
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
-from app.kit.config import Scope, Settings, sha256_hex
+from app.kit.config import Settings
 from app.storage.database import Database, connect
 from app.storage.embedded.scan import Scanner
+from tests.support.settings import START, make_settings
+from tests.support.verify import assert_verified
 from tests.tools import skipped_lines
 
 # Hypothesis draws the same examples on every run (the state machine, schemathesis): a failure
 # found once is found again, and a run never fails by the luck of the draw.
 hypothesis_settings.register_profile("seeded", derandomize=True)
 hypothesis_settings.load_profile("seeded")
-
-START = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-WEBHOOK_SECRET = "whsec_test_secret"
-JWT_SECRET = "test-jwt-secret-that-is-long-enough-for-hs256"
-
-# name -> scopes; the token of each is "key-<name>".
-KEY_SCOPES: dict[str, list[Scope]] = {
-    "admin": list(Scope),
-    "reader": [Scope.credits_read],
-    "debitor": [Scope.credits_read, Scope.credits_debit],
-    "worker": [Scope.credits_read, Scope.credits_debit, Scope.credits_reserve],
-    "granter": [Scope.credits_grant],
-    "events": [Scope.events_admin],
-}
-
-
-def token(name: str) -> str:
-    return f"key-{name}"
-
-
-def auth(name: str = "admin") -> dict[str, str]:
-    return {"Authorization": f"Bearer {token(name)}"}
-
-
-def api_keys_json() -> str:
-    return json.dumps(
-        [
-            {"name": n, "sha256": sha256_hex(token(n)), "scopes": [s.value for s in sc]}
-            for n, sc in KEY_SCOPES.items()
-        ]
-    )
-
-
-def make_settings(**overrides) -> Settings:
-    values = dict(
-        api_keys=api_keys_json(),
-        jwt_secret=JWT_SECRET,
-        stripe_webhook_secret=WEBHOOK_SECRET,
-        app_env="development",
-    )
-    values.update(overrides)
-    return Settings(_env_file=None, **values)
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -114,15 +72,6 @@ async def db():
 @pytest.fixture
 def settings() -> Settings:
     return make_settings()
-
-
-async def assert_verified(application) -> None:
-    """The billing rules' invariants hold on every account, as GET /v1/admin/verify says."""
-    transport = httpx.ASGITransport(app=application)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
-        r = await c.get("/v1/admin/verify", headers=auth("admin"))
-    assert r.status_code == 200, r.text
-    assert r.json()["ok"], r.json()["problems"]
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import itertools
 from datetime import datetime
 
 from app.storage.database import ACCOUNTS, GRANTS, LEDGER, RESERVATIONS, Database
-from tests.conftest import auth
+from tests.support.settings import auth
 
 _keys = itertools.count(1)
 

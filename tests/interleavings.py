@@ -11,7 +11,7 @@ from collections.abc import Iterator
 
 from app.storage.database import Database
 from app.storage.embedded.turns import FreeRunning, Seeded
-from tests.conftest import auth
+from tests.support.settings import auth
 
 # How many interleavings each test explores (INTERLEAVING_SEEDS=500 make test: more).
 SEEDS = range(int(os.environ.get("INTERLEAVING_SEEDS", "50")))

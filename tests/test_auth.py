@@ -15,7 +15,6 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from app.http.app import create_app
-from tests.conftest import JWT_SECRET, auth, make_settings
 from tests.factories import (
     assert_invariants,
     assert_problem,
@@ -25,6 +24,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import JWT_SECRET, auth, make_settings
 
 ACCOUNT = "user_1"
 

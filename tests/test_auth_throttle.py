@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from app.http.app import create_app
-from tests.conftest import auth, make_settings
 from tests.console.helpers import hidden
+from tests.support.settings import auth, make_settings
 
 BURST = 20
 

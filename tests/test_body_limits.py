@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from tests.conftest import auth
 from tests.factories import assert_invariants, assert_problem, make_account, snapshot
+from tests.support.settings import auth
 
 DEBITS = "/v1/accounts/user_1/debits"
 CHUNK = 64 * 1024

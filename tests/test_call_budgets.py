@@ -15,9 +15,9 @@ import pytest
 
 from app.storage.calls import COMMIT
 from app.storage.database import ACCOUNTS, EVENT_STREAMS, EVENTS
-from tests.conftest import auth
 from tests.events.helpers import set_threshold, types_of
 from tests.factories import assert_invariants, capture, debit, grant, new_key, release, reserve
+from tests.support.settings import auth
 
 # What a unit that fires an event adds, whatever the operation: the stream's counter (numbers
 # the event), the event, and the account's alert flags when the event changes them.

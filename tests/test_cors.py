@@ -7,9 +7,9 @@ import pytest
 
 from app.http.app import create_app
 from app.kit.config import SettingsError, load_settings
-from tests.conftest import make_settings
 from tests.factories import make_account
 from tests.reads.test_account_list import user_token
+from tests.support.settings import make_settings
 
 FRONTEND = "https://app.example.com"
 

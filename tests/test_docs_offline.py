@@ -11,8 +11,8 @@ import pytest
 
 from app.kit.clock import FrozenClock
 from tests.browser import launch_chromium
-from tests.conftest import START
 from tests.console.live_server import LiveServer
+from tests.support.settings import START
 
 REPO = Path(__file__).resolve().parents[1]
 

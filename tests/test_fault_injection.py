@@ -18,10 +18,11 @@ from app.kit.clock import FrozenClock
 from app.ledger.expiry import sweep
 from app.storage.database import connect
 from app.storage.embedded.turns import Seeded
-from tests.conftest import START, assert_verified, auth, make_settings
 from tests.factories import adjust, capture, debit, grant, release, reserve
 from tests.faults import DuplicateAt, EveryPoint, database_state
 from tests.stripe_events import MONTH, StripeEvents
+from tests.support.settings import START, auth, make_settings
+from tests.support.verify import assert_verified
 from tests.webhooks.helpers import PRO, pack_checkout, renewal_invoice, subscribe
 from tests.webhooks.helpers import send as signed
 

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from tests.conftest import auth
+from tests.support.settings import auth
 
 SPEC_PATHS = {
     "/v1/accounts/{account_id}",

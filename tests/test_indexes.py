@@ -24,8 +24,8 @@ from app.storage.database import (
     IndexOptionsChanged,
     list_indexes,
 )
-from tests.conftest import START
 from tests.factories import grant, make_account
+from tests.support.settings import START
 
 
 async def test_start_up_creates_every_collection_and_index(app, db):

@@ -13,8 +13,8 @@ import pytest
 
 from app.http.app import create_app
 from app.kit.config import SettingsError, load_settings
-from tests.conftest import JWT_SECRET, api_keys_json, make_settings
 from tests.factories import assert_problem, make_account
+from tests.support.settings import JWT_SECRET, api_keys_json, make_settings
 
 ACCOUNT = "user_1"
 HOUR, DAY, YEAR = 3600, 86_400, 365 * 86_400

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from app.kit.logs import MAX_MESSAGE, configure_logging
-from tests.conftest import WEBHOOK_SECRET, auth
 from tests.console.helpers import sign_in
 from tests.stripe_events import StripeEvents, signed_request
+from tests.support.settings import WEBHOOK_SECRET, auth
 from tests.webhooks.helpers import pack_checkout, send_ok
 
 FORGERY = "price_x\nERROR app.auth: FORGED LINE\r\x1b[2K"

@@ -8,8 +8,8 @@ import pytest
 
 from app.http.app import create_app
 from app.kit.config import SettingsError, load_settings
-from tests.conftest import make_settings
 from tests.stripe_events import StripeEvents
+from tests.support.settings import make_settings
 from tests.webhooks.helpers import send_ok
 
 TOKEN = "metrics-token-0123456789abcdef"

@@ -21,8 +21,8 @@ from schemathesis.checks import CHECKS, load_all_checks
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import connect
-from tests.conftest import START, WEBHOOK_SECRET, auth, make_settings
 from tests.stripe_events import sign
+from tests.support.settings import START, WEBHOOK_SECRET, auth, make_settings
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "40"))
 load_all_checks()

@@ -27,8 +27,8 @@ from starlette.testclient import TestClient
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import LEDGER, RESERVATIONS, connect
-from tests.conftest import START, make_settings, token
 from tests.factories import assert_invariants, debit, make_account
+from tests.support.settings import START, make_settings, token
 
 CLIENT = Path(__file__).resolve().parents[1] / "clients" / "python"
 

@@ -10,9 +10,9 @@ import pytest
 from app.http.app import create_app
 from app.kit.config import SettingsError, load_settings
 from app.storage.database import IDEMPOTENCY, LEDGER, STRIPE_EVENTS
-from tests.conftest import make_settings
 from tests.factories import assert_invariants, assert_problem, debit, make_account, snapshot
 from tests.stripe_events import StripeEvents
+from tests.support.settings import make_settings
 from tests.webhooks.helpers import send_ok, webhook_events
 
 ACCOUNT = "user_1"

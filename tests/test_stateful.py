@@ -28,9 +28,9 @@ from hypothesis.stateful import (
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import ACCOUNTS, connect
-from tests.conftest import START, auth, make_settings
 from tests.factories import assert_invariants, snapshot
 from tests.stripe_events import StripeEvents, signed_request
+from tests.support.settings import START, auth, make_settings
 from tests.webhooks.helpers import pack_checkout
 
 ACCOUNT_IDS = ("acct_a", "acct_b", "acct_c")

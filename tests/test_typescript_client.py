@@ -22,8 +22,8 @@ import pytest
 from app.kit.clock import FrozenClock
 from scripts.typescript_types import generated
 from tests.browser import launch_chromium
-from tests.conftest import JWT_SECRET, START, auth, token
 from tests.console.live_server import LiveServer
+from tests.support.settings import JWT_SECRET, START, auth, token
 from tests.tools import NODE, TSC, TYPESCRIPT_CLIENT, need
 
 REPO = Path(__file__).resolve().parents[1]

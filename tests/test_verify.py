@@ -12,8 +12,8 @@ import pytest
 
 from app.cli.ledger import run_verify
 from app.storage.database import ACCOUNTS, GRANTS, LEDGER, RESERVATIONS
-from tests.conftest import auth
 from tests.factories import capture, debit, grant, make_account, reserve, snapshot
+from tests.support.settings import auth
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

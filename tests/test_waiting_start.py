@@ -19,8 +19,8 @@ from httpx import AsyncClient as Client
 
 from app.http.app import create_app
 from app.storage.database import INDEXES, connect, list_indexes
-from tests.conftest import auth
 from tests.support.ports import free_port
+from tests.support.settings import auth
 
 # Nothing listens on port 1: every server selection fails, quickly with these timeouts.
 UNREACHABLE = (

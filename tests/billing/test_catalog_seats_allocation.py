@@ -7,7 +7,7 @@ import pytest
 
 from app.billing.allocation import add_months, month_bounds, months_in
 from app.billing.catalog import CatalogError, load_catalog
-from tests.conftest import START
+from tests.support.settings import START
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "plans.example.toml"
 PLAN = '[plans.p]\nname = "P"\nstripe_prices = ["price_p"]\nmonthly_credits = 1000\n'

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.conftest import token
+from tests.support.settings import token
 
 COOKIE = "credit_ledger_console"
 

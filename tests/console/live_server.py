@@ -12,8 +12,8 @@ import uvicorn
 from app.http.app import create_app
 from app.kit.clock import Clock
 from app.storage.database import Database, connect
-from tests.conftest import make_settings
 from tests.support.ports import free_port
+from tests.support.settings import make_settings
 
 CONSOLE_SECRET = "console-secret-for-the-browser-tests-0123456789"
 

@@ -14,9 +14,9 @@ import pytest
 
 from app.kit.clock import FrozenClock
 from tests.browser import launch_chromium
-from tests.conftest import START, WEBHOOK_SECRET, auth, token
 from tests.console.live_server import LiveServer
 from tests.stripe_events import StripeEvents, signed_request
+from tests.support.settings import START, WEBHOOK_SECRET, auth, token
 from tests.webhooks.helpers import catalog_toml, example_catalog
 
 pytestmark = pytest.mark.browser

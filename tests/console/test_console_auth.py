@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from app.storage.database import LEDGER
-from tests.conftest import auth, token
 from tests.console.helpers import COOKIE, account_form, hidden, sign_in
 from tests.factories import account, assert_invariants, make_account, snapshot
 from tests.reads.test_account_list import user_token
+from tests.support.settings import auth, token
 
 PAGES = ("/console", "/console/accounts", "/console/accounts/user_1", "/console/stripe-events")
 

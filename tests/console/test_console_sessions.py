@@ -7,9 +7,9 @@ import httpx
 
 from app.http.app import create_app
 from app.storage.database import CONSOLE_SESSIONS
-from tests.conftest import make_settings
 from tests.console.helpers import COOKIE, account_form, hidden, sign_in
 from tests.factories import account, make_account
+from tests.support.settings import make_settings
 
 SECRET = "console-secret-shared-by-every-instance-0123456789"
 

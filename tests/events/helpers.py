@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.conftest import auth
+from tests.support.settings import auth
 
 
 async def events_of(

@@ -8,9 +8,9 @@ import httpx
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import ACCOUNTS, EVENT_STREAMS, MIGRATIONS
-from tests.conftest import START, auth
 from tests.events.helpers import types_of
 from tests.factories import assert_invariants, debit, grant, make_account
+from tests.support.settings import START, auth
 
 
 async def _serve(settings, db):

@@ -4,7 +4,6 @@ import pytest
 
 from app.kit.config import SettingsError, load_settings
 from app.storage.database import EVENT_STREAMS
-from tests.conftest import auth
 from tests.events.helpers import assert_numbered, events_of, set_threshold, types_of
 from tests.factories import (
     adjust,
@@ -16,6 +15,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import auth
 from tests.webhooks.helpers import example_catalog
 
 BALANCE = ("balance.low", "balance.depleted", "balance.recovered")

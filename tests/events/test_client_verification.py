@@ -9,9 +9,9 @@ import httpx
 import pytest
 from credit_ledger_client import AsyncCreditLedger, WebhookVerificationFailed, verify_webhook
 
-from tests.conftest import token
 from tests.events.helpers import register
 from tests.factories import debit, make_account
+from tests.support.settings import token
 
 
 async def test_verify_webhook_accepts_the_services_deliveries_and_nothing_else(

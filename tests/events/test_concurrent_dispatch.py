@@ -6,10 +6,10 @@ once, in one attempt."""
 import asyncio
 
 from app.storage.database import DELIVERIES
-from tests.conftest import assert_verified
 from tests.events.helpers import register
 from tests.factories import debit, make_account
 from tests.interleavings import interleaved
+from tests.support.verify import assert_verified
 
 DISPATCH_SEEDS = range(12)  # each seed sends over real HTTP to the receiver
 

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 from app.kit.clock import as_utc
 from app.outbox.dispatcher import BODY_KEPT, EVERY_AFTER, JITTER
 from app.storage.database import DELIVERIES
-from tests.conftest import auth
 from tests.events.helpers import (
     assert_numbered,
     deliveries,
@@ -18,6 +17,7 @@ from tests.events.helpers import (
     set_threshold,
 )
 from tests.factories import assert_invariants, debit, grant, make_account
+from tests.support.settings import auth
 
 
 async def _send(app) -> int:

@@ -8,9 +8,9 @@ import threading
 import pytest
 
 from app.storage.database import DELIVERIES, EVENTS
-from tests.conftest import auth
 from tests.events.helpers import register
 from tests.factories import assert_problem, make_account
+from tests.support.settings import auth
 
 
 async def test_a_retry_of_a_delivery_being_sent_is_refused_and_it_is_sent_once(

@@ -9,8 +9,8 @@ import httpx
 
 from app.http.app import create_app
 from app.storage.database import ENDPOINTS
-from tests.conftest import auth, make_settings
 from tests.factories import assert_problem
+from tests.support.settings import auth, make_settings
 
 ADMIN = auth("events")
 

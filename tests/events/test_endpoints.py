@@ -9,9 +9,9 @@ import pytest
 
 from app.http.app import create_app
 from app.storage.database import ENDPOINTS
-from tests.conftest import auth, make_settings
 from tests.events.helpers import deliveries, register
 from tests.factories import assert_problem, debit, make_account
+from tests.support.settings import auth, make_settings
 
 ADMIN = auth("events")
 

@@ -4,9 +4,9 @@ import time
 
 import jwt
 
-from tests.conftest import JWT_SECRET, auth
 from tests.events.helpers import assert_numbered, events_of, set_threshold
 from tests.factories import assert_invariants, assert_problem, debit, grant, make_account
+from tests.support.settings import JWT_SECRET, auth
 
 
 def user_token(account_id: str) -> dict[str, str]:

@@ -12,9 +12,9 @@ from app.http.app import create_app
 from app.outbox.dispatcher import DELIVERIES_TOTAL, Dispatcher
 from app.outbox.urls import UrlPolicy
 from app.storage.database import ENDPOINTS
-from tests.conftest import auth, make_settings
 from tests.events.helpers import deliveries, register
 from tests.factories import assert_problem, make_account
+from tests.support.settings import auth, make_settings
 
 ADMIN = auth("events")
 

@@ -1,6 +1,5 @@
 """The access decision: allowed or not, and always why."""
 
-from tests.conftest import auth
 from tests.factories import (
     adjust,
     assert_invariants,
@@ -9,6 +8,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import auth
 
 
 async def _access(client, account_id: str, **params):

@@ -4,7 +4,6 @@ deficit that refuses spending until the next grants pay it off."""
 from datetime import timedelta
 
 from app.storage.database import ACCOUNTS, GRANTS, LEDGER
-from tests.conftest import auth
 from tests.factories import (
     account,
     adjust,
@@ -17,6 +16,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import auth
 
 
 async def test_positive_adjustment_adds_a_non_expiring_correction_grant(client, db):

@@ -3,8 +3,8 @@ database is left exactly as it was. Never a 500."""
 
 import pytest
 
-from tests.conftest import auth
 from tests.factories import assert_invariants, assert_problem, make_account, new_key, snapshot
+from tests.support.settings import auth
 
 ACCOUNT = "user_1"
 DEBITS = f"/v1/accounts/{ACCOUNT}/debits"

@@ -11,7 +11,6 @@ from bson import ObjectId
 
 from app.http.app import create_app
 from app.storage.database import ACCOUNTS, GRANTS, RESERVATIONS
-from tests.conftest import auth, make_settings
 from tests.factories import (
     assert_invariants,
     assert_problem,
@@ -21,6 +20,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import auth, make_settings
 
 ACCOUNT = "user_1"
 

@@ -8,9 +8,10 @@ from collections import Counter
 import pytest
 
 from app.storage.database import LEDGER, RESERVATIONS
-from tests.conftest import assert_verified, make_settings
 from tests.factories import assert_invariants, capture, debit, make_account, release, reserve
 from tests.interleavings import FEW_SEEDS, SEEDS, assert_contended, interleaved, reruns
+from tests.support.settings import make_settings
+from tests.support.verify import assert_verified
 
 
 @pytest.fixture

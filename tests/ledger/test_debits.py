@@ -1,7 +1,6 @@
 """Debits: spending credits at once, refused when they are not there."""
 
 from app.storage.database import ACCOUNTS, LEDGER
-from tests.conftest import auth
 from tests.factories import (
     assert_invariants,
     assert_problem,
@@ -10,6 +9,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import auth
 
 
 async def test_debit_spends_credits_and_records_an_entry(client, db):

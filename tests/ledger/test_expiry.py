@@ -5,7 +5,6 @@ from datetime import timedelta
 
 from app.ledger.expiry import sweep
 from app.storage.database import GRANTS, LEDGER
-from tests.conftest import auth
 from tests.factories import (
     assert_invariants,
     debit,
@@ -14,6 +13,7 @@ from tests.factories import (
     live_grants,
     make_account,
 )
+from tests.support.settings import auth
 
 
 def _grant_id(response) -> str:

@@ -10,7 +10,6 @@ from datetime import timedelta
 import pytest
 
 from app.storage.database import GRANTS, LEDGER
-from tests.conftest import auth
 from tests.factories import (
     account,
     assert_invariants,
@@ -25,6 +24,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import auth
 
 
 async def _grant_id(client, account_id: str, amount: int, **kw) -> str:

@@ -15,9 +15,10 @@ import httpx
 from app.http.app import create_app
 from app.ledger.group_commit import BATCHED, BATCHES
 from app.storage.database import LEDGER
-from tests.conftest import assert_verified, auth
 from tests.factories import assert_invariants, debit, make_account, reserve
 from tests.interleavings import SEEDS, assert_contended, interleaved, reruns
+from tests.support.settings import auth
+from tests.support.verify import assert_verified
 
 
 async def batching(client) -> tuple[int, int]:

@@ -24,7 +24,8 @@ from app.ledger import schemas
 from app.ledger.idempotency import fingerprint
 from app.ledger.spends import Spend, apply_spends
 from app.storage.database import connect
-from tests.conftest import START, assert_verified, auth, make_settings
+from tests.support.settings import START, auth, make_settings
+from tests.support.verify import assert_verified
 
 ACCOUNT = "acct_p"
 EXAMPLES = int(os.environ.get("GROUP_COMMIT_EXAMPLES", "25"))

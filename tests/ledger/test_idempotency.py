@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from app.ledger.grants import NewGrant, grant_credits
-from tests.conftest import auth
 from tests.factories import (
     account,
     adjust,
@@ -17,6 +16,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import auth
 
 
 async def test_debit_retried_with_same_key_and_body_replays_the_first_answer(client, db):

@@ -2,7 +2,6 @@
 
 from datetime import timedelta, timezone
 
-from tests.conftest import auth
 from tests.factories import (
     assert_invariants,
     assert_problem,
@@ -12,6 +11,7 @@ from tests.factories import (
     make_account,
     reserve,
 )
+from tests.support.settings import auth
 
 
 async def test_ledger_pages_with_starting_after_over_250_entries(client, db):

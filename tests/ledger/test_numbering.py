@@ -15,7 +15,7 @@ from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import ACCOUNTS, LEDGER, MIGRATIONS
 from app.storage.migrations.numbering import NUMBER_BATCH
-from tests.conftest import START, auth
+from tests.support.settings import START, auth
 
 # 200,000 in the acceptance run (NUMBERING_ENTRIES=200000, docs/scaling.md); the suite numbers
 # 20,000: twenty batches, the same code paths, a tenth of the minutes on the embedded engine.

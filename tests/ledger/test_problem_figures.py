@@ -3,7 +3,6 @@ program reads `requested` and `available` from a 402 without parsing `detail`.""
 
 from __future__ import annotations
 
-from tests.conftest import auth
 from tests.factories import (
     adjust,
     assert_invariants,
@@ -15,6 +14,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import auth
 
 
 async def test_insufficient_credits_carries_requested_available_balance_reserved(client, db):

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from app.ledger.expiry import sweep
 from app.storage.database import ACCOUNTS, LEDGER, RESERVATIONS
-from tests.conftest import auth
 from tests.factories import (
     account,
     assert_invariants,
@@ -19,6 +18,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import auth
 
 
 async def _hold(client, account_id: str, amount: int, **kw) -> str:

@@ -7,7 +7,6 @@ import httpx
 import pytest
 
 from app.storage.database import GRANTS, LEDGER, RESERVATIONS
-from tests.conftest import auth
 from tests.factories import (
     assert_invariants,
     capture,
@@ -17,6 +16,7 @@ from tests.factories import (
     reserve,
     snapshot,
 )
+from tests.support.settings import auth
 
 
 @pytest.fixture

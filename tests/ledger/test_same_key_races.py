@@ -9,9 +9,10 @@ import asyncio
 
 import pytest
 
-from tests.conftest import assert_verified, make_settings
 from tests.factories import capture, debit, make_account, release, reserve
 from tests.interleavings import SEEDS, assert_contended, interleaved, reruns
+from tests.support.settings import make_settings
+from tests.support.verify import assert_verified
 
 
 @pytest.fixture

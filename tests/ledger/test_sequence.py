@@ -9,7 +9,6 @@ import httpx
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import ACCOUNTS, GRANTS, LEDGER, MIGRATIONS
-from tests.conftest import START, assert_verified, auth
 from tests.factories import (
     adjust,
     assert_invariants,
@@ -21,6 +20,8 @@ from tests.factories import (
 )
 from tests.interleavings import FEW_SEEDS, assert_contended, interleaved, reruns
 from tests.stripe_events import StripeEvents
+from tests.support.settings import START, auth
+from tests.support.verify import assert_verified
 from tests.webhooks.helpers import pack_checkout, send_ok
 
 

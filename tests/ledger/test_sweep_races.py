@@ -6,9 +6,9 @@ import asyncio
 from datetime import timedelta
 
 from app.ledger.expiry import sweep
-from tests.conftest import assert_verified
 from tests.factories import assert_invariants, debit, grant, reserve
 from tests.interleavings import SEEDS, assert_contended, interleaved, reruns
+from tests.support.verify import assert_verified
 
 
 async def test_the_sweep_against_debits_and_holds_never_spends_an_expired_credit(

@@ -6,8 +6,8 @@ import time
 
 import jwt
 
-from tests.conftest import JWT_SECRET, auth
 from tests.factories import adjust, assert_problem, debit, make_account
+from tests.support.settings import JWT_SECRET, auth
 from tests.webhooks.helpers import subscribe
 
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.storage.database import ACCOUNTS
-from tests.conftest import auth
 from tests.console.helpers import sign_in
 from tests.factories import account, assert_invariants, assert_problem, make_account, snapshot
+from tests.support.settings import auth
 
 
 async def patch(client, account_id: str, body: dict, *, who="admin", key=None):

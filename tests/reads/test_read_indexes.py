@@ -7,8 +7,8 @@ from pymongo import ASCENDING, DESCENDING
 
 from app.accounts.timeline.repository import SOURCES, Position, _after
 from app.storage.database import ACCOUNTS, LEDGER, RESERVATIONS, STRIPE_EVENTS
-from tests.conftest import START
 from tests.factories import make_account
+from tests.support.settings import START
 from tests.test_indexes import _winning
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import auth
 from tests.factories import assert_problem, capture, make_account, release, reserve
 from tests.reads.test_account_list import user_token
+from tests.support.settings import auth
 
 
 async def holds(client, account_id: str, headers=None, **params):

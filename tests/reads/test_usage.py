@@ -6,9 +6,9 @@ from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
 from app.storage.database import LEDGER
-from tests.conftest import auth
 from tests.factories import assert_invariants, assert_problem, capture, debit, make_account, reserve
 from tests.reads.test_account_list import user_token
+from tests.support.settings import auth
 
 FEATURES = ("image", "video", None)
 

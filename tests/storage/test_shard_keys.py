@@ -16,10 +16,10 @@ from app.storage.calls import Call
 from app.storage.database import INDEXES, RESERVATIONS, TOPUPS
 from app.storage.embedded.internals import update_one_parts
 from app.storage.sharding import CROSS_ACCOUNT, LOOKUP_BY_ID, SHARD_KEYS, UNSHARDED
-from tests.conftest import auth
 from tests.events.conftest import receiver  # noqa: F401 - fixture shared
 from tests.events.helpers import register
 from tests.factories import adjust, capture, debit, grant, make_account, release, reserve
+from tests.support.settings import auth
 from tests.webhooks.conftest import events  # noqa: F401 - fixture shared
 from tests.webhooks.helpers import pack_checkout, renewal_invoice, send_ok, subscribe
 

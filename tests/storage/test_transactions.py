@@ -12,7 +12,7 @@ import pytest
 from pymongo.errors import NetworkTimeout, OperationFailure, PyMongoError
 
 from app.storage.embedded.turns import Seeded
-from tests.conftest import auth
+from tests.support.settings import auth
 
 COL = "engine_rules"
 

@@ -4,7 +4,6 @@ paged by one cursor without gaps or repeats."""
 from __future__ import annotations
 
 from app.storage.database import EVENTS, LEDGER, RESERVATIONS, STRIPE_EVENTS
-from tests.conftest import auth
 from tests.factories import (
     assert_invariants,
     assert_problem,
@@ -14,6 +13,7 @@ from tests.factories import (
     release,
     reserve,
 )
+from tests.support.settings import auth
 from tests.webhooks.helpers import advance, pack_checkout, renewal_invoice, send_ok, subscribe
 
 SOURCES = {

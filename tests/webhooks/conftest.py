@@ -8,8 +8,9 @@ import httpx
 import pytest
 
 from app.http.app import create_app
-from tests.conftest import assert_verified, make_settings
 from tests.stripe_events import StripeEvents
+from tests.support.settings import make_settings
+from tests.support.verify import assert_verified
 from tests.webhooks.helpers import catalog_toml
 
 

@@ -9,9 +9,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from app.storage.database import LEDGER, STRIPE_EVENTS
-from tests.conftest import WEBHOOK_SECRET, auth
 from tests.factories import assert_invariants, ledger_page, live_grants
 from tests.stripe_events import MONTH, StripeEvents, signed_request
+from tests.support.settings import WEBHOOK_SECRET, auth
 
 EXAMPLE_CATALOG = Path(__file__).resolve().parents[2] / "plans.example.toml"
 STARTER, PRO, SCALE = "price_starter_monthly", "price_pro_monthly", "price_scale_monthly"

@@ -15,12 +15,12 @@ import httpx
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import connect
-from tests.conftest import START, WEBHOOK_SECRET, auth, make_settings
 from tests.factories import assert_invariants
 from tests.stripe_events import StripeEvents, signed_request
 from tests.stripe_shapes.common import DAY, Layout, event
 from tests.stripe_shapes.invoices import invoice, plan_line, proration_line
 from tests.stripe_shapes.subscriptions import subscription
+from tests.support.settings import START, WEBHOOK_SECRET, auth, make_settings
 from tests.webhooks.shapes_story import ANNUAL, GROWTH, MONTH, NAMES, STARTER, TEAM_SEAT, UNIT
 
 T0 = int(START.timestamp())

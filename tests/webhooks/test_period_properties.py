@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from app.storage.database import GRANTS
-from tests.conftest import START
 from tests.stripe_shapes.common import DAY, LAYOUTS
+from tests.support.settings import START
 from tests.webhooks.helpers import catalog_toml
 from tests.webhooks.lives import (
     LIVES,

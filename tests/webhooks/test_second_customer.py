@@ -7,9 +7,9 @@ import pytest
 import stripe
 
 from app.storage.database import CUSTOMERS
-from tests.conftest import auth
 from tests.factories import assert_invariants, live_grants
 from tests.stripe_events import StripeEvents
+from tests.support.settings import auth
 from tests.webhooks.fake_stripe_api import API_KEY, FakeStripeAPI
 from tests.webhooks.helpers import access, get_account, same_time, stored_event
 from tests.webhooks.shapes_story import MONTH, STARTER, Story, shapes_catalog

@@ -11,9 +11,9 @@ import time
 import pytest
 
 from app.storage.database import ACCOUNTS, STRIPE_EVENTS
-from tests.conftest import WEBHOOK_SECRET, auth
 from tests.factories import assert_problem, snapshot
 from tests.stripe_events import sign, to_body
+from tests.support.settings import WEBHOOK_SECRET, auth
 from tests.webhooks.helpers import (
     assert_every_account,
     pack_checkout,

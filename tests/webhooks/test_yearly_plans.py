@@ -11,11 +11,11 @@ import pytest
 
 from app.jobs.loop import sweep_once
 from app.storage.database import GRANTS, LEDGER
-from tests.conftest import assert_verified
 from tests.factories import assert_invariants
 from tests.interleavings import assert_contended, interleaved, reruns
 from tests.stripe_shapes.common import LAYOUTS
 from tests.stripe_shapes.invoices import plan_line
+from tests.support.verify import assert_verified
 from tests.webhooks.helpers import get_account, same_time
 from tests.webhooks.shapes_story import (
     ANNUAL,

@@ -8,8 +8,8 @@ import pytest
 from pydantic import ValidationError
 
 from app.storage.calls import COMMIT
-from tests.conftest import make_settings
 from tests.factories import debit, make_account
+from tests.support.settings import make_settings
 
 
 @pytest.fixture
