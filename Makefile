@@ -11,6 +11,8 @@ LOCK := requirements/dev.lock
 # Linters that are prebuilt binaries (actionlint, hadolint): installed where a wheel exists.
 TOOLS_LOCK := requirements/tools.lock
 CLIENT := clients/python
+# Development-only packages (the Stripe fixtures): tests, demo and benchmark import them.
+TESTING := testing
 TS := clients/typescript
 
 .DEFAULT_GOAL := help
@@ -32,13 +34,14 @@ help:
 
 install: $(STAMP) ts-install
 
-$(STAMP): pyproject.toml $(LOCK) $(TOOLS_LOCK) $(CLIENT)/pyproject.toml
+$(STAMP): pyproject.toml $(LOCK) $(TOOLS_LOCK) $(CLIENT)/pyproject.toml $(TESTING)/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	# Every file checked against the lock's hashes.
 	$(BIN)/python -m pip install --require-hashes -r $(LOCK)
-	# The service (with its embedded engine and dev tools) and the Python client, editable;
-	# their dependencies all come from the lock (their build backend is pinned).
-	$(BIN)/python -m pip install --no-deps -e '.[dev,embedded]' -e $(CLIENT)
+	# The service (with its embedded engine and dev tools), the Python client and the Stripe
+	# fixtures, editable; their dependencies all come from the lock (their build backend is
+	# pinned).
+	$(BIN)/python -m pip install --no-deps -e '.[dev,embedded]' -e $(CLIENT) -e $(TESTING)
 	$(BIN)/python -m pip install --require-hashes -r $(TOOLS_LOCK) || \
 		echo "make install: no actionlint/hadolint wheel for this platform; make lint skips them"
 	touch $@

@@ -6,6 +6,8 @@ import json
 import secrets
 from typing import Any
 
+from stripe_fixtures import StripeEvents, signed_request
+
 from bench.client import Connection
 from bench.runner import Op
 
@@ -130,8 +132,6 @@ def ledger_page(service: Service, account: str) -> Op:
 def webhook(service: Service) -> Op:
     """A signed `invoice.paid` activating a new subscription: the account is resolved from the
     subscription's metadata, linked, granted its plan's credits, and the event logged."""
-    from tests.stripe_events import StripeEvents, signed_request  # the tests' Stripe builder
-
     events = StripeEvents(shape="endive")
     secret = service.webhook_secret or ""
 

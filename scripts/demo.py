@@ -46,11 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-
-if __package__ in (None, ""):  # run as `python scripts/demo.py`: make the repo root importable
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from tests.stripe_events import StripeEvents, signed_request  # noqa: E402
+from stripe_fixtures import StripeEvents, signed_request
 
 ROOT = Path(__file__).resolve().parent.parent
 CREDENTIALS_FILE = ROOT / ".dev-credentials.json"

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+from stripe_fixtures import MONTH, StripeEvents
 
 import tests.factories as factories
 from app.http.app import create_app
@@ -20,7 +21,6 @@ from app.storage.database import connect
 from app.storage.embedded.turns import Seeded
 from tests.factories import adjust, capture, debit, grant, release, reserve
 from tests.faults import DuplicateAt, EveryPoint, database_state
-from tests.stripe_events import MONTH, StripeEvents
 from tests.support.settings import START, auth, make_settings
 from tests.support.verify import assert_verified
 from tests.webhooks.helpers import PRO, pack_checkout, renewal_invoice, subscribe

@@ -10,10 +10,10 @@ import logging
 
 import httpx
 import pytest
+from stripe_fixtures import StripeEvents, signed_request
 
 from app.kit.logs import MAX_MESSAGE, configure_logging
 from tests.console.helpers import sign_in
-from tests.stripe_events import StripeEvents, signed_request
 from tests.support.settings import WEBHOOK_SECRET, auth
 from tests.webhooks.helpers import pack_checkout, send_ok
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from stripe_fixtures import StripeEvents
 
 from app.http.app import create_app
 from app.kit.config import SettingsError, load_settings
-from tests.stripe_events import StripeEvents
 from tests.support.settings import make_settings
 from tests.webhooks.helpers import send_ok
 

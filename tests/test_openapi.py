@@ -17,11 +17,11 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import CHECKS, load_all_checks
+from stripe_fixtures import sign
 
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import connect
-from tests.stripe_events import sign
 from tests.support.settings import START, WEBHOOK_SECRET, auth, make_settings
 
 EXAMPLES_PER_OPERATION = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "40"))

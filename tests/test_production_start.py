@@ -41,7 +41,13 @@ IMAGE_INSTALL = [
     ("pip", "install", "--no-deps", "."),
 ]
 # Nothing the production path may import: the embedded engine and what it is built on.
-DEV_ONLY = ("app.embedded", "app.storage.embedded", "mongomock", "mongomock_motor")
+DEV_ONLY = (
+    "app.embedded",
+    "app.storage.embedded",
+    "mongomock",
+    "mongomock_motor",
+    "stripe_fixtures",
+)
 KEY = "ck_production_start_test"
 GRACEFUL_SECONDS = 10
 STARTED = "Application startup complete"

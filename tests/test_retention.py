@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import httpx
 import pytest
+from stripe_fixtures import StripeEvents
 
 from app.http.app import create_app
 from app.kit.config import SettingsError, load_settings
 from app.storage.database import IDEMPOTENCY, LEDGER, STRIPE_EVENTS
 from tests.factories import assert_invariants, assert_problem, debit, make_account, snapshot
-from tests.stripe_events import StripeEvents
 from tests.support.settings import make_settings
 from tests.webhooks.helpers import send_ok, webhook_events
 

@@ -24,12 +24,12 @@ from hypothesis.stateful import (
     rule,
     run_state_machine_as_test,
 )
+from stripe_fixtures import StripeEvents, signed_request
 
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import ACCOUNTS, connect
 from tests.factories import assert_invariants, snapshot
-from tests.stripe_events import StripeEvents, signed_request
 from tests.support.settings import START, auth, make_settings
 from tests.webhooks.helpers import pack_checkout
 

@@ -5,8 +5,7 @@ import re
 
 import pytest
 import stripe
-
-from tests.stripe_events import (
+from stripe_fixtures import (
     ENDIVE_API_VERSION,
     LEGACY_API_VERSION,
     StripeEvents,

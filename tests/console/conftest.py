@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from stripe_fixtures import StripeEvents
 
 from tests.events.conftest import receiver  # noqa: F401 - the one receiver fixture
-from tests.stripe_events import StripeEvents
 
 
 @pytest.fixture

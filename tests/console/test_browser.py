@@ -11,11 +11,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from stripe_fixtures import StripeEvents, signed_request
 
 from app.kit.clock import FrozenClock
 from tests.browser import launch_chromium
 from tests.console.live_server import LiveServer
-from tests.stripe_events import StripeEvents, signed_request
 from tests.support.settings import START, WEBHOOK_SECRET, auth, token
 from tests.webhooks.helpers import catalog_toml, example_catalog
 

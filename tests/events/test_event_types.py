@@ -2,9 +2,10 @@
 
 from datetime import timedelta
 
+from stripe_fixtures import MONTH
+
 from tests.events.helpers import assert_numbered, events_of, types_of
 from tests.factories import assert_invariants, debit, make_account, reserve
-from tests.stripe_events import MONTH
 from tests.webhooks.helpers import (
     advance,
     example_catalog,

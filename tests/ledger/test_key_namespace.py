@@ -5,12 +5,12 @@ real Stripe event answer `duplicate` and grant nothing."""
 from __future__ import annotations
 
 import pytest
+from stripe_fixtures import MONTH, StripeEvents
 
 from app.ledger.idempotency import DERIVED_KEY_PREFIXES
 from app.storage.database import LEDGER
 from tests.console.helpers import account_form, sign_in
 from tests.factories import assert_problem, make_account, snapshot
-from tests.stripe_events import MONTH, StripeEvents
 from tests.support.settings import auth
 from tests.webhooks.helpers import STARTER, entry_by_key, send_ok, subscribe
 

@@ -5,6 +5,7 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+from stripe_fixtures import StripeEvents
 
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
@@ -19,7 +20,6 @@ from tests.factories import (
     reserve,
 )
 from tests.interleavings import FEW_SEEDS, assert_contended, interleaved, reruns
-from tests.stripe_events import StripeEvents
 from tests.support.settings import START, auth
 from tests.support.verify import assert_verified
 from tests.webhooks.helpers import pack_checkout, send_ok

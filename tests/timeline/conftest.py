@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from tests.stripe_events import StripeEvents
+from stripe_fixtures import StripeEvents
 
 
 @pytest.fixture

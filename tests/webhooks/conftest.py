@@ -6,9 +6,9 @@ import contextlib
 
 import httpx
 import pytest
+from stripe_fixtures import StripeEvents
 
 from app.http.app import create_app
-from tests.stripe_events import StripeEvents
 from tests.support.settings import make_settings
 from tests.support.verify import assert_verified
 from tests.webhooks.helpers import catalog_toml

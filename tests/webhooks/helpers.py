@@ -8,9 +8,10 @@ import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 
+from stripe_fixtures import MONTH, StripeEvents, signed_request
+
 from app.storage.database import LEDGER, STRIPE_EVENTS
 from tests.factories import assert_invariants, ledger_page, live_grants
-from tests.stripe_events import MONTH, StripeEvents, signed_request
 from tests.support.settings import WEBHOOK_SECRET, auth
 
 EXAMPLE_CATALOG = Path(__file__).resolve().parents[2] / "plans.example.toml"

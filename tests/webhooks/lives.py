@@ -11,15 +11,15 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import httpx
+from stripe_fixtures import DAY, Layout, StripeEvents, signed_request
+from stripe_fixtures.envelope import event
+from stripe_fixtures.invoices import invoice, plan_line, proration_line
+from stripe_fixtures.subscriptions import subscription
 
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import connect
 from tests.factories import assert_invariants
-from tests.stripe_events import StripeEvents, signed_request
-from tests.stripe_shapes.common import DAY, Layout, event
-from tests.stripe_shapes.invoices import invoice, plan_line, proration_line
-from tests.stripe_shapes.subscriptions import subscription
 from tests.support.settings import START, WEBHOOK_SECRET, auth, make_settings
 from tests.webhooks.shapes_story import ANNUAL, GROWTH, MONTH, NAMES, STARTER, TEAM_SEAT, UNIT
 

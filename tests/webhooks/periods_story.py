@@ -3,7 +3,8 @@ then the invoice it makes), reading access, and Stripe's `pending_update`."""
 
 from __future__ import annotations
 
-from tests.stripe_shapes.invoices import Line, proration_line
+from stripe_fixtures.invoices import Line, proration_line
+
 from tests.support.settings import auth
 from tests.webhooks.shapes_story import MONTH, NAMES, UNIT, Story
 

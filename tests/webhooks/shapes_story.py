@@ -1,14 +1,15 @@
-"""Customer stories told with Stripe's real shapes (tests/stripe_shapes): a catalog for them,
+"""Customer stories told with Stripe's real shapes (stripe_fixtures): a catalog for them,
 and subscribing, changing and renewing as Stripe sends it, in either layout."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.stripe_events import StripeEvents
-from tests.stripe_shapes.common import DAY, Layout, event
-from tests.stripe_shapes.invoices import Line, invoice, plan_line
-from tests.stripe_shapes.subscriptions import subscription
+from stripe_fixtures import DAY, Layout, StripeEvents
+from stripe_fixtures.envelope import event
+from stripe_fixtures.invoices import Line, invoice, plan_line
+from stripe_fixtures.subscriptions import subscription
+
 from tests.webhooks.helpers import example_catalog, send_ok
 
 MONTH = 30 * DAY

@@ -15,13 +15,13 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import stripe
+from stripe_fixtures import DAY, MONTH
 
 from app.cli import parse_since, run_backfill
 from app.storage.database import CUSTOMERS, PAYMENTS, STRIPE_EVENTS
 from app.stripe_events.backfill import backfill_events, handled_types
 from app.stripe_events.handlers import HANDLERS
 from tests.factories import assert_invariants, snapshot
-from tests.stripe_events import DAY, MONTH
 from tests.webhooks.helpers import STARTER, get_account, send_ok, state, stored_event
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -3,10 +3,10 @@
 renewal invoice, then the new period's line, which alone sets the plan, period and credits."""
 
 import pytest
+from stripe_fixtures import LAYOUTS
+from stripe_fixtures.invoices import proration_line
 
 from tests.factories import assert_invariants, debit, live_grants
-from tests.stripe_shapes.common import LAYOUTS
-from tests.stripe_shapes.invoices import proration_line
 from tests.webhooks.helpers import entry_by_key, get_account, ledger_entries, same_time
 from tests.webhooks.shapes_story import (
     DAY,

@@ -4,9 +4,10 @@ applied once, every other delivery answered as a duplicate, under many seeded in
 
 import asyncio
 
+from stripe_fixtures import MONTH
+
 from tests.factories import assert_invariants
 from tests.interleavings import SEEDS, assert_contended, interleaved, reruns
-from tests.stripe_events import MONTH
 from tests.support.verify import assert_verified
 from tests.webhooks.helpers import get_account, send, send_ok, stored_event
 

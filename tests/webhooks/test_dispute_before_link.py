@@ -4,9 +4,10 @@ it (`invoice_payment.paid` in the current layout, the paid invoice naming its ch
 legacy one, or the invoice applied after its payment was linked)."""
 
 import pytest
+from stripe_fixtures.disputes import dispute
+from stripe_fixtures.invoice_payments import invoice_payment
 
 from tests.factories import assert_invariants, live_grants
-from tests.stripe_shapes.payments import dispute, invoice_payment
 from tests.webhooks.helpers import access, entry_by_key, get_account
 from tests.webhooks.shapes_story import MONTH, STARTER, Story, shapes_catalog
 

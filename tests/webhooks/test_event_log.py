@@ -3,9 +3,9 @@ and only for the events:admin scope."""
 
 import httpx
 from pymongo.errors import AutoReconnect
+from stripe_fixtures import MONTH
 
 from tests.factories import assert_invariants, assert_problem
-from tests.stripe_events import MONTH
 from tests.support.settings import auth
 from tests.webhooks.helpers import (
     STARTER,

@@ -6,11 +6,11 @@ stripe.StripeClient over tests/webhooks/fake_stripe_api.py."""
 
 import pytest
 import stripe
+from stripe_fixtures.disputes import dispute
+from stripe_fixtures.invoices import proration_line
 
 from tests.factories import assert_invariants, live_grants
 from tests.faults import ConflictOnce
-from tests.stripe_shapes.invoices import proration_line
-from tests.stripe_shapes.payments import dispute
 from tests.webhooks.fake_stripe_api import API_KEY, FakeStripeAPI
 from tests.webhooks.helpers import access, get_account, same_time
 from tests.webhooks.shapes_story import DAY, MONTH, STARTER, Story, shapes_catalog

@@ -1,15 +1,15 @@
 """Which invoice line pays for the plan, as Stripe really lays invoices out (shapes from
-Stripe's published objects: tests/stripe_shapes): one-off fees, add-ons and proration lines, in
+Stripe's published objects: stripe_fixtures): one-off fees, add-ons and proration lines, in
 any order and in both layouts, never set the plan, the period or the credits."""
 
 from itertools import permutations
 
 import pytest
 import stripe
+from stripe_fixtures import LAYOUTS
+from stripe_fixtures.invoices import fee_line, proration_line
 
 from tests.factories import assert_invariants, live_grants
-from tests.stripe_shapes.common import LAYOUTS
-from tests.stripe_shapes.invoices import fee_line, proration_line
 from tests.webhooks.fake_stripe_api import API_KEY, FakeStripeAPI
 from tests.webhooks.helpers import get_account, same_time, stored_event
 from tests.webhooks.shapes_story import (

@@ -5,10 +5,10 @@ cuts short, as a renewal would (the unused credits carried per the new plan's ro
 a yearly price's monthly credits stop when a monthly price replaces it."""
 
 import pytest
+from stripe_fixtures import LAYOUTS
 
 from app.jobs.loop import sweep_once
 from tests.factories import assert_invariants, live_grants
-from tests.stripe_shapes.common import LAYOUTS
 from tests.webhooks.helpers import get_account, same_time
 from tests.webhooks.periods_story import access, new_period, unused_time
 from tests.webhooks.shapes_story import ANNUAL, DAY, MONTH, STARTER, Story, shapes_catalog

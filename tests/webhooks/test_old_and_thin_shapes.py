@@ -3,10 +3,10 @@
 events (`"object": "v2.core.event"`) that an event destination sends."""
 
 import pytest
+from stripe_fixtures.envelope import event
+from stripe_fixtures.invoices import plan_line
 
 from tests.factories import assert_invariants, live_grants
-from tests.stripe_shapes.common import event
-from tests.stripe_shapes.invoices import plan_line
 from tests.webhooks.helpers import (
     access,
     get_account,

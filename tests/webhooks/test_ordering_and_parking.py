@@ -4,9 +4,9 @@ that Stripe's retry applies the event."""
 
 import httpx
 from pymongo.errors import AutoReconnect, DuplicateKeyError
+from stripe_fixtures import MONTH
 
 from tests.factories import assert_invariants, debit
-from tests.stripe_events import MONTH
 from tests.webhooks.helpers import (
     PRO,
     STARTER,

@@ -1,8 +1,9 @@
 """Credit packs bought at Checkout: a `purchase` grant of the pack's credits x quantity, named
 by metadata.pack, granted once, and only when the payment has settled."""
 
+from stripe_fixtures import DAY
+
 from tests.factories import assert_invariants, live_grants
-from tests.stripe_events import DAY
 from tests.webhooks.helpers import (
     assert_every_account,
     entry_by_key,

@@ -1,8 +1,9 @@
 """invoice.payment_failed: past_due with a grace period counted from the failure's own time;
 access ends when grace does; a paid invoice restores it."""
 
+from stripe_fixtures import DAY, MONTH
+
 from tests.factories import assert_invariants, assert_problem, debit, reserve
-from tests.stripe_events import DAY, MONTH
 from tests.support.settings import auth
 from tests.webhooks.helpers import (
     STARTER,

@@ -3,9 +3,9 @@ subscription active on its current plan, so the failure suspends nothing, in eit
 the snapshot and the failure."""
 
 import pytest
+from stripe_fixtures import LAYOUTS
 
 from tests.factories import assert_invariants
-from tests.stripe_shapes.common import LAYOUTS
 from tests.webhooks.helpers import get_account
 from tests.webhooks.periods_story import access, unused_time, with_pending_update
 from tests.webhooks.shapes_story import DAY, GROWTH, MONTH, STARTER, Story, shapes_catalog

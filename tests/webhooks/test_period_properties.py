@@ -12,9 +12,9 @@ import os
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from stripe_fixtures import DAY, LAYOUTS
 
 from app.storage.database import GRANTS
-from tests.stripe_shapes.common import DAY, LAYOUTS
 from tests.support.settings import START
 from tests.webhooks.helpers import catalog_toml
 from tests.webhooks.lives import (

@@ -3,9 +3,9 @@
 cycled up and down, grant nothing beyond that."""
 
 import pytest
+from stripe_fixtures import LAYOUTS
 
 from tests.factories import assert_invariants
-from tests.stripe_shapes.common import LAYOUTS
 from tests.webhooks.helpers import get_account
 from tests.webhooks.shapes_story import GROWTH, MONTH, STARTER, TEAM_SEAT, Story, shapes_catalog
 

@@ -1,6 +1,8 @@
 """Renewal: the previous period's credits close into one entry (carried over per the plan's
 rollover, the rest expired) and the new period's credits are granted, once per invoice."""
 
+from stripe_fixtures import DAY, MONTH
+
 from tests.factories import (
     assert_invariants,
     capture,
@@ -9,7 +11,6 @@ from tests.factories import (
     reserve,
     snapshot,
 )
-from tests.stripe_events import DAY, MONTH
 from tests.webhooks.helpers import (
     PRO,
     SCALE,

@@ -5,10 +5,10 @@ its events parked meanwhile are applied, and a replay does not park them again."
 
 import pytest
 import stripe
+from stripe_fixtures import StripeEvents
 
 from app.storage.database import CUSTOMERS
 from tests.factories import assert_invariants, live_grants
-from tests.stripe_events import StripeEvents
 from tests.support.settings import auth
 from tests.webhooks.fake_stripe_api import API_KEY, FakeStripeAPI
 from tests.webhooks.helpers import access, get_account, same_time, stored_event

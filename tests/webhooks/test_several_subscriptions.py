@@ -3,9 +3,9 @@ has its own status, plan, periods and grants; the account's standing and access 
 all of them (allowed while any allows it)."""
 
 import pytest
+from stripe_fixtures import LAYOUTS
 
 from tests.factories import assert_invariants, live_grants
-from tests.stripe_shapes.common import LAYOUTS
 from tests.webhooks.helpers import get_account
 from tests.webhooks.periods_story import access
 from tests.webhooks.shapes_story import GROWTH, MONTH, STARTER, Story, shapes_catalog

@@ -2,9 +2,9 @@
 pre-basil shape ends in the same state."""
 
 import pytest
+from stripe_fixtures import MONTH, StripeEvents
 
 from tests.factories import assert_invariants, debit
-from tests.stripe_events import MONTH, StripeEvents
 from tests.webhooks.helpers import (
     PRO,
     STARTER,

@@ -3,10 +3,10 @@
 import time
 
 import pytest
+from stripe_fixtures import sign, to_body
 
 from app.storage.database import CUSTOMERS, PAYMENTS, STRIPE_EVENTS
 from tests.factories import assert_problem, make_account, snapshot
-from tests.stripe_events import sign, to_body
 from tests.support.settings import WEBHOOK_SECRET as SECRET
 from tests.webhooks.helpers import assert_every_account, get_account, send, send_ok, stored_event
 

@@ -3,10 +3,10 @@ the plan's in the share Stripe billed (the line's amount over the price), whethe
 Stripe flags the stub's line as a proration; the anchor's renewal is a whole period."""
 
 import pytest
+from stripe_fixtures import LAYOUTS
+from stripe_fixtures.invoices import proration_line
 
 from tests.factories import assert_invariants, live_grants
-from tests.stripe_shapes.common import LAYOUTS
-from tests.stripe_shapes.invoices import proration_line
 from tests.webhooks.helpers import get_account, same_time
 from tests.webhooks.shapes_story import DAY, MONTH, NAMES, STARTER, UNIT, Story, shapes_catalog
 

@@ -1,8 +1,9 @@
 """The spec's lifecycle table, row by row: checkout, trial, activation, cancellation, unpaid and
 paused, deletion, and event types the service does not handle."""
 
+from stripe_fixtures import DAY, MONTH
+
 from tests.factories import assert_invariants, assert_problem, debit, grant, live_grants
-from tests.stripe_events import DAY, MONTH
 from tests.support.settings import auth
 from tests.webhooks.helpers import (
     STARTER,

@@ -1,16 +1,17 @@
 """Refunds and disputes of a subscription's payment in the current layout, where the invoice
 names no charge or payment intent: the link comes from `invoice_payment.paid`, or, when that
 never came, from Stripe's API (`GET /v1/invoice_payments`, a real stripe.StripeClient over a
-fake HTTP client); the legacy layout's own fields link it too. Shapes: tests/stripe_shapes."""
+fake HTTP client); the legacy layout's own fields link it too. Shapes: stripe_fixtures."""
 
 import httpx
 import pytest
 import stripe
+from stripe_fixtures.disputes import dispute
+from stripe_fixtures.envelope import event
+from stripe_fixtures.invoice_payments import invoice_payment
 
 from app.storage.database import PAYMENTS
 from tests.factories import assert_invariants, assert_problem, debit
-from tests.stripe_shapes.common import event
-from tests.stripe_shapes.payments import dispute, invoice_payment
 from tests.webhooks.fake_stripe_api import API_KEY, FakeStripeAPI
 from tests.webhooks.helpers import entry_by_key, get_account, send, stored_event
 from tests.webhooks.shapes_story import STARTER, Story, shapes_catalog

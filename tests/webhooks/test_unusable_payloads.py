@@ -9,10 +9,10 @@ import hmac
 import time
 
 import pytest
+from stripe_fixtures import sign, to_body
 
 from app.storage.database import ACCOUNTS, STRIPE_EVENTS
 from tests.factories import assert_problem, snapshot
-from tests.stripe_events import sign, to_body
 from tests.support.settings import WEBHOOK_SECRET, auth
 from tests.webhooks.helpers import (
     assert_every_account,

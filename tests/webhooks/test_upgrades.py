@@ -1,8 +1,9 @@
 """Plan changes: an upgrade grants credits now per `upgrade_credits`; a downgrade waits for the
 next renewal."""
 
+from stripe_fixtures import DAY, MONTH
+
 from tests.factories import assert_invariants, live_grants
-from tests.stripe_events import DAY, MONTH
 from tests.webhooks.helpers import (
     PRO,
     STARTER,

@@ -1,20 +1,20 @@
 """A yearly price with monthly credits: the paid invoice grants the first month and the sweep
 each later month on its day, exactly once (sweeps at arbitrary times, twice in a row, after a
 restart), each expiring at its month's end + grace_days; cancellation or non-payment stops the
-months to come. Shapes: tests/stripe_shapes."""
+months to come. Shapes: stripe_fixtures."""
 
 import asyncio
 import random
 from datetime import timedelta
 
 import pytest
+from stripe_fixtures import LAYOUTS
+from stripe_fixtures.invoices import plan_line
 
 from app.jobs.loop import sweep_once
 from app.storage.database import GRANTS, LEDGER
 from tests.factories import assert_invariants
 from tests.interleavings import assert_contended, interleaved, reruns
-from tests.stripe_shapes.common import LAYOUTS
-from tests.stripe_shapes.invoices import plan_line
 from tests.support.verify import assert_verified
 from tests.webhooks.helpers import get_account, same_time
 from tests.webhooks.shapes_story import (
