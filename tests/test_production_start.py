@@ -40,7 +40,8 @@ IMAGE_INSTALL = [
     ("copy", "app", "./app"),
     ("pip", "install", "--no-deps", "."),
 ]
-# Nothing the production path may import: the embedded engine and what it is built on.
+# Nothing the production path may import: the embedded engine and what it is built on, and
+# the development-only Stripe fixtures.
 DEV_ONLY = (
     "app.embedded",
     "app.storage.embedded",
