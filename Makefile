@@ -16,7 +16,7 @@ TESTING := testing
 TS := clients/typescript
 
 .DEFAULT_GOAL := help
-.PHONY: help install ts-install run test test-fast lint fmt demo bench screenshots lock client-types clean
+.PHONY: help install ts-install run test test-fast lint fmt demo bench screenshots lock client-types client-sync clean
 
 help:
 	@echo "make install  create .venv and install the project with its dev tools"
@@ -30,6 +30,7 @@ help:
 	@echo "make bench    benchmark a service it starts (or BENCH_ARGS='--url URL --key KEY')"
 	@echo "make lock     re-pin requirements/*.lock from pyproject.toml (pip-tools)"
 	@echo "make client-types  regenerate clients/typescript/src/schema.ts from /openapi.json"
+	@echo "make client-sync   regenerate the Python client's sync module from its async one"
 	@echo "make clean    remove .venv, caches and build output"
 
 install: $(STAMP) ts-install
@@ -114,6 +115,11 @@ lock:
 
 client-types: install
 	$(BIN)/python -m scripts.typescript_types
+
+# unasync writes credit_ledger_client/_sync.py from _async.py (tests/test_python_client.py
+# fails while the committed file differs).
+client-sync: install
+	$(BIN)/python $(CLIENT)/make_sync.py
 
 clean:
 	rm -rf $(VENV) .lock-venv .pytest_cache .ruff_cache .mypy_cache .cache build dist *.egg-info \

@@ -33,14 +33,14 @@ from tests.support.settings import START, make_settings, token
 CLIENT = Path(__file__).resolve().parents[1] / "clients" / "python"
 
 
-def _load_unasync():
-    spec = importlib.util.spec_from_file_location("unasync", CLIENT / "unasync.py")
+def _load_sync_module():
+    spec = importlib.util.spec_from_file_location("make_sync", CLIENT / "make_sync.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.unasync
+    return module.sync_module
 
 
-unasync = _load_unasync()
+sync_module = _load_sync_module()
 
 
 class LoseAnswers:
@@ -309,10 +309,10 @@ async def test_iter_ledger_and_iter_grants_walk_every_page(app, client, db):
 
 
 def test_the_sync_client_is_the_async_one_without_async():
-    made = unasync((CLIENT / "credit_ledger_client" / "_async.py").read_text())
+    made = sync_module((CLIENT / "credit_ledger_client" / "_async.py").read_text())
 
     assert (CLIENT / "credit_ledger_client" / "_sync.py").read_text() == made, (
-        "run python clients/python/unasync.py"
+        "run make client-sync"
     )
 
 

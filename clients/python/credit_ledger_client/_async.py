@@ -1,11 +1,11 @@
 """AsyncCreditLedger: the async client, and its hold context manager. _sync.py is made from
-this file by clients/python/unasync.py: edit here, then run it."""
+this file by unasync (`make client-sync`): edit here, then run it."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from types import TracebackType
 from typing import Any, Literal, TypeVar
@@ -33,7 +33,7 @@ class AsyncCreditLedger:
         max_retries: int = 3,
         backoff: float = 0.25,
         http_client: httpx.AsyncClient | None = None,
-        sleep: Callable[[float], Awaitable[Any]] = asyncio.sleep,
+        sleep: calls.AsyncSleep = asyncio.sleep,
     ) -> None:
         url, key = calls.base_url_and_key(base_url, api_key, http_client is not None)
         self._own = http_client is None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -18,6 +18,11 @@ from credit_ledger_client import _models as m
 from credit_ledger_client._errors import CreditLedgerError, ServiceUnavailable, error_from_answer
 
 T = TypeVar("T")
+
+# How each client waits between retries (asyncio.sleep, time.sleep, or a test's recorder); the
+# sync client's name is what unasync makes of the async one's.
+AsyncSleep = Callable[[float], Awaitable[Any]]
+Sleep = Callable[[float], Any]
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 URL_VARIABLE = "CREDIT_LEDGER_URL"
 KEY_VARIABLE = "CREDIT_LEDGER_API_KEY"

@@ -1,5 +1,5 @@
 """CreditLedger: the sync client, and its hold context manager. Made from _async.py by
-clients/python/unasync.py: edit that file, then run it."""
+unasync (`make client-sync`): edit that file, then run it."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class CreditLedger:
         max_retries: int = 3,
         backoff: float = 0.25,
         http_client: httpx.Client | None = None,
-        sleep: Callable[[float], Any] = time.sleep,
+        sleep: calls.Sleep = time.sleep,
     ) -> None:
         url, key = calls.base_url_and_key(base_url, api_key, http_client is not None)
         self._own = http_client is None
@@ -168,7 +168,7 @@ class CreditLedger:
         on_results: _batching.OnResults | None = None,
     ) -> _batching.UsageBatcher:
         """Usage added one by one, sent in batches of `max_records`, or after `max_wait`
-        seconds, whichever comes first: `with ledger.batcher() as usage: await
+        seconds, whichever comes first: `with ledger.batcher() as usage:
         usage.add(account, meter="image.1024px", quantity=1)`."""
         return _batching.UsageBatcher(
             self, max_records=max_records, max_wait=max_wait, on_results=on_results
