@@ -61,9 +61,10 @@ run: install
 	$(BIN)/python -m app dev
 
 # pytest-xdist: one worker per core (PYTEST_WORKERS=0 runs in this process, e.g. for pdb).
-# loadgroup hands out tests one by one, except those of an xdist_group, which share a worker.
+# worksteal: a worker that runs dry takes tests queued for another, so the few long tests
+# never leave a core idle at the end (docs/testing.md).
 PYTEST_WORKERS ?= auto
-PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 test: lint
 	$(PYTEST)
