@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import random
+import ssl
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -52,6 +54,14 @@ def wall_clock() -> datetime:
     return datetime.now(UTC)
 
 
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """The TLS settings httpx would make for each client (certifi's CA bundle, no proxy or
+    certificate variables from the environment), made once: reading the bundle costs tens of
+    milliseconds, and every app a process builds (each test builds one) has a dispatcher."""
+    return httpx.create_ssl_context(trust_env=False)
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -82,7 +92,11 @@ class Dispatcher:
         self.timeout = timeout
         self.owner = f"dispatcher_{ObjectId()}"
         self.client = httpx.AsyncClient(
-            timeout=timeout, follow_redirects=False, trust_env=False, transport=transport
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            verify=tls_context(),
+            transport=transport,
         )
         self._stopping = asyncio.Event()
         self._task: asyncio.Task | None = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import zlib
 
 _given: set[int] = set()
 
@@ -16,15 +17,16 @@ def _worker() -> tuple[int, int]:
 
 
 def free_port() -> int:
-    """A port nothing listens on now, as the kernel hands out. Each worker takes only ports of
-    its own residue modulo the number of workers, and never one it gave before: two workers
-    never start servers on one port between its choice and its bind."""
+    """A port nothing listens on now, as the kernel hands out. Each worker keeps only the ports
+    that hash to it, and never one it gave before: two workers never start servers on one port
+    between its choice and its bind. (A hash, not the port modulo the workers: Linux hands out
+    odd ports to bind(0), so a parity split would starve one worker.)"""
     index, count = _worker()
     for _ in range(1000):
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
-        if port % count == index and port not in _given:
+        if zlib.crc32(port.to_bytes(2, "big")) % count == index and port not in _given:
             _given.add(port)
             return port
     raise RuntimeError("no free port found in 1000 tries")

@@ -7,6 +7,7 @@ collection: correct, slower at volume), and the speed-ups stay off, with a warni
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import logging
 from collections.abc import Callable, Mapping
@@ -20,6 +21,7 @@ log = logging.getLogger("app.storage.embedded")
 TESTED = {"mongomock": "4.3.", "mongomock-motor": "0.0.3", "pymongo": "4."}
 
 
+@functools.cache  # installed versions do not change in a process; each engine asks
 def _version(package: str) -> str:
     try:
         return importlib.metadata.version(package)
