@@ -76,6 +76,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_keys_new_command_prints_a_key_and_its_entry():
     result = run_cli("keys", "new", "--name", "w", "--scopes", "all")
 
@@ -93,6 +94,7 @@ def test_keys_new_command_prints_a_key_and_its_entry():
     assert "not be shown again" in result.stdout
 
 
+@pytest.mark.slow
 def test_keys_new_command_refuses_an_unknown_scope():
     result = run_cli("keys", "new", "--name", "w", "--scopes", "credits:read", "credits:steal")
 

@@ -52,6 +52,7 @@ def offline_page(server, browser):
     context.close()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_swagger_ui_renders_every_operation_offline(server, offline_page):
     page, elsewhere, errors = offline_page
@@ -64,6 +65,7 @@ def test_swagger_ui_renders_every_operation_offline(server, offline_page):
     assert elsewhere == [] and errors == []
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 def test_redoc_renders_the_reference_offline(server, offline_page):
     page, elsewhere, errors = offline_page

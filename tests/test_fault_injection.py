@@ -26,7 +26,8 @@ from tests.support.verify import assert_verified
 from tests.webhooks.helpers import PRO, pack_checkout, renewal_invoice, subscribe
 from tests.webhooks.helpers import send as signed
 
-pytestmark = pytest.mark.embedded_only  # faults are injected into the embedded engine
+# Faults are injected into the embedded engine; every unit fails at every point in turn.
+pytestmark = [pytest.mark.embedded_only, pytest.mark.slow]
 
 
 class RetryingClient(httpx.AsyncClient):

@@ -13,6 +13,7 @@ import os
 import time
 import uuid
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import GenerationMode
@@ -249,6 +250,7 @@ def a_meter_of_the_card(case) -> None:
 
 
 @schema.parametrize()
+@pytest.mark.slow
 @settings(
     max_examples=EXAMPLES_PER_OPERATION,
     deadline=None,

@@ -27,6 +27,8 @@ import pytest
 from app.kit.config import sha256_hex
 from tests.support.ports import free_port
 
+pytestmark = pytest.mark.slow  # builds the image's environment and starts the service
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
 CACHE = ROOT / ".cache"

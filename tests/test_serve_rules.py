@@ -8,9 +8,13 @@ from __future__ import annotations
 import json
 import subprocess
 
+import pytest
+
 from app.kit.config import sha256_hex
 from tests.support.ports import free_port
 from tests.test_startup import start
+
+pytestmark = pytest.mark.slow  # starts the service in a subprocess
 
 KEYS = json.dumps([{"name": "w", "sha256": sha256_hex("key-w"), "scopes": ["events:admin"]}])
 

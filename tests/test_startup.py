@@ -145,6 +145,7 @@ def assert_refused(
     assert result_stdout == ""  # no banner, no key
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["dev", "serve"])
 @pytest.mark.parametrize("mistake", MISTAKES)
 def test_a_start_mistake_is_one_line_exit_2_no_banner_and_no_write(
@@ -162,6 +163,7 @@ def test_a_start_mistake_is_one_line_exit_2_no_banner_and_no_write(
     assert credentials.read_text() == EARLIER_CREDENTIALS
 
 
+@pytest.mark.slow
 def test_a_wrong_rate_card_stops_the_start_with_its_line(tmp_path, credentials):
     plans = tmp_path / "rates.toml"
     plans.write_text(
@@ -178,6 +180,7 @@ def test_a_wrong_rate_card_stops_the_start_with_its_line(tmp_path, credentials):
     assert credentials.read_text() == EARLIER_CREDENTIALS
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", ["dev", "serve"])
 def test_a_busy_port_is_one_line_exit_2_and_leaves_the_first_servers_credentials(
     tmp_path, credentials, busy_port, command
@@ -189,6 +192,7 @@ def test_a_busy_port_is_one_line_exit_2_and_leaves_the_first_servers_credentials
     assert credentials.read_text() == EARLIER_CREDENTIALS
 
 
+@pytest.mark.slow
 def test_serve_refuses_several_workers_on_the_embedded_engine(tmp_path):
     process = start(
         tmp_path, "serve", PORT=str(free_port()), WEB_CONCURRENCY="2", APP_ENV="development"
@@ -198,6 +202,7 @@ def test_serve_refuses_several_workers_on_the_embedded_engine(tmp_path):
     assert_refused(stdout, stderr, process.returncode, ["WEB_CONCURRENCY", "MONGODB_URI"])
 
 
+@pytest.mark.slow
 def test_serve_applies_the_production_rules_unless_app_env_is_set(tmp_path):
     # No APP_ENV, and a .env saying development does not count: production refuses to start
     # without a database, a webhook secret and keys.
@@ -222,6 +227,7 @@ def stop(process: subprocess.Popen[str]) -> str:
     return log
 
 
+@pytest.mark.slow
 def test_dev_announces_and_saves_its_credentials_once_it_serves(tmp_path, credentials):
     port = free_port()
     process = start(tmp_path, "dev", PORT=str(port))
@@ -244,6 +250,7 @@ def test_dev_announces_and_saves_its_credentials_once_it_serves(tmp_path, creden
     assert "Application shutdown complete" in log
 
 
+@pytest.mark.slow
 def test_serve_starts_answers_and_stops_gracefully_on_sigterm(tmp_path):
     port = free_port()
     keys = json.dumps([{"name": "w", "sha256": sha256_hex("key-w"), "scopes": ["credits:read"]}])

@@ -14,6 +14,7 @@ import uuid
 from datetime import timedelta
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -32,6 +33,8 @@ from app.storage.database import ACCOUNTS, connect
 from tests.factories import assert_invariants, snapshot
 from tests.support.settings import START, auth, make_settings
 from tests.webhooks.helpers import pack_checkout
+
+pytestmark = pytest.mark.slow  # a Hypothesis state machine
 
 ACCOUNT_IDS = ("acct_a", "acct_b", "acct_c")
 PACKS = {"boost_500": 500, "boost_2000": 2000}

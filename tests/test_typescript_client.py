@@ -63,6 +63,7 @@ def user_token(account_id: str) -> str:
     )
 
 
+@pytest.mark.slow
 @pytest.mark.node
 def test_the_typescript_client_debits_holds_and_captures_against_the_service(server, tmp_path):
     node, tsc = need(NODE), need(TSC)
@@ -127,6 +128,7 @@ def browser():
     yield from launch_chromium()
 
 
+@pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.node
 def test_a_frontend_reads_its_users_account_with_the_client_in_chromium(frontend, browser):

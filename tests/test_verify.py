@@ -176,12 +176,14 @@ def _command(env: dict) -> subprocess.CompletedProcess[str]:
     )
 
 
+@pytest.mark.slow
 def test_the_command_refuses_to_run_without_mongodb_uri(tmp_path):
     result = _command({"HOME": str(tmp_path)})
     assert result.returncode == 2
     assert "MONGODB_URI is not set" in result.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.real_server
 @pytest.mark.ledger_broken
 async def test_the_command_against_a_real_server_exits_0_then_1(client, db):

@@ -19,7 +19,7 @@ from tests.console.live_server import LiveServer
 from tests.support.settings import START, WEBHOOK_SECRET, auth, token
 from tests.webhooks.helpers import catalog_toml, example_catalog
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 NEW_PRICE = "price_team_monthly"
 REPO = Path(__file__).resolve().parents[2]

@@ -5,6 +5,8 @@ once, in one attempt."""
 
 import asyncio
 
+import pytest
+
 from app.storage.database import DELIVERIES
 from tests.events.helpers import register
 from tests.factories import debit, make_account
@@ -14,6 +16,7 @@ from tests.support.verify import assert_verified
 DISPATCH_SEEDS = range(12)  # each seed sends over real HTTP to the receiver
 
 
+@pytest.mark.slow
 async def test_two_dispatchers_interleaved_deliver_each_event_once(app_with, db, receiver):
     app_a, client_a = await app_with()
     app_b, _ = await app_with()

@@ -13,6 +13,8 @@ from tests.interleavings import FEW_SEEDS, SEEDS, assert_contended, interleaved,
 from tests.support.settings import make_settings
 from tests.support.verify import assert_verified
 
+pytestmark = pytest.mark.slow  # many seeded interleavings
+
 
 @pytest.fixture
 def settings():

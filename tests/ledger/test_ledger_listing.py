@@ -2,6 +2,8 @@
 
 from datetime import timedelta, timezone
 
+import pytest
+
 from tests.factories import (
     assert_invariants,
     assert_problem,
@@ -14,6 +16,7 @@ from tests.factories import (
 from tests.support.settings import auth
 
 
+@pytest.mark.slow
 async def test_ledger_pages_with_starting_after_over_250_entries(client, db):
     await make_account(client, "user_1", 1000)
     for _ in range(249):

@@ -9,6 +9,7 @@ from datetime import timedelta
 from itertools import pairwise
 
 import httpx
+import pytest
 from bson import ObjectId
 
 from app.http.app import create_app
@@ -16,6 +17,8 @@ from app.kit.clock import FrozenClock
 from app.storage.database import ACCOUNTS, LEDGER, MIGRATIONS
 from app.storage.migrations.numbering import NUMBER_BATCH
 from tests.support.settings import START, auth
+
+pytestmark = pytest.mark.slow  # numbers a ledger of tens of thousands of entries
 
 # 200,000 in the acceptance run (NUMBERING_ENTRIES=200000, docs/scaling.md); the suite numbers
 # 20,000: twenty batches, the same code paths, a tenth of the minutes on the embedded engine.

@@ -14,6 +14,8 @@ from tests.interleavings import SEEDS, assert_contended, interleaved, reruns
 from tests.support.settings import make_settings
 from tests.support.verify import assert_verified
 
+pytestmark = pytest.mark.slow  # many seeded interleavings
+
 
 @pytest.fixture
 def settings():

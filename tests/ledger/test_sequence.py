@@ -5,6 +5,7 @@ import asyncio
 from datetime import timedelta
 
 import httpx
+import pytest
 from stripe_fixtures import StripeEvents
 
 from app.http.app import create_app
@@ -49,6 +50,7 @@ async def every_entry(client, account_id: str) -> list[dict]:
             return entries
 
 
+@pytest.mark.slow
 async def test_concurrent_debits_and_holds_leave_a_gapless_ordered_chained_ledger(db, settings):
     """Under seeded interleavings (tests/interleavings.py), an account of its own each."""
     app = create_app(settings, db=db, clock=TickingClock(START), sweeper=False)

@@ -5,10 +5,14 @@ and every invariant holds after each."""
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from app.ledger.expiry import sweep
 from tests.factories import assert_invariants, debit, grant, reserve
 from tests.interleavings import SEEDS, assert_contended, interleaved, reruns
 from tests.support.verify import assert_verified
+
+pytestmark = pytest.mark.slow  # many seeded interleavings
 
 
 async def test_the_sweep_against_debits_and_holds_never_spends_an_expired_credit(

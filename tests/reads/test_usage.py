@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from app.storage.database import LEDGER
 from tests.factories import assert_invariants, assert_problem, capture, debit, make_account, reserve
 from tests.reads.test_account_list import user_token
@@ -43,6 +45,7 @@ async def spend_for_40_days(client, clock, account_id: str) -> None:
         assert (await debit(client, account_id, 1, metadata={"feature": 3})).status_code == 201
 
 
+@pytest.mark.slow
 async def test_usage_by_day_and_feature_matches_the_ledger_over_40_days(client, clock, db):
     clock.set(datetime(2026, 8, 1, tzinfo=UTC))
     await make_account(client, "acct_u", 100_000)
@@ -100,6 +103,7 @@ async def test_usage_by_day_and_feature_matches_the_ledger_over_40_days(client, 
     await assert_invariants(db, "acct_u")
 
 
+@pytest.mark.slow
 async def test_weeks_and_months_are_utc_calendar_buckets_with_the_same_total(client, clock):
     clock.set(datetime(2026, 8, 1, tzinfo=UTC))
     await make_account(client, "acct_w", 100_000)

@@ -3,6 +3,8 @@ paged by one cursor without gaps or repeats."""
 
 from __future__ import annotations
 
+import pytest
+
 from app.storage.database import EVENTS, LEDGER, RESERVATIONS, STRIPE_EVENTS
 from tests.factories import (
     assert_invariants,
@@ -93,6 +95,7 @@ async def a_customer_life(client, clock, events) -> None:
         assert (await debit(client, "user_1", 1 + n)).status_code == 201
 
 
+@pytest.mark.slow
 async def test_a_customer_life_lists_everything_newest_first_without_gaps_or_repeats(
     client, clock, events, db
 ):

@@ -403,6 +403,7 @@ def run_backfill_cli(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[
     )
 
 
+@pytest.mark.slow
 def test_cli_refuses_without_a_stripe_api_key(tmp_path):
     result = run_backfill_cli(tmp_path, MONGODB_URI="mongodb://db.invalid:27017/?replicaSet=rs")
 
@@ -412,6 +413,7 @@ def test_cli_refuses_without_a_stripe_api_key(tmp_path):
     assert result.stdout == ""
 
 
+@pytest.mark.slow
 def test_cli_refuses_without_a_database_and_never_prints_the_key(tmp_path):
     result = run_backfill_cli(tmp_path, STRIPE_API_KEY=API_KEY)
 

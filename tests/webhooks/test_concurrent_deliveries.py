@@ -4,12 +4,15 @@ applied once, every other delivery answered as a duplicate, under many seeded in
 
 import asyncio
 
+import pytest
 from stripe_fixtures import MONTH
 
 from tests.factories import assert_invariants
 from tests.interleavings import SEEDS, assert_contended, interleaved, reruns
 from tests.support.verify import assert_verified
 from tests.webhooks.helpers import get_account, send, send_ok, stored_event
+
+pytestmark = pytest.mark.slow  # many seeded interleavings
 
 AT_ONCE = 5
 

@@ -28,6 +28,8 @@ from tests.webhooks.lives import (
 )
 from tests.webhooks.shapes_story import GROWTH, MONTH, STARTER, TEAM_SEAT, shapes_catalog
 
+pytestmark = pytest.mark.slow  # generated orders and changes of a life's events
+
 EXAMPLES = int(os.environ.get("PERIOD_EXAMPLES", "15"))
 SETTINGS = settings(
     max_examples=EXAMPLES,
