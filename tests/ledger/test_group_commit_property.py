@@ -14,6 +14,7 @@ from functools import partial
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -164,6 +165,7 @@ async def _answers(group: bool, funds, adjustment, sent, max_held) -> list[tuple
     return [(status, service.normal(body)) for status, body in answers]
 
 
+@pytest.mark.slow  # generated sequences, each run with and without group commit
 @settings(
     max_examples=EXAMPLES,
     deadline=None,
