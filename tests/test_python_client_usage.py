@@ -16,8 +16,8 @@ from starlette.testclient import TestClient
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import connect
-from tests.conftest import START, auth, make_settings, token
 from tests.factories import make_account
+from tests.support.settings import START, auth, make_settings, token
 
 
 class Gate:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from tests.conftest import START, auth
 from tests.factories import new_key
+from tests.support.settings import START, auth
 
 T = START + timedelta(hours=1)  # the scheduled price change of image.hd
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from app.storage.database import ACCOUNTS, LEDGER
-from tests.conftest import START, auth, make_settings
 from tests.factories import assert_invariants, make_account, new_key, snapshot
 from tests.ledger.metered import T, use, write_rate_card
+from tests.support.settings import START, auth, make_settings
 
 
 @pytest.fixture

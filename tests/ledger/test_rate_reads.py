@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 
 from app.storage.database import ACCOUNTS
-from tests.conftest import START, auth, make_settings
 from tests.factories import capture, make_account
 from tests.ledger.metered import T, use, write_rate_card
 from tests.reads.test_account_list import user_token
+from tests.support.settings import START, auth, make_settings
 
 
 @pytest.fixture

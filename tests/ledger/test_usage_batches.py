@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from app.storage.database import ACCOUNTS, LEDGER
-from tests.conftest import auth, make_settings
 from tests.factories import assert_invariants, debit, make_account, snapshot
 from tests.ledger.metered import write_rate_card
+from tests.support.settings import auth, make_settings
 
 
 @pytest.fixture

@@ -18,8 +18,9 @@ from hypothesis import strategies as st
 from app.http.app import create_app
 from app.kit.clock import FrozenClock
 from app.storage.database import connect
-from tests.conftest import assert_verified, auth, make_settings
 from tests.ledger.metered import T, write_rate_card
+from tests.support.settings import auth, make_settings
+from tests.support.verify import assert_verified
 
 EXAMPLES = int(os.environ.get("USAGE_EXAMPLES", "25"))
 # (credits, per) of each meter of the test card, before and from T, and its rounding.

@@ -7,7 +7,8 @@ import pytest
 import stripe
 
 from app.http.app import create_app
-from tests.conftest import assert_verified, make_settings
+from tests.support.settings import make_settings
+from tests.support.verify import assert_verified
 from tests.topups.fake_stripe import API_KEY, CLIENT_TIMEOUT, FakeStripe
 
 PACK_PRICE = "price_boost_500"  # boost_500 of the example catalog: 500 credits

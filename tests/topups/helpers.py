@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from stripe_fixtures import StripeEvents
+
 from app.http.services import services_of
-from tests.conftest import auth
-from tests.stripe_events import StripeEvents
+from tests.support.settings import auth
 from tests.webhooks.helpers import send_ok
 
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from app.storage.database import TOPUPS
-from tests.conftest import auth
 from tests.events.helpers import events_of, types_of
 from tests.factories import account, debit, grant
+from tests.support.settings import auth
 from tests.topups.helpers import enable, linked_account, run_job, topups
 
 

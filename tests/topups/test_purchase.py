@@ -7,15 +7,15 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from stripe_fixtures import StripeEvents
 
 from app.storage.database import LEDGER, TOPUPS
 from app.topups.job import LEASE
-from tests.conftest import assert_verified
 from tests.events.helpers import types_of
 from tests.factories import account, debit, grant
 from tests.interleavings import FEW_SEEDS, interleaved
 from tests.storage.test_shard_keys import missing_shard_key
-from tests.stripe_events import StripeEvents
+from tests.support.verify import assert_verified
 from tests.topups.helpers import enable, linked_account, run_job, topups
 from tests.webhooks.helpers import send, send_ok
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 import pytest
 
 from app.storage.database import TOPUPS
-from tests.conftest import assert_verified
 from tests.factories import account, assert_invariants, debit, grant, release, reserve
 from tests.interleavings import FEW_SEEDS, assert_contended, interleaved, reruns
+from tests.support.verify import assert_verified
 from tests.topups.helpers import enable, linked_account, topups
 
 

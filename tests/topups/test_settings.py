@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from app.storage.database import TOPUPS
-from tests.conftest import auth
 from tests.factories import assert_problem, grant, make_account
+from tests.support.settings import auth
 from tests.topups.helpers import enable, linked_account, put_settings
 
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from tests.conftest import auth
 from tests.console.helpers import sign_in
 from tests.factories import assert_problem, debit, grant
+from tests.support.settings import auth
 from tests.topups.helpers import enable, linked_account, run_job, topups
 
 
