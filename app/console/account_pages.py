@@ -74,8 +74,9 @@ async def account_page(
     holds = await state.directory.reservations(
         account_id, status="held", starting_after=None, limit=100
     )
+    # Split by meter: the chart's totals, and a line of what each meter used (rate card).
     usage = await state.directory.usage(
-        account_id, start=None, end=None, group_by="day", metadata_key=None
+        account_id, start=None, end=None, group_by="day", metadata_key=None, by_meter=True
     )
     timeline = await state.timeline.page(account_id, starting_after=after or None, limit=25)
     attention = await state.event_log.needing_attention(account_id)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.storage.database import ACCOUNTS, STRIPE_EVENTS
+from tests.conftest import auth
 from tests.console.helpers import account_form, hidden, sign_in
 from tests.factories import account, debit, make_account
 from tests.webhooks.helpers import send_ok, subscribe
@@ -165,3 +166,28 @@ async def test_the_usage_chart_prints_its_scale_dates_and_figures(client):
     assert texts[6:7] == ["7"]
     assert texts[7:] == ["Oct 2", "Oct 9", "Oct 16", "Oct 23", "Oct 30", "day (UTC)"]
     assert chart.count('class="bar"') == 31
+
+
+async def test_the_account_page_says_what_each_meter_used(client):
+    await make_account(client, "user_1", 100)
+    for meter, quantity in (
+        ("image.1024px", 2),
+        ("image.1024px", 1),
+        ("llm.gpt-x.input_tokens", 1500),
+    ):
+        r = await client.post(
+            "/v1/accounts/user_1/debits",
+            json={"meter": meter, "quantity": quantity},
+            headers={**auth("worker"), "Idempotency-Key": f"{meter}-{quantity}"},
+        )
+        assert r.status_code == 201, r.text
+    await debit(client, "user_1", 4)  # by amount: not a meter's
+    await sign_in(client)
+
+    page = await client.get("/console/accounts/user_1")
+
+    line = re.search(r'<p id="usage-by-meter">([^<]*)</p>', page.text)
+    assert line is not None
+    assert line.group(1) == (
+        "By meter: image.1024px 9 credits (3 units), llm.gpt-x.input_tokens 2 credits (1500 units)."
+    )
