@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 import pytest
 
 from app.storage.database import ACCOUNTS, STRIPE_EVENTS
-from tests.conftest import auth
 from tests.console.helpers import account_form, hidden, sign_in
 from tests.factories import account, debit, make_account
+from tests.support.settings import auth
 from tests.webhooks.helpers import send_ok, subscribe
 
 
