@@ -105,7 +105,7 @@ bench: install
 	$(BIN)/python -m bench $(BENCH_ARGS)
 
 screenshots: install
-	$(BIN)/python -m pytest tests/console/test_browser.py
+	SCREENSHOTS_DIR=docs/console $(BIN)/python -m pytest tests/console/test_browser.py
 
 # pip-tools in a throwaway venv, so the locks never depend on what .venv holds. Every pin
 # carries the hashes of its files: pip installs the locks with --require-hashes.

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -25,14 +26,18 @@ NEW_PRICE = "price_team_monthly"
 REPO = Path(__file__).resolve().parents[2]
 
 
-# Written by every run; the pages show fixed data at a fixed time, so the files stay
-# byte-identical until a page changes (then the new ones are committed with the change).
-SCREENSHOTS = REPO / "docs" / "console"
+# Every run takes the pictures; `make screenshots` (SCREENSHOTS_DIR=docs/console) keeps them
+# for the docs, any other run writes them to a temporary folder, so a test run never changes
+# tracked files (a checkout stays clean, and `git pull` is not refused after `make test`).
+SCREENSHOTS = Path(
+    os.environ.get("SCREENSHOTS_DIR") or Path(tempfile.gettempdir()) / "credit-ledger-screenshots"
+)
 
 
 def keep_screenshot(image: bytes, name: str) -> None:
     """Into docs/console through a file of this process's own, renamed over the old one: a
     reader (or another xdist worker) never sees half a picture."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     partial = SCREENSHOTS / f".{name}.{os.getpid()}.partial"
     partial.write_bytes(image)
     os.replace(partial, SCREENSHOTS / name)
