@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import KW_ONLY, dataclass
+
 from app.billing.catalog import Catalog
 from app.kit.clock import Clock
 from app.kit.errors import (
@@ -21,23 +23,15 @@ from app.topups.settings import crosses, plan_defaults, resolve
 from app.topups.views import settings_view, topup_view
 
 
+@dataclass(eq=False)
 class AutoTopupService:
-    def __init__(
-        self,
-        db: Database,
-        repos: Repositories,
-        topups: TopupRepository,
-        catalog: Catalog,
-        clock: Clock,
-        *,
-        stripe_ready: bool,
-    ) -> None:
-        self.db = db
-        self.repos = repos
-        self.topups = topups
-        self.catalog = catalog
-        self.clock = clock
-        self.stripe_ready = stripe_ready
+    db: Database
+    repos: Repositories
+    topups: TopupRepository
+    catalog: Catalog
+    clock: Clock
+    _: KW_ONLY
+    stripe_ready: bool
 
     async def settings(self, account_id: str) -> schemas.AutoTopup:
         account = await self._account(None, account_id)
