@@ -33,14 +33,14 @@ from tests.support.settings import START, make_settings, token
 CLIENT = Path(__file__).resolve().parents[1] / "clients" / "python"
 
 
-def _load_sync_module():
+def _load_make_sync():
     spec = importlib.util.spec_from_file_location("make_sync", CLIENT / "make_sync.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.sync_module
+    return module
 
 
-sync_module = _load_sync_module()
+make_sync = _load_make_sync()
 
 
 class LoseAnswers:
@@ -308,12 +308,14 @@ async def test_iter_ledger_and_iter_grants_walk_every_page(app, client, db):
     assert len(await ledger.grants("user_1")) == 3
 
 
-def test_the_sync_client_is_the_async_one_without_async():
-    made = sync_module((CLIENT / "credit_ledger_client" / "_async.py").read_text())
+@pytest.mark.parametrize("name", ["_async.py", "_async_batching.py"])
+def test_the_sync_client_is_the_async_one_without_async(name):
+    package = CLIENT / "credit_ledger_client"
+    target, _ = make_sync.MADE[name]
 
-    assert (CLIENT / "credit_ledger_client" / "_sync.py").read_text() == made, (
-        "run make client-sync"
-    )
+    made = make_sync.sync_module((package / name).read_text(), name)
+
+    assert (package / target).read_text() == made, "run make client-sync"
 
 
 def test_the_sync_client_debits_and_holds_the_same_way():

@@ -78,7 +78,7 @@ async def test_the_batcher_flushes_when_the_oldest_record_has_waited(app, client
         flushed.set()
 
     usage = async_ledger(app).batcher(max_records=100, max_wait=5, on_results=received)
-    usage._sleep = gate  # noqa: SLF001 - the batcher's wait, on cue
+    usage._timer.sleep = gate  # noqa: SLF001 - the batcher's wait, on cue
     await usage.add("user_1", 2)
     await usage.add("user_1", meter="image.1024px", quantity=1, occurred_at=START)
     assert sent == [] and usage.pending == 2

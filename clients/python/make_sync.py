@@ -1,6 +1,7 @@
-"""Writes credit_ledger_client/_sync.py from _async.py with unasync (python-trio's token
-rewriter, pinned in requirements/dev.lock): the sync client is the async one's code without
-`async`/`await`, so the two cannot drift. `make client-sync` runs it; a test fails while the
+"""Writes credit_ledger_client/_sync.py from _async.py, and _sync_batching.py from
+_async_batching.py, with unasync (python-trio's token rewriter, pinned in
+requirements/dev.lock): the sync client and batcher are the async ones' code without
+`async`/`await`, so the two cannot drift. `make client-sync` runs it; a test fails while a
 committed file differs from what it writes."""
 
 from __future__ import annotations
@@ -14,9 +15,21 @@ from unasync import Rule, unasync_files
 
 PACKAGE = Path(__file__).resolve().parent / "credit_ledger_client"
 
-HEADER = '''"""CreditLedger: the sync client, and its hold context manager. Made from _async.py by
+# Each async module, the sync module made from it, and the sync module's docstring.
+MADE = {
+    "_async.py": (
+        "_sync.py",
+        '''"""CreditLedger: the sync client, and its hold context manager. Made from _async.py by
 unasync (`make client-sync`): edit that file, then run it."""
-'''
+''',
+    ),
+    "_async_batching.py": (
+        "_sync_batching.py",
+        '''"""UsageBatcher: the sync batcher, its time flush on a timer thread. Made from
+_async_batching.py by unasync (`make client-sync`): edit that file, then run it."""
+''',
+    ),
+}
 
 # Names unasync does not map itself (it knows __aenter__, AsyncIterator and the like).
 RENAMES = {
@@ -27,6 +40,8 @@ RENAMES = {
     "AsyncSleep": "Sleep",
     "aclose": "close",
     "asyncio": "time",  # `import asyncio`, `asyncio.sleep`
+    "_async": "_sync",  # the modules themselves
+    "_async_batching": "_sync_batching",
 }
 
 # unasync rewrites code, not sentences: the docstrings' examples, in the order they appear.
@@ -38,28 +53,33 @@ PROSE = [
     ("await hold.capture(", "hold.capture("),
     ("`async with ledger.batcher()", "`with ledger.batcher()"),
     ("as usage: await\n", "as usage:\n"),
+    ("`async with ledger.batcher(max_records", "`with ledger.batcher(max_records"),
+    ("    await usage.add(", "    usage.add("),
 ]
 
 
-def sync_module(source: str) -> str:
-    """The sync module's text for `source` (the async module's), formatted as the tree is."""
+def sync_module(source: str, name: str = "_async.py") -> str:
+    """The text of the sync module made from `source` (the async module `name`'s), formatted
+    as the tree is."""
+    target, header = MADE[name]
     with tempfile.TemporaryDirectory() as folder:
-        (Path(folder) / "_async.py").write_text(source)
-        rule = Rule("_async.py", "_sync.py", additional_replacements=RENAMES)
-        unasync_files([str(Path(folder) / "_async.py")], [rule])
-        made = (Path(folder) / "_sync.py").read_text()
+        (Path(folder) / name).write_text(source)
+        rule = Rule(name, target, additional_replacements=RENAMES)
+        unasync_files([str(Path(folder) / name)], [rule])
+        made = (Path(folder) / target).read_text()
     body = made.split('"""\n', 1)[1]  # after the module's docstring
     for old, new in PROSE:
         body = body.replace(old, new)
     # Imports sorted again (asyncio became time), and `yield from` where a loop only yields.
-    fixed = _ruff("check", "--fix", "--select", "I,UP028", "--unsafe-fixes", text=HEADER + body)
-    return _ruff("format", text=fixed)
+    fix = ("check", "--fix", "--select", "I,UP028", "--unsafe-fixes")
+    fixed = _ruff(*fix, path=PACKAGE / target, text=header + body)
+    return _ruff("format", path=PACKAGE / target, text=fixed)
 
 
-def _ruff(*command: str, text: str) -> str:
-    target = str(PACKAGE / "_sync.py")  # ruff reads the tree's settings for this path
+def _ruff(*command: str, path: Path, text: str) -> str:
+    # ruff reads the tree's settings for this path
     done = subprocess.run(
-        [sys.executable, "-m", "ruff", *command, "--stdin-filename", target, "-"],
+        [sys.executable, "-m", "ruff", *command, "--stdin-filename", str(path), "-"],
         input=text,
         capture_output=True,
         text=True,
@@ -69,7 +89,8 @@ def _ruff(*command: str, text: str) -> str:
 
 
 def main() -> None:
-    (PACKAGE / "_sync.py").write_text(sync_module((PACKAGE / "_async.py").read_text()))
+    for name, (target, _) in MADE.items():
+        (PACKAGE / target).write_text(sync_module((PACKAGE / name).read_text(), name))
 
 
 if __name__ == "__main__":

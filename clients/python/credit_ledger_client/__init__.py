@@ -4,7 +4,7 @@ context managers whose keys come from the job's, lists walked page by page, and 
 verification of the events the service pushes."""
 
 from credit_ledger_client._async import AsyncCreditLedger, AsyncHold
-from credit_ledger_client._batching import AsyncUsageBatcher, UsageBatcher
+from credit_ledger_client._async_batching import AsyncUsageBatcher
 from credit_ledger_client._errors import (
     AccessSuspended,
     AccountNotFound,
@@ -38,6 +38,7 @@ from credit_ledger_client._models import (
     UsageResult,
 )
 from credit_ledger_client._sync import CreditLedger, Hold
+from credit_ledger_client._sync_batching import UsageBatcher
 from credit_ledger_client._webhooks import WebhookVerificationFailed, verify_webhook
 
 __all__ = [

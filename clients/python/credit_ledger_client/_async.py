@@ -12,9 +12,9 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from credit_ledger_client import _batching
 from credit_ledger_client import _calls as calls
 from credit_ledger_client import _models as m
+from credit_ledger_client._async_batching import AsyncUsageBatcher
 from credit_ledger_client._errors import ConnectionFailed, CreditLedgerError
 
 T = TypeVar("T")
@@ -168,12 +168,12 @@ class AsyncCreditLedger:
         *,
         max_records: int = calls.MAX_BATCH,
         max_wait: float = 1.0,
-        on_results: _batching.OnResults | None = None,
-    ) -> _batching.AsyncUsageBatcher:
+        on_results: calls.OnResults | None = None,
+    ) -> AsyncUsageBatcher:
         """Usage added one by one, sent in batches of `max_records`, or after `max_wait`
         seconds, whichever comes first: `async with ledger.batcher() as usage: await
         usage.add(account, meter="image.1024px", quantity=1)`."""
-        return _batching.AsyncUsageBatcher(
+        return AsyncUsageBatcher(
             self, max_records=max_records, max_wait=max_wait, on_results=on_results
         )
 

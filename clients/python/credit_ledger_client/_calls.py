@@ -8,7 +8,7 @@ import random
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -23,6 +23,7 @@ T = TypeVar("T")
 # sync client's name is what unasync makes of the async one's.
 AsyncSleep = Callable[[float], Awaitable[Any]]
 Sleep = Callable[[float], Any]
+OnResults = Callable[[m.UsageBatchResult], Any]  # what a batcher hands each batch's answer to
 RETRIED_STATUSES = frozenset({500, 502, 503, 504})
 URL_VARIABLE = "CREDIT_LEDGER_URL"
 KEY_VARIABLE = "CREDIT_LEDGER_API_KEY"
@@ -83,6 +84,17 @@ def _body(**values: Any) -> dict[str, Any]:
     return out
 
 
+def _write(
+    path: str, parse: Callable[[Any, bool], T], body: dict[str, Any] | None, key: str | None
+) -> Call[T]:
+    """A POST that writes: its Idempotency-Key is the caller's, else a new one."""
+    return Call("POST", path, parse, body, idempotency_key=key or new_key())
+
+
+def _reservation(d: Any, replayed: bool) -> m.Reservation:
+    return m.Reservation.from_json(d)
+
+
 def account(account_id: str) -> Call[m.Account]:
     return Call("GET", f"/v1/accounts/{_seg(account_id)}", lambda d, _: m.Account.from_json(d))
 
@@ -111,6 +123,31 @@ def spend(
     if occurred_at is not None and meter is None:
         raise ValueError("occurred_at goes with a meter (it picks the meter's price)")
     return _body(amount=amount, meter=meter, quantity=quantity, occurred_at=occurred_at)
+
+
+def usage_record(
+    account_id: str,
+    amount: int | None,
+    meter: str | None,
+    quantity: int | None,
+    occurred_at: datetime | None,
+    idempotency_key: str | None,
+    description: str | None,
+    metadata: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """One record of a usage batch, stamped with its key and (by meter) its time now."""
+    # Usage by meter is priced at its time: stamped now, not when the batch goes.
+    stamped = occurred_at or (datetime.now(UTC) if meter is not None else None)
+    record = {
+        "account_id": account_id,
+        "idempotency_key": idempotency_key or new_key(),
+        **spend(amount, meter, quantity, stamped),
+    }
+    if description is not None:
+        record["description"] = description
+    if metadata:
+        record["metadata"] = metadata
+    return record
 
 
 def usage(records: list[dict[str, Any]]) -> Call[m.UsageBatchResult]:
@@ -156,9 +193,7 @@ def ledger(
 
 
 def reservation(reservation_id: str) -> Call[m.Reservation]:
-    return Call(
-        "GET", f"/v1/reservations/{_seg(reservation_id)}", lambda d, _: m.Reservation.from_json(d)
-    )
+    return Call("GET", f"/v1/reservations/{_seg(reservation_id)}", _reservation)
 
 
 def debit(
@@ -168,13 +203,8 @@ def debit(
     metadata: dict[str, Any] | None,
     key: str | None,
 ) -> Call[m.EntryResult]:
-    return Call(
-        "POST",
-        f"/v1/accounts/{_seg(account_id)}/debits",
-        m.EntryResult.from_json,
-        {**spent, **_body(description=description, metadata=metadata)},
-        idempotency_key=key or new_key(),
-    )
+    body = {**spent, **_body(description=description, metadata=metadata)}
+    return _write(f"/v1/accounts/{_seg(account_id)}/debits", m.EntryResult.from_json, body, key)
 
 
 def grant(
@@ -186,31 +216,18 @@ def grant(
     metadata: dict[str, Any] | None,
     key: str | None,
 ) -> Call[m.EntryResult]:
-    return Call(
-        "POST",
-        f"/v1/accounts/{_seg(account_id)}/grants",
-        m.EntryResult.from_json,
-        _body(
-            amount=amount,
-            kind=kind,
-            description=description,
-            expires_at=expires_at,
-            metadata=metadata,
-        ),
-        idempotency_key=key or new_key(),
+    body = _body(
+        amount=amount, kind=kind, description=description, expires_at=expires_at, metadata=metadata
     )
+    return _write(f"/v1/accounts/{_seg(account_id)}/grants", m.EntryResult.from_json, body, key)
 
 
 def adjust(
     account_id: str, amount: int, reason: str, metadata: dict[str, Any] | None, key: str | None
 ) -> Call[m.EntryResult]:
-    return Call(
-        "POST",
-        f"/v1/accounts/{_seg(account_id)}/adjustments",
-        m.EntryResult.from_json,
-        _body(amount=amount, reason=reason, metadata=metadata),
-        idempotency_key=key or new_key(),
-    )
+    body = _body(amount=amount, reason=reason, metadata=metadata)
+    path = f"/v1/accounts/{_seg(account_id)}/adjustments"
+    return _write(path, m.EntryResult.from_json, body, key)
 
 
 def reserve(
@@ -221,32 +238,17 @@ def reserve(
     metadata: dict[str, Any] | None,
     key: str | None,
 ) -> Call[m.Reservation]:
-    return Call(
-        "POST",
-        f"/v1/accounts/{_seg(account_id)}/reservations",
-        lambda d, _: m.Reservation.from_json(d),
-        {**spent, **_body(ttl_seconds=ttl_seconds, description=description, metadata=metadata)},
-        idempotency_key=key or new_key(),
-    )
+    body = {**spent, **_body(ttl_seconds=ttl_seconds, description=description, metadata=metadata)}
+    return _write(f"/v1/accounts/{_seg(account_id)}/reservations", _reservation, body, key)
 
 
 def capture(reservation_id: str, amount: int | None, key: str | None) -> Call[m.CaptureResult]:
-    return Call(
-        "POST",
-        f"/v1/reservations/{_seg(reservation_id)}/capture",
-        m.CaptureResult.from_json,
-        _body(amount=amount),
-        idempotency_key=key or new_key(),
-    )
+    path = f"/v1/reservations/{_seg(reservation_id)}/capture"
+    return _write(path, m.CaptureResult.from_json, _body(amount=amount), key)
 
 
 def release(reservation_id: str, key: str | None) -> Call[m.Reservation]:
-    return Call(
-        "POST",
-        f"/v1/reservations/{_seg(reservation_id)}/release",
-        lambda d, _: m.Reservation.from_json(d),
-        idempotency_key=key or new_key(),
-    )
+    return _write(f"/v1/reservations/{_seg(reservation_id)}/release", _reservation, None, key)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+V = TypeVar("V")
 
 
 class CreditLedgerError(Exception):
@@ -22,27 +24,23 @@ class CreditLedgerError(Exception):
         self.body = body or {}
 
 
+class _Field(Generic[V]):
+    """A field of the problem body, read as an attribute of the error (None when absent)."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, error: CreditLedgerError | None, owner: type | None = None) -> V | None:
+        return None if error is None else error.body.get(self.name)
+
+
 class _SpendingFigures:
     """A refused debit or hold: its numbers, as the service saw them (the problem's fields)."""
 
-    body: dict[str, Any]
-
-    @property
-    def requested(self) -> int | None:
-        return self.body.get("requested")
-
-    @property
-    def available(self) -> int | None:
-        """balance - reserved, at least 0."""
-        return self.body.get("available")
-
-    @property
-    def balance(self) -> int | None:
-        return self.body.get("balance")
-
-    @property
-    def reserved(self) -> int | None:
-        return self.body.get("reserved")
+    requested = _Field[int]()
+    available = _Field[int]()  # balance - reserved, at least 0
+    balance = _Field[int]()
+    reserved = _Field[int]()
 
 
 class InsufficientCredits(CreditLedgerError, _SpendingFigures):
@@ -52,10 +50,7 @@ class InsufficientCredits(CreditLedgerError, _SpendingFigures):
 class AccessSuspended(CreditLedgerError):
     code = "access_suspended"
 
-    @property
-    def reason(self) -> str | None:
-        """past_due, unpaid, paused or disputed."""
-        return self.body.get("reason")
+    reason = _Field[str]()  # past_due, unpaid, paused or disputed
 
 
 class NegativeBalance(CreditLedgerError, _SpendingFigures):

@@ -2,15 +2,60 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import typing
+from collections.abc import Callable
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime
+from types import NoneType, UnionType
 from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+M = TypeVar("M")
 
 
-def _time(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+_READERS: dict[type, list[tuple[str, Any, Callable[[], Any] | None]]] = {}
+
+
+def _readers(cls: type) -> list[tuple[str, Any, Callable[[], Any] | None]]:
+    """Each field of dataclass `cls`: its name, how its JSON value reads (None: as it is), and
+    what makes its value when the JSON has none (None: the field is required)."""
+    if cls in _READERS:
+        return _READERS[cls]
+    hints = typing.get_type_hints(cls)
+    out: list[tuple[str, Any, Callable[[], Any] | None]] = []
+    for f in fields(cls):
+        hint = hints[f.name]
+        kinds = typing.get_args(hint) if isinstance(hint, UnionType) else (hint,)
+        read = datetime.fromisoformat if datetime in kinds else None
+        absent: Callable[[], Any] | None
+        if f.default_factory is not MISSING:
+            absent = f.default_factory
+        elif f.default is not MISSING:
+            absent = lambda default=f.default: default  # noqa: E731
+        elif typing.get_origin(hint) is dict:
+            absent = dict  # an absent or null mapping reads as an empty one
+        elif NoneType in kinds:
+            absent = NoneType
+        else:
+            absent = None
+        out.append((f.name, read, absent))
+    _READERS[cls] = out
+    return out
+
+
+def _from_json(cls: type[M], data: dict[str, Any], **given: Any) -> M:
+    """`cls` (a dataclass) from the service's JSON object, field by field: times parsed, an
+    absent or null optional field its default; `given` for the fields read otherwise."""
+    values = dict(given)
+    for name, read, absent in _readers(cls):
+        if name in given:
+            continue
+        value = data[name] if absent is None else data.get(name)
+        if value is None and absent is not None:
+            values[name] = absent()
+        else:
+            values[name] = read(value) if read is not None else value
+    return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -33,23 +78,7 @@ class Account:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Account:
-        return cls(
-            id=data["id"],
-            balance=data["balance"],
-            reserved=data["reserved"],
-            available=data["available"],
-            deficit=data["deficit"],
-            subscription_status=data["subscription_status"],
-            plan=data.get("plan"),
-            current_period_end=_time(data.get("current_period_end")),
-            grace_until=_time(data.get("grace_until")),
-            cancel_at=_time(data.get("cancel_at")),
-            suspended_reason=data.get("suspended_reason"),
-            stripe_customer_id=data.get("stripe_customer_id"),
-            stripe_subscription_id=data.get("stripe_subscription_id"),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            updated_at=datetime.fromisoformat(data["updated_at"]),
-        )
+        return _from_json(cls, data)
 
 
 @dataclass(frozen=True)
@@ -78,23 +107,9 @@ class LedgerEntry:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> LedgerEntry:
-        return cls(
-            id=data["id"],
-            type=data["type"],
-            amount=data["amount"],
-            balance_after=data["balance_after"],
-            grants=[
-                GrantPart(g["grant_id"], g["amount"], g.get("kind")) for g in data.get("grants", [])
-            ],
-            source=data["source"],
-            description=data.get("description"),
-            metadata=data.get("metadata") or {},
-            idempotency_key=data.get("idempotency_key"),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            actor=data.get("actor"),
-            seq=data.get("seq"),
-            usage=data.get("usage"),
-        )
+        parts = data.get("grants", [])
+        grants = [GrantPart(g["grant_id"], g["amount"], g.get("kind")) for g in parts]
+        return _from_json(cls, data, grants=grants)
 
 
 @dataclass(frozen=True)
@@ -111,17 +126,7 @@ class Grant:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Grant:
-        return cls(
-            id=data["id"],
-            kind=data["kind"],
-            amount=data["amount"],
-            remaining=data["remaining"],
-            held=data.get("held", 0),
-            expires_at=_time(data.get("expires_at")),
-            source=data["source"],
-            created_at=datetime.fromisoformat(data["created_at"]),
-            description=data.get("description"),
-        )
+        return _from_json(cls, data, held=data.get("held", 0))
 
 
 @dataclass(frozen=True)
@@ -139,18 +144,7 @@ class Reservation:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Reservation:
-        return cls(
-            id=data["id"],
-            account_id=data["account_id"],
-            amount=data["amount"],
-            captured=data["captured"],
-            status=data["status"],
-            expires_at=datetime.fromisoformat(data["expires_at"]),
-            created_at=datetime.fromisoformat(data["created_at"]),
-            description=data.get("description"),
-            metadata=data.get("metadata") or {},
-            usage=data.get("usage"),
-        )
+        return _from_json(cls, data)
 
 
 @dataclass(frozen=True)
@@ -195,13 +189,7 @@ class AccessDecision:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AccessDecision:
-        return cls(
-            data["allowed"],
-            data["reason"],
-            data["available"],
-            data.get("cost", 0),
-            data.get("usage"),
-        )
+        return _from_json(cls, data)
 
 
 @dataclass(frozen=True)
@@ -224,15 +212,7 @@ class UsageResult:
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UsageResult:
         entry = data.get("entry")
-        return cls(
-            data["index"],
-            data["status"],
-            data["replayed"],
-            data.get("account_id"),
-            data.get("idempotency_key"),
-            LedgerEntry.from_json(entry) if entry else None,
-            data.get("problem"),
-        )
+        return _from_json(cls, data, entry=LedgerEntry.from_json(entry) if entry else None)
 
 
 @dataclass(frozen=True)
@@ -258,14 +238,7 @@ class Event:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Event:
-        return cls(
-            id=data["id"],
-            type=data["type"],
-            account_id=data.get("account_id"),
-            account_seq=data["account_seq"],
-            created_at=datetime.fromisoformat(data["created_at"]),
-            data=data.get("data") or {},
-        )
+        return _from_json(cls, data)
 
 
 @dataclass(frozen=True)

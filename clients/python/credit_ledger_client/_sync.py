@@ -12,10 +12,10 @@ from typing import Any, Literal, TypeVar
 
 import httpx
 
-from credit_ledger_client import _batching
 from credit_ledger_client import _calls as calls
 from credit_ledger_client import _models as m
 from credit_ledger_client._errors import ConnectionFailed, CreditLedgerError
+from credit_ledger_client._sync_batching import UsageBatcher
 
 T = TypeVar("T")
 
@@ -165,14 +165,12 @@ class CreditLedger:
         *,
         max_records: int = calls.MAX_BATCH,
         max_wait: float = 1.0,
-        on_results: _batching.OnResults | None = None,
-    ) -> _batching.UsageBatcher:
+        on_results: calls.OnResults | None = None,
+    ) -> UsageBatcher:
         """Usage added one by one, sent in batches of `max_records`, or after `max_wait`
         seconds, whichever comes first: `with ledger.batcher() as usage:
         usage.add(account, meter="image.1024px", quantity=1)`."""
-        return _batching.UsageBatcher(
-            self, max_records=max_records, max_wait=max_wait, on_results=on_results
-        )
+        return UsageBatcher(self, max_records=max_records, max_wait=max_wait, on_results=on_results)
 
     def grant(
         self,
