@@ -5,7 +5,6 @@ instances may run it at once), and stops gracefully."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import logging
@@ -19,6 +18,7 @@ import httpx
 from bson import ObjectId
 from standardwebhooks.webhooks import Webhook
 
+from app.jobs.leased import Backoff, LeasedJob
 from app.kit.clock import Clock, as_utc
 from app.kit.errors import ValidationFailed
 from app.kit.metrics import Metrics
@@ -35,19 +35,14 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 # About 5 s, 1 min, 10 min, 1 h, 6 h, then every 12 h, for 3 days (seconds after attempt n).
 SCHEDULE = (5, 60, 600, 3600, 21600)
 EVERY_AFTER = 43200
+JITTER = 0.2  # each delay is drawn within +-20%
+BACKOFF = Backoff(SCHEDULE, EVERY_AFTER, JITTER)
 GIVE_UP_AFTER = timedelta(days=3)
 DISABLE_AFTER = timedelta(days=5)
 TIMEOUT_SECONDS = 10.0
 LEASE = timedelta(seconds=60)  # well past the timeout: a live sender finishes first
 BODY_KEPT = 1024
-JITTER = 0.2  # each delay is drawn within +-20%
 DELIVERIES_TOTAL = "credit_ledger_webhook_deliveries_total"
-
-
-def backoff(attempts: int, draw: Callable[[], float] = random.random) -> timedelta:
-    """The wait after the `attempts`-th failed attempt, with jitter."""
-    base = SCHEDULE[attempts - 1] if attempts <= len(SCHEDULE) else EVERY_AFTER
-    return timedelta(seconds=base * (1 - JITTER + 2 * JITTER * draw()))
 
 
 def wall_clock() -> datetime:
@@ -62,7 +57,7 @@ def tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context(trust_env=False)
 
 
-class Dispatcher:
+class Dispatcher(LeasedJob):
     def __init__(
         self,
         events: OutboxRepository,
@@ -78,11 +73,11 @@ class Dispatcher:
         timeout: float = TIMEOUT_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
+        super().__init__("dispatcher", clock, LEASE, log, "webhook dispatch failed; retrying")
         self.events = events
         self.endpoints = endpoints
         self.deliveries = deliveries
         self.policy = policy
-        self.clock = clock
         self.metrics = metrics
         self.draw = draw
         # The signature's timestamp is when the receiver gets it: the real time, not the
@@ -90,7 +85,6 @@ class Dispatcher:
         self.wall = wall
         self.workers = workers
         self.timeout = timeout
-        self.owner = f"dispatcher_{ObjectId()}"
         self.client = httpx.AsyncClient(
             timeout=timeout,
             follow_redirects=False,
@@ -98,8 +92,6 @@ class Dispatcher:
             verify=tls_context(),
             transport=transport,
         )
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task | None = None
 
     # One pass: what tests call after moving the clock.
 
@@ -136,11 +128,7 @@ class Dispatcher:
 
     async def _worker(self) -> int:
         tried = 0
-        while not self._stopping.is_set():
-            now = self.clock.now()
-            delivery = await self.deliveries.claim(now, now + LEASE, self.owner)
-            if delivery is None:
-                return tried
+        while (delivery := await self._claim(self.deliveries.claim)) is not None:
             try:
                 await self._attempt(delivery)
             except asyncio.CancelledError:
@@ -198,7 +186,7 @@ class Dispatcher:
 
     async def _failed(self, delivery: dict, endpoint: dict, attempt: dict, now: datetime) -> None:
         first = as_utc(delivery.get("first_attempt_at") or now)
-        following = now + backoff(delivery.get("attempts", 0) + 1, self.draw)
+        following = now + BACKOFF.after(delivery.get("attempts", 0) + 1, self.draw)
         gives_up = following > first + GIVE_UP_AFTER
         await self.deliveries.finish(
             delivery["_id"],
@@ -276,28 +264,12 @@ class Dispatcher:
     # In the service: a loop, stopped gracefully at shutdown.
 
     def start(self, interval: float = 1.0) -> None:
-        self._task = asyncio.create_task(self._run(interval))
-
-    async def _run(self, interval: float) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # the loop must outlive a bad moment of the database
-                log.exception("webhook dispatch failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), interval)
+        super().start(interval)
 
     async def stop(self, grace: float = TIMEOUT_SECONDS + 2) -> None:
         """Claim nothing more; a delivery in flight finishes within `grace` seconds, or is
         cancelled and released for another instance."""
-        self._stopping.set()
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-                await asyncio.wait_for(asyncio.shield(self._task), grace)
-            if not self._task.done():
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
+        await super().stop(grace)
         await self.client.aclose()
 
 

@@ -5,18 +5,17 @@ tried again later with backoff when Stripe does not answer (same idempotency key
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 import stripe
-from bson import ObjectId
 
 from app.billing.catalog import Catalog
+from app.jobs.leased import Backoff, LeasedJob
 from app.kit.clock import Clock, as_utc
 from app.kit.metrics import Metrics
 from app.ledger.access import available
@@ -38,53 +37,30 @@ TOPUPS_TOTAL = "credit_ledger_topups_total"
 LEASE = timedelta(minutes=2)
 # Stripe unreachable: tried again after about 30 s, 2 min, 10 min, 1 h, then every 3 h; given
 # up after 20 h, inside the 24 h for which Stripe keeps an idempotency key's answer.
-SCHEDULE = (30, 120, 600, 3600)
-EVERY_AFTER = 10800
+BACKOFF = Backoff(schedule=(30, 120, 600, 3600), every_after=10800)
 GIVE_UP_AFTER = timedelta(hours=20)
-JITTER = 0.2
 FAILURES_TO_DISABLE = 3
 
 
-def backoff(attempts: int, draw: Callable[[], float] = random.random) -> timedelta:
-    base = SCHEDULE[attempts - 1] if attempts <= len(SCHEDULE) else EVERY_AFTER
-    return timedelta(seconds=base * (1 - JITTER + 2 * JITTER * draw()))
+@dataclass(eq=False)
+class TopupJob(LeasedJob):
+    db: Database
+    repos: Repositories
+    topups: TopupRepository
+    payments: PaymentRepository
+    charger: StripeCharger
+    catalog: Catalog
+    clock: Clock
+    metrics: Metrics
+    draw: Callable[[], float] = field(default=random.random, kw_only=True)
 
-
-class TopupJob:
-    def __init__(
-        self,
-        db: Database,
-        repos: Repositories,
-        topups: TopupRepository,
-        payments: PaymentRepository,
-        charger: StripeCharger,
-        catalog: Catalog,
-        clock: Clock,
-        metrics: Metrics,
-        *,
-        draw: Callable[[], float] = random.random,
-    ) -> None:
-        self.db = db
-        self.repos = repos
-        self.topups = topups
-        self.payments = payments
-        self.charger = charger
-        self.catalog = catalog
-        self.clock = clock
-        self.metrics = metrics
-        self.draw = draw
-        self.owner = f"topups_{ObjectId()}"
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task | None = None
+    def __post_init__(self) -> None:
+        super().__init__("topups", self.clock, LEASE, log, "top-up job failed; retrying")
 
     async def run_once(self) -> int:
         """Every top-up due now, one after another; returns how many were tried."""
         tried = 0
-        while not self._stopping.is_set():
-            now = self.clock.now()
-            topup = await self.topups.claim(now, now + LEASE, self.owner)
-            if topup is None:
-                return tried
+        while (topup := await self._claim(self.topups.claim)) is not None:
             await self._process(topup)
             tried += 1
         return tried
@@ -274,7 +250,7 @@ class TopupJob:
         fields: dict[str, Any] = {
             "attempts": attempts,
             "first_attempt_at": first,
-            "next_attempt_at": now + backoff(attempts, self.draw),
+            "next_attempt_at": now + BACKOFF.after(attempts, self.draw),
             "last_error": charged.message,
             "updated_at": now,
             "lease_owner": None,
@@ -289,23 +265,8 @@ class TopupJob:
             charged.message,
         )
 
-    # In the service: a loop, stopped at shutdown.
+    # In the service: a loop, stopped at shutdown (a top-up cut short is taken up again
+    # when its lease runs out, under the same Stripe idempotency keys).
 
     def start(self, interval: float = 2.0) -> None:
-        self._task = asyncio.create_task(self._run(interval))
-
-    async def _run(self, interval: float) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self.run_once()
-            except Exception:  # the loop must outlive a bad moment of the database
-                log.exception("top-up job failed; retrying")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), interval)
-
-    async def stop(self) -> None:
-        self._stopping.set()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        super().start(interval)
