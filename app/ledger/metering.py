@@ -10,7 +10,7 @@ from typing import Any
 
 from app.billing.catalog import Catalog
 from app.billing.pricing import Remainder, charge
-from app.billing.rates import Meter, storage_key
+from app.billing.rates import Meter, UnitPrice, storage_key
 from app.kit.clock import as_utc
 from app.kit.errors import ValidationFailed
 from app.ledger import schemas
@@ -144,24 +144,13 @@ class RateCard:
                     effective_from=version.effective_from,
                     credits=version.credits,
                     per=version.per,
-                    plans={
-                        plan: schemas.UnitPrice(credits=p.credits, per=p.per)
-                        for plan, p in version.plans.items()
-                    },
+                    plans={plan: _unit_price(p) for plan, p in version.plans.items()},
                     status="current" if current and number == current[0] else "scheduled",
                 )
                 for number, version in enumerate(meter.versions, start=1)
                 if number >= first
             ]
-            data.append(
-                schemas.MeterRates(
-                    meter=key,
-                    name=meter.name or key,
-                    unit=meter.unit,
-                    rounding=meter.rounding,
-                    versions=versions,
-                )
-            )
+            data.append(schemas.MeterRates(**_about(key, meter), versions=versions))
         return schemas.RateCardView(at=now, data=data)
 
     def for_account(self, account: Mapping[str, Any], now: datetime) -> schemas.AccountRates:
@@ -177,23 +166,27 @@ class RateCard:
             scheduled = None
             if number < len(meter.versions):
                 after = meter.versions[number]
-                price = after.price_for(plan)
                 scheduled = schemas.ScheduledRate(
                     rate_version=number + 1,
                     effective_from=after.effective_from,
-                    unit_price=schemas.UnitPrice(credits=price.credits, per=price.per),
+                    unit_price=_unit_price(after.price_for(plan)),
                 )
-            price = version.price_for(plan)
             data.append(
                 schemas.AccountRate(
-                    meter=key,
-                    name=meter.name or key,
-                    unit=meter.unit,
-                    rounding=meter.rounding,
+                    **_about(key, meter),
                     rate_version=number,
                     effective_from=version.effective_from,
-                    unit_price=schemas.UnitPrice(credits=price.credits, per=price.per),
+                    unit_price=_unit_price(version.price_for(plan)),
                     scheduled=scheduled,
                 )
             )
         return schemas.AccountRates(account_id=account["_id"], plan=plan, at=now, data=data)
+
+
+def _about(key: str, meter: Meter) -> dict[str, Any]:
+    """What every rate listing says of a meter."""
+    return {"meter": key, "name": meter.name or key, "unit": meter.unit, "rounding": meter.rounding}
+
+
+def _unit_price(price: UnitPrice) -> schemas.UnitPrice:
+    return schemas.UnitPrice(credits=price.credits, per=price.per)

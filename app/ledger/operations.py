@@ -46,6 +46,9 @@ from app.ledger.views import account_view, entry_view, grant_view, reservation_v
 from app.storage.database import Session
 from app.storage.documents import Doc
 
+# What a debit or hold costs: (credits, usage by meter, the account's remainders' change).
+_Priced = tuple[int, Doc | None, tuple[Doc, Doc] | None]
+
 
 class Ledger:
     def __init__(
@@ -149,15 +152,8 @@ class Ledger:
         key: str,
         actor: str,
     ) -> Outcome:
-        check_caller_key(key)  # every caller's key: the API's header and the console's forms
-        now = self.clock.now()
-        if self.group is not None and req.meter is None:  # usage by meter: priced alone
-            return await self._grouped("debit", account_id, req, key, actor, now)
-
-        async def work(session):
-            # Priced inside, after the replay check: a retry keeps its first price, whatever
-            # the card or the time says by then.
-            amount, usage, remainders = await self._priced(session, account_id, req, now)
+        async def write(session: Session, now: datetime, priced: _Priced) -> dict[str, Any]:
+            amount, usage, remainders = priced
             entry, after = await debit_credits(
                 session,
                 self.repos,
@@ -173,7 +169,7 @@ class Ledger:
             )
             return _entry_with_account(entry, after, now)
 
-        return await self._once(account_id, key, "debit", req.request(), now, work, 201)
+        return await self._spend("debit", account_id, req, key, actor, write)
 
     async def reserve(
         self,
@@ -182,13 +178,8 @@ class Ledger:
         key: str,
         actor: str,
     ) -> Outcome:
-        check_caller_key(key)  # every caller's key: the API's header and the console's forms
-        now = self.clock.now()
-        if self.group is not None and req.meter is None:  # usage by meter: priced alone
-            return await self._grouped("reserve", account_id, req, key, actor, now)
-
-        async def work(session):
-            amount, usage, remainders = await self._priced(session, account_id, req, now)
+        async def write(session: Session, now: datetime, priced: _Priced) -> dict[str, Any]:
+            amount, usage, remainders = priced
             reservation = await reserve_credits(
                 session,
                 self.repos,
@@ -206,7 +197,30 @@ class Ledger:
             )
             return reservation_view(reservation).model_dump(mode="json")
 
-        return await self._once(account_id, key, "reserve", req.request(), now, work, 201)
+        return await self._spend("reserve", account_id, req, key, actor, write)
+
+    async def _spend(
+        self,
+        operation: str,
+        account_id: str,
+        req: schemas.DebitCreate | schemas.ReservationCreate,
+        key: str,
+        actor: str,
+        write: Callable[[Session, datetime, _Priced], Awaitable[dict[str, Any]]],
+    ) -> Outcome:
+        """A debit or hold, once per key: by amount through group commit when there is one,
+        else (and by meter) `write` in a unit of its own with what it costs."""
+        check_caller_key(key)  # every caller's key: the API's header and the console's forms
+        now = self.clock.now()
+        if self.group is not None and req.meter is None:  # usage by meter: priced alone
+            return await self._grouped(operation, account_id, req, key, actor, now)
+
+        async def work(session):
+            # Priced inside, after the replay check: a retry keeps its first price, whatever
+            # the card or the time says by then.
+            return await write(session, now, await self._priced(session, account_id, req, now))
+
+        return await self._once(account_id, key, operation, req.request(), now, work, 201)
 
     def rates(self) -> schemas.RateCardView:
         return self.rates_card.card(self.clock.now())
@@ -245,7 +259,7 @@ class Ledger:
         account_id: str,
         req: schemas.SpendRequest,
         now: datetime,
-    ) -> tuple[int, Doc | None, tuple[Doc, Doc] | None]:
+    ) -> _Priced:
         """(credits, usage, remainders) of a debit or hold: its amount, or its meter and
         quantity priced for the account (read first in the unit: its plan and remainders)."""
         if req.meter is None or req.quantity is None:

@@ -19,6 +19,7 @@ from app.kit.errors import (
     TooManyEndpoints,
 )
 from app.kit.paging import page_of
+from app.kit.views import view_of
 from app.outbox import schemas
 from app.outbox.delivery_repository import DeliveryRepository, EndpointRepository
 from app.outbox.urls import UrlPolicy
@@ -32,31 +33,18 @@ def new_secret() -> str:
 
 
 def endpoint_view(doc: dict) -> schemas.Endpoint:
-    return schemas.Endpoint(
-        id=doc["_id"],
-        url=doc["url"],
-        event_types=doc.get("event_types"),
-        description=doc.get("description"),
-        disabled=doc["disabled"],
-        disabled_reason=doc.get("disabled_reason"),
-        created_at=doc["created_at"],
-        updated_at=doc["updated_at"],
-    )
+    return view_of(schemas.Endpoint, doc)
 
 
 def delivery_view(doc: dict) -> schemas.Delivery:
     log = [schemas.Attempt(**a) for a in doc.get("log") or []]
-    return schemas.Delivery(
-        id=doc["_id"],
-        endpoint_id=doc["endpoint_id"],
-        event_id=doc["event_id"],
-        event_type=doc["event_type"],
-        status=doc["status"],
+    return view_of(
+        schemas.Delivery,
+        doc,
         attempts=doc.get("attempts", 0),
         next_attempt_at=doc.get("next_attempt_at") if doc["status"] == "pending" else None,
         last_attempt=log[-1] if log else None,
         log=log,
-        created_at=doc["created_at"],
     )
 
 

@@ -11,6 +11,7 @@ from app.billing.catalog import Catalog
 from app.kit.clock import Clock
 from app.kit.errors import AccountNotFound, CursorNotFound
 from app.kit.paging import page_of
+from app.kit.views import view_of
 from app.ledger.access import available
 from app.ledger.documents import AccountDoc
 from app.ledger.repository import Repositories
@@ -21,14 +22,7 @@ from app.storage.database import Database
 
 
 def event_view(doc: dict) -> schemas.Event:
-    return schemas.Event(
-        id=doc["_id"],
-        type=doc["type"],
-        account_id=doc.get("account_id"),
-        account_seq=doc["account_seq"],
-        created_at=doc["created_at"],
-        data=doc["data"],
-    )
+    return view_of(schemas.Event, doc)
 
 
 @dataclass(eq=False)

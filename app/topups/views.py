@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.kit.views import view_of
 from app.topups import schemas
 from app.topups.settings import FIELDS
 
@@ -33,23 +34,12 @@ def settings_view(account_id: str, stored: Doc | None, plan: Doc | None) -> sche
 
 def topup_view(doc: Doc) -> schemas.Topup:
     failure = doc.get("failure") or {}
-    return schemas.Topup(
-        id=doc["_id"],
-        account_id=doc["account_id"],
-        status=doc["status"],
-        reason=doc.get("reason"),
+    return view_of(
+        schemas.Topup,
+        doc,
         failure_message=failure.get("message"),
         decline_code=failure.get("decline_code"),
-        pack=doc.get("pack"),
-        quantity=doc.get("quantity"),
-        credits=doc.get("credits"),
-        amount=doc.get("amount"),
-        currency=doc.get("currency"),
         stripe_invoice_id=doc.get("invoice_id"),
         stripe_payment_intent_id=doc.get("payment_intent"),
         attempts=doc.get("attempts", 0),
-        trigger=doc.get("trigger"),
-        created_at=doc["created_at"],
-        updated_at=doc["updated_at"],
-        completed_at=doc.get("completed_at"),
     )
