@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import stripe
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app import __version__
@@ -25,21 +25,9 @@ from app.http.apidoc import install_openapi
 from app.http.apidoc.pages import install_docs
 from app.http.auth import AuthenticateApi, Authenticator
 from app.http.body_limit import BodyLimit
-from app.http.query_params import refuse_unknown_query_parameters
 from app.http.readiness import Readiness, WaitForDatabase
 from app.http.request_id import RequestId
-from app.http.routes import (
-    accounts,
-    admin,
-    events,
-    grants,
-    health,
-    rates,
-    reservations,
-    stripe_events,
-    usage,
-    webhook_endpoints,
-)
+from app.http.routes import install_routes
 from app.http.services import Services
 from app.http.throttle import FailureThrottle
 from app.jobs.loop import sweep_forever
@@ -204,7 +192,6 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # served from the package's assets by install_docs, never a CDN
         redoc_url=None,
-        dependencies=[Depends(refuse_unknown_query_parameters)],
     )
     repos = Repositories(database)
     readiness = Readiness()
@@ -277,16 +264,7 @@ def create_app(
         )
     app.add_middleware(AccessLog)  # it times the whole request
     app.add_middleware(RequestId)  # outermost: every answer and log line carries the id
-    app.include_router(health.router)
-    app.include_router(accounts.router)
-    app.include_router(reservations.router)
-    app.include_router(usage.router)
-    app.include_router(rates.router)
-    app.include_router(grants.router)
-    app.include_router(stripe_events.router)
-    app.include_router(events.router)
-    app.include_router(admin.router)
-    app.include_router(webhook_endpoints.router)
+    install_routes(app)
     install_console(app)
     return app
 

@@ -1,7 +1,13 @@
 """Query parameters a /v1 operation does not declare are refused (422), as the OpenAPI
-document implies: a mistyped `limt=5` would otherwise be ignored and the caller never know."""
+document implies: a mistyped `limt=5` would otherwise be ignored and the caller never know.
+So is a parameter given twice that takes one value (`?q=a&q=b`): which one would count is
+not the caller's to guess."""
 
 from __future__ import annotations
+
+import types
+from dataclasses import dataclass
+from typing import Any, Union, get_args, get_origin
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
@@ -9,33 +15,59 @@ from fastapi.routing import APIRoute
 
 from app.kit.errors import ValidationFailed
 
-_declared: dict[int, frozenset[str]] = {}  # per route, worked out on its first request
+
+@dataclass(frozen=True)
+class _Declared:
+    names: frozenset[str]
+    many: frozenset[str]  # those that take a list (none today)
 
 
-def _query_names(dependant: Dependant) -> set[str]:
-    names = {field.alias for field in dependant.query_params}
+_declared: dict[int, _Declared] = {}  # per route, worked out on its first request
+
+
+def _takes_many(annotation: Any) -> bool:
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        return any(_takes_many(arg) for arg in get_args(annotation))
+    return (origin or annotation) in (list, tuple, set, frozenset)
+
+
+def _query_fields(dependant: Dependant) -> dict[str, bool]:
+    """Each query parameter's name, and whether it takes a list."""
+    fields = {f.alias: _takes_many(f.field_info.annotation) for f in dependant.query_params}
     for sub in dependant.dependencies:
-        names |= _query_names(sub)
-    return names
+        fields |= _query_fields(sub)
+    return fields
+
+
+def _declared_by(route: APIRoute) -> _Declared:
+    found = _declared.get(id(route))
+    if found is None:
+        fields = _query_fields(route.dependant)
+        found = _declared[id(route)] = _Declared(
+            frozenset(fields), frozenset(name for name, many in fields.items() if many)
+        )
+    return found
 
 
 async def refuse_unknown_query_parameters(request: Request) -> None:
     route = request.scope.get("route")
     if not isinstance(route, APIRoute) or not route.path.startswith("/v1/"):
         return  # the API's operations; probes, the console and the docs take what they take
-    known = _declared.get(id(route))
-    if known is None:
-        known = _declared[id(route)] = frozenset(_query_names(route.dependant))
-    unknown = sorted({name for name in request.query_params if name not in known})
+    declared = _declared_by(route)
+    given = request.query_params
+    unknown = sorted({name for name in given if name not in declared.names})
     if unknown:
-        raise ValidationFailed(
-            f"query.{unknown[0]}: not a parameter of this operation",
-            errors=[
-                {
-                    "loc": ["query", name],
-                    "msg": "not a parameter of this operation",
-                    "type": "extra_forbidden",
-                }
-                for name in unknown
-            ],
-        )
+        _refuse(unknown, "not a parameter of this operation", "extra_forbidden")
+    repeated = sorted(
+        {name for name in given if name not in declared.many and len(given.getlist(name)) > 1}
+    )
+    if repeated:
+        _refuse(repeated, "given more than once; it takes one value", "repeated")
+
+
+def _refuse(names: list[str], msg: str, kind: str) -> None:
+    raise ValidationFailed(
+        f"query.{names[0]}: {msg}",
+        errors=[{"loc": ["query", name], "msg": msg, "type": kind} for name in names],
+    )

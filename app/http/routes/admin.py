@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.http.auth import EventsAdmin
 from app.http.deps import LedgerDep
+from app.http.routes.common import api_router
 from app.ledger import schemas
 
-router = APIRouter(prefix="/v1/admin", tags=["admin"])
+router = api_router(prefix="/v1/admin", tags=["admin"])
 
 
 @router.get("/verify", response_model=schemas.VerifyReport, operation_id="verifyLedger")

@@ -1,15 +1,23 @@
-"""Pieces every router shares: path types, the Idempotency-Key header, replayable answers."""
+"""Pieces every router shares: the router itself, path types, the Idempotency-Key header,
+replayable answers."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path
+from fastapi import APIRouter, Depends, Header, Path
 from fastapi.responses import JSONResponse
 
+from app.http.query_params import refuse_unknown_query_parameters
 from app.kit.errors import MissingIdempotencyKey
 from app.ledger.idempotency import Outcome, check_caller_key
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
+
+
+def api_router(**options: Any) -> APIRouter:
+    """A router of the API: its operations refuse query parameters they do not declare."""
+    return APIRouter(dependencies=[Depends(refuse_unknown_query_parameters)], **options)
+
 
 AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="the product's id")]
 ReservationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,64}$")]

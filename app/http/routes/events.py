@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.http.auth import ReadCaller
 from app.http.deps import EventsDep
+from app.http.routes.common import api_router
 from app.ledger.schemas import ACCOUNT_ID_PATTERN, UtcTime
 from app.outbox import schemas
 
-router = APIRouter(tags=["events"])
+router = api_router(tags=["events"])
 
 
 @router.get("/v1/events", response_model=schemas.EventPage, operation_id="listEvents")

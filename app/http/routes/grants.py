@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.http.auth import GrantCaller
 from app.http.deps import LedgerDep
-from app.http.routes.common import GrantId, IdempotencyKey, replayable
+from app.http.routes.common import GrantId, IdempotencyKey, api_router, replayable
 from app.ledger import schemas
 
-router = APIRouter(prefix="/v1/grants", tags=["credits"])
+router = api_router(prefix="/v1/grants", tags=["credits"])
 
 
 @router.post("/{grant_id}/void", response_model=schemas.GrantVoided, operation_id="voidGrant")

@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from app.http.deps import ServicesDep
+from app.http.routes.common import api_router
 from app.http.throttle import client_address
 from app.kit.errors import NotReady, problem_response
 
-router = APIRouter(tags=["health"])
+router = api_router(tags=["health"])
 
 
 @router.get("/healthz", operation_id="checkLiveness")

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.http.auth import ReadCaller
 from app.http.deps import LedgerDep
+from app.http.routes.common import api_router
 from app.ledger import schemas
 
-router = APIRouter(tags=["rates"])
+router = api_router(tags=["rates"])
 
 
 @router.get("/v1/rates", response_model=schemas.RateCardView, operation_id="getRateCard")

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.http.auth import ReserveCaller
 from app.http.deps import LedgerDep
-from app.http.routes.common import IdempotencyKey, ReservationId, replayable
+from app.http.routes.common import IdempotencyKey, ReservationId, api_router, replayable
 from app.ledger import schemas
 
-router = APIRouter(prefix="/v1/reservations", tags=["credits"])
+router = api_router(prefix="/v1/reservations", tags=["credits"])
 
 
 @router.get(

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Request
+from fastapi import Header, Path, Query, Request
 
 from app.http.auth import EventsAdmin
 from app.http.deps import EventLogDep, WebhooksDep
+from app.http.routes.common import api_router
 from app.kit.errors import WebhooksDisabled
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
 from app.stripe_events import schemas
 from app.stripe_events.repository import EventLogQuery
 
-router = APIRouter(tags=["webhooks"])
+router = api_router(tags=["webhooks"])
 
 EventStatus = Literal["received", "processed", "duplicate", "ignored", "parked", "failed"]
 

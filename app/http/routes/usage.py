@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from app.http.auth import DebitCaller
 from app.http.deps import LedgerDep
+from app.http.routes.common import api_router
 from app.ledger.batch_schemas import UsageBatch, UsageBatchResult
 
-router = APIRouter(tags=["credits"])
+router = api_router(tags=["credits"])
 
 
 @router.post("/v1/usage", response_model=UsageBatchResult, operation_id="createUsageBatch")

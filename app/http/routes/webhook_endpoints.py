@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import Path, Query, Response
 
 from app.http.auth import EventsAdmin
 from app.http.deps import EndpointsDep
+from app.http.routes.common import api_router
 from app.outbox import schemas
 
-router = APIRouter(tags=["webhook endpoints"])
+router = api_router(tags=["webhook endpoints"])
 
 EndpointId = Annotated[str, Path(pattern=schemas.ENDPOINT_ID_PATTERN)]
 

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.http.auth import GrantCaller, ReadCaller
 from app.http.deps import LedgerDep
-from app.http.routes.common import AccountId, OptionalIdempotencyKey, replayable
+from app.http.routes.common import AccountId, OptionalIdempotencyKey, api_router, replayable
 from app.ledger import schemas
 from app.ledger.repository import LedgerQuery
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+router = api_router(prefix="/v1/accounts", tags=["accounts"])
 
 EntryType = Literal["grant", "debit", "capture", "expiry", "clawback", "adjustment"]
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.http.auth import GrantCaller, ReadCaller
 from app.http.deps import EventsDep
-from app.http.routes.common import AccountId
+from app.http.routes.common import AccountId, api_router
 from app.outbox import schemas
 
-router = APIRouter(prefix="/v1/accounts", tags=["events"])
+router = api_router(prefix="/v1/accounts", tags=["events"])
 
 
 @router.get("/{account_id}/alerts", response_model=schemas.Alerts, operation_id="getAlerts")

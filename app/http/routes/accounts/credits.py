@@ -3,14 +3,12 @@ by key."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from app.http.auth import DebitCaller, GrantCaller, ReserveCaller
 from app.http.deps import LedgerDep
-from app.http.routes.common import AccountId, IdempotencyKey, replayable
+from app.http.routes.common import AccountId, IdempotencyKey, api_router, replayable
 from app.ledger import schemas
 
-router = APIRouter(prefix="/v1/accounts", tags=["credits"])
+router = api_router(prefix="/v1/accounts", tags=["credits"])
 
 
 @router.post(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.accounts import schemas as read_schemas
 from app.accounts.timeline.schemas import TimelinePage
@@ -13,11 +13,11 @@ from app.accounts.timeline.service import CURSOR_PATTERN
 from app.accounts.usage import GroupBy
 from app.http.auth import EventsAdmin, ReadCaller
 from app.http.deps import DirectoryDep, TimelineDep
-from app.http.routes.common import AccountId
+from app.http.routes.common import AccountId, api_router
 from app.kit.errors import Forbidden
 from app.ledger.schemas import ACCOUNT_ID_PATTERN, MetadataKey, UtcTime
 
-router = APIRouter(prefix="/v1/accounts", tags=["accounts"])
+router = api_router(prefix="/v1/accounts", tags=["accounts"])
 
 Status = Literal[
     "none", "trialing", "active", "past_due", "unpaid", "paused", "canceled", "incomplete"

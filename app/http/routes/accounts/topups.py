@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from app.http.auth import GrantCaller, ReadCaller
 from app.http.deps import TopupsDep
-from app.http.routes.common import AccountId
+from app.http.routes.common import AccountId, api_router
 from app.topups import schemas
 
-router = APIRouter(prefix="/v1/accounts", tags=["auto top-up"])
+router = api_router(prefix="/v1/accounts", tags=["auto top-up"])
 
 
 @router.get(
