@@ -14,6 +14,7 @@ from app.billing.entitlement import Unit, stored_share, unix, with_point
 from app.billing.repository import SubscriptionRepository
 from app.billing.subscriptions import period_grant_expiry
 from app.kit.clock import as_utc
+from app.ledger.entries import Attribution
 from app.ledger.grants import NewGrant, grant_credits
 from app.ledger.repository import Repositories
 from app.storage.database import Session
@@ -107,12 +108,12 @@ async def credit_unit(
             credits,
             "subscription",
             expires_at=period_grant_expiry(catalog.billing, learned.end),
-            source=source,
-            idempotency_key=ledger_key,
-            actor="stripe",
-            description=description
-            if first
-            else f"{learned.plan.name}: more credits for the period",
+            by=Attribution(
+                source,
+                ledger_key,
+                "stripe",
+                description if first else f"{learned.plan.name}: more credits for the period",
+            ),
             grant_fields={
                 "period_start": learned.start,
                 "period_end": learned.end,

@@ -10,7 +10,7 @@ from app.billing.repository import rerun
 from app.kit.errors import AccountNotFound, DomainError, InsufficientCredits
 from app.ledger.access import available, ensure_can_spend, spend_guard, spending_figures
 from app.ledger.documents import AccountDoc, EntryDoc, GrantPart
-from app.ledger.entries import ledger_entry, position
+from app.ledger.entries import Attribution, ledger_entry, position
 from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.metering import Carried, RateCard
 from app.ledger.repository import AccountChange, Repositories
@@ -26,10 +26,7 @@ async def debit_credits(
     amount: int,
     now: datetime,
     *,
-    idempotency_key: str,
-    actor: str,
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    by: Attribution,
     usage: Doc | None = None,
     remainders: tuple[Doc, Doc] | None = None,
 ) -> tuple[EntryDoc, AccountDoc]:
@@ -69,10 +66,7 @@ async def debit_credits(
         after["balance"],
         now,
         grants=taken,
-        idempotency_key=idempotency_key,
-        actor=actor,
-        description=description,
-        metadata=metadata,
+        by=by,
         **extra,
         **position(after),
     )
@@ -220,10 +214,7 @@ async def _record(
             balance,
             now,
             grants=next(parts),
-            idempotency_key=spend.key,
-            actor=actor,
-            description=spend.description,
-            metadata=spend.metadata,
+            by=Attribution("api", spend.key, actor, spend.description, spend.metadata),
             **extra,
             **position(after, later=len(accepted) - 1 - number),
         )

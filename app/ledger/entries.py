@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -9,6 +10,18 @@ from app.kit.clock import as_utc
 from app.ledger.documents import AccountDoc, EntryDoc, GrantPart
 from app.ledger.repository import new_id
 from app.storage.documents import Doc
+
+
+@dataclass(frozen=True)
+class Attribution:
+    """What an entry records of what wrote it: where it came from, its idempotency key, who
+    asked, and what it says."""
+
+    source: str = "api"
+    idempotency_key: str | None = None
+    actor: str | None = None
+    description: str | None = None
+    metadata: dict[str, Any] | None = None
 
 
 def position(after: AccountDoc, later: int = 0) -> Doc:
@@ -27,11 +40,7 @@ def ledger_entry(
     now: datetime,
     *,
     grants: list[GrantPart] | None = None,
-    source: str = "api",
-    idempotency_key: str | None = None,
-    actor: str | None = None,
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    by: Attribution = Attribution(),
     **extra: Any,
 ) -> EntryDoc:
     entry: Doc = {
@@ -41,14 +50,14 @@ def ledger_entry(
         "amount": amount,
         "balance_after": balance_after,
         "grants": grants or [],
-        "source": source,
-        "actor": actor,
-        "description": description,
-        "metadata": metadata or {},
+        "source": by.source,
+        "actor": by.actor,
+        "description": by.description,
+        "metadata": by.metadata or {},
         "created_at": now,
         **extra,  # `extra` holds the position: seq and created_at
     }
-    if idempotency_key is not None:
+    if by.idempotency_key is not None:
         # Only set when present: the unique index is partial on string keys.
-        entry["idempotency_key"] = idempotency_key
+        entry["idempotency_key"] = by.idempotency_key
     return cast(EntryDoc, entry)  # the one place an entry's shape is built

@@ -14,7 +14,7 @@ from app.kit.clock import as_utc
 from app.kit.errors import AccountNotFound
 from app.kit.metrics import Metrics
 from app.ledger.documents import AccountDoc, EntryDoc, GrantDoc, ReservationDoc
-from app.ledger.entries import ledger_entry, position
+from app.ledger.entries import Attribution, ledger_entry, position
 from app.ledger.repository import NOTHING_DUE, AccountChange, Repositories, known
 from app.storage.batches import in_batches
 from app.storage.database import GRANTS, RESERVATIONS, Session
@@ -94,8 +94,10 @@ async def record_lost(
                 -lost,
                 after["balance"],
                 now,
-                source=f"reservation:{reservation['_id']}",
-                description="held credits of expired grants, released",
+                by=Attribution(
+                    source=f"reservation:{reservation['_id']}",
+                    description="held credits of expired grants, released",
+                ),
                 **position(after),
             ),
         )
@@ -133,10 +135,7 @@ async def expire_grant(
         account["balance"],
         now,
         grants=[{"grant_id": grant["_id"], "kind": grant["kind"], "amount": -lost}],
-        source=grant["source"],
-        idempotency_key=idempotency_key,
-        actor=actor,
-        description=reason,
+        by=Attribution(grant["source"], idempotency_key, actor, reason),
         **position(account),
     )
     await repos.ledger.insert(session, entry)

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from app.ledger.documents import AccountDoc, EntryDoc, GrantDoc
-from app.ledger.entries import ledger_entry, position
+from app.ledger.entries import Attribution, ledger_entry, position
 from app.ledger.expiry import expire_due, is_due
 from app.ledger.repository import AccountChange, Repositories, known, new_id
 from app.ledger.spending import draw
@@ -36,12 +36,8 @@ class NewGrant:
     amount: int
     kind: str  # one of GRANT_KINDS
     expires_at: datetime | None = None  # None: never
-    source: str = "api"
-    idempotency_key: str | None = None
+    by: Attribution = Attribution()
     entry_type: str = "grant"  # or "adjustment" for a positive correction
-    actor: str | None = None
-    description: str | None = None
-    metadata: dict[str, Any] | None = None
     grant_fields: dict[str, Any] | None = None  # a period's: period_start, period_end, ...
     # The key is an API request's, whose idempotency record this unit writes: no entry can
     # hold it yet (Stripe's keys have prefixes of their own), so it is not looked up.
@@ -64,10 +60,11 @@ async def grant_credits(
     if is_due(account, now):  # the grant's entry comes after what was due
         await expire_due(session, repos, grant.account_id, now, look=True)
         account = known(await repos.accounts.get(session, grant.account_id), grant.account_id)
+    key = grant.by.idempotency_key
     if (
-        grant.idempotency_key is not None
+        key is not None
         and not grant.request_key
-        and await repos.ledger.by_key(session, grant.account_id, grant.idempotency_key)
+        and await repos.ledger.by_key(session, grant.account_id, key)
     ):
         return None
     payoff = min(account["deficit"], grant.amount)
@@ -96,11 +93,7 @@ async def grant_credits(
         after["balance"],
         now,
         grants=[{"grant_id": grant_id, "kind": grant.kind, "amount": grant.amount}],
-        source=grant.source,
-        idempotency_key=grant.idempotency_key,
-        actor=grant.actor,
-        description=grant.description,
-        metadata=grant.metadata,
+        by=grant.by,
         deficit_paid=payoff,
         **position(after),
     )
@@ -116,9 +109,9 @@ async def grant_credits(
         "expires_at": grant.expires_at,
         "never_expires": grant.expires_at is None,
         "expired": False,
-        "source": grant.source,
-        "idempotency_key": grant.idempotency_key,
-        "description": grant.description,
+        "source": grant.by.source,
+        "idempotency_key": key,
+        "description": grant.by.description,
         "created_at": now,
         **(grant.grant_fields or {}),  # a period's: period_start, period_end, subscription_id
     }
@@ -135,11 +128,7 @@ async def take_back(
     *,
     entry_type: str,
     first_grant: str | None = None,
-    source: str = "api",
-    idempotency_key: str | None = None,
-    actor: str | None = None,
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
+    by: Attribution = Attribution(),
     request_key: bool = False,
 ) -> tuple[EntryDoc, AccountDoc] | None:
     """Remove credits (a clawback or a negative correction): from `first_grant`, then grants in
@@ -148,11 +137,8 @@ async def take_back(
     if amount <= 0:
         raise ValueError("take_back removes a positive amount")
     account_id = account["_id"]
-    if (
-        idempotency_key is not None
-        and not request_key
-        and await repos.ledger.by_key(session, account_id, idempotency_key)
-    ):
+    key = by.idempotency_key
+    if key is not None and not request_key and await repos.ledger.by_key(session, account_id, key):
         return None
     taken = await draw(session, repos, account_id, amount, now, first=first_grant)
     shortfall = amount + sum(a["amount"] for a in taken)
@@ -169,11 +155,7 @@ async def take_back(
         after["balance"],
         now,
         grants=taken,
-        source=source,
-        idempotency_key=idempotency_key,
-        actor=actor,
-        description=description,
-        metadata=metadata,
+        by=by,
         deficit_added=shortfall,
         **position(after),
     )

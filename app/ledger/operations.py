@@ -16,6 +16,7 @@ from app.ledger import batch_schemas, schemas
 from app.ledger.access import access_reason, available
 from app.ledger.debits import debit_credits
 from app.ledger.documents import AccountDoc, EntryDoc, ReservationDoc
+from app.ledger.entries import Attribution
 from app.ledger.expiry import expire_due, expire_now, is_due, load_account
 from app.ledger.grant_changes import change_expiry, find_grant, void_grant
 from app.ledger.grants import NewGrant, grant_credits, take_back
@@ -46,8 +47,8 @@ from app.ledger.views import account_view, entry_view, grant_view, reservation_v
 from app.storage.database import Session
 from app.storage.documents import Doc
 
-# What a debit or hold costs: (credits, usage by meter, the account's remainders' change).
-_Priced = tuple[int, Doc | None, tuple[Doc, Doc] | None]
+# A debit's or hold's change of the account's meter remainders: (their $set, their values as read).
+Moved = tuple[Doc, Doc] | None
 
 
 class Ledger:
@@ -146,24 +147,18 @@ class Ledger:
     # Writes: each runs once per Idempotency-Key, in one transaction with its stored answer.
 
     async def debit(
-        self,
-        account_id: str,
-        req: schemas.DebitCreate,
-        key: str,
-        actor: str,
+        self, account_id: str, req: schemas.DebitCreate, key: str, actor: str
     ) -> Outcome:
-        async def write(session: Session, now: datetime, priced: _Priced) -> dict[str, Any]:
-            amount, usage, remainders = priced
+        async def write(
+            session: Session, now: datetime, amount: int, usage: Doc | None, remainders: Moved
+        ) -> dict[str, Any]:
             entry, after = await debit_credits(
                 session,
                 self.repos,
                 account_id,
                 amount,
                 now,
-                idempotency_key=key,
-                actor=actor,
-                description=req.description,
-                metadata=req.metadata,
+                by=Attribution("api", key, actor, req.description, req.metadata),
                 usage=usage,
                 remainders=remainders,
             )
@@ -172,14 +167,11 @@ class Ledger:
         return await self._spend("debit", account_id, req, key, actor, write)
 
     async def reserve(
-        self,
-        account_id: str,
-        req: schemas.ReservationCreate,
-        key: str,
-        actor: str,
+        self, account_id: str, req: schemas.ReservationCreate, key: str, actor: str
     ) -> Outcome:
-        async def write(session: Session, now: datetime, priced: _Priced) -> dict[str, Any]:
-            amount, usage, remainders = priced
+        async def write(
+            session: Session, now: datetime, amount: int, usage: Doc | None, remainders: Moved
+        ) -> dict[str, Any]:
             reservation = await reserve_credits(
                 session,
                 self.repos,
@@ -187,11 +179,8 @@ class Ledger:
                 amount,
                 req.ttl_seconds,
                 now,
-                idempotency_key=key,
-                actor=actor,
+                by=Attribution("api", key, actor, req.description, req.metadata),
                 max_held=self.max_held,
-                description=req.description,
-                metadata=req.metadata,
                 usage=usage,
                 remainders=remainders,
             )
@@ -206,7 +195,7 @@ class Ledger:
         req: schemas.DebitCreate | schemas.ReservationCreate,
         key: str,
         actor: str,
-        write: Callable[[Session, datetime, _Priced], Awaitable[dict[str, Any]]],
+        write: Callable[[Session, datetime, int, Doc | None, Moved], Awaitable[dict[str, Any]]],
     ) -> Outcome:
         """A debit or hold, once per key: by amount through group commit when there is one,
         else (and by meter) `write` in a unit of its own with what it costs."""
@@ -218,7 +207,7 @@ class Ledger:
         async def work(session):
             # Priced inside, after the replay check: a retry keeps its first price, whatever
             # the card or the time says by then.
-            return await write(session, now, await self._priced(session, account_id, req, now))
+            return await write(session, now, *await self._priced(session, account_id, req, now))
 
         return await self._once(account_id, key, operation, req.request(), now, work, 201)
 
@@ -259,7 +248,7 @@ class Ledger:
         account_id: str,
         req: schemas.SpendRequest,
         now: datetime,
-    ) -> _Priced:
+    ) -> tuple[int, Doc | None, Moved]:
         """(credits, usage, remainders) of a debit or hold: its amount, or its meter and
         quantity priced for the account (read first in the unit: its plan and remainders)."""
         if req.meter is None or req.quantity is None:
@@ -386,32 +375,21 @@ class Ledger:
             # once the time it named has passed.
             if req.expires_at is not None and as_utc(req.expires_at) <= now:
                 raise invalid_field("body", "expires_at", "must be in the future")
-            entry, after = _written(
-                await grant_credits(
-                    session,
-                    self.repos,
-                    NewGrant(
-                        account_id,
-                        req.amount,
-                        req.kind,
-                        expires_at=req.expires_at,
-                        source="api",
-                        idempotency_key=key,
-                        actor=actor,
-                        description=req.description,
-                        metadata=req.metadata,
-                        request_key=True,
-                    ),
-                    now,
-                )
-            )
-            return _entry_with_account(entry, after, now)
+            by = Attribution("api", key, actor, req.description, req.metadata)
+            grant = NewGrant(account_id, req.amount, req.kind, req.expires_at, by, request_key=True)
+            return await self._granted(session, grant, now)
 
         return await self._create(account_id, key, "grant", req, work)
+
+    async def _granted(self, session: Session, grant: NewGrant, now: datetime) -> dict[str, Any]:
+        entry, after = _written(await grant_credits(session, self.repos, grant, now))
+        return _entry_with_account(entry, after, now)
 
     async def adjust(
         self, account_id: str, req: schemas.AdjustmentCreate, key: str, actor: str
     ) -> Outcome:
+        by = Attribution("adjustment", key, actor, req.reason, req.metadata)
+
         async def work(session: Session, now: datetime) -> dict[str, Any]:
             account = await self.repos.accounts.get(session, account_id)
             if account is None:
@@ -420,42 +398,26 @@ class Ledger:
                 await expire_due(session, self.repos, account_id, now)
                 account = known(await self.repos.accounts.get(session, account_id), account_id)
             if req.amount > 0:
-                entry, after = _written(
-                    await grant_credits(
-                        session,
-                        self.repos,
-                        NewGrant(
-                            account_id,
-                            req.amount,
-                            "correction",
-                            source="adjustment",
-                            idempotency_key=key,
-                            entry_type="adjustment",
-                            actor=actor,
-                            description=req.reason,
-                            metadata=req.metadata,
-                            request_key=True,
-                        ),
-                        now,
-                    )
+                grant = NewGrant(
+                    account_id,
+                    req.amount,
+                    "correction",
+                    by=by,
+                    entry_type="adjustment",
+                    request_key=True,
                 )
-            else:
-                entry, after = _written(
-                    await take_back(
-                        session,
-                        self.repos,
-                        account,
-                        -req.amount,
-                        now,
-                        entry_type="adjustment",
-                        source="adjustment",
-                        idempotency_key=key,
-                        actor=actor,
-                        description=req.reason,
-                        metadata=req.metadata,
-                        request_key=True,
-                    )
-                )
+                return await self._granted(session, grant, now)
+            taken = await take_back(
+                session,
+                self.repos,
+                account,
+                -req.amount,
+                now,
+                entry_type="adjustment",
+                by=by,
+                request_key=True,
+            )
+            entry, after = _written(taken)
             return _entry_with_account(entry, after, now)
 
         return await self._create(account_id, key, "adjust", req, work)

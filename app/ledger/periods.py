@@ -7,7 +7,7 @@ from datetime import datetime
 
 from app.kit.clock import as_utc
 from app.ledger.documents import EntryDoc, GrantDoc, GrantPart
-from app.ledger.entries import ledger_entry, position
+from app.ledger.entries import Attribution, ledger_entry, position
 from app.ledger.repository import AccountChange, Repositories, known, new_id
 from app.storage.database import Session
 
@@ -99,9 +99,9 @@ async def close_period(
         after["balance"],
         now,
         grants=parts,
-        source=source,
-        idempotency_key=key,
-        description=f"period closed: {carry} carried over, {lost} expired",
+        by=Attribution(
+            source, key, description=f"period closed: {carry} carried over, {lost} expired"
+        ),
         **position(after),
     )
     await repos.ledger.insert(session, entry)

@@ -18,7 +18,7 @@ from app.kit.errors import (
 from app.ledger.access import spend_guard
 from app.ledger.debits import explain_refusal
 from app.ledger.documents import AccountDoc, EntryDoc, GrantPart, ReservationDoc
-from app.ledger.entries import ledger_entry, position
+from app.ledger.entries import Attribution, ledger_entry, position
 from app.ledger.expiry import ExpiryDue, record_lost, settle_hold
 from app.ledger.repository import AccountChange, Repositories, known, new_id, of_account
 from app.ledger.spending import draw, total
@@ -34,11 +34,8 @@ async def reserve_credits(
     ttl_seconds: int,
     now: datetime,
     *,
-    idempotency_key: str,
-    actor: str,
+    by: Attribution,
     max_held: int,
-    description: str | None = None,
-    metadata: dict[str, Any] | None = None,
     usage: Doc | None = None,
     remainders: tuple[Doc, Doc] | None = None,
 ) -> ReservationDoc:
@@ -77,6 +74,8 @@ async def reserve_credits(
     )
     if total(held) != amount:
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
+    # A hold is always an API request's: it has a key and an actor.
+    assert by.idempotency_key is not None and by.actor is not None
     reservation: ReservationDoc = {
         "_id": new_id("rsv"),
         "account_id": account_id,
@@ -85,10 +84,10 @@ async def reserve_credits(
         "status": "held",
         "grants": held,
         "expires_at": expires_at,
-        "idempotency_key": idempotency_key,
-        "actor": actor,
-        "description": description,
-        "metadata": metadata or {},
+        "idempotency_key": by.idempotency_key,
+        "actor": by.actor,
+        "description": by.description,
+        "metadata": by.metadata or {},
         "created_at": now,
         "resolved_at": None,
     }
@@ -166,11 +165,13 @@ async def capture_reservation(
         after["balance"],
         now,
         grants=_spent_grants(reservation["grants"], captured),
-        source=f"reservation:{reservation_id}",
-        idempotency_key=idempotency_key,
-        actor=actor,
-        description=reservation.get("description"),
-        metadata=reservation.get("metadata"),
+        by=Attribution(
+            f"reservation:{reservation_id}",
+            idempotency_key,
+            actor,
+            reservation.get("description"),
+            reservation.get("metadata"),
+        ),
         reservation_id=reservation_id,
         **({"usage": reservation["usage"]} if reservation.get("usage") else {}),
         **position(after),

@@ -17,7 +17,7 @@ from app.kit.errors import AccountNotFound, DomainError, TooManyReservations
 from app.ledger import schemas
 from app.ledger.access import ensure_can_spend, spend_guard
 from app.ledger.documents import EntryDoc, GrantDoc, GrantPart, ReservationDoc
-from app.ledger.entries import ledger_entry
+from app.ledger.entries import Attribution, ledger_entry
 from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.idempotency import Outcome
 from app.ledger.outbox import Fact
@@ -136,10 +136,12 @@ def apply_one(batch: Batch, spend: Spend) -> Result:
             after["balance"],
             spend.now,
             grants=allocations,
-            idempotency_key=spend.key,
-            actor=spend.actor,
-            description=spend.description,
-            metadata=spend.metadata,
+            by=Attribution(
+                idempotency_key=spend.key,
+                actor=spend.actor,
+                description=spend.description,
+                metadata=spend.metadata,
+            ),
             seq=after["seq"],
             created_at=batch.entry_time,
         )

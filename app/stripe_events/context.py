@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from app.billing.catalog import Catalog, Plan
+from app.billing.units import Learned, State, credit_unit
 from app.kit.logs import clip
 from app.ledger.repository import Repositories
 from app.storage.database import Session
@@ -135,3 +136,19 @@ class EventContext:
     @property
     def repos(self) -> Repositories:
         return self.stores.ledger
+
+    async def credit_unit(
+        self, account_id: str, state: State, learned: Learned, *, source: str, description: str
+    ) -> int:
+        """billing.units.credit_unit in this event's transaction, at its time."""
+        return await credit_unit(
+            self.session,
+            self.repos,
+            self.catalog,
+            account_id,
+            state,
+            learned,
+            now=self.now,
+            source=source,
+            description=description,
+        )

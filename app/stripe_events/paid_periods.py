@@ -9,7 +9,7 @@ from datetime import datetime
 from app.billing.allocation import month_bounds, schedule
 from app.billing.standing import usable_id
 from app.billing.subscriptions import period_grant_expiry
-from app.billing.units import Learned, credit_unit, newest_paid_unit
+from app.billing.units import Learned, newest_paid_unit
 from app.kit.clock import as_utc
 from app.ledger.periods import close_period
 from app.stripe_events.context import EventContext, PermanentFailure
@@ -44,10 +44,7 @@ async def credit_paid_period(
         closed = await _close_before(ctx, account_id, subscription, start, unit_end, plan, source)
         if closed:
             notes.append(closed)
-    await credit_unit(
-        ctx.session,
-        ctx.repos,
-        ctx.catalog,
+    await ctx.credit_unit(
         account_id,
         state,
         Learned(
@@ -62,7 +59,6 @@ async def credit_paid_period(
             first_key=f"invoice:{invoice['id']}",
             period_start=start,
         ),
-        now=ctx.now,
         source=source,
         description=f"{plan.name}: credits for the "
         + ("first month of the period" if monthly else "period"),

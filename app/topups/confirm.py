@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from app.billing.catalog import Catalog
+from app.ledger.entries import Attribution
 from app.ledger.grants import NewGrant, grant_credits
 from app.ledger.outbox import record_outbox
 from app.ledger.repository import Repositories
@@ -58,11 +59,13 @@ async def confirm_paid(
             topup["credits"],
             "purchase",
             expires_at=expires_at,
-            source=f"stripe:invoice:{invoice['id']}",
-            idempotency_key=key,
-            actor="stripe",
-            description=f"Auto top-up: {pack.name if pack else topup['pack']} x{topup['quantity']}",
-            metadata={"pack": topup["pack"], "topup": topup["_id"]},
+            by=Attribution(
+                f"stripe:invoice:{invoice['id']}",
+                key,
+                "stripe",
+                f"Auto top-up: {pack.name if pack else topup['pack']} x{topup['quantity']}",
+                {"pack": topup["pack"], "topup": topup["_id"]},
+            ),
         ),
         now,
     )

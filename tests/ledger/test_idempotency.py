@@ -2,6 +2,7 @@
 
 from datetime import timedelta
 
+from app.ledger.entries import Attribution
 from app.ledger.grants import NewGrant, grant_credits
 from tests.factories import (
     account,
@@ -196,9 +197,7 @@ async def test_key_with_a_stripe_grant_prefix_is_refused_and_changes_nothing(
                 "user_1",
                 100,
                 "purchase",
-                source="stripe:checkout",
-                idempotency_key="checkout:cs_1",
-                actor="stripe",
+                by=Attribution("stripe:checkout", "checkout:cs_1", "stripe"),
             ),
             clock.now(),
         )

@@ -3,6 +3,7 @@ and suspend access while a dispute is open."""
 
 from __future__ import annotations
 
+from app.ledger.entries import Attribution
 from app.ledger.expiry import expire_due
 from app.ledger.grants import take_back
 from app.ledger.repository import known
@@ -134,9 +135,6 @@ async def _claw_back(
         ctx.now,
         entry_type="clawback",
         first_grant=payment["grant_id"],
-        source=payment["source"],
-        idempotency_key=key,
-        actor="stripe",
-        description=what,
+        by=Attribution(payment["source"], key, "stripe", what),
     )
     return Outcome("processed", account_id, note=f"{what}: clawed back {delta}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from app.billing.standing import subscriptions_of
+from app.ledger.entries import Attribution
 from app.ledger.grants import NewGrant, grant_credits
 from app.stripe_events.context import EventContext, Outcome, PermanentFailure
 from app.stripe_events.handlers.customers import remember_email
@@ -76,11 +77,13 @@ async def _pack_checkout(ctx: EventContext) -> Outcome:
             credits,
             "purchase",
             expires_at=expires_at,
-            source=source,
-            idempotency_key=f"checkout:{session['id']}",
-            actor="stripe",
-            description=f"{pack.name} x{quantity}",
-            metadata={"pack": pack.key, "event": ctx.id},
+            by=Attribution(
+                source,
+                f"checkout:{session['id']}",
+                "stripe",
+                f"{pack.name} x{quantity}",
+                {"pack": pack.key, "event": ctx.id},
+            ),
         ),
         ctx.now,
     )

@@ -11,8 +11,9 @@ from app.billing.allocation import month_bounds
 from app.billing.catalog import Plan
 from app.billing.standing import save_subscription, subscriptions_of
 from app.billing.subscriptions import account_status, is_newer, snapshot_order
-from app.billing.units import Learned, credit_unit, newest_paid_unit
+from app.billing.units import Learned, newest_paid_unit
 from app.kit.clock import as_utc
+from app.ledger.entries import Attribution
 from app.ledger.expiry import expire_grant
 from app.ledger.grants import NewGrant, grant_credits
 from app.ledger.periods import PERIOD_KINDS
@@ -100,10 +101,12 @@ async def _grant_trial(ctx: EventContext, account_id: str, plan: Plan, sub: dict
             plan.trial_credits,
             "trial",
             expires_at=trial_end,
-            source=f"stripe:subscription:{sub['id']}",
-            idempotency_key=f"trial:{sub['id']}",
-            actor="stripe",
-            description=f"{plan.name} trial",
+            by=Attribution(
+                f"stripe:subscription:{sub['id']}",
+                f"trial:{sub['id']}",
+                "stripe",
+                f"{plan.name} trial",
+            ),
             grant_fields={
                 "period_start": ts(sub.get("trial_start")) or ctx.created,
                 "period_end": trial_end,
@@ -128,10 +131,7 @@ async def _credit_plan_in_force(
     under way when a longer period's credits come monthly); a paid unit grants what its
     entitlement now exceeds the most granted for it."""
     unit_start, unit_end, months = _unit_at(plan, start, end, ctx.created)
-    return await credit_unit(
-        ctx.session,
-        ctx.repos,
-        ctx.catalog,
+    return await ctx.credit_unit(
         account_id,
         state,
         Learned(
@@ -143,7 +143,6 @@ async def _credit_plan_in_force(
             ctx.created,
             period_start=start,
         ),
-        now=ctx.now,
         source=f"stripe:subscription:{state['id']}",
         description=f"{plan.name}: credits for the period",
     )
