@@ -89,12 +89,31 @@ async def test_ledger_key_look_up_uses_the_partial_unique_index(client, db):
 async def test_a_usage_batchs_key_look_up_uses_the_id_index(client, db):
     await make_account(client, "user_1", 10)
 
+    await make_account(client, "user_2", 10)
+
     stages, names = await _winning(
-        db.db[IDEMPOTENCY], IdempotencyRepository.keys_query("user_1", ["a", "b"])
+        db.db[IDEMPOTENCY],
+        IdempotencyRepository.keys_query([("user_1", "a"), ("user_1", "b"), ("user_2", "a")]),
     )
 
     assert "COLLSCAN" not in stages
     assert names == {"_id_"}
+
+
+@pytest.mark.real_server
+async def test_a_usage_batchs_grants_are_read_by_an_index(client, db):
+    await grant(client, "user_1", 10, expires_at=START + timedelta(days=1))
+    await grant(client, "user_2", 10)
+    listed = {
+        account: [g["_id"] async for g in db.db[GRANTS].find({"account_id": account})]
+        for account in ("user_1", "user_2")
+    }
+
+    stages, _ = await _winning(
+        db.db[GRANTS], GrantRepository.spendable_of_query(listed, START), SPENDING_ORDER
+    )
+
+    assert "COLLSCAN" not in stages
 
 
 @pytest.mark.real_server

@@ -225,6 +225,20 @@ async def after_expiry(
     return await repos.db.transaction(unit)
 
 
+async def after_expiry_of(
+    repos: Repositories, now: datetime, unit: Callable[[], Callable[[Session], Awaitable[T]]]
+) -> T:
+    """`after_expiry` for a unit of several accounts: its ExpiryDue names the accounts found
+    due, each expired in transactions of its own; `unit()` makes the work of each try."""
+    for _ in range(2):
+        try:
+            return await repos.db.transaction(unit())
+        except ExpiryDue as due:
+            for account_id in due.args:
+                await expire_now(repos, account_id, now)
+    return await repos.db.transaction(unit())
+
+
 async def load_account(repos: Repositories, account_id: str, now: datetime) -> AccountDoc:
     """An account after expiring whatever is due on it (every read and write does this): one
     read when nothing is due, the account document saying so."""

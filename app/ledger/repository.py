@@ -129,6 +129,54 @@ class AccountChange:
     new_grant: str | None = None  # a grant that may have credits, for the account's list
     noted: bool = True  # False: the caller notes the move itself (a batch notes each request's)
     fields: Doc | None = None  # set in the same write (a metered debit's remainders)
+    forget: tuple[str, ...] = ()  # grants used up: off the account's list, in the same write
+
+
+def account_write(account_id: str, now: datetime, change: AccountChange) -> tuple[Doc, Doc]:
+    """The filter and the update of one account change (AccountRepository.change, and
+    change_many for a unit of several accounts)."""
+    entries = change.entries
+    query: Doc = {"_id": account_id, **(change.guard or {})}
+    if change.nothing_due:
+        query["next_due_at"] = {"$gt": now}
+    inc = {
+        k: v
+        for k, v in (
+            ("balance", change.balance),
+            ("reserved", change.reserved),
+            ("deficit", change.deficit),
+            ("seq", entries),
+            ("holds", change.holds),
+        )
+        if v
+    }
+    update: Doc = {
+        **({"$inc": inc} if inc else {}),
+        "$set": {**(change.fields or {}), "updated_at": now},
+    }
+    if change.due_by is not None:
+        update["$min"] = {"next_due_at": change.due_by}
+    if entries:
+        update["$max"] = {"last_entry_at": now}
+    if change.new_grant is not None:
+        update["$push"] = {"grant_ids": change.new_grant}
+    if change.forget:
+        update["$pull"] = {"grant_ids": {"$in": list(change.forget)}}
+    return query, update
+
+
+async def all_or_rerun(col: Any, session: Session, updates: list[UpdateOne], what: str) -> None:
+    """One bulk_write of guarded updates that must all apply: inside a transaction what was
+    just read cannot have changed; if it ever did, the whole unit of work runs again."""
+    if not updates:
+        return
+    result = await col.bulk_write(updates, session=session)
+    if result.matched_count != len(updates):
+        raise OperationFailure(
+            f"{what} changed under the unit of work",
+            code=112,
+            details={"errorLabels": ["TransientTransactionError"]},
+        )
 
 
 class _OfAccount(Protocol[D]):
@@ -155,6 +203,24 @@ class AccountRepository:
     async def get(self, session: Session, account_id: str) -> AccountDoc | None:
         return await self.col.find_one({"_id": account_id}, session=session)
 
+    async def get_many(self, session: Session, account_ids: list[str]) -> dict[str, AccountDoc]:
+        """Accounts by id, one call for all of them (a usage batch's unit)."""
+        found = self.col.find({"_id": {"$in": account_ids}}, session=session)
+        return {doc["_id"]: doc for doc in await found.to_list(None)}
+
+    async def change_many(
+        self, session: Session, now: datetime, changes: list[tuple[str, AccountChange]]
+    ) -> None:
+        """Several accounts' guarded changes in one call; a guard that fails re-runs the unit
+        (its caller read them in this unit and knows what they become). Not noted: the caller
+        notes each account's move, having the account before and after."""
+        await all_or_rerun(
+            self.col,
+            session,
+            [UpdateOne(*account_write(account_id, now, change)) for account_id, change in changes],
+            "accounts",
+        )
+
     async def ensure(self, session: Session, account_id: str, now: datetime) -> AccountDoc:
         return await self.col.find_one_and_update(
             {"_id": account_id},
@@ -180,31 +246,8 @@ class AccountRepository:
         filter on the account (None when the guard refuses, or there is no such account). It
         numbers the `entries` ledger entries the change records (see entries.position), in
         the same write: an account's entries are numbered in the order they commit."""
-        balance, reserved, entries = change.balance, change.reserved, change.entries
-        query: Doc = {"_id": account_id, **(change.guard or {})}
-        if change.nothing_due:
-            query["next_due_at"] = {"$gt": now}
-        inc = {
-            k: v
-            for k, v in (
-                ("balance", balance),
-                ("reserved", reserved),
-                ("deficit", change.deficit),
-                ("seq", entries),
-                ("holds", change.holds),
-            )
-            if v
-        }
-        update: Doc = {
-            **({"$inc": inc} if inc else {}),
-            "$set": {**(change.fields or {}), "updated_at": now},
-        }
-        if change.due_by is not None:
-            update["$min"] = {"next_due_at": change.due_by}
-        if entries:
-            update["$max"] = {"last_entry_at": now}
-        if change.new_grant is not None:
-            update["$push"] = {"grant_ids": change.new_grant}
+        balance, reserved = change.balance, change.reserved
+        query, update = account_write(account_id, now, change)
         after = await self.col.find_one_and_update(
             query,
             update,
@@ -320,6 +363,28 @@ class GrantRepository:
         cursor = self.col.find(query, session=session)
         return await cursor.sort(SPENDING_ORDER).to_list(None)
 
+    async def spendable_of(
+        self, session: Session, grant_ids: dict[str, list[str]], now: datetime
+    ) -> dict[str, list[GrantDoc]]:
+        """Each account's live grants with free credits, in spending order, among those its
+        list names (`grant_ids` by account): one call for all the accounts."""
+        if not any(grant_ids.values()):
+            return {}
+        cursor = self.col.find(self.spendable_of_query(grant_ids, now), session=session)
+        found: dict[str, list[GrantDoc]] = {}
+        for grant in await cursor.sort(SPENDING_ORDER).to_list(None):
+            found.setdefault(grant["account_id"], []).append(grant)
+        return found
+
+    @classmethod
+    def spendable_of_query(cls, grant_ids: dict[str, list[str]], now: datetime) -> Doc:
+        """By `_id` (its index), with the accounts that name their shards."""
+        return {
+            **cls.spendable_query("", now),
+            "_id": {"$in": [grant_id for listed in grant_ids.values() for grant_id in listed]},
+            "account_id": {"$in": list(grant_ids)},
+        }
+
     @staticmethod
     def spendable_query(account_id: str, now: datetime) -> Doc:
         return {
@@ -412,6 +477,20 @@ class GrantRepository:
             ],
         )
 
+    async def take_many(self, session: Session, takes: list[tuple[str, str, int]]) -> None:
+        """Debits' free credits from live grants of several accounts, `(account_id, grant_id,
+        taken)` each: one call for all."""
+        await self._all_or_rerun(
+            session,
+            [
+                UpdateOne(
+                    {**_of(account_id, grant_id), "expired": False, "remaining": {"$gte": taken}},
+                    {"$inc": {"remaining": -taken}},
+                )
+                for account_id, grant_id, taken in takes
+            ],
+        )
+
     async def settle_live(
         self, session: Session, account_id: str, parts: list[tuple[str, int, int]]
     ) -> int:
@@ -449,17 +528,7 @@ class GrantRepository:
         )
 
     async def _all_or_rerun(self, session: Session, updates: list[UpdateOne]) -> None:
-        if not updates:
-            return
-        result = await self.col.bulk_write(updates, session=session)
-        if result.matched_count != len(updates):
-            # Inside a transaction the grants just read cannot have changed; if they ever
-            # did, the whole unit of work runs again on fresh reads.
-            raise OperationFailure(
-                "grants changed under the unit of work",
-                code=112,
-                details={"errorLabels": ["TransientTransactionError"]},
-            )
+        await all_or_rerun(self.col, session, updates, "grants")
 
     async def mark_expired(
         self, session: Session, grant: GrantDoc, now: datetime, *, fields: Doc | None = None
@@ -691,20 +760,30 @@ class IdempotencyRepository:
         docs = await self.col.find(query, {"key": 1}, session=session).to_list(None)
         return {doc["key"] for doc in docs}
 
-    async def get_many(self, session: Session, account_id: str, keys: list[str]) -> dict[str, Doc]:
-        """The records of these keys of one account, by key: one call for a batch's group."""
-        found = await self.col.find(self.keys_query(account_id, keys), session=session).to_list(
-            None
-        )
-        return {doc["key"]: doc for doc in found}
+    async def get_many(
+        self, session: Session, keys: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], Doc]:
+        """The records of these `(account_id, key)`s, by them: one call for a usage batch."""
+        found = await self.col.find(self.keys_query(keys), session=session).to_list(None)
+        return {(doc["account_id"], doc["key"]): doc for doc in found}
 
     @classmethod
-    def keys_query(cls, account_id: str, keys: list[str]) -> Doc:
-        """Records by `_id` (its index), with the account that names their shard."""
+    def keys_query(cls, keys: list[tuple[str, str]]) -> Doc:
+        """Records by `_id` (its index), with the accounts that name their shards."""
         return {
-            "_id": {"$in": [cls._id(account_id, key) for key in keys]},
-            "account_id": account_id,
+            "_id": {"$in": [cls._id(account_id, key) for account_id, key in keys]},
+            "account_id": {"$in": list({account_id for account_id, _ in keys})},
         }
+
+    async def insert_of_accounts(
+        self, session: Session, records: list[tuple[str, str, Doc]]
+    ) -> None:
+        """Records of several accounts, `(account_id, key, record)` each, in one call."""
+        if records:
+            await self.col.insert_many(
+                [self._document(account_id, key, record) for account_id, key, record in records],
+                session=session,
+            )
 
     async def drop_answers(self, before: datetime, now: datetime) -> int:
         """Forget the stored answers of keys used before `before`; the keys themselves (and

@@ -1,25 +1,27 @@
 """A batch of usage records (POST /v1/usage): each record is a debit of its own account under its
-own idempotency key, answered on its own; the records of one account are applied in one unit of
-work (debits.debit_group), so a batch costs one transaction per account, not per record."""
+own idempotency key, answered on its own. The batch's keys are read in one call; the records
+are applied in units of work of up to UNIT_ACCOUNTS accounts, each with a constant number of
+collection calls whatever its records (usage_unit.py); a unit that a concurrent write to one
+of its accounts makes re-run is split in two instead (docs/design.md, "Usage in batches")."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.kit.errors import DomainError, IdempotencyKeyReused, InvalidIdempotencyKey
 from app.ledger.batch_schemas import UsageRecord
-from app.ledger.debits import Spend, Spent, debit_group
 from app.ledger.documents import EntryDoc
-from app.ledger.expiry import after_expiry
+from app.ledger.expiry import after_expiry_of
 from app.ledger.idempotency import check_caller_key, fingerprint, replayed
 from app.ledger.metering import RateCard
 from app.ledger.repository import Doc, Repositories
+from app.ledger.usage_unit import Spent, Usage, debit_accounts
 from app.storage.database import Session
 
 # A stored answer for a new record: (status, body) of the debit it made.
@@ -28,6 +30,12 @@ Answer = Callable[[EntryDoc, Doc], dict[str, Any]]
 # of them, and the answer is already made of JSON values).
 UsageResult = dict[str, Any]
 
+# Accounts per unit of work at most. A unit holds its accounts from its write to its commit,
+# and a concurrent commit to any of them re-runs it whole: 32 accounts keep both small on a
+# replica set, while a batch of 1,000 records over 100 accounts is still 4 units, not 100.
+UNIT_ACCOUNTS = 32
+DUPLICATE_KEY = 11000
+
 
 @dataclass
 class _Record:
@@ -35,6 +43,14 @@ class _Record:
     record: UsageRecord
     print_: str
     result: UsageResult | None = None
+
+    @property
+    def id(self) -> tuple[str, str]:
+        return self.record.account_id, self.record.idempotency_key
+
+
+class _Contended(Exception):
+    """A unit of several accounts ran into a concurrent write: split rather than re-run."""
 
 
 async def apply_batch(
@@ -50,22 +66,152 @@ async def apply_batch(
     of it alone would get (402, 403, 404, 409, 422). A refused record never holds back
     another, and writes nothing."""
     results: list[UsageResult | None] = [None] * len(records)
-    groups: dict[str, list[_Record]] = {}
+    parsed: list[_Record] = []
     for index, raw in enumerate(records):
-        parsed = _parse(index, raw)
-        if isinstance(parsed, dict):
-            results[index] = parsed
-            continue
-        print_ = fingerprint("debit", parsed.request())
-        groups.setdefault(parsed.account_id, []).append(_Record(index, parsed, print_))
-    for account_id, group in groups.items():
-        for done in await _apply_group(repos, rates, account_id, group, now, actor, answer):
-            results[done.index] = done.result
+        checked = _parse(index, raw)
+        if isinstance(checked, dict):
+            results[index] = checked
+        else:
+            parsed.append(_Record(index, checked, fingerprint("debit", checked.request())))
+    fresh, repeats = await _fresh(repos, parsed)
+    for chunk in _chunks(fresh):
+        await _apply_unit(repos, rates, chunk, now, actor, answer)
+    for repeat, first in repeats:  # a key twice in the batch: the first's answer, or a reuse
+        repeat.result = _repeat(repeat, first)
+    for done in parsed:
+        results[done.index] = done.result
     answered = [result for result in results if result is not None]
     counts: dict[str, int] = {}
     for result in answered:
         counts[str(result["status"])] = counts.get(str(result["status"]), 0) + 1
     return {"results": answered, "counts": counts}
+
+
+async def _fresh(
+    repos: Repositories, parsed: list[_Record]
+) -> tuple[dict[str, list[_Record]], list[tuple[_Record, _Record]]]:
+    """The records to apply, by account in order; the others are answered from one read of
+    the batch's keys (replays), or after the first record of their key (repeats)."""
+    stored = await repos.idempotency.get_many(None, list(dict.fromkeys(i.id for i in parsed)))
+    fresh: dict[str, list[_Record]] = {}
+    first_of: dict[tuple[str, str], _Record] = {}
+    repeats: list[tuple[_Record, _Record]] = []
+    for item in parsed:
+        if (record := stored.get(item.id)) is not None:
+            item.result = _replay(item, record)
+        elif (first := first_of.get(item.id)) is not None:
+            repeats.append((item, first))
+        else:
+            first_of[item.id] = item
+            fresh.setdefault(item.record.account_id, []).append(item)
+    return fresh, repeats
+
+
+def _chunks(fresh: dict[str, list[_Record]]) -> list[dict[str, list[_Record]]]:
+    """The accounts in units of UNIT_ACCOUNTS at most, as even as can be."""
+    accounts = list(fresh)
+    if not accounts:
+        return []
+    size = -(-len(accounts) // -(-len(accounts) // UNIT_ACCOUNTS))
+    return [{a: fresh[a] for a in accounts[i : i + size]} for i in range(0, len(accounts), size)]
+
+
+async def _apply_unit(
+    repos: Repositories,
+    rates: RateCard,
+    chunk: dict[str, list[_Record]],
+    now: datetime,
+    actor: str,
+    answer: Answer,
+) -> None:
+    """The chunk's records in one unit of work, their answers stored in it. A key that a
+    concurrent request committed meanwhile undoes the unit: that record replays, the others
+    run again. A unit of several accounts that must re-run is split in two."""
+    while chunk:
+        try:
+            spent = await after_expiry_of(
+                repos, now, _unit_of(repos, rates, chunk, now, actor, answer)
+            )
+        except _Contended:
+            accounts = list(chunk)
+            half = len(accounts) // 2
+            for part in (accounts[:half], accounts[half:]):
+                await _apply_unit(repos, rates, {a: chunk[a] for a in part}, now, actor, answer)
+            return
+        except (DuplicateKeyError, BulkWriteError) as exc:
+            if not _duplicate(exc):
+                raise
+            chunk = await _without_stored(repos, chunk, exc)
+            continue
+        for account_id, group in chunk.items():
+            for item, outcome in zip(group, spent[account_id], strict=True):
+                item.result = _answer(item, outcome)
+        await _replays_of_refused(repos, [i for group in chunk.values() for i in group])
+        return
+
+
+def _unit_of(
+    repos: Repositories,
+    rates: RateCard,
+    chunk: dict[str, list[_Record]],
+    now: datetime,
+    actor: str,
+    answer: Answer,
+) -> Callable[[], Callable[[Session], Awaitable[dict[str, list[Any]]]]]:
+    """Makes the work of one try of the chunk's unit (each transaction starts its own)."""
+
+    def make() -> Callable[[Session], Awaitable[dict[str, list[Any]]]]:
+        runs = 0
+
+        async def unit(session: Session) -> dict[str, list[Any]]:
+            nonlocal runs
+            runs += 1
+            if runs > 1 and len(chunk) > 1:
+                raise _Contended
+            usages = {a: [_usage(r.record) for r in group] for a, group in chunk.items()}
+            spent = await debit_accounts(session, repos, rates, usages, now, actor=actor)
+            answered: dict[str, list[Any]] = {}
+            records: list[tuple[str, str, Doc]] = []
+            for account_id, group in chunk.items():
+                answered[account_id] = [_body(o, answer) for o in spent[account_id]]
+                records += [
+                    (account_id, item.record.idempotency_key, _stored(item.print_, body, now))
+                    for item, body in zip(group, answered[account_id], strict=True)
+                    if not isinstance(body, DomainError)
+                ]
+            # Last, as a debit alone writes it: a key committed meanwhile undoes the unit.
+            await repos.idempotency.insert_of_accounts(session, records)
+            return answered
+
+        return unit
+
+    return make
+
+
+def _body(outcome: Spent, answer: Answer) -> dict[str, Any] | DomainError:
+    return outcome if isinstance(outcome, DomainError) else answer(*outcome)
+
+
+async def _without_stored(
+    repos: Repositories, chunk: dict[str, list[_Record]], exc: Exception
+) -> dict[str, list[_Record]]:
+    """The chunk without the records whose key is now stored (answered as replays)."""
+    items = [i for group in chunk.values() for i in group]
+    stored = await repos.idempotency.get_many(None, [i.id for i in items])
+    if not stored:
+        raise exc
+    for item in items:
+        if (record := stored.get(item.id)) is not None:
+            item.result = _replay(item, record)
+    left = {a: [i for i in group if i.result is None] for a, group in chunk.items()}
+    return {a: group for a, group in left.items() if group}
+
+
+def _duplicate(exc: Exception) -> bool:
+    if isinstance(exc, DuplicateKeyError):
+        return True
+    errors = (getattr(exc, "details", None) or {}).get("writeErrors", [])
+    return any(e.get("code") == DUPLICATE_KEY for e in errors)
 
 
 def _parse(index: int, raw: dict[str, Any]) -> UsageRecord | UsageResult:
@@ -105,72 +251,8 @@ def _parse(index: int, raw: dict[str, Any]) -> UsageRecord | UsageResult:
     return _shaped(index, account_id, key, 422, False, problem=problem)
 
 
-async def _apply_group(
-    repos: Repositories,
-    rates: RateCard,
-    account_id: str,
-    group: list[_Record],
-    now: datetime,
-    actor: str,
-    answer: Answer,
-    *,
-    retry: bool = True,
-) -> list[_Record]:
-    """One account's records: replays answered from one read of their keys, the new ones
-    debited in one unit of work (its answers stored in the same unit)."""
-    stored = await repos.idempotency.get_many(
-        None, account_id, [r.record.idempotency_key for r in group]
-    )
-    fresh: list[_Record] = []
-    first_of: dict[str, _Record] = {}
-    for item in group:
-        key = item.record.idempotency_key
-        if key in stored:
-            item.result = _replay(item, stored[key])
-        elif key in first_of:
-            continue  # the same key twice in one batch: answered from the first, below
-        else:
-            first_of[key] = item
-            fresh.append(item)
-
-    async def unit(session: Session) -> list[Spent]:
-        spent = await debit_group(
-            session, repos, rates, account_id, [_spend(r.record) for r in fresh], now, actor=actor
-        )
-        records = [
-            (r.record.idempotency_key, _stored(r.print_, answer(*outcome), now))
-            for r, outcome in zip(fresh, spent, strict=True)
-            if not isinstance(outcome, DomainError)
-        ]
-        await repos.idempotency.insert_many(session, account_id, records)
-        return spent
-
-    if fresh:
-        try:
-            spent = await after_expiry(repos, account_id, now, unit)
-        except DomainError as refused:  # the account itself: unknown (404)
-            spent = [refused] * len(fresh)
-        except DuplicateKeyError:
-            if not retry:
-                raise
-            # A key of the group was taken meanwhile (a concurrent retry): read them again.
-            for item in group:
-                item.result = None
-            return await _apply_group(
-                repos, rates, account_id, group, now, actor, answer, retry=False
-            )
-        for item, outcome in zip(fresh, spent, strict=True):
-            item.result = _answer(item, outcome, answer)
-        await _replays_of_refused(repos, account_id, fresh)
-    for item in group:
-        if item.result is None:  # a repeated key: the first's answer, or a reuse
-            first = first_of[item.record.idempotency_key]
-            item.result = _repeat(item, first)
-    return group
-
-
-def _spend(record: UsageRecord) -> Spend:
-    return Spend(
+def _usage(record: UsageRecord) -> Usage:
+    return Usage(
         key=record.idempotency_key,
         amount=record.amount,
         meter=record.meter,
@@ -185,11 +267,10 @@ def _stored(print_: str, body: dict[str, Any], now: datetime) -> Doc:
     return {"fingerprint": print_, "status": 201, "body": body, "created_at": now}
 
 
-def _answer(item: _Record, outcome: Spent, answer: Answer) -> UsageResult:
+def _answer(item: _Record, outcome: dict[str, Any] | DomainError) -> UsageResult:
     if isinstance(outcome, DomainError):
         return _refused(item, outcome)
-    body = answer(*outcome)
-    return _result(item, 201, body, replayed=False)
+    return _result(item, 201, outcome, replayed=False)
 
 
 def _replay(item: _Record, record: Doc) -> UsageResult:
@@ -212,17 +293,15 @@ def _repeat(item: _Record, first: _Record) -> UsageResult:
     return {**first.result, "index": item.index, "replayed": True}
 
 
-async def _replays_of_refused(repos: Repositories, account_id: str, fresh: list[_Record]) -> None:
+async def _replays_of_refused(repos: Repositories, applied: list[_Record]) -> None:
     """A refused record whose key a concurrent request used meanwhile (its retry committed
     first and spent the balance) gets that request's answer, as a single debit would."""
-    refused = [i for i in fresh if i.result is not None and i.result["status"] != 201]
+    refused = [i for i in applied if i.result is not None and i.result["status"] != 201]
     if not refused:
         return
-    stored = await repos.idempotency.get_many(
-        None, account_id, [i.record.idempotency_key for i in refused]
-    )
+    stored = await repos.idempotency.get_many(None, [i.id for i in refused])
     for item in refused:
-        record = stored.get(item.record.idempotency_key)
+        record = stored.get(item.id)
         if record is not None:
             item.result = _replay(item, record)
 

@@ -1,5 +1,5 @@
 """POST /v1/usage: up to 1,000 records, each a debit of its own account under its own key,
-answered one by one in one response; one transaction per account."""
+answered one by one in one response; in units of work of up to UNIT_ACCOUNTS accounts."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ async def test_a_batch_across_accounts_answers_each_record_and_the_ledger_verifi
         f"big-{n}-{i}" for n in range(5) for i in (1, 2)
     }
     assert all(x["problem"]["code"] == "insufficient_credits" for x in refused)
-    assert db.calls.commits == 100  # one transaction per account
+    assert db.calls.commits == 4  # 100 accounts in units of 25 (UNIT_ACCOUNTS: 32 at most)
     # acct_7: 9 records of 700 tokens at 1 credit per 1,000, rounded up once on the total
     # (6,300 tokens: 7 credits), after its earlier image (3 credits) and nothing replayed twice.
     account = await db[ACCOUNTS].find_one({"_id": "acct_7"})

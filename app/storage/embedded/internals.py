@@ -158,11 +158,12 @@ def patched_filter(filter: Any) -> Any:
     return _PRIVATE[2].patch_datetime_awareness_in_document(filter)
 
 
-def install(*, iter_documents: Callable, ensure_uniques: Callable) -> bool:
+def install(*, iter_documents: Callable, ensure_uniques: Callable, insert: Callable) -> bool:
     """Put the speed-ups on mongomock's collections (idempotent; mongomock-motor wraps the
     methods per collection when it creates one, so this runs before any is created): what a
     query may match is narrowed before mongomock's filter (`_iter_documents`), and a unique
-    index is checked from a map instead of a scan of every document (`_ensure_uniques`).
+    index is checked from a map instead of a scan of every document (`_ensure_uniques`), and
+    a plain document is inserted in one walk of it (`_insert`).
     False, and mongomock left as it is, on a version this module was not written against."""
     if not PRIVATE:
         return False
@@ -170,11 +171,18 @@ def install(*, iter_documents: Callable, ensure_uniques: Callable) -> bool:
     for name, replacement in (
         ("_iter_documents", iter_documents),
         ("_ensure_uniques", ensure_uniques),
+        ("_insert", insert),
     ):
         if not hasattr(collection, f"_original{name}"):
             setattr(collection, f"_original{name}", getattr(collection, name))
         setattr(collection, name, replacement)
     return True
+
+
+def encode_checked(doc: Doc) -> None:
+    """What mongomock does to a document it inserts besides its own checks: BSON-encode it
+    (InvalidDocument for a value BSON cannot hold)."""
+    _PRIVATE[0].BSON.encode(doc, check_keys=False)
 
 
 def original(name: str) -> Callable:

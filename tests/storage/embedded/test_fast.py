@@ -231,3 +231,49 @@ def test_the_partial_filters_python_answers_agree_with_mongomocks_matcher():
     for partial in partials:
         for doc in docs:
             assert in_partial(partial, doc) == filter_applies(partial, doc), (partial, doc)
+
+
+@embedded_only
+def test_a_plain_document_is_stored_as_mongomocks_own_insert_stores_it():
+    """The one-walk insert: the same stored document (naive UTC datetimes to the millisecond,
+    tuples as lists, nothing shared with the caller's), the same refusals."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    import mongomock
+    from bson import Timestamp
+    from bson.errors import InvalidDocument
+
+    from app.storage.embedded import fast, internals
+
+    assert fast.install()  # as the engine does (idempotent)
+    at = datetime(2026, 1, 1, 12, 0, 0, 123456, tzinfo=timezone(timedelta(hours=2)))
+    doc = {
+        "_id": "a",
+        "at": at,
+        "naive": datetime(2026, 1, 1, 0, 0, 0, 999999),
+        "nested": {"when": at.astimezone(UTC), "list": [1, {"x": (2, at)}], "none": None},
+        "pair": (1, [2]),
+        "raw": b"\x01",
+        "flag": True,
+        "n": 2.5,
+    }
+    ours_col = mongomock.MongoClient().db.c
+    theirs_col = mongomock.MongoClient().db.c
+    ours_col.insert_one(dict(doc))
+    internals.original("_insert")(theirs_col, dict(doc))
+    ours, theirs = ours_col._store._documents["a"], theirs_col._store._documents["a"]
+    assert ours == theirs and repr(ours) == repr(theirs)
+    assert ours["nested"] is not doc["nested"]
+    no_id = {"v": 1}
+    ours_col.insert_one(no_id)
+    assert ours_col._store._documents[no_id["_id"]] == no_id  # the caller's dict gets the _id
+    for bad, error in (
+        ({"_id": "b", "x": {"a\0b": 1}}, InvalidDocument),
+        ({"_id": "c", "$x": 1}, InvalidDocument),
+        ({"_id": "d", "x": {1, 2}}, InvalidDocument),  # not BSON: mongomock's own refuses it
+        ({"_id": "a"}, DuplicateKeyError),
+    ):
+        with pytest.raises(error):
+            ours_col.insert_one(bad)
+    ours_col.insert_one({"_id": "e", "t": Timestamp(0, 0)})  # unusual: mongomock's own path
+    assert ours_col._store._documents["e"]["t"] != Timestamp(0, 0)
