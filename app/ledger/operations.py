@@ -43,7 +43,7 @@ from app.ledger.reservations import (
 from app.ledger.spends import Spend
 from app.ledger.usage_batch import apply_batch
 from app.ledger.verify import verify
-from app.ledger.views import account_view, entry_view, grant_view, reservation_view
+from app.ledger.views import account_view, entry_json, entry_view, grant_view, reservation_view
 from app.storage.database import Session
 from app.storage.documents import Doc
 
@@ -236,7 +236,7 @@ class Ledger:
                 "balance": after["balance"],
                 "available": after["balance"] - after["reserved"],
             }
-            return {"entry": entry_view(entry).model_dump(mode="json"), "account": account}
+            return {"entry": entry_json(entry), "account": account}
 
         return await apply_batch(
             self.repos, self.rates_card, batch.records, now, actor=actor, answer=answer

@@ -153,9 +153,7 @@ class EmbeddedCollection:
         self, docs: list[Doc], *, session: Any = None, **kwargs: Any
     ) -> InsertManyResult:
         unit = await self._enter(session, "insert_many")
-        return await self._write(
-            unit, lambda u: InsertManyResult([self._insert(u, doc) for doc in docs], True)
-        )
+        return await self._write(unit, lambda u: InsertManyResult(self._insert_all(u, docs), True))
 
     async def update_one(
         self, filter: Doc, update: Any, upsert: bool = False, *, session: Any = None, **kw: Any
@@ -242,6 +240,24 @@ class EmbeddedCollection:
             raise
         self.engine.check_unique_keys(unit, self.name, self.raw, [doc])
         return doc["_id"]
+
+    def _insert_all(self, unit: Unit, docs: list[Doc]) -> list:
+        """`_insert` of each document in order, the unique keys that documents hidden from the
+        unit hold checked once for all of them (the first one that conflicts raises, as it
+        would have one by one: the unit is undone either way)."""
+        ids: list = []
+        try:
+            for doc in docs:
+                if "_id" not in doc:
+                    doc["_id"] = ObjectId()
+                self.engine.claim(unit, self.name, doc["_id"], self.raw)
+                self.raw.insert_one(doc)
+                ids.append(doc["_id"])
+        except DuplicateKeyError:
+            self.engine.check_unique_keys(unit, self.name, self.raw, docs[: len(ids) + 1])
+            raise
+        self.engine.check_unique_keys(unit, self.name, self.raw, docs)
+        return ids
 
     def _apply(self, unit: Unit, ids: list, write: Callable[[], T], update: Any = None) -> T:
         """Claim each document, then write: a duplicate key that another unit's document (in

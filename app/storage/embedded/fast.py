@@ -284,20 +284,21 @@ def _insert(self: Any, data: Any, session: Any = None, ordered: bool = True) -> 
         stored = _internal(data, keys_checked=True)
     except _Unusual:
         return internals.original("_insert")(self, data, session, ordered)
-    if any(key.startswith("$") for key in data):
-        raise InvalidDocument(f'Top-level field names cannot start with the "$" sign: {data}')
+    for key in data:
+        if key[:1] == "$":
+            raise InvalidDocument(f'Top-level field names cannot start with the "$" sign: {key}')
     internals.encode_checked(data)
     if "_id" not in data:
         data["_id"] = stored["_id"] = ObjectId()  # as mongomock does, on the caller's dict
-    store = store_of(self)
+    documents = documents_of(store_of(self))  # its own map: the engine runs on one thread
     doc_id = data["_id"]
-    if doc_id in documents_of(store):
+    if doc_id in documents:
         raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
-    store[doc_id] = stored
+    documents[doc_id] = stored
     try:
         self._ensure_uniques(stored)
     except DuplicateKeyError:
-        del store[doc_id]
+        del documents[doc_id]
         raise
     return doc_id
 
