@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+from app.ledger.usage_batch import UNIT_ACCOUNTS
 from app.storage.calls import COMMIT
 from app.storage.database import ACCOUNTS, EVENT_STREAMS, EVENTS
 from tests.events.helpers import set_threshold, types_of
@@ -37,6 +38,11 @@ BUDGETS = {  # operation: (collection calls, commits), the outbox listener's inc
     "replay": (1, 0),
     # A debit that uses up a grant takes it off the account's list (once in a grant's life).
     "debit using up grants": (7, 1),
+    # POST /v1/usage, whatever its records: the batch's keys (one read), then per unit of up to
+    # UNIT_ACCOUNTS accounts the accounts, their grants, the accounts' guarded write, the
+    # grants', the entries, the keys; a unit's used-up grants leave in its accounts' write.
+    "usage batch, one unit": (1 + 6, 1),
+    "usage batch, two units": (1 + 2 * 6, 2),
 }
 
 
@@ -169,3 +175,36 @@ async def test_a_due_grant_is_expired_first_then_the_debit_keeps_its_budget(
     assert (await debit(client, funded, 5)).status_code == 201
     assert_budget(db, "debit")
     await assert_invariants(db, funded)
+
+
+def usage(account_id: str, n: int) -> dict:
+    return {"account_id": account_id, "idempotency_key": new_key(f"u{n}"), "amount": 1}
+
+
+async def send_usage(client, records: list[dict]) -> None:
+    response = await client.post("/v1/usage", json={"records": records}, headers=auth("worker"))
+    assert response.status_code == 200
+    assert response.json()["counts"] == {"201": len(records)}
+
+
+async def test_a_usage_batch_costs_the_same_calls_whatever_its_records(client, db, funded):
+    for other in ("user_c", "user_d"):
+        assert (await grant(client, other, 500)).status_code == 201
+    db.calls.reset()
+    await send_usage(client, [usage(funded, 0)])
+    assert_budget(db, "usage batch, one unit")
+    records = [usage(account, n) for n in range(100) for account in (funded, "user_c", "user_d")]
+    await send_usage(client, records[:-1])  # 299 records; user_b uses up two of its grants
+    assert_budget(db, "usage batch, one unit")
+    for account in (funded, "user_c", "user_d"):
+        await assert_invariants(db, account)
+
+
+async def test_a_usage_batch_over_more_accounts_than_a_unit_takes_is_two_units(client, db):
+    accounts = [f"acct_{n}" for n in range(UNIT_ACCOUNTS + 1)]
+    for account in accounts:
+        assert (await grant(client, account, 10)).status_code == 201
+    db.calls.reset()
+    await send_usage(client, [usage(account, n) for n in range(3) for account in accounts])
+    assert_budget(db, "usage batch, two units")
+    await assert_invariants(db, accounts[0])

@@ -3,10 +3,13 @@ answered one by one in one response; in units of work of up to UNIT_ACCOUNTS acc
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from app.storage.database import ACCOUNTS, LEDGER
 from tests.factories import assert_invariants, debit, make_account, snapshot
+from tests.faults import ConflictOnce
 from tests.ledger.metered import write_rate_card
 from tests.support.settings import auth, make_settings
 
@@ -202,3 +205,41 @@ async def test_a_batch_needs_the_debit_scope(client, db):
 
     assert r.status_code == 403
     await debit(client, "user_1", 1)
+
+
+@pytest.mark.embedded_only  # the conflict is injected into the embedded engine
+async def test_a_unit_that_meets_a_write_conflict_is_split_rather_than_run_again(client, db):
+    """A concurrent commit to one of a unit's accounts (here injected at the accounts' write)
+    would re-run all of its accounts: the unit is split in two, each half its own unit."""
+    for n in range(4):
+        await make_account(client, f"acct_{n}", 10)
+    faults = ConflictOnce("bulk_write", ACCOUNTS)
+    db.engine.faults = faults
+    db.calls.reset()
+
+    r = await send(client, [record(f"acct_{n}", f"k-{n}-{i}") for i in range(3) for n in range(4)])
+
+    db.engine.faults = None
+    assert faults.conflicts == 1
+    assert r.json()["counts"] == {"201": 12}
+    assert db.calls.commits == 2  # two units of two accounts; the first of four never committed
+    for n in range(4):
+        assert (await db[ACCOUNTS].find_one({"_id": f"acct_{n}"}))["balance"] == 7
+        await assert_invariants(db, f"acct_{n}")
+
+
+async def test_a_batch_beside_single_debits_of_its_accounts_keeps_every_ledger_whole(client, db):
+    for n in range(3):
+        await make_account(client, f"acct_{n}", 100)
+    batch = [record(f"acct_{n}", f"b-{n}-{i}", amount=2) for i in range(10) for n in range(3)]
+
+    answers = await asyncio.gather(
+        send(client, batch),
+        *[debit(client, f"acct_{n % 3}", 1, key=f"s-{n}") for n in range(12)],
+    )
+
+    assert answers[0].json()["counts"] == {"201": 30}
+    assert all(a.status_code == 201 for a in answers[1:])
+    for n in range(3):
+        assert (await db[ACCOUNTS].find_one({"_id": f"acct_{n}"}))["balance"] == 100 - 20 - 4
+        await assert_invariants(db, f"acct_{n}")
