@@ -99,6 +99,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         # The balance at a time: the last entry created at or before it; the timeline (read
         # backwards).
         _index("account_id", "created_at", "seq", name="account_created"),
+        # Numbering a ledger written before seq existed (storage/migrations/numbering.py): a
+        # window of the entries after the last one read, in the order they were written.
+        _index("account_id", "created_at", "_id", name="account_created_id"),
         # Usage: an account's debits and captures in a time range.
         _index("account_id", "type", "created_at", name="account_type_created"),
     ],

@@ -1,15 +1,17 @@
 """Ledgers written before entries carried `seq`: numbered at start-up in the order the entries
-committed (the order their balance_after values chain in), a bounded batch per transaction,
-each account under a lease so that two instances starting together never number one twice."""
+committed (the order their balance_after values chain in), read a bounded window at a time (an
+index range after the last one read) and written a bounded batch per transaction, each account
+under a lease so that two instances starting together never number one twice, and so that one
+that died is resumed from where it stopped."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from bson import ObjectId
 from pymongo import ASCENDING, ReturnDocument, UpdateOne
@@ -24,14 +26,22 @@ log = logging.getLogger("app.ledger.numbering")
 
 DONE = "ledger_seq"  # the marker in `migrations`: later start-ups skip the account scan
 NUMBER_BATCH = 1000  # entries numbered per transaction: a small fraction of its 60 s
-WINDOW = 10_000  # entries read ahead while the chain has not reached them (then: oldest first)
+READ_BATCH = 1000  # entries read per window: one bounded range of READ_INDEX
+LOOK_AHEAD = 10_000  # entries read ahead while the chain has not reached them (then: oldest first)
 ACCOUNTS_BATCH = 1000  # account ids read per call
 LEASE = timedelta(seconds=60)  # renewed by every batch; an instance that died loses it
 WAIT_SECONDS = 1.0  # between looks at accounts another instance is numbering
 
 
+# The order windows are read in, and the index that serves it (app/storage/database.py): an
+# account's entries by the time they were written, ties by _id (a string for every entry).
+READ_ORDER = [("created_at", ASCENDING), ("_id", ASCENDING)]
+READ_INDEX = "account_created_id"
+
 # (entry id, its seq, its created_at from now on, the balance after it)
 Numbered = tuple[Any, int, datetime, int]
+# An entry's place in READ_ORDER: (created_at, _id).
+Position = tuple[datetime, Any]
 
 
 class LeaseLost(Exception):
@@ -112,24 +122,23 @@ async def _number_account(repos: Repositories, account_id: str, owner: str) -> s
         return "busy" if still is not None else "gone"
     progress = claimed["numbering"]
     chain = Chain(progress.get("done", 0), progress.get("balance", 0), progress.get("last_at"))
+    # Where a former holder's reading resumes (inclusive): its oldest entry not yet committed.
+    resume = progress.get("from")
+    window = Window(account_id, None if resume is None else (resume["at"], resume["id"]))
     batch: list[Numbered] = []
     try:
-        # Read once, oldest first (the account_created index): entries numbered by a former
-        # holder of the lease carry seq and are not read again.
-        cursor = repos.db[LEDGER].find(
-            {"account_id": account_id, "seq": {"$exists": False}},
-            {"amount": 1, "balance_after": 1, "created_at": 1},
-        )
-        async for entry in cursor.sort("created_at", ASCENDING):
-            batch += chain.add(entry)
-            while len(batch) >= NUMBER_BATCH:
-                await _commit(repos, account_id, owner, batch[:NUMBER_BATCH], chain, final=False)
+        while True:
+            entries = await window.read(repos)
+            for entry in entries:
+                batch += chain.add(entry)
+            if window.ended:
+                batch += chain.drain()
+            while len(batch) >= NUMBER_BATCH and (len(batch) > NUMBER_BATCH or not window.ended):
+                await _commit(repos, owner, window.saved(batch[:NUMBER_BATCH]), chain, final=False)
                 batch = batch[NUMBER_BATCH:]
-        batch += chain.drain()
-        while len(batch) > NUMBER_BATCH:
-            await _commit(repos, account_id, owner, batch[:NUMBER_BATCH], chain, final=False)
-            batch = batch[NUMBER_BATCH:]
-        await _commit(repos, account_id, owner, batch, chain, final=True)
+            if window.ended:
+                await _commit(repos, owner, window.saved(batch), chain, final=True)
+                break
     except LeaseLost:
         return "busy"
     if chain.breaks:
@@ -141,18 +150,64 @@ async def _number_account(repos: Repositories, account_id: str, owner: str) -> s
     return "numbered"
 
 
+def window_query(account_id: str, start: Position | None, *, inclusive: bool) -> Doc:
+    """The account's entries not numbered yet, from `start` on in READ_ORDER: one range of
+    READ_INDEX (created_at from start's, the _id tie-break checked on the index's keys)."""
+    query: Doc = {"account_id": account_id, "seq": {"$exists": False}}
+    if start is not None:
+        at, entry_id = start
+        query["created_at"] = {"$gte": at}
+        query["$or"] = [
+            {"created_at": {"$gt": at}},
+            {"_id": {"$gte" if inclusive else "$gt": entry_id}},
+        ]
+    return query
+
+
+class Window:
+    """The account's entries read a window at a time, and those read but not committed yet:
+    the oldest of them is where a successor resumes if this instance dies (entries numbered
+    since then carry seq and are not read again; those waiting for the chain are)."""
+
+    def __init__(self, account_id: str, start: Position | None) -> None:
+        self.account_id = account_id
+        self.start, self.inclusive = start, True
+        self.ended = False
+        self.unsaved: OrderedDict[Any, Position] = OrderedDict()
+
+    async def read(self, repos: Repositories) -> list[Doc]:
+        query = window_query(self.account_id, self.start, inclusive=self.inclusive)
+        cursor = repos.db[LEDGER].find(query, {"amount": 1, "balance_after": 1, "created_at": 1})
+        entries = await cursor.sort(READ_ORDER).limit(READ_BATCH).to_list(None)
+        for entry in entries:
+            self.unsaved[entry["_id"]] = (entry["created_at"], entry["_id"])
+        if entries:
+            self.start, self.inclusive = self.unsaved[entries[-1]["_id"]], False
+        self.ended = len(entries) < READ_BATCH
+        return entries
+
+    def saved(self, batch: list[Numbered]) -> Saved:
+        """`batch` with the position a successor would resume from once it is committed."""
+        for entry_id, *_ in batch:
+            del self.unsaved[entry_id]
+        oldest = next(iter(self.unsaved.values()), self.start)
+        return Saved(self.account_id, batch, oldest)
+
+
+class Saved(NamedTuple):
+    account_id: str
+    batch: list[Numbered]
+    resume: Position | None
+
+
 async def _commit(
-    repos: Repositories,
-    account_id: str,
-    owner: str,
-    batch: list[Numbered],
-    chain: Chain,
-    *,
-    final: bool,
+    repos: Repositories, owner: str, saved: Saved, chain: Chain, *, final: bool
 ) -> None:
     """One transaction: the account's progress (under this instance's lease) and the batch's
     seqs. The last one gives the account its seq and ends the lease."""
+    account_id, batch = saved.account_id, saved.batch
     _, last_seq, last_at, balance = batch[-1] if batch else (None, chain.seq, chain.last_at, 0)
+    resume = None if saved.resume is None else {"at": saved.resume[0], "id": saved.resume[1]}
 
     async def unit(session: Session) -> None:
         if final:
@@ -164,6 +219,7 @@ async def _commit(
                     "numbering.done": last_seq,
                     "numbering.balance": balance,
                     "numbering.last_at": last_at,
+                    "numbering.from": resume,
                     "numbering.until": wall() + LEASE,
                 }
             }
@@ -194,19 +250,19 @@ class Chain:
     """Commit order from balance_after: the next entry is the oldest one whose balance before
     (balance_after - amount) is the balance so far. Entries of concurrent units share a
     created_at, or sit in the wrong order by it; the chain puts them back. An entry the chain
-    never reaches (a ledger broken before) is numbered oldest first once WINDOW are waiting."""
+    never reaches (a ledger broken before) is numbered oldest first once LOOK_AHEAD wait."""
 
     def __init__(self, seq: int, balance: int, last_at: datetime | None) -> None:
         self.seq, self.balance, self.last_at = seq, balance, last_at
         self.waiting: dict[int, deque[Doc]] = {}
-        self.pending: dict[Any, Doc] = {}  # in read order
+        self.pending: OrderedDict[Any, Doc] = OrderedDict()  # in read order
         self.breaks = 0
 
     def add(self, entry: Doc) -> list[Numbered]:
         self.waiting.setdefault(entry["balance_after"] - entry["amount"], deque()).append(entry)
         self.pending[entry["_id"]] = entry
         ready = self._advance()
-        if len(self.pending) > WINDOW:
+        if len(self.pending) > LOOK_AHEAD:
             ready += self._force()
         return ready
 
