@@ -8,6 +8,7 @@ A real server is not touched by any of this."""
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
@@ -110,6 +111,61 @@ def keep_equal(docs: list, equal: list[tuple[str, str | bool]]) -> list:
     for key, wanted in equal:
         docs = [doc for doc in docs if (v := doc.get(key)) == wanted or type(v) is list]
     return docs
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "$gt": operator.gt,
+    "$gte": operator.ge,
+    "$lt": operator.lt,
+    "$lte": operator.le,
+}
+Bound = tuple[str, str, Any]  # (top-level field, operator, value)
+
+
+def bounds(filter: Any) -> list[Bound]:
+    """The top-level conditions a plain comparison can refuse: `$gt`, `$gte`, `$lt`, `$lte` of a
+    string, number or time, and `$exists: false` (a window of a range read: the entries after a
+    time, not yet numbered)."""
+    if not isinstance(filter, Mapping):
+        return []
+    found = []
+    for field, condition in filter.items():
+        if field.startswith("$") or "." in field or not isinstance(condition, Mapping):
+            continue
+        for op, value in condition.items():
+            if (op in _COMPARE and _comparable(value) is not None) or (
+                op == "$exists" and value is False
+            ):
+                found.append((field, op, value))
+    return found
+
+
+def keep_bounded(docs: list, conditions: list[Bound]) -> list:
+    """The documents no condition refuses. A value refuses only when BSON would compare it as
+    Python does (same kind: text by code point, which is UTF-8's byte order; numbers; times of
+    the same awareness); arrays and other kinds are left to mongomock's filter."""
+    for field, op, wanted in conditions:
+        if op == "$exists":
+            docs = [doc for doc in docs if field not in doc]
+            continue
+        compare, kind = _COMPARE[op], _comparable(wanted)
+        docs = [
+            doc
+            for doc in docs
+            if _comparable(v := doc.get(field)) != kind or compare(v, wanted)
+        ]
+    return docs
+
+
+def _comparable(value: Any) -> tuple | None:
+    """The kind of a value that a plain comparison orders as BSON does (None: any other)."""
+    if type(value) is str:
+        return (str,)
+    if type(value) in (int, float) and value == value:  # NaN orders as BSON's does not
+        return (float,)
+    if type(value) is datetime:
+        return (datetime, value.tzinfo is None)
+    return None
 
 
 def sortable(docs: list, keys: list[tuple[str, int]]) -> bool:

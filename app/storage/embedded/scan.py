@@ -20,7 +20,16 @@ from typing import Any
 from app.storage.documents import Doc
 from app.storage.embedded import internals
 from app.storage.embedded.buckets import bucket_size
-from app.storage.embedded.fast import equalities, exact_ids, field_of, keep_equal, sortable, source
+from app.storage.embedded.fast import (
+    bounds,
+    equalities,
+    exact_ids,
+    field_of,
+    keep_bounded,
+    keep_equal,
+    sortable,
+    source,
+)
 from app.storage.embedded.internals import documents_of, filter_applies, store_of
 
 SortKeys = list[tuple[str, int]]
@@ -91,9 +100,10 @@ class Scanner:
     ) -> tuple[list[Doc], bool]:
         """The documents that may match (True: that do match). An equality on a top-level field
         is checked by a plain comparison (looser than BSON's, never stricter) a hundred times
-        cheaper than mongomock's filter, in longer slices; the filter itself is left for the
-        few documents a page needs. Without one, every document goes through the filter."""
-        equal = equalities(spec)
+        cheaper than mongomock's filter, in longer slices, and so are a range or `$exists:
+        false` on a top-level field beside it; the filter itself is left for the few documents
+        a page needs. Without one, every document goes through the filter."""
+        equal, bounded = equalities(spec), bounds(spec)
         with view():
             docs = source(store_of(raw), equal)
         step = self.slice_size * (16 if equal else 1)
@@ -101,7 +111,7 @@ class Scanner:
         for start in range(0, len(docs), step):
             part = docs[start : start + step]
             found += (
-                keep_equal(part, equal)
+                keep_bounded(keep_equal(part, equal), bounded)
                 if equal
                 else [doc for doc in part if filter_applies(spec, doc)]
             )

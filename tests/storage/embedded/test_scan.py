@@ -51,6 +51,21 @@ QUERIES = [
     ({"$or": [{"account_id": "a2"}, {"n": {"$gte": 90}}]}, [("account_id", ASCENDING)]),
     ({"$and": [{"_id": {"$in": ["d0001", "d0002", "d0014", "zz"]}}, {"n": {"$gt": 0}}]}, None),
     ({"account_id": "nobody"}, [("_id", ASCENDING)]),
+    # Ranges and $exists: false beside an equality, narrowed by a plain comparison first: over
+    # values of two types (n), times, a missing field, and the tie-break of a range read.
+    ({"account_id": "a2", "n": {"$gt": 40, "$lte": 90}}, [("n", ASCENDING), ("_id", ASCENDING)]),
+    ({"account_id": "a4", "n": {"$lt": "5"}}, [("_id", ASCENDING)]),
+    ({"account_id": "a1", "flag": {"$exists": False}}, [("at", ASCENDING), ("_id", ASCENDING)]),
+    (
+        {
+            "account_id": "a5",
+            "flag": {"$exists": False},
+            "at": {"$gte": T0 + timedelta(minutes=13)},
+            "$or": [{"at": {"$gt": T0 + timedelta(minutes=13)}}, {"_id": {"$gt": "d0100"}}],
+        },
+        [("at", ASCENDING), ("_id", ASCENDING)],
+    ),
+    ({"account_id": "a6", "tags": {"$gte": "y"}}, [("_id", ASCENDING)]),
     # Named by _id, sorted by values of two types (mongomock's BSON order), with a guard.
     ({"_id": {"$in": ["d0017", "d0003", "d0000", "zz", "d0005", "d0034"]}}, [("n", ASCENDING)]),
     (
