@@ -24,6 +24,7 @@ from app.storage.database import (
     IndexOptionsChanged,
     list_indexes,
 )
+from app.storage.migrations.numbering import READ_INDEX, READ_ORDER, window_query
 from tests.factories import grant, make_account
 from tests.support.settings import START
 
@@ -150,6 +151,17 @@ async def test_due_holds_and_ledger_pages_use_their_indexes(client, db):
         [("created_at", DESCENDING), ("seq", DESCENDING)],
     )
     assert "COLLSCAN" not in stages and "SORT" not in stages
+
+
+@pytest.mark.real_server
+async def test_a_numbering_window_is_one_range_of_its_index(client, db):
+    await make_account(client, "user_1", 10)
+
+    for start, inclusive in ((None, True), ((START, "le_0"), True), ((START, "le_0"), False)):
+        query = window_query("user_1", start, inclusive=inclusive)
+        stages, names = await _winning(db.db[LEDGER], query, READ_ORDER)
+        assert "COLLSCAN" not in stages and "SORT" not in stages
+        assert names == {READ_INDEX}
 
 
 async def test_a_retired_index_is_dropped_at_start_up(db):

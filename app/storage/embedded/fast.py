@@ -150,9 +150,7 @@ def keep_bounded(docs: list, conditions: list[Bound]) -> list:
             continue
         compare, kind = _COMPARE[op], _comparable(wanted)
         docs = [
-            doc
-            for doc in docs
-            if _comparable(v := doc.get(field)) != kind or compare(v, wanted)
+            doc for doc in docs if _comparable(v := doc.get(field)) != kind or compare(v, wanted)
         ]
     return docs
 
