@@ -222,7 +222,7 @@ class EmbeddedCollection:
             cursor = self.raw.find(filter, {"_id": 1})
             if sort:
                 cursor = cursor.sort(sort)
-            return [doc["_id"] for doc in (cursor if many else cursor.limit(1))]
+            return [doc["_id"] for doc in internals.results(cursor if many else cursor.limit(1))]
 
         return self.seen(unit, read)
 

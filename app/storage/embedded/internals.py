@@ -113,6 +113,15 @@ def matches(filter: Mapping[str, Any], doc: Doc, scratch: Any) -> bool:
     return scratch.find_one(filter) is not None
 
 
+def results(cursor: Any) -> list[Doc]:
+    """A mongomock cursor's documents, its skip and limit applied, in one list: iterated, it
+    copies the rest of its results at every step (quadratic: one read of 50,000 ledger
+    entries took 20 s, 2.3 s at 20,000)."""
+    if PRIVATE:
+        return list(cursor._compute_results(with_limit_and_skip=True))
+    return list(cursor)
+
+
 def update_one_parts(request: Any) -> tuple[Any, Any]:
     """The filter and the update of a pymongo UpdateOne (pymongo keeps both private; they are
     its constructor's first two arguments in every 3.x and 4.x release)."""

@@ -193,7 +193,7 @@ class ScanCursor:
         cursor = self.raw.find(filter, self.projection, **self.kwargs)
         if self.keys:
             cursor = cursor.sort(self.keys)
-        docs = list(cursor.skip(skip).limit(limit))
+        docs = internals.results(cursor.skip(skip).limit(limit))
         return docs[:length] if length else docs
 
     async def __aiter__(self):
