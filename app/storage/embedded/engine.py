@@ -54,6 +54,7 @@ class Unit:
         self.snapshot = snapshot  # taken at its first call, as a server takes it
         self.steps = 0  # collection calls made by this run
         self.before: dict[Key, Doc | None] = {}
+        self.held: Counter[str] = Counter()  # documents it holds, per collection
         self.aborted: str | None = None  # why the engine ended it under its feet
         self.task = asyncio.current_task()
         self.ended = asyncio.Event()
@@ -157,9 +158,11 @@ class EmbeddedEngine:
                     if stamp > reader.snapshot:
                         found[doc_id] = before
                         break
-        for doc_id, holder in self.holders[collection].items():
-            if holder is not reader and doc_id not in found:
-                found[doc_id] = holder.before[(collection, doc_id)]
+        holders = self.holders[collection]
+        if len(holders) > (0 if reader is None else reader.held[collection]):  # not all its own
+            for doc_id, holder in holders.items():
+                if holder is not reader and doc_id not in found:
+                    found[doc_id] = holder.before[(collection, doc_id)]
         return list(found.items())
 
     @contextmanager
@@ -201,6 +204,7 @@ class EmbeddedEngine:
         doc = internals.stored(raw, doc_id)
         unit.before[key] = None if doc is None else copy_document(doc)
         self.holders[collection][doc_id] = unit
+        unit.held[collection] += 1
 
     def check_unique_keys(self, unit: Unit, collection: str, raw: Any, written: list) -> None:
         """A write conflict when a document `unit` writes takes a unique key that a document
