@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Path
+from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
 from app.http.query_params import refuse_unknown_query_parameters
@@ -22,6 +22,8 @@ def api_router(**options: Any) -> APIRouter:
 AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="the product's id")]
 ReservationId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_]{1,64}$")]
 GrantId = Annotated[str, Path(pattern=r"^gr_[0-9a-f]{24}$", description="the grant's id")]
+# Every list's page size: 1 to 100 (each list says its default, 20).
+PageSize = Annotated[int, Query(ge=1, le=100)]
 
 
 async def _idempotency_key(

@@ -8,7 +8,7 @@ from fastapi import Query
 
 from app.http.auth import ReadCaller
 from app.http.deps import EventsDep
-from app.http.routes.common import api_router
+from app.http.routes.common import PageSize, api_router
 from app.ledger.schemas import ACCOUNT_ID_PATTERN, UtcTime
 from app.outbox import schemas
 
@@ -23,7 +23,7 @@ async def list_events(
     type: Annotated[schemas.EventType | None, Query()] = None,  # noqa: A002 - the API's name
     created_gte: Annotated[UtcTime | None, Query()] = None,
     starting_after: Annotated[str | None, Query(pattern=schemas.EVENT_ID_PATTERN)] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
 ):
     if caller.account_id is not None:  # a user token: its own account's events only
         caller.check_account(account_id or caller.account_id)

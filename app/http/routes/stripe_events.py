@@ -8,7 +8,7 @@ from fastapi import Header, Path, Query, Request
 
 from app.http.auth import EventsAdmin
 from app.http.deps import EventLogDep, WebhooksDep
-from app.http.routes.common import api_router
+from app.http.routes.common import PageSize, api_router
 from app.kit.errors import WebhooksDisabled
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
 from app.stripe_events import schemas
@@ -41,7 +41,7 @@ async def list_webhook_events(
     event_log: EventLogDep,
     status: Annotated[EventStatus | None, Query()] = None,
     type: Annotated[str | None, Query(max_length=100)] = None,  # noqa: A002 - the API's name
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
     starting_after: Annotated[str | None, Query(max_length=255)] = None,
     account_id: Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN)] = None,
 ):

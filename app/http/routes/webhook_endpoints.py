@@ -8,7 +8,7 @@ from fastapi import Path, Query, Response
 
 from app.http.auth import EventsAdmin
 from app.http.deps import EndpointsDep
-from app.http.routes.common import api_router
+from app.http.routes.common import PageSize, api_router
 from app.outbox import schemas
 
 router = api_router(tags=["webhook endpoints"])
@@ -36,7 +36,7 @@ async def create_endpoint(
 async def list_endpoints(
     caller: EventsAdmin,
     endpoints: EndpointsDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
     starting_after: Annotated[str | None, Query(pattern=schemas.ENDPOINT_ID_PATTERN)] = None,
 ):
     return await endpoints.page(limit=limit, starting_after=starting_after)
@@ -92,7 +92,7 @@ async def list_deliveries(
     caller: EventsAdmin,
     endpoints: EndpointsDep,
     status: Annotated[Literal["pending", "succeeded", "failed"] | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
     starting_after: Annotated[str | None, Query(pattern=schemas.DELIVERY_ID_PATTERN)] = None,
 ):
     return await endpoints.deliveries_page(

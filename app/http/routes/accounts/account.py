@@ -8,7 +8,13 @@ from fastapi import Query
 
 from app.http.auth import GrantCaller, ReadCaller
 from app.http.deps import LedgerDep
-from app.http.routes.common import AccountId, OptionalIdempotencyKey, api_router, replayable
+from app.http.routes.common import (
+    AccountId,
+    OptionalIdempotencyKey,
+    PageSize,
+    api_router,
+    replayable,
+)
 from app.ledger import schemas
 from app.ledger.repository import LedgerQuery
 
@@ -41,7 +47,7 @@ async def list_grants(
     account_id: AccountId,
     caller: ReadCaller,
     ledger: LedgerDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
     starting_after: Annotated[str | None, Query(pattern=r"^gr_[0-9a-f]{24}$")] = None,
 ):
     caller.check_account(account_id)
@@ -55,7 +61,7 @@ async def list_ledger(
     account_id: AccountId,
     caller: ReadCaller,
     ledger: LedgerDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
     starting_after: Annotated[str | None, Query(pattern=r"^le_[0-9a-f]{24}$")] = None,
     type: Annotated[EntryType | None, Query()] = None,  # noqa: A002 - the API's name
     created_gte: Annotated[schemas.UtcTime | None, Query()] = None,

@@ -13,7 +13,7 @@ from app.accounts.timeline.service import CURSOR_PATTERN
 from app.accounts.usage import GroupBy
 from app.http.auth import EventsAdmin, ReadCaller
 from app.http.deps import DirectoryDep, TimelineDep
-from app.http.routes.common import AccountId, api_router
+from app.http.routes.common import AccountId, PageSize, api_router
 from app.kit.errors import Forbidden
 from app.ledger.schemas import ACCOUNT_ID_PATTERN, MetadataKey, UtcTime
 
@@ -41,7 +41,7 @@ async def list_accounts(
     low_balance: Annotated[
         bool, Query(description=("only accounts whose balance.low or balance.depleted alert is on"))
     ] = False,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
     starting_after: Annotated[str | None, Query(pattern=ACCOUNT_ID_PATTERN)] = None,
 ):
     if caller.kind != "service":
@@ -65,7 +65,7 @@ async def list_reservations(
     caller: ReadCaller,
     directory: DirectoryDep,
     status: Annotated[HoldStatus | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
     starting_after: Annotated[str | None, Query(pattern=r"^rsv_[0-9a-f]{24}$")] = None,
 ):
     caller.check_account(account_id)
@@ -101,7 +101,7 @@ async def get_timeline_page(
     account_id: AccountId,
     caller: EventsAdmin,
     timeline: TimelineDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
     starting_after: Annotated[str | None, Query(pattern=CURSOR_PATTERN)] = None,
 ):
     return await timeline.page(account_id, starting_after=starting_after, limit=limit)

@@ -8,7 +8,7 @@ from fastapi import Query
 
 from app.http.auth import GrantCaller, ReadCaller
 from app.http.deps import TopupsDep
-from app.http.routes.common import AccountId, api_router
+from app.http.routes.common import AccountId, PageSize, api_router
 from app.topups import schemas
 
 router = api_router(prefix="/v1/accounts", tags=["auto top-up"])
@@ -41,7 +41,7 @@ async def list_topups(
     account_id: AccountId,
     caller: ReadCaller,
     topups: TopupsDep,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    limit: PageSize = 20,
     starting_after: Annotated[str | None, Query(pattern=schemas.TOPUP_ID_PATTERN)] = None,
 ):
     """The account's top-ups, newest first."""
