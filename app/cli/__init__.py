@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
+from typing import Any
 
 from app.cli.backfill import backfill_command, parse_since, positive_int, run_backfill
 from app.cli.common import (
@@ -45,12 +46,17 @@ __all__ = [
 # --- Entry point ----------------------------------------------------------------------------
 
 
+def _command_group(commands: Any, name: str, help: str) -> Any:  # noqa: A002 - argparse's
+    """`python -m app NAME COMMAND ...`: the subcommands of a group, one of them required."""
+    group = commands.add_parser(name, help=help)
+    return group.add_subparsers(dest=f"{name}_command", required=True, metavar="COMMAND")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="Credit Ledger commands.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    keys = commands.add_parser("keys", help="service API keys")
-    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="COMMAND")
+    key_commands = _command_group(commands, "keys", "service API keys")
     new = key_commands.add_parser(
         "new",
         help="mint a random API key and print its API_KEYS entry",
@@ -91,10 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_serve_arguments(serve)
     serve.set_defaults(handler=serve_command)
 
-    stripe_parser = commands.add_parser("stripe", help="Stripe operations")
-    stripe_commands = stripe_parser.add_subparsers(
-        dest="stripe_command", required=True, metavar="COMMAND"
-    )
+    stripe_commands = _command_group(commands, "stripe", "Stripe operations")
     backfill = stripe_commands.add_parser(
         "backfill",
         help="apply the events Stripe never delivered",
@@ -124,10 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backfill.set_defaults(handler=backfill_command)
 
-    ledger_parser = commands.add_parser("ledger", help="ledger operations")
-    ledger_commands = ledger_parser.add_subparsers(
-        dest="ledger_command", required=True, metavar="COMMAND"
-    )
+    ledger_commands = _command_group(commands, "ledger", "ledger operations")
     verify = ledger_commands.add_parser(
         "verify",
         help="check every invariant of the billing rules (read only)",

@@ -9,7 +9,13 @@ import sys
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, TextIO
 
-from app.cli.common import CommandError, redact_uri
+from app.cli.common import (
+    CommandError,
+    command_settings,
+    database_failed,
+    redact_uri,
+    require_database,
+)
 
 if TYPE_CHECKING:
     import stripe
@@ -124,23 +130,19 @@ async def run_backfill(
 
 def backfill_command(args: argparse.Namespace) -> int:
     from app.billing.catalog import CatalogError, load_catalog
-    from app.kit.config import SettingsError, load_settings
     from app.stripe_events.backfill import MAX_TYPES
 
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        raise CommandError(str(error)) from None
+    settings = command_settings()
     if not settings.stripe_api_key:
         raise CommandError(
             "STRIPE_API_KEY is not set: the backfill lists events through Stripe's API "
             "(a secret key, or a restricted key that may read events)"
         )
-    if not settings.mongodb_uri:
-        raise CommandError(
-            "MONGODB_URI is not set: a backfill into the embedded in-memory engine would be "
-            "lost when the command exits; point MONGODB_URI at the service's database"
-        )
+    uri = require_database(
+        settings,
+        "a backfill into the embedded in-memory engine would be lost when the command exits; "
+        "point MONGODB_URI at the service's database",
+    )
     if args.types and len(set(args.types)) > MAX_TYPES:
         raise CommandError(f"at most {MAX_TYPES} --type values (Stripe's limit)")
     try:
@@ -168,17 +170,12 @@ def backfill_command(args: argparse.Namespace) -> int:
     client = stripe.StripeClient(settings.stripe_api_key, max_network_retries=2)
 
     async def backfill() -> int:
-        database = connect(settings.mongodb_uri, settings.mongodb_db)
+        database = connect(uri, settings.mongodb_db)
         try:
             try:
                 await database.ensure_indexes()
             except PyMongoError as error:
-                reason = redact_uri(str(error)).splitlines()[0][:300]
-                print(
-                    f"cannot use the database at MONGODB_URI ({type(error).__name__}): {reason}",
-                    file=sys.stderr,
-                )
-                return 1
+                return database_failed(error, "use")
             processor = build_processor(settings, database, catalog, Clock())
             return await run_backfill(
                 processor,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    pass
+    from app.kit.config import Settings
 
 # The five scopes, listed here rather than imported from app.http.auth so that minting a
 # key never loads the application or its settings.
@@ -40,3 +41,31 @@ class CommandError(Exception):
 
 def redact_uri(uri: str) -> str:
     return re.sub(r"//[^@/]*@", "//***@", uri)
+
+
+def command_settings() -> Settings:
+    """The service's settings from the environment; a bad one is the command's error."""
+    from app.kit.config import SettingsError, load_settings
+
+    try:
+        return load_settings()
+    except SettingsError as error:
+        raise CommandError(str(error)) from None
+
+
+def require_database(settings: Settings, why: str) -> str:
+    """MONGODB_URI, which a command on the service's data needs (`why`: why not the embedded
+    engine)."""
+    if not settings.mongodb_uri:
+        raise CommandError(f"MONGODB_URI is not set: {why}")
+    return settings.mongodb_uri
+
+
+def database_failed(error: Exception, doing: str) -> int:
+    """Say (without the URI's credentials) that the database could not be used; exit 1."""
+    reason = redact_uri(str(error)).splitlines()[0][:300]
+    print(
+        f"cannot {doing} the database at MONGODB_URI ({type(error).__name__}): {reason}",
+        file=sys.stderr,
+    )
+    return 1

@@ -8,7 +8,7 @@ import json
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from app.cli.common import CommandError, redact_uri
+from app.cli.common import command_settings, database_failed, require_database
 
 if TYPE_CHECKING:
     from app.storage.database import Database
@@ -18,30 +18,20 @@ def verify_command(args: argparse.Namespace) -> int:
     """Exit 0 when every invariant holds, 1 on any problem (each printed), 2 on bad usage."""
     from pymongo.errors import PyMongoError
 
-    from app.kit.config import SettingsError, load_settings
     from app.storage.database import connect
 
-    try:
-        settings = load_settings()
-    except SettingsError as error:
-        raise CommandError(str(error)) from None
-    if not settings.mongodb_uri:
-        raise CommandError(
-            "MONGODB_URI is not set: point it at the service's database (the "
-            "embedded in-memory engine would be empty)"
-        )
+    settings = command_settings()
+    uri = require_database(
+        settings,
+        "point it at the service's database (the embedded in-memory engine would be empty)",
+    )
 
     async def run() -> int:
-        database = connect(settings.mongodb_uri, settings.mongodb_db)
+        database = connect(uri, settings.mongodb_db)
         try:
             return await run_verify(database, args.account)
         except PyMongoError as error:
-            reason = redact_uri(str(error)).splitlines()[0][:300]
-            print(
-                f"cannot read the database at MONGODB_URI ({type(error).__name__}): {reason}",
-                file=sys.stderr,
-            )
-            return 1
+            return database_failed(error, "read")
         finally:
             await database.close()
 
