@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
 from app.console import forms
 from app.console.chart import usage_chart
-from app.console.rendering import ConsoleError, Operator, back, render
+from app.console.rendering import ConsoleError, Operator, act, back, render
 from app.http.services import services_of
-from app.kit.errors import AccountNotFound, DomainError
+from app.kit.errors import AccountNotFound
 from app.ledger import schemas
+from app.ledger.idempotency import Outcome
+from app.ledger.operations import Ledger
 from app.ledger.schemas import is_account_id
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -105,11 +108,7 @@ async def account_page(
 
 @router.post("/accounts/{account_id}/grants")
 async def grant(request: Request, account_id: str, operator: Operator) -> Response:
-    form = await forms.checked_form(request, operator)
-    path = f"/console/accounts/{account_id}"
-    if not operator.can_grant:
-        raise ConsoleError(403, "this console session's key lacks the scope credits:grant")
-    try:
+    async def write(form: dict[str, str], ledger: Ledger, key: str, actor: str) -> Written:
         body = schemas.GrantCreate.model_validate(
             {
                 "amount": _int(form.get("amount")),
@@ -118,32 +117,44 @@ async def grant(request: Request, account_id: str, operator: Operator) -> Respon
                 **({"expires_at": form["expires_at"]} if form.get("expires_at") else {}),
             }
         )
-        outcome = await services_of(request.app).ledger.grant(
-            account_id, body, form.get("idempotency_key", ""), f"console:{operator.name}"
-        )
-    except (ValidationError, DomainError) as exc:
-        return back(path, error=f"grant refused: {forms.problem_text(exc)}")
-    balance = outcome.body["account"]["balance"]
-    return back(path, notice=f"granted {body.amount} credits; balance {balance}")
+        return f"granted {body.amount} credits", await ledger.grant(account_id, body, key, actor)
+
+    return await _change_credits(request, account_id, operator, "grant", write)
 
 
 @router.post("/accounts/{account_id}/adjustments")
 async def adjust(request: Request, account_id: str, operator: Operator) -> Response:
-    form = await forms.checked_form(request, operator)
-    path = f"/console/accounts/{account_id}"
-    if not operator.can_grant:
-        raise ConsoleError(403, "this console session's key lacks the scope credits:grant")
-    try:
+    async def write(form: dict[str, str], ledger: Ledger, key: str, actor: str) -> Written:
         body = schemas.AdjustmentCreate.model_validate(
             {"amount": _int(form.get("amount")), "reason": form.get("reason", "").strip()}
         )
-        outcome = await services_of(request.app).ledger.adjust(
-            account_id, body, form.get("idempotency_key", ""), f"console:{operator.name}"
-        )
-    except (ValidationError, DomainError) as exc:
-        return back(path, error=f"adjustment refused: {forms.problem_text(exc)}")
-    balance = outcome.body["account"]["balance"]
-    return back(path, notice=f"adjusted by {body.amount:+d}; balance {balance}")
+        return f"adjusted by {body.amount:+d}", await ledger.adjust(account_id, body, key, actor)
+
+    return await _change_credits(request, account_id, operator, "adjustment", write)
+
+
+Written = tuple[str, Outcome]  # what a grant or adjustment did, and its answer
+
+
+async def _change_credits(
+    request: Request,
+    account_id: str,
+    operator: Operator,
+    what: str,
+    write: Callable[[dict[str, str], Ledger, str, str], Awaitable[Written]],
+) -> Response:
+    """A grant or adjustment posted from the account page (it needs credits:grant), under the
+    form's idempotency key; back to the page with the balance after it, or why it was refused."""
+    page = f"/console/accounts/{account_id}"
+
+    async def run(form: dict[str, str]) -> Response:
+        if not operator.can_grant:
+            raise ConsoleError(403, "this console session's key lacks the scope credits:grant")
+        ledger, key = services_of(request.app).ledger, form.get("idempotency_key", "")
+        said, outcome = await write(form, ledger, key, f"console:{operator.name}")
+        return back(page, notice=f"{said}; balance {outcome.body['account']['balance']}")
+
+    return await act(request, operator, page, what, run)
 
 
 def _int(value: str | None) -> int | str | None:

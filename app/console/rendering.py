@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import Depends, Request
-from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
 
+from app.console import forms
 from app.console.session import COOKIE, ConsoleSession
 from app.http.services import services_of
+from app.kit.errors import DomainError
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
 
@@ -54,6 +58,22 @@ def render(request: Request, name: str, code: int = 200, **context) -> HTMLRespo
     response = templates.TemplateResponse(request, name, context, status_code=code)
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+async def act(
+    request: Request,
+    operator: ConsoleSession,
+    page: str,
+    what: str,
+    action: Callable[[dict[str, str]], Awaitable[Response]],
+) -> Response:
+    """A console form's work: its CSRF token checked, then `action` with its fields, which
+    says what it did; a bad field or a refusal of the service goes back to `page` saying why."""
+    form = await forms.checked_form(request, operator)
+    try:
+        return await action(form)
+    except (ValidationError, DomainError) as exc:
+        return back(page, error=f"{what} refused: {forms.problem_text(exc)}")
 
 
 def back(path: str, **params: str) -> RedirectResponse:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.console import forms
-from app.console.rendering import Operator, back, render
+from app.console.rendering import Operator, act, back, render
 from app.http.services import services_of
-from app.kit.errors import DomainError
 from app.ledger.schemas import is_account_id
 from app.stripe_events.repository import EventLogQuery
 
@@ -60,13 +58,12 @@ async def stripe_events(
 
 @router.post("/stripe-events/{event_id}/replay")
 async def replay(request: Request, event_id: str, operator: Operator) -> Response:
-    await forms.checked_form(request, operator)
-    try:
+    async def run(form: dict[str, str]) -> Response:
         await services_of(request.app).webhooks.replay(event_id[:255])
         event = await services_of(request.app).event_log.get(event_id[:255])
-    except DomainError as exc:
-        return back("/console/stripe-events", error=f"replay refused: {exc.detail}")
-    text = f"replayed {event.id}: {event.status}"
-    if event.error:
-        return back("/console/stripe-events", error=f"{text}: {event.error}")
-    return back("/console/stripe-events", notice=text)
+        text = f"replayed {event.id}: {event.status}"
+        if event.error:
+            return back("/console/stripe-events", error=f"{text}: {event.error}")
+        return back("/console/stripe-events", notice=text)
+
+    return await act(request, operator, "/console/stripe-events", "replay", run)

@@ -5,10 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from app.console import forms
-from app.console.rendering import Operator, back, render
+from app.console.rendering import Operator, act, back, render
 from app.http.services import services_of
-from app.kit.errors import DomainError
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 FAILING = ("failed", "pending")  # given up, and still retrying
@@ -41,9 +39,8 @@ async def webhooks_page(
 
 @router.post("/webhooks/deliveries/{delivery_id}/retry")
 async def retry_delivery(request: Request, delivery_id: str, operator: Operator) -> Response:
-    await forms.checked_form(request, operator)
-    try:
+    async def run(form: dict[str, str]) -> Response:
         delivery = await services_of(request.app).endpoints.retry(delivery_id[:64])
-    except DomainError as exc:
-        return back("/console/webhooks", error=f"retry refused: {exc.detail}")
-    return back("/console/webhooks", notice=f"delivery {delivery.id} queued to be sent now")
+        return back("/console/webhooks", notice=f"delivery {delivery.id} queued to be sent now")
+
+    return await act(request, operator, "/console/webhooks", "retry", run)
