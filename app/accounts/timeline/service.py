@@ -4,8 +4,10 @@ names a position in the merged order, so pages neither skip nor repeat an item."
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -15,10 +17,14 @@ from app.kit.clock import Clock, as_utc
 from app.kit.errors import invalid_field
 from app.ledger.expiry import load_account
 from app.ledger.repository import Repositories
+from app.ledger.schemas import LedgerEntry, Reservation
 from app.ledger.views import entry_view, reservation_view
+from app.outbox.schemas import Event
 from app.outbox.service import event_view as outgoing_view
 from app.storage.documents import Doc
 from app.stripe_events.event_log import event_view as stripe_view
+from app.stripe_events.schemas import WebhookEvent
+from app.topups.schemas import Topup
 from app.topups.views import topup_view
 
 _SEQ_RANKS = {s.rank for s in SOURCES if s.tie_field == "seq"}
@@ -52,29 +58,45 @@ def decode_cursor(cursor: str) -> Position:
     return Position(_EPOCH + int(millis) * _MS, int(id_rank), id_)
 
 
+def _entry(entry: LedgerEntry) -> str:
+    said = f"{entry.type} {entry.amount:+d}, balance {entry.balance_after}"
+    return said + (f": {entry.description}" if entry.description else "")
+
+
+def _hold(hold: Reservation) -> str:
+    said = f"hold of {hold.amount} {hold.status}"
+    return said + (f", {hold.captured} captured" if hold.status == "captured" else "")
+
+
+def _received(event: WebhookEvent) -> str:
+    return f"Stripe {event.type} {event.status}" + (f": {event.error}" if event.error else "")
+
+
+def _topup(topup: Topup) -> str:
+    said = f"auto top-up {topup.status}"
+    said += f": {topup.pack} x{topup.quantity}" if topup.pack else ""
+    return said + (f" ({topup.reason})" if topup.reason else "")
+
+
+def _sent(event: Event) -> str:
+    return f"sent {event.type}"
+
+
+# Each source's kind: how its documents are shown, and the line that sums one up.
+_SHOWN: dict[str, tuple[Callable[[Doc], BaseModel], Callable[[Any], str]]] = {
+    "ledger_entry": (entry_view, _entry),
+    "reservation": (reservation_view, _hold),
+    "stripe_event": (stripe_view, _received),
+    "topup": (topup_view, _topup),
+    "event": (outgoing_view, _sent),
+}
+
+
 def _item(source: Source, doc: Doc) -> tuple[Position, schemas.TimelineItem]:
     at = as_utc(doc[source.time_field])
-    view: BaseModel
-    if source.kind == "ledger_entry":
-        entry = view = entry_view(doc)
-        summary = f"{entry.type} {entry.amount:+d}, balance {entry.balance_after}"
-        summary += f": {entry.description}" if entry.description else ""
-    elif source.kind == "reservation":
-        hold = view = reservation_view(doc)
-        summary = f"hold of {hold.amount} {hold.status}"
-        summary += f", {hold.captured} captured" if hold.status == "captured" else ""
-    elif source.kind == "stripe_event":
-        received = view = stripe_view(doc)
-        summary = f"Stripe {received.type} {received.status}"
-        summary += f": {received.error}" if received.error else ""
-    elif source.kind == "topup":
-        topup = view = topup_view(doc)
-        summary = f"auto top-up {topup.status}"
-        summary += f": {topup.pack} x{topup.quantity}" if topup.pack else ""
-        summary += f" ({topup.reason})" if topup.reason else ""
-    else:
-        sent = view = outgoing_view(doc)
-        summary = f"sent {sent.type}"
+    show, sum_up = _SHOWN[source.kind]
+    view = show(doc)
+    summary = sum_up(view)
     item = schemas.TimelineItem(
         kind=source.kind,
         id=str(doc["_id"]),
