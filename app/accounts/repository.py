@@ -7,8 +7,9 @@ from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING
 
+from app.kit.paging import newest_first
 from app.storage.collection import ResultCursor
 from app.storage.database import ACCOUNTS, LEDGER, RESERVATIONS, Database
 from app.storage.documents import Doc
@@ -69,13 +70,8 @@ class ReadRepository:
     async def reservations_page(
         self, account_id: str, *, status: str | None, starting_after: str | None, limit: int
     ) -> list[Doc]:
-        query: Doc = {"account_id": account_id}
-        if status:
-            query["status"] = status
-        if starting_after:
-            query["_id"] = {"$lt": starting_after}
-        cursor = self.reservations.find(query).sort("_id", DESCENDING).limit(limit + 1)
-        return await cursor.to_list(None)
+        query = {"account_id": account_id}
+        return await newest_first(self.reservations, query, status, starting_after, limit)
 
     async def spending_by_day(
         self,

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pymongo import DESCENDING
+
+if TYPE_CHECKING:
+    from app.storage.collection import Collection
 
 P = TypeVar("P")
 D = TypeVar("D", bound=Mapping[str, Any])
@@ -24,3 +29,20 @@ def page_of(
         has_more=has_more,
         next_cursor=shown[-1]["_id"] if has_more else None,
     )
+
+
+async def newest_first(
+    col: Collection,
+    query: dict[str, Any],
+    status: str | None,
+    starting_after: str | None,
+    limit: int,
+) -> list[Any]:
+    """The documents a page of a list shows, newest id first (ids grow with time): those of
+    `query` in `status` when one is asked, older than the cursor; one more than `limit`, for
+    page_of."""
+    if status:
+        query = {**query, "status": status}
+    if starting_after:
+        query = {**query, "_id": {"$lt": starting_after}}
+    return await col.find(query).sort("_id", DESCENDING).limit(limit + 1).to_list(None)

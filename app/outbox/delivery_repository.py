@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
+from app.kit.paging import newest_first
 from app.storage.batches import delete_in_batches
 from app.storage.database import DELIVERIES, ENDPOINT_REGISTRY, ENDPOINTS, Database, Session
 from app.storage.documents import Doc
@@ -134,13 +135,8 @@ class DeliveryRepository:
     async def page(
         self, endpoint_id: str, *, status: str | None, limit: int, starting_after: str | None
     ) -> list[Doc]:
-        query: Doc = {"endpoint_id": endpoint_id}
-        if status:
-            query["status"] = status
-        if starting_after:
-            query["_id"] = {"$lt": starting_after}
-        cursor = self.col.find(query).sort("_id", DESCENDING).limit(limit + 1)
-        return await cursor.to_list(None)
+        query = {"endpoint_id": endpoint_id}
+        return await newest_first(self.col, query, status, starting_after, limit)
 
     async def oldest_pending(self) -> Doc | None:
         return await self.col.find_one(
