@@ -159,19 +159,21 @@ def line_interval_months(line: Obj) -> int:
 
 
 def invoice_payment_intent(invoice: Obj) -> str | None:
-    for payment in _items(invoice, "payments"):
-        found = object_id(_dig(payment, "payment", "payment_intent"))
-        if found:
-            return found
-    return object_id(invoice.get("payment_intent"))
+    return _paid_with(invoice, "payment_intent")
 
 
 def invoice_charge(invoice: Obj) -> str | None:
+    return _paid_with(invoice, "charge")
+
+
+def _paid_with(invoice: Obj, kind: str) -> str | None:
+    """The id of the invoice's `kind` (payment_intent or charge): from its payments list, else
+    from the invoice's own field (API versions before the list)."""
     for payment in _items(invoice, "payments"):
-        found = object_id(_dig(payment, "payment", "charge"))
+        found = object_id(_dig(payment, "payment", kind))
         if found:
             return found
-    return object_id(invoice.get("charge"))
+    return object_id(invoice.get(kind))
 
 
 # Subscriptions

@@ -280,10 +280,7 @@ class EmbeddedCollection:
     ) -> UpdateResult:
         ids = self._targets(unit, filter, many=many)
         if not ids:
-            if not upsert:
-                return UpdateResult({"n": 0, "nModified": 0, "ok": 1.0}, True)
-            doc_id = self._insert(unit, self.engine.upserted(filter, update))
-            return UpdateResult({"n": 1, "nModified": 0, "upserted": doc_id, "ok": 1.0}, True)
+            return self._nothing_matched(unit, upsert, lambda: self.engine.upserted(filter, update))
         return self._apply(
             unit, ids, lambda: self.raw.update_many(by_ids(ids, filter), update), update
         )
@@ -291,11 +288,16 @@ class EmbeddedCollection:
     def _replace(self, unit: Unit, filter: Any, doc: Doc, upsert: bool) -> UpdateResult:
         ids = self._targets(unit, filter, many=False)
         if not ids:
-            if not upsert:
-                return UpdateResult({"n": 0, "nModified": 0, "ok": 1.0}, True)
-            doc_id = self._insert(unit, self.engine.replaced(filter, doc))
-            return UpdateResult({"n": 1, "nModified": 0, "upserted": doc_id, "ok": 1.0}, True)
+            return self._nothing_matched(unit, upsert, lambda: self.engine.replaced(filter, doc))
         return self._apply(unit, ids, lambda: self.raw.replace_one({"_id": ids[0]}, doc))
+
+    def _nothing_matched(self, unit: Unit, upsert: bool, new: Callable[[], Doc]) -> UpdateResult:
+        """An update or replace whose filter matched nothing: the upsert's document inserted,
+        or nothing changed."""
+        if not upsert:
+            return UpdateResult({"n": 0, "nModified": 0, "ok": 1.0}, True)
+        doc_id = self._insert(unit, new())
+        return UpdateResult({"n": 1, "nModified": 0, "upserted": doc_id, "ok": 1.0}, True)
 
     def _find_and_update(self, unit: Unit, filter: Any, update: Any, kwargs: Doc) -> Doc | None:
         """find_one_and_update: the document named by the filter (as the writer sees it),
