@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -47,8 +47,14 @@ from app.ledger.views import account_view, entry_json, entry_view, grant_view, r
 from app.storage.database import Session
 from app.storage.documents import Doc
 
-# A debit's or hold's change of the account's meter remainders: (their $set, their values as read).
-Moved = tuple[Doc, Doc] | None
+
+class Cost(NamedTuple):
+    """What a debit or hold costs: its credits, its usage by meter (how it was priced), and
+    the account's meter remainders it moves (their $set, their values as read)."""
+
+    amount: int
+    usage: Doc | None = None
+    remainders: tuple[Doc, Doc] | None = None
 
 
 class Ledger:
@@ -149,18 +155,16 @@ class Ledger:
     async def debit(
         self, account_id: str, req: schemas.DebitCreate, key: str, actor: str
     ) -> Outcome:
-        async def write(
-            session: Session, now: datetime, amount: int, usage: Doc | None, remainders: Moved
-        ) -> dict[str, Any]:
+        async def write(session: Session, now: datetime, cost: Cost) -> dict[str, Any]:
             entry, after = await debit_credits(
                 session,
                 self.repos,
                 account_id,
-                amount,
+                cost.amount,
                 now,
                 by=Attribution("api", key, actor, req.description, req.metadata),
-                usage=usage,
-                remainders=remainders,
+                usage=cost.usage,
+                remainders=cost.remainders,
             )
             return _entry_with_account(entry, after, now)
 
@@ -169,20 +173,18 @@ class Ledger:
     async def reserve(
         self, account_id: str, req: schemas.ReservationCreate, key: str, actor: str
     ) -> Outcome:
-        async def write(
-            session: Session, now: datetime, amount: int, usage: Doc | None, remainders: Moved
-        ) -> dict[str, Any]:
+        async def write(session: Session, now: datetime, cost: Cost) -> dict[str, Any]:
             reservation = await reserve_credits(
                 session,
                 self.repos,
                 account_id,
-                amount,
+                cost.amount,
                 req.ttl_seconds,
                 now,
                 by=Attribution("api", key, actor, req.description, req.metadata),
                 max_held=self.max_held,
-                usage=usage,
-                remainders=remainders,
+                usage=cost.usage,
+                remainders=cost.remainders,
             )
             return reservation_view(reservation).model_dump(mode="json")
 
@@ -195,7 +197,7 @@ class Ledger:
         req: schemas.DebitCreate | schemas.ReservationCreate,
         key: str,
         actor: str,
-        write: Callable[[Session, datetime, int, Doc | None, Moved], Awaitable[dict[str, Any]]],
+        write: Callable[[Session, datetime, Cost], Awaitable[dict[str, Any]]],
     ) -> Outcome:
         """A debit or hold, once per key: by amount through group commit when there is one,
         else (and by meter) `write` in a unit of its own with what it costs."""
@@ -207,7 +209,7 @@ class Ledger:
         async def work(session):
             # Priced inside, after the replay check: a retry keeps its first price, whatever
             # the card or the time says by then.
-            return await write(session, now, *await self._priced(session, account_id, req, now))
+            return await write(session, now, await self._priced(session, account_id, req, now))
 
         return await self._once(account_id, key, operation, req.request(), now, work, 201)
 
@@ -248,12 +250,12 @@ class Ledger:
         account_id: str,
         req: schemas.SpendRequest,
         now: datetime,
-    ) -> tuple[int, Doc | None, Moved]:
-        """(credits, usage, remainders) of a debit or hold: its amount, or its meter and
-        quantity priced for the account (read first in the unit: its plan and remainders)."""
+    ) -> Cost:
+        """What a debit or hold costs: its amount, or its meter and quantity priced for the
+        account (read first in the unit: its plan and remainders)."""
         if req.meter is None or req.quantity is None:
             assert req.amount is not None  # the schema's rule: an amount, or a meter and quantity
-            return req.amount, None, None
+            return Cost(req.amount)
         account = await self.repos.accounts.get(session, account_id)
         if account is None:
             raise AccountNotFound(f"account {account_id!r} not found")
@@ -262,7 +264,7 @@ class Ledger:
             account, carried, req.meter, req.quantity, req.occurred_at, now
         )
         carried.put(req.meter, priced.remainder)
-        return priced.amount, priced.usage, carried.changes()
+        return Cost(priced.amount, priced.usage, carried.changes())
 
     async def _grouped(
         self,
