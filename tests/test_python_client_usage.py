@@ -116,3 +116,26 @@ def test_the_sync_batcher_flushes_on_size_and_on_time():
 
     assert [len(b.results) for b in sent] == [2, 1]
     assert balance == 50 - 9
+
+
+def test_leaving_the_sync_batcher_sends_what_waits_and_reports_it():
+    app = create_app(
+        make_settings(),
+        db=connect(os.environ.get("MONGODB_TEST_URI"), f"test_{uuid.uuid4().hex[:12]}"),
+        clock=FrozenClock(START),
+        sweeper=False,
+    )
+    with TestClient(app, base_url="http://test") as http:
+        CreditLedger(api_key=token("admin"), http_client=http).grant("u", 50, description="hi")
+        ledger = CreditLedger(api_key=token("worker"), http_client=http, sleep=lambda s: None)
+        sent: list[UsageBatchResult] = []
+
+        with ledger.batcher(max_records=10, max_wait=600, on_results=sent.append) as usage:
+            usage.add("u", 2)
+            usage.add("u", meter="image.1024px", quantity=1, occurred_at=START)
+            assert sent == [] and usage.pending == 2
+        balance = ledger.account("u").balance
+
+    assert [[r.status for r in batch.results] for batch in sent] == [[201, 201]]
+    assert usage.pending == 0
+    assert balance == 50 - 5
