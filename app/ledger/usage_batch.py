@@ -92,6 +92,8 @@ async def _fresh(
 ) -> tuple[dict[str, list[_Record]], list[tuple[_Record, _Record]]]:
     """The records to apply, by account in order; the others are answered from one read of
     the batch's keys (replays), or after the first record of their key (repeats)."""
+    if not parsed:
+        return {}, []
     stored = await repos.idempotency.get_many(None, list(dict.fromkeys(i.id for i in parsed)))
     fresh: dict[str, list[_Record]] = {}
     first_of: dict[tuple[str, str], _Record] = {}
