@@ -1,4 +1,4 @@
-"""The embedded engine's two speed-ups, the ones the dev server needs to stay quick at volume
+"""The embedded engine's speed-ups, the ones the dev server needs to stay quick at volume
 (docs/design.md, "The embedded engine at volume"): mongomock filters every document of a
 collection for every query, and reads every document again for every unique index on every
 insert, so a debit's cost grew with the whole database. Answers are unchanged (every
@@ -20,6 +20,7 @@ from pymongo.errors import DuplicateKeyError
 from app.storage.documents import Doc
 from app.storage.embedded import internals
 from app.storage.embedded.buckets import all_documents, bucket, plain_id, remember
+from app.storage.embedded.datetimes import aware_utc, naive_utc
 from app.storage.embedded.internals import (
     documents_of,
     indexes_of,
@@ -385,6 +386,7 @@ def _internal(value: Any, keys_checked: bool) -> Any:
 
 def install() -> bool:
     """Put the speed-ups on mongomock's collections (False: an untested version, left off)."""
+    internals.install_datetimes(naive_utc, aware_utc)
     return internals.install(
         iter_documents=_iter_documents, ensure_uniques=_ensure_uniques, insert=_insert
     )

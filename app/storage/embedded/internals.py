@@ -194,6 +194,24 @@ def encode_checked(doc: Doc) -> None:
     _PRIVATE[0].BSON.encode(doc, check_keys=False)
 
 
+def install_datetimes(
+    naive: Callable[[Callable], Callable], aware: Callable[[Callable, Any], Callable]
+) -> bool:
+    """Put datetimes.py's walks in place of mongomock's helpers (each wraps the original it
+    falls back to; idempotent). False, and mongomock left as it is, on an untested version."""
+    if not PRIVATE:
+        return False
+    helpers = _PRIVATE[2]
+    for name, make in (
+        ("patch_datetime_awareness_in_document", naive),
+        ("make_datetime_timezone_aware_in_document", lambda f: aware(f, helpers.utc)),
+    ):
+        own = getattr(helpers, f"_original_{name}", None) or getattr(helpers, name)
+        setattr(helpers, f"_original_{name}", own)
+        setattr(helpers, name, make(own))
+    return True
+
+
 def original(name: str) -> Callable:
     """mongomock's own method that a speed-up replaced (it falls back to it)."""
     collection = _PRIVATE[0].Collection

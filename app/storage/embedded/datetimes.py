@@ -1,0 +1,58 @@
+"""A speed-up of the walks mongomock makes over every document it stores, updates or returns:
+datetimes to naive UTC milliseconds on the way in, and back to aware UTC on the way out.
+mongomock's own walks test each value against OrderedDict, dict, tuple, list and datetime in
+turn, through generators: about 5% of a debit's CPU on the hot account (bench/hot.py,
+py-spy). These take the exact types a stored document holds by one type lookup and leave
+everything else (OrderedDict, tuples, subclasses, bson Timestamps) to mongomock's own, so
+every answer is the one mongomock gives. Put on mongomock by internals.install_datetimes, on
+the versions internals.py was written for only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, tzinfo
+from typing import Any
+
+from bson import ObjectId
+
+_AS_IS = frozenset({str, int, float, bool, type(None), ObjectId, bytes})
+
+
+def naive_utc(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """mongomock's patch_datetime_awareness_in_document, exact types first."""
+
+    def patch(value: Any) -> Any:
+        kind = type(value)
+        if kind in _AS_IS:
+            return value
+        if kind is dict:
+            return {k: patch(v) for k, v in value.items()}
+        if kind is list:
+            return [patch(item) for item in value]
+        if kind is datetime:
+            ms = value.microsecond // 1000 * 1000
+            if value.tzinfo:
+                return (value - value.utcoffset()).replace(tzinfo=None, microsecond=ms)
+            return value.replace(microsecond=ms)
+        return original(value)
+
+    return patch
+
+
+def aware_utc(original: Callable[[Any], Any], utc: tzinfo) -> Callable[[Any], Any]:
+    """mongomock's make_datetime_timezone_aware_in_document, exact types first (`utc`: the
+    tzinfo it gives, bson's own, as the driver's)."""
+
+    def aware(value: Any) -> Any:
+        kind = type(value)
+        if kind in _AS_IS:
+            return value
+        if kind is dict:
+            return {k: aware(v) for k, v in value.items()}
+        if kind is list:
+            return [aware(item) for item in value]
+        if kind is datetime:
+            return value.replace(tzinfo=utc)
+        return original(value)
+
+    return aware
