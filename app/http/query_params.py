@@ -6,12 +6,14 @@ not the caller's to guess."""
 from __future__ import annotations
 
 import types
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
+from starlette.datastructures import QueryParams
 
 from app.kit.errors import ValidationFailed
 
@@ -20,9 +22,6 @@ from app.kit.errors import ValidationFailed
 class _Declared:
     names: frozenset[str]
     many: frozenset[str]  # those that take a list (none today)
-
-
-_declared: dict[int, _Declared] = {}  # per route, worked out on its first request
 
 
 def _takes_many(annotation: Any) -> bool:
@@ -40,22 +39,28 @@ def _query_fields(dependant: Dependant) -> dict[str, bool]:
     return fields
 
 
-def _declared_by(route: APIRoute) -> _Declared:
-    found = _declared.get(id(route))
-    if found is None:
-        fields = _query_fields(route.dependant)
-        found = _declared[id(route)] = _Declared(
+class ApiRoute(APIRoute):
+    """A route of an API router: an operation under /v1 checks its query parameters against
+    those it declares (worked out once, when the route is built) before anything else of the
+    request is read. Probes and Stripe's endpoint take what they are sent."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+        if not self.path.startswith("/v1/"):
+            return handle
+        fields = _query_fields(self.dependant)
+        declared = _Declared(
             frozenset(fields), frozenset(name for name, many in fields.items() if many)
         )
-    return found
+
+        async def checked(request: Request) -> Response:
+            refuse_undeclared(declared, request.query_params)
+            return await handle(request)
+
+        return checked
 
 
-async def refuse_unknown_query_parameters(request: Request) -> None:
-    route = request.scope.get("route")
-    if not isinstance(route, APIRoute) or not route.path.startswith("/v1/"):
-        return  # the API's operations; probes, the console and the docs take what they take
-    declared = _declared_by(route)
-    given = request.query_params
+def refuse_undeclared(declared: _Declared, given: QueryParams) -> None:
     unknown = sorted({name for name in given if name not in declared.names})
     if unknown:
         _refuse(unknown, "not a parameter of this operation", "extra_forbidden")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
-from app.http.query_params import refuse_unknown_query_parameters
+from app.http.query_params import ApiRoute
 from app.kit.errors import MissingIdempotencyKey
 from app.ledger.idempotency import Outcome, check_caller_key
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
@@ -16,7 +16,7 @@ from app.ledger.schemas import ACCOUNT_ID_PATTERN
 
 def api_router(**options: Any) -> APIRouter:
     """A router of the API: its operations refuse query parameters they do not declare."""
-    return APIRouter(dependencies=[Depends(refuse_unknown_query_parameters)], **options)
+    return APIRouter(route_class=ApiRoute, **options)
 
 
 AccountId = Annotated[str, Path(pattern=ACCOUNT_ID_PATTERN, description="the product's id")]
