@@ -58,7 +58,8 @@ STRIPE_KEY_PREFIXES = DERIVED_KEY_PREFIXES  # the name verify.py and older code 
 def check_caller_key(key: str) -> str:
     """An Idempotency-Key given by a caller: 1-255 printable ASCII characters, outside the
     service's own namespace; InvalidIdempotencyKey (400) otherwise."""
-    if not 1 <= len(key) <= 255 or not all(" " <= ch <= "~" for ch in key):
+    # isprintable() of an ASCII string: every character from " " to "~".
+    if not 1 <= len(key) <= 255 or not (key.isascii() and key.isprintable()):
         raise InvalidIdempotencyKey("Idempotency-Key must be 1-255 printable ASCII characters")
     if key.lower().startswith(DERIVED_KEY_PREFIXES):
         raise InvalidIdempotencyKey(
