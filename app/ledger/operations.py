@@ -41,7 +41,7 @@ from app.ledger.reservations import (
     reserve_credits,
 )
 from app.ledger.spends import Spend
-from app.ledger.usage_batch import apply_batch
+from app.ledger.usage_batch import Answer, apply_batch
 from app.ledger.verify import verify
 from app.ledger.views import account_view, entry_json, entry_view, grant_view, reservation_view
 from app.storage.database import Session
@@ -224,24 +224,29 @@ class Ledger:
         """A batch of usage records, each a debit under its own key (see usage_batch.py),
         answered as batch_schemas.UsageBatchResult (JSON values)."""
         now = self.clock.now()
-        accounts: dict[tuple[str, int], dict[str, Any]] = {}
 
-        def answer(entry: EntryDoc, after: Doc) -> dict[str, Any]:
-            # A single debit's answer; the account is shown once per unit of work, then each
-            # record's balance on it (the records of a unit differ only in that).
-            shown = accounts.get((after["_id"], after["seq"]))
-            if shown is None:
-                shown = account_view(after, now).model_dump(mode="json")
-                accounts[(after["_id"], after["seq"])] = shown
-            account = {
-                **shown,
-                "balance": after["balance"],
-                "available": after["balance"] - after["reserved"],
-            }
-            return {"entry": entry_json(entry), "account": account}
+        def answers() -> Answer:
+            shown_of: dict[str, dict[str, Any]] = {}  # each account as one run of a unit left it
+
+            def answer(entry: EntryDoc, after: Doc) -> dict[str, Any]:
+                # A single debit's answer; the account is shown once per run of a unit, then
+                # each record's balance on it (the records of a unit differ only in that).
+                shown = shown_of.get(after["_id"])
+                if shown is None:
+                    shown = shown_of[after["_id"]] = account_view(after, now).model_dump(
+                        mode="json"
+                    )
+                account = {
+                    **shown,
+                    "balance": after["balance"],
+                    "available": after["balance"] - after["reserved"],
+                }
+                return {"entry": entry_json(entry), "account": account}
+
+            return answer
 
         return await apply_batch(
-            self.repos, self.rates_card, batch.records, now, actor=actor, answer=answer
+            self.repos, self.rates_card, batch.records, now, actor=actor, answers=answers
         )
 
     async def _priced(

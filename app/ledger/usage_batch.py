@@ -24,8 +24,10 @@ from app.ledger.repository import Doc, Repositories
 from app.ledger.usage_unit import Spent, Usage, debit_accounts
 from app.storage.database import Session
 
-# A stored answer for a new record: (status, body) of the debit it made.
+# A new record's answer (the body of the debit it made), from its entry and the account right
+# after it; `Answers` makes one for each run of a unit (it may show each account once per run).
 Answer = Callable[[EntryDoc, Doc], dict[str, Any]]
+Answers = Callable[[], Answer]
 # One record's answer, as batch_schemas.UsageResult says (plain dicts: a batch answers 1,000
 # of them, and the answer is already made of JSON values).
 UsageResult = dict[str, Any]
@@ -60,7 +62,7 @@ async def apply_batch(
     now: datetime,
     *,
     actor: str,
-    answer: Answer,
+    answers: Answers,
 ) -> dict[str, Any]:
     """Every record answered: 201 (debited, or the first answer again), or the refusal a debit
     of it alone would get (402, 403, 404, 409, 422). A refused record never holds back
@@ -75,7 +77,7 @@ async def apply_batch(
             parsed.append(_Record(index, checked, fingerprint("debit", checked.request())))
     fresh, repeats = await _fresh(repos, parsed)
     for chunk in _chunks(fresh):
-        await _apply_unit(repos, rates, chunk, now, actor, answer)
+        await _apply_unit(repos, rates, chunk, now, actor, answers)
     for repeat, first in repeats:  # a key twice in the batch: the first's answer, or a reuse
         repeat.result = _repeat(repeat, first)
     for done in parsed:
@@ -124,7 +126,7 @@ async def _apply_unit(
     chunk: dict[str, list[_Record]],
     now: datetime,
     actor: str,
-    answer: Answer,
+    answers: Answers,
 ) -> None:
     """The chunk's records in one unit of work, their answers stored in it. A key that a
     concurrent request committed meanwhile undoes the unit: that record replays, the others
@@ -132,13 +134,13 @@ async def _apply_unit(
     while chunk:
         try:
             spent = await after_expiry_of(
-                repos, now, _unit_of(repos, rates, chunk, now, actor, answer)
+                repos, now, _unit_of(repos, rates, chunk, now, actor, answers)
             )
         except _Contended:
             accounts = list(chunk)
             half = len(accounts) // 2
             for part in (accounts[:half], accounts[half:]):
-                await _apply_unit(repos, rates, {a: chunk[a] for a in part}, now, actor, answer)
+                await _apply_unit(repos, rates, {a: chunk[a] for a in part}, now, actor, answers)
             return
         except (DuplicateKeyError, BulkWriteError) as exc:
             if not _duplicate(exc):
@@ -158,7 +160,7 @@ def _unit_of(
     chunk: dict[str, list[_Record]],
     now: datetime,
     actor: str,
-    answer: Answer,
+    answers: Answers,
 ) -> Callable[[], Callable[[Session], Awaitable[dict[str, list[Any]]]]]:
     """Makes the work of one try of the chunk's unit (each transaction starts its own)."""
 
@@ -172,6 +174,7 @@ def _unit_of(
                 raise _Contended
             usages = {a: [_usage(r.record) for r in group] for a, group in chunk.items()}
             spent = await debit_accounts(session, repos, rates, usages, now, actor=actor)
+            answer = answers()
             answered: dict[str, list[Any]] = {}
             records: list[tuple[str, str, Doc]] = []
             for account_id, group in chunk.items():
