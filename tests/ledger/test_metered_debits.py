@@ -190,3 +190,21 @@ async def test_a_debit_by_meter_of_an_unknown_account_is_404(client, db):
 
     assert r.status_code == 404
     assert r.json()["code"] == "account_not_found"
+
+
+async def test_a_debit_or_hold_by_meter_costs_one_read_more_than_by_amount(client, db):
+    """docs/design.md, "Calls per operation": the account is read first (its plan and
+    remainders price the usage), then the debit's or hold's six calls and the commit."""
+    await make_account(client, "user_1", 100)
+    db.calls.reset()
+
+    assert (await use(client, "user_1", "image.hd", 2)).status_code == 201
+    assert (db.calls.total, db.calls.commits) == (7, 1), db.calls.calls()
+    db.calls.reset()
+    held = await client.post(
+        "/v1/accounts/user_1/reservations",
+        json={"meter": "image.hd", "quantity": 3},
+        headers={**auth("worker"), "Idempotency-Key": "h-1"},
+    )
+    assert held.status_code == 201, held.text
+    assert (db.calls.total, db.calls.commits) == (7, 1), db.calls.calls()
