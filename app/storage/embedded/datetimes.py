@@ -30,13 +30,20 @@ def naive_utc(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
         if kind is list:
             return [patch(item) for item in value]
         if kind is datetime:
-            ms = value.microsecond // 1000 * 1000
-            if value.tzinfo:
-                return (value - value.utcoffset()).replace(tzinfo=None, microsecond=ms)
-            return value.replace(microsecond=ms)
+            return naive_ms(value)
         return original(value)
 
     return patch
+
+
+def naive_ms(value: datetime) -> datetime:
+    """A datetime as mongomock stores it: naive UTC, to the millisecond."""
+    ms = value.microsecond // 1000 * 1000
+    if value.tzinfo:
+        offset = value.utcoffset()
+        assert offset is not None  # tzinfo set: an offset
+        return (value - offset).replace(tzinfo=None, microsecond=ms)
+    return value.replace(microsecond=ms)
 
 
 def aware_utc(original: Callable[[Any], Any], utc: tzinfo) -> Callable[[Any], Any]:

@@ -20,7 +20,7 @@ from pymongo.errors import DuplicateKeyError
 from app.storage.documents import Doc
 from app.storage.embedded import internals
 from app.storage.embedded.buckets import all_documents, bucket, plain_id, remember
-from app.storage.embedded.datetimes import aware_utc, naive_utc
+from app.storage.embedded.datetimes import aware_utc, naive_ms, naive_utc
 from app.storage.embedded.internals import (
     documents_of,
     indexes_of,
@@ -377,10 +377,7 @@ def _internal(value: Any, keys_checked: bool) -> Any:
     if kind is list or kind is tuple:
         return [_internal(item, False) for item in value]
     if kind is datetime:
-        at_ms = value.microsecond // 1000 * 1000
-        if value.tzinfo:
-            return (value - value.utcoffset()).replace(tzinfo=None, microsecond=at_ms)
-        return value.replace(microsecond=at_ms)
+        return naive_ms(value)
     raise _Unusual
 
 
