@@ -195,6 +195,8 @@ class Window:
 
 
 class Saved(NamedTuple):
+    """A batch to commit, and where a successor resumes reading once it is committed."""
+
     account_id: str
     batch: list[Numbered]
     resume: Position | None
