@@ -14,7 +14,6 @@ from pymongo.errors import OperationFailure
 
 from app.kit.clock import as_utc
 from app.kit.errors import AccountNotFound, DomainError, TooManyReservations
-from app.ledger import schemas
 from app.ledger.access import ensure_can_spend, spend_guard
 from app.ledger.documents import EntryDoc, GrantDoc, GrantPart, ReservationDoc
 from app.ledger.entries import Attribution, ledger_entry
@@ -22,7 +21,7 @@ from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.idempotency import Outcome
 from app.ledger.outbox import Fact
 from app.ledger.repository import AccountChange, Doc, Repositories, new_id
-from app.ledger.views import account_view, entry_view, reservation_view
+from app.ledger.views import account_json, entry_json, reservation_view
 from app.storage.database import Session
 
 Result = Outcome | DomainError  # a request's answer, or its refusal (the others go on)
@@ -146,9 +145,8 @@ def apply_one(batch: Batch, spend: Spend) -> Result:
             created_at=batch.entry_time,
         )
         batch.entries.append(entry)
-        body = schemas.EntryWithAccount(
-            entry=entry_view(entry), account=account_view(after, spend.now)
-        ).model_dump(mode="json")
+        # schemas.EntryWithAccount as JSON, without building the models (views.py)
+        body = {"entry": entry_json(entry), "account": account_json(after, spend.now)}
     else:
         after.update(reserved=before["reserved"] + spend.amount, holds=before["holds"] + 1)
         reservation = new_reservation(spend, allocations)
