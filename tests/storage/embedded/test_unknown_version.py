@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[3]
 
 SCRIPT = """
@@ -27,6 +29,7 @@ sys.exit(code)
 """
 
 
+@pytest.mark.slow  # a subprocess running a share of the suite
 def test_an_unknown_mongomock_version_runs_on_mongomock_s_public_paths():
     env = {**os.environ, "INTERLEAVING_SEEDS": "5"}
     env.pop("MONGODB_TEST_URI", None)
