@@ -75,7 +75,9 @@ test: lint
 	$(PYTEST)
 
 # What to run between edits: no lint, no test marked slow (subprocesses, real servers,
-# browsers, generated cases). make test runs them all.
+# browsers, generated cases), and 10 seeded interleavings per concurrency test instead of 50
+# (INTERLEAVING_SEEDS, docs/testing.md). make test runs them all.
+test-fast: export INTERLEAVING_SEEDS ?= 10
 test-fast: install
 	$(PYTEST) -m "not slow"
 
