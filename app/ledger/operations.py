@@ -43,7 +43,14 @@ from app.ledger.reservations import (
 from app.ledger.spends import Spend
 from app.ledger.usage_batch import Answer, apply_batch
 from app.ledger.verify import verify
-from app.ledger.views import account_view, entry_json, entry_view, grant_view, reservation_view
+from app.ledger.views import (
+    account_json,
+    account_view,
+    entry_json,
+    entry_view,
+    grant_view,
+    reservation_view,
+)
 from app.storage.database import Session
 from app.storage.documents import Doc
 
@@ -233,9 +240,7 @@ class Ledger:
                 # each record's balance on it (the records of a unit differ only in that).
                 shown = shown_of.get(after["_id"])
                 if shown is None:
-                    shown = shown_of[after["_id"]] = account_view(after, now).model_dump(
-                        mode="json"
-                    )
+                    shown = shown_of[after["_id"]] = account_json(after, now)
                 account = {
                     **shown,
                     "balance": after["balance"],
