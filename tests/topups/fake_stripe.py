@@ -147,10 +147,12 @@ class FakeStripe:
                     self.close_connection = True
                     return None
                 status, body = outcome
-                self._send(status, body)
                 if fake.on_accept is not None and parts.path.endswith("/pay") and status == 200:
+                    # Before the answer goes: the caller is stopped while it waits for it, never
+                    # after it has read it (then a fast caller could record it first).
                     hook, fake.on_accept = fake.on_accept, None
                     hook()
+                self._send(status, body)
                 return None
 
             def _send(self, status: int, body: dict) -> None:
