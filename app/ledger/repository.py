@@ -290,33 +290,29 @@ class AccountRepository:
     async def open_dispute(
         self, session: Session, account_id: str, dispute_id: str, now: datetime
     ) -> None:
-        await self._update(
-            session,
-            account_id,
-            {"$addToSet": {"open_disputes": dispute_id}, "$set": {"updated_at": now}},
-            lambda doc: {
-                **doc,
-                "updated_at": now,
-                "open_disputes": [
-                    *[d for d in doc.get("open_disputes") or [] if d != dispute_id],
-                    dispute_id,
-                ],
-            },
-        )
+        await self._dispute(session, account_id, dispute_id, now, opened=True)
 
     async def close_dispute(
         self, session: Session, account_id: str, dispute_id: str, now: datetime
     ) -> None:
-        await self._update(
-            session,
-            account_id,
-            {"$pull": {"open_disputes": dispute_id}, "$set": {"updated_at": now}},
-            lambda doc: {
+        await self._dispute(session, account_id, dispute_id, now, opened=False)
+
+    async def _dispute(
+        self, session: Session, account_id: str, dispute_id: str, now: datetime, *, opened: bool
+    ) -> None:
+        """The account's open disputes with `dispute_id` added (once) or taken out."""
+        op = "$addToSet" if opened else "$pull"
+
+        def apply(doc: Doc) -> Doc:
+            kept = [d for d in doc.get("open_disputes") or [] if d != dispute_id]
+            return {
                 **doc,
                 "updated_at": now,
-                "open_disputes": [d for d in doc.get("open_disputes") or [] if d != dispute_id],
-            },
-        )
+                "open_disputes": [*kept, dispute_id] if opened else kept,
+            }
+
+        update = {op: {"open_disputes": dispute_id}, "$set": {"updated_at": now}}
+        await self._update(session, account_id, update, apply)
 
     async def _update(
         self, session: Session, account_id: str, update: Doc, apply: Any
