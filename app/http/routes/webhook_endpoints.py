@@ -6,12 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import Path, Query, Response
 
-from app.http.auth import EventsAdmin
+from app.http.auth import require
 from app.http.deps import EndpointsDep
 from app.http.routes.common import PageSize, api_router
+from app.kit.config import Scope
 from app.outbox import schemas
 
-router = api_router(tags=["webhook endpoints"])
+# Every operation here needs events:admin.
+router = api_router(tags=["webhook endpoints"], dependencies=[require(Scope.events_admin)])
 
 EndpointId = Annotated[str, Path(pattern=schemas.ENDPOINT_ID_PATTERN)]
 
@@ -22,9 +24,7 @@ EndpointId = Annotated[str, Path(pattern=schemas.ENDPOINT_ID_PATTERN)]
     response_model=schemas.EndpointWithSecret,
     operation_id="createWebhookEndpoint",
 )
-async def create_endpoint(
-    body: schemas.EndpointCreate, caller: EventsAdmin, endpoints: EndpointsDep
-):
+async def create_endpoint(body: schemas.EndpointCreate, endpoints: EndpointsDep):
     return await endpoints.create(body)
 
 
@@ -34,7 +34,6 @@ async def create_endpoint(
     operation_id="listWebhookEndpoints",
 )
 async def list_endpoints(
-    caller: EventsAdmin,
     endpoints: EndpointsDep,
     limit: PageSize = 20,
     starting_after: Annotated[str | None, Query(pattern=schemas.ENDPOINT_ID_PATTERN)] = None,
@@ -47,7 +46,7 @@ async def list_endpoints(
     response_model=schemas.Endpoint,
     operation_id="getWebhookEndpoint",
 )
-async def get_endpoint(endpoint_id: EndpointId, caller: EventsAdmin, endpoints: EndpointsDep):
+async def get_endpoint(endpoint_id: EndpointId, endpoints: EndpointsDep):
     return await endpoints.get(endpoint_id)
 
 
@@ -59,7 +58,6 @@ async def get_endpoint(endpoint_id: EndpointId, caller: EventsAdmin, endpoints: 
 async def update_endpoint(
     endpoint_id: EndpointId,
     body: schemas.EndpointUpdate,
-    caller: EventsAdmin,
     endpoints: EndpointsDep,
 ):
     return await endpoints.update(endpoint_id, body)
@@ -68,7 +66,7 @@ async def update_endpoint(
 @router.delete(
     "/v1/webhook-endpoints/{endpoint_id}", status_code=204, operation_id="deleteWebhookEndpoint"
 )
-async def delete_endpoint(endpoint_id: EndpointId, caller: EventsAdmin, endpoints: EndpointsDep):
+async def delete_endpoint(endpoint_id: EndpointId, endpoints: EndpointsDep):
     await endpoints.delete(endpoint_id)
     return Response(status_code=204)
 
@@ -78,7 +76,7 @@ async def delete_endpoint(endpoint_id: EndpointId, caller: EventsAdmin, endpoint
     response_model=schemas.EndpointWithSecret,
     operation_id="rotateWebhookEndpointSecret",
 )
-async def rotate_secret(endpoint_id: EndpointId, caller: EventsAdmin, endpoints: EndpointsDep):
+async def rotate_secret(endpoint_id: EndpointId, endpoints: EndpointsDep):
     return await endpoints.rotate_secret(endpoint_id)
 
 
@@ -89,7 +87,6 @@ async def rotate_secret(endpoint_id: EndpointId, caller: EventsAdmin, endpoints:
 )
 async def list_deliveries(
     endpoint_id: EndpointId,
-    caller: EventsAdmin,
     endpoints: EndpointsDep,
     status: Annotated[Literal["pending", "succeeded", "failed"] | None, Query()] = None,
     limit: PageSize = 20,
@@ -107,7 +104,6 @@ async def list_deliveries(
 )
 async def retry_delivery(
     delivery_id: Annotated[str, Path(pattern=schemas.DELIVERY_ID_PATTERN)],
-    caller: EventsAdmin,
     endpoints: EndpointsDep,
 ):
     return await endpoints.retry(delivery_id)
