@@ -6,20 +6,17 @@ not the caller's to guess."""
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Union, get_args, get_origin
 
-from fastapi import Request, Response
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 from starlette.datastructures import QueryParams
 
 from app.kit.errors import ValidationFailed
 
 
 @dataclass(frozen=True)
-class _Declared:
+class Declared:
     names: frozenset[str]
     many: frozenset[str]  # those that take a list (none today)
 
@@ -39,28 +36,13 @@ def _query_fields(dependant: Dependant) -> dict[str, bool]:
     return fields
 
 
-class ApiRoute(APIRoute):
-    """A route of an API router: an operation under /v1 checks its query parameters against
-    those it declares (worked out once, when the route is built) before anything else of the
-    request is read. Probes and Stripe's endpoint take what they are sent."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-        if not self.path.startswith("/v1/"):
-            return handle
-        fields = _query_fields(self.dependant)
-        declared = _Declared(
-            frozenset(fields), frozenset(name for name, many in fields.items() if many)
-        )
-
-        async def checked(request: Request) -> Response:
-            refuse_undeclared(declared, request.query_params)
-            return await handle(request)
-
-        return checked
+def declared_by(dependant: Dependant) -> Declared:
+    """The query parameters an operation declares (its own and its dependencies')."""
+    fields = _query_fields(dependant)
+    return Declared(frozenset(fields), frozenset(name for name, many in fields.items() if many))
 
 
-def refuse_undeclared(declared: _Declared, given: QueryParams) -> None:
+def refuse_undeclared(declared: Declared, given: QueryParams) -> None:
     unknown = sorted({name for name in given if name not in declared.names})
     if unknown:
         _refuse(unknown, "not a parameter of this operation", "extra_forbidden")

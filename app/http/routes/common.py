@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query
 from fastapi.responses import JSONResponse
 
-from app.http.query_params import ApiRoute
+from app.http.api_route import ApiRoute
 from app.kit.errors import MissingIdempotencyKey
 from app.ledger.idempotency import Outcome, check_caller_key
 from app.ledger.schemas import ACCOUNT_ID_PATTERN
