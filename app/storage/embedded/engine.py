@@ -21,10 +21,10 @@ from app.storage.embedded import internals
 from app.storage.embedded.buckets import remember
 from app.storage.embedded.copies import copy_document
 from app.storage.embedded.fast import install as install_speed_ups
-from app.storage.embedded.fast import value_at
 from app.storage.embedded.latency import Latency
 from app.storage.embedded.scan import Scanner
 from app.storage.embedded.turns import FreeRunning, Turns
+from app.storage.embedded.uniques import value_at
 
 T = TypeVar("T")
 Key = tuple[str, Any]  # (collection, _id)

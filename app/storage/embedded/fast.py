@@ -23,16 +23,11 @@ from app.storage.embedded.buckets import all_documents, bucket, plain_id, rememb
 from app.storage.embedded.datetimes import aware_utc, naive_ms, naive_utc
 from app.storage.embedded.internals import (
     documents_of,
-    indexes_of,
-    live_documents,
-    private_state,
     store_of,
 )
+from app.storage.embedded.uniques import check_uniques
 
 _PLAIN_SORT = (str, int, float, datetime)
-_CACHE = "_credit_ledger_unique_keys"
-_SKIP = object()  # the document is not in the index (sparse, or outside its partial filter)
-_KEEP_TRACKED = object()  # see _build
 
 
 def field_of(key: str) -> Callable[[Doc], Any]:
@@ -206,119 +201,11 @@ def _equality(condition: Any) -> str | bool | None:
     return condition if isinstance(condition, str | bool) else None
 
 
-def value_at(doc: Mapping, path: str) -> Any:
-    """The value at a dotted path (None when a part is missing), as an index key reads it."""
-    value: Any = doc
-    for part in path.split("."):
-        if not isinstance(value, Mapping) or part not in value:
-            return None
-        value = value[part]
-    return value
-
-
-def _index_key(index: Mapping, doc: Mapping) -> Any:
-    values = [value_at(doc, field) for field, _ in index["key"]]
-    if index.get("sparse") and all(v is None for v in values):
-        return _SKIP
-    partial = index.get("partialFilterExpression")
-    if partial is not None and not in_partial(partial, doc):
-        return _SKIP
-    key = tuple(values)
-    hash(key)  # TypeError for arrays and sub-documents: the caller falls back
-    return key
-
-
-_ABSENT = object()
-
-
-def in_partial(partial: Mapping, doc: Mapping) -> bool:
-    """Whether `doc` is in a partial index: the service's partial filters (one top-level field,
-    `$type: "string"`, `$exists`, or `$gt` a number) answered by Python (mongomock's matcher
-    costs 25-35 us a document, on every insert), any other filter by mongomock."""
-    simple = _simple_partial(partial, doc)
-    if simple is None:
-        return internals.filter_applies(internals.patched_filter(partial), doc)
-    return simple
-
-
-def _simple_partial(partial: Mapping, doc: Mapping) -> bool | None:
-    if len(partial) != 1:
-        return None
-    ((field, condition),) = partial.items()
-    if "." in field or field.startswith("$") or not isinstance(condition, Mapping):
-        return None
-    if len(condition) != 1:
-        return None
-    ((operator, argument),) = condition.items()
-    value = doc.get(field, _ABSENT)
-    if isinstance(value, list):
-        return None  # an array matches by its elements
-    if operator == "$exists" and type(argument) is bool:
-        return (value is not _ABSENT) == argument
-    if operator == "$type" and argument == "string":
-        return type(value) is str
-    if operator == "$gt" and type(argument) is int and type(value) in (int, float):
-        return bool(value > argument)
-    return None  # BSON's order across types, arrays, other operators: mongomock decides
-
-
 def _ensure_uniques(self: Any, new_data: Mapping) -> None:
     """Run by mongomock after every insert and every update that changes a document (it is
     already in the store): the unique checks, then the equality buckets learn its values."""
-    _check_uniques(self, new_data)
+    check_uniques(self, new_data)
     remember(store_of(self), new_data)
-
-
-def _check_uniques(self: Any, new_data: Mapping) -> None:
-    """mongomock's unique-index check (the new document is already in the store), answered from
-    a map of each unique index's keys to the document that holds them. An entry is trusted only
-    after checking that its document still exists and still holds the key, so documents
-    deleted or changed behind the map's back never make a false duplicate."""
-    store = store_of(self)
-    doc_id = new_data.get("_id")
-    if not plain_id(doc_id):
-        return internals.original("_ensure_uniques")(self, new_data)
-    caches: dict = private_state(store).setdefault(_CACHE, {})
-    for name, index in indexes_of(store).items():
-        if not index.get("unique"):
-            continue
-        try:
-            key = _index_key(index, new_data)
-            if key is _SKIP:
-                continue
-            seen = caches.get(name)
-            if seen is None:
-                seen = caches[name] = _build(store, index, doc_id)
-        except TypeError:
-            return internals.original("_ensure_uniques")(self, new_data)
-        holder = seen.get(key)
-        held_by = None if holder is None or holder == doc_id else documents_of(store).get(holder)
-        if held_by is not None:
-            try:
-                held = _index_key(index, held_by)
-            except TypeError:
-                held = _SKIP
-            if held == key:
-                raise DuplicateKeyError("E11000 Duplicate Key Error", 11000)
-        seen[key] = doc_id
-    return None
-
-
-def _build(store: Any, index: Mapping, new_id: Any) -> dict:
-    """The first check of an index reads the store once; later ones keep the map current.
-
-    The map holds one list, so the garbage collector always tracks it: a dict of tuples only
-    is untracked by each full collection, and the next new key (a tuple, tracked while new)
-    tracks it again in the youngest generation, which every young collection then walks: 8 to
-    10 ms each at 50,000 keys. Always tracked, it ages, and freezing takes it for good."""
-    seen: dict = {_KEEP_TRACKED: []}
-    for doc in live_documents(store):
-        if doc.get("_id") == new_id:
-            continue
-        key = _index_key(index, doc)
-        if key is not _SKIP:
-            seen[key] = doc["_id"]
-    return seen
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None), bytes, ObjectId})

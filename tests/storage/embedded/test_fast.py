@@ -203,7 +203,7 @@ def test_the_partial_filters_python_answers_agree_with_mongomocks_matcher():
 
     from mongomock.filtering import filter_applies
 
-    from app.storage.embedded.fast import in_partial
+    from app.storage.embedded.uniques import in_partial
 
     partials = [
         {"idempotency_key": {"$type": "string"}},
@@ -277,3 +277,89 @@ def test_a_plain_document_is_stored_as_mongomocks_own_insert_stores_it():
             ours_col.insert_one(bad)
     ours_col.insert_one({"_id": "e", "t": Timestamp(0, 0)})  # unusual: mongomock's own path
     assert ours_col._store._documents["e"]["t"] != Timestamp(0, 0)
+
+
+def _pure_mongomock(col):
+    """`col` with mongomock's own insert, unique-index check and scan (the speed-ups stay on
+    the class, for every other collection)."""
+    import types
+
+    from app.storage.embedded import internals
+
+    for name in ("_insert", "_ensure_uniques", "_iter_documents"):
+        setattr(col, name, types.MethodType(internals.original(name), col))
+    return col
+
+
+def _outcome(write, *args) -> str:
+    try:
+        write(*args)
+    except DuplicateKeyError:
+        return "duplicate"
+    return "ok"
+
+
+@embedded_only
+def test_unique_checks_answer_as_mongomocks_scan_of_every_document():
+    """The compiled unique checks (app/storage/embedded/uniques.py) refuse exactly the inserts
+    and updates mongomock's own check refuses, and leave the same documents stored: compound,
+    partial (each filter kind the service declares, and one only mongomock's matcher answers),
+    sparse and dotted keys; values of every kind (arrays, booleans against numbers, sub-documents
+    and paths through arrays go to mongomock's own check); an index made again under its name."""
+    import random
+
+    import mongomock
+
+    from app.storage.embedded import fast
+
+    assert fast.install()
+    indexes = [
+        (
+            [("account_id", 1), ("key", 1)],
+            {"partialFilterExpression": {"key": {"$type": "string"}}},
+        ),
+        ([("account_id", 1), ("seq", 1)], {"partialFilterExpression": {"seq": {"$gt": 0}}}),
+        ([("body.ref", 1)], {"sparse": True}),
+        ([("code", 1)], {"partialFilterExpression": {"body": {"$exists": True}}}),
+        ([("code", 1), ("seq", 1)], {"partialFilterExpression": {"account_id": "a", "seq": 1}}),
+    ]
+    ours, theirs = mongomock.MongoClient().db.ours, _pure_mongomock(mongomock.MongoClient().db.t)
+    for n, (keys, options) in enumerate(indexes):
+        for col in (ours, theirs):
+            col.create_index(keys, unique=True, name=f"i{n}", **options)
+    choices = {
+        "account_id": ["a", "b", "c", "d"],
+        "key": ["k1", "k2", "k3", "k4", None, 1, ["k1"]],
+        "seq": [1, 2, 1.0, 0, -1, "1", True, [1], None],
+        # (an array or a sub-document at the end of a sparse key breaks mongomock's own check)
+        "body": [{"ref": "r1"}, {"ref": "r2"}, {}, [{"ref": "r1"}], "s"],
+        "code": ["c1", "c2", "c3", "c4", "c5", 1, True],
+    }
+    rng = random.Random(23)
+
+    def document() -> dict:
+        return {f: rng.choice(v) for f, v in choices.items() if rng.random() < 0.7}
+
+    seen = []
+    for n in range(600):
+        if n == 300:  # an index dropped and made again under its name, on both
+            for col in (ours, theirs):
+                col.drop_index("i1")
+                col.delete_many({})  # mongomock checks the new index without its filter
+                col.create_index(
+                    [("seq", 1)],
+                    unique=True,
+                    name="i1",
+                    partialFilterExpression={"seq": {"$exists": True}},
+                )
+        doc = document()
+        if n % 3 or not ours.count_documents({}):
+            write = ("insert_one", {"_id": n, **doc})
+        else:
+            target = rng.choice([d["_id"] for d in theirs.find({}, {"_id": 1})])
+            write = ("update_one", {"_id": target}, {"$set": doc} if doc else {"$unset": {"b": ""}})
+        answers = [_outcome(getattr(col, write[0]), *write[1:]) for col in (ours, theirs)]
+        assert answers[0] == answers[1], (n, doc)
+        assert list(ours.find({}, sort=[("_id", 1)])) == list(theirs.find({}, sort=[("_id", 1)]))
+        seen.append(answers[0])
+    assert seen.count("duplicate") > 100 and seen.count("ok") > 60
