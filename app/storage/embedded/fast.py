@@ -257,12 +257,13 @@ def _internal(value: Any, keys_checked: bool) -> Any:
                 raise _Unusual
             if keys_checked and "\0" in key:
                 raise InvalidDocument(f"Field names cannot contain the null character: {key}")
-            copied[key] = _internal(item, keys_checked)
+            # A plain value is taken here: a call per field was a third of the walk's time.
+            copied[key] = item if type(item) in _PLAIN else _internal(item, keys_checked)
         return copied
     if kind in _PLAIN:
         return value
     if kind is list or kind is tuple:
-        return [_internal(item, False) for item in value]
+        return [item if type(item) in _PLAIN else _internal(item, False) for item in value]
     if kind is datetime:
         return naive_ms(value)
     raise _Unusual
