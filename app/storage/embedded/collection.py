@@ -24,6 +24,7 @@ from app.storage.documents import Doc
 from app.storage.embedded import internals
 from app.storage.embedded.copies import copy_document
 from app.storage.embedded.engine import EmbeddedEngine, Unit
+from app.storage.embedded.fast import named_ids
 from app.storage.embedded.scan import ScanCursor, by_ids
 
 T = TypeVar("T")
@@ -216,7 +217,13 @@ class EmbeddedCollection:
     # --- the synchronous halves of the writes -----------------------------------------------
 
     def _targets(self, unit: Unit, filter: Any, *, many: bool, sort: Any = None) -> list:
-        """The `_id`s a write applies to, as its writer sees the collection."""
+        """The `_id`s a write applies to, as its writer sees the collection: by a cursor, or,
+        for a filter naming them, each document read by `_id` and matched (a cursor, its
+        projection and its copies were a quarter of a guarded update's time)."""
+        named = None if sort else named_ids(filter)
+        if named is not None:
+            ids, rest = named
+            return self.seen(unit, lambda: self._matching(ids, rest, many))
 
         def read() -> list:
             cursor = self.raw.find(filter, {"_id": 1})
@@ -225,6 +232,16 @@ class EmbeddedCollection:
             return [doc["_id"] for doc in internals.results(cursor if many else cursor.limit(1))]
 
         return self.seen(unit, read)
+
+    def _matching(self, ids: tuple, rest: Any, many: bool) -> list:
+        found = []
+        for doc_id in ids:
+            doc = self._stored(doc_id)
+            if doc is not None and internals.filter_applies(rest, doc):
+                found.append(doc["_id"])
+                if not many:
+                    break
+        return found
 
     def _stored(self, doc_id: Any) -> Doc | None:
         return internals.stored(self.raw, doc_id)
@@ -281,9 +298,27 @@ class EmbeddedCollection:
         ids = self._targets(unit, filter, many=many)
         if not ids:
             return self._nothing_matched(unit, upsert, lambda: self.engine.upserted(filter, update))
+        fresh = {i for i in ids if (self.name, i) not in unit.before}
         return self._apply(
-            unit, ids, lambda: self.raw.update_many(by_ids(ids, filter), update), update
+            unit, ids, lambda: self._update_found(unit, ids, fresh, filter, update), update
         )
+
+    def _update_found(
+        self, unit: Unit, ids: list, fresh: set, filter: Any, update: Any
+    ) -> UpdateResult:
+        """The update of the documents `_targets` found, claimed by `unit` (so stored as it saw
+        them): not filtered again, and a document it claimed just now compared with its
+        journal's copy of it instead of a copy of its own."""
+        spec = by_ids(ids, filter)
+        if not internals.PRIVATE or not isinstance(update, dict):
+            return self.raw.update_many(spec, update)
+        found = []
+        for doc_id in ids:
+            doc = self._stored(doc_id)
+            if doc is not None:
+                as_found = unit.before[(self.name, doc_id)] if doc_id in fresh else None
+                found.append((doc, as_found))
+        return UpdateResult(internals.update_found(self.raw, found, spec, update), True)
 
     def _replace(self, unit: Unit, filter: Any, doc: Doc, upsert: bool) -> UpdateResult:
         ids = self._targets(unit, filter, many=False)

@@ -38,11 +38,11 @@ def field_of(key: str) -> Callable[[Doc], Any]:
 def exact_ids(filter: Any) -> tuple | None:
     """The `_id`s a filter can match when it names them (`_id: x` or `_id: {$in: [...]}`, or
     so in the first clause of a top-level `$and`)."""
-    named = _by_id(filter)
+    named = by_id(filter)
     return None if named is None else named[0]
 
 
-def _by_id(filter: Any) -> tuple[tuple, Any] | None:
+def by_id(filter: Any) -> tuple[tuple, Any] | None:
     """The `_id`s a filter names, and the rest of the filter: a document fetched from the store
     by one of them meets the `_id` condition (mongomock's `$in` costs a comparison per id)."""
     if not isinstance(filter, Mapping):
@@ -51,7 +51,7 @@ def _by_id(filter: Any) -> tuple[tuple, Any] | None:
         clauses = filter.get("$and")
         if not isinstance(clauses, list) or not clauses:
             return None
-        named = _by_id(clauses[0])
+        named = by_id(clauses[0])
         if named is None:
             return None
         clauses_left = [named[1], *clauses[1:]] if named[1] else clauses[1:]
@@ -71,12 +71,20 @@ def _by_id(filter: Any) -> tuple[tuple, Any] | None:
     return None
 
 
+def named_ids(filter: Any) -> tuple[tuple, Any] | None:
+    """The `_id`s a filter names, and the rest of it, as mongomock's find matches them (the
+    filter's datetimes patched); None on a version the speed-ups are off for."""
+    if not internals.PRIVATE or not isinstance(filter, Mapping):
+        return None
+    return by_id(internals.patched_filter(filter))
+
+
 def _candidates(self: Any, filter: Any) -> tuple[list | None, Any]:
     """The documents that may match `filter` (None: every document may), and what of the
     filter they must still pass: by `_id` from the store when the filter names the ids; else
     those whose top-level string or boolean equalities hold, from the equality buckets."""
     store = store_of(self)
-    named = _by_id(filter)
+    named = by_id(filter)
     if named is not None:
         documents = documents_of(store)
         return [doc for i in named[0] if (doc := documents.get(i)) is not None], named[1]

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from app.storage.documents import Doc
+from app.storage.embedded.copies import copy_document
 
 log = logging.getLogger("app.storage.embedded")
 
@@ -120,6 +121,52 @@ def results(cursor: Any) -> list[Doc]:
     if PRIVATE:
         return list(cursor._compute_results(with_limit_and_skip=True))
     return list(cursor)
+
+
+def update_found(raw: Any, found: list[tuple[Doc, Doc | None]], spec: Doc, update: Doc) -> dict:
+    """mongomock's `update_many(spec, update)` (no upsert) of the stored documents its filter
+    matches, which the caller found (each with a copy of it as it is now, or None): the same
+    checks, changes, unique-index check, rollback and result, without filtering the documents
+    again, and without its deep copy of each one where the caller has a copy (the engine's
+    journal: it is only compared with, never stored)."""
+    module, _, helpers = _PRIVATE
+    module.validate_ok_for_update(update)
+    spec = helpers.patch_datetime_awareness_in_document(spec)
+    update = helpers.patch_datetime_awareness_in_document(update)
+    if raw.database.client.server_info()["versionArray"] < [5]:
+        for operator in module._updaters:
+            if not update.get(operator, True):
+                raise module.WriteError(
+                    f"'{operator}' is empty. You must specify a field like so: "
+                    f"{{{operator}: {{<field>: ...}}}}"
+                )
+    modified = 0
+    for doc, as_found in found:
+        snapshot = copy_document(doc) if as_found is None else as_found
+        raw._apply_update_document(doc, spec, update, False)
+        if doc == snapshot:
+            continue
+        if snapshot.get("_id") != doc.get("_id"):
+            raw._store[snapshot["_id"]] = copy_document(snapshot)
+            raise module.WriteError(
+                "After applying the update, the (immutable) field '_id' was found to have "
+                "been altered to _id: {}".format(doc.get("_id"))
+            )
+        try:
+            raw._ensure_uniques(doc)
+        except module.DuplicateKeyError:
+            raw._store[snapshot["_id"]] = copy_document(snapshot)
+            raise
+        modified += 1
+    return {
+        "connectionId": raw.database.client._id,
+        "err": None,
+        "n": len(found),
+        "nModified": modified,
+        "ok": 1,
+        "upserted": None,
+        "updatedExisting": bool(found),
+    }
 
 
 def update_one_parts(request: Any) -> tuple[Any, Any]:
