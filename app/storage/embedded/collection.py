@@ -308,17 +308,17 @@ class EmbeddedCollection:
     ) -> UpdateResult:
         """The update of the documents `_targets` found, claimed by `unit` (so stored as it saw
         them): not filtered again, and a document it claimed just now compared with its
-        journal's copy of it instead of a copy of its own."""
-        spec = by_ids(ids, filter)
+        journal's copy of it instead of a copy of its own. A positional update (`a.$.b`)
+        finds its element by the write's own filter, as mongomock's update does."""
         if not internals.PRIVATE or not isinstance(update, dict):
-            return self.raw.update_many(spec, update)
+            return self.raw.update_many(by_ids(ids, filter), update)
         found = []
         for doc_id in ids:
             doc = self._stored(doc_id)
             if doc is not None:
                 as_found = unit.before[(self.name, doc_id)] if doc_id in fresh else None
                 found.append((doc, as_found))
-        return UpdateResult(internals.update_found(self.raw, found, spec, update), True)
+        return UpdateResult(internals.update_found(self.raw, found, filter, update), True)
 
     def _replace(self, unit: Unit, filter: Any, doc: Doc, upsert: bool) -> UpdateResult:
         ids = self._targets(unit, filter, many=False)

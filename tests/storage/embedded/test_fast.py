@@ -363,3 +363,80 @@ def test_unique_checks_answer_as_mongomocks_scan_of_every_document():
         assert list(ours.find({}, sort=[("_id", 1)])) == list(theirs.find({}, sort=[("_id", 1)]))
         seen.append(answers[0])
     assert seen.count("duplicate") > 100 and seen.count("ok") > 60
+
+
+@embedded_only
+async def test_updates_leave_what_mongomocks_own_update_leaves(app, db):
+    """The engine's update of the documents its write found (app/storage/embedded/internals.py
+    `update_found`: no second filter, the journal's copy instead of a deep copy) answers and
+    stores what mongomock's own update_many does: guarded updates that match or not, every
+    operator the service uses, a positional update, an `_id` altered and a duplicate key
+    (both refused, the document left as it was), in a unit of work and outside one."""
+    from datetime import UTC, datetime
+
+    import mongomock
+    from pymongo import UpdateOne
+    from pymongo.errors import WriteError
+
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    docs = [
+        {"_id": f"a{n}", "seq": n, "balance": 10 * n, "ids": ["g1", "g2"], "at": at, "k": f"k{n}"}
+        for n in range(4)
+    ] + [{"_id": "arr", "items": [{"x": 1}, {"x": 2}], "k": "arr"}]
+    col = db["updated"]
+    theirs = _pure_mongomock(mongomock.MongoClient(tz_aware=True).db.theirs)
+    await col.create_index([("k", 1)], unique=True, name="k")
+    theirs.create_index([("k", 1)], unique=True, name="k")
+    await col.insert_many([dict(d) for d in docs])
+    theirs.insert_many([dict(d) for d in docs])
+    later = datetime(2026, 2, 1, tzinfo=UTC)
+    updates = [
+        ({"_id": "a1", "seq": 1, "balance": 10}, {"$inc": {"balance": -3, "seq": 1}}),
+        ({"_id": "a1", "seq": 1}, {"$inc": {"balance": -3}}),  # the guard no longer holds
+        ({"_id": {"$in": ["a2", "a3", "nope"]}}, {"$set": {"at": later}, "$max": {"seq": 3}}),
+        ({"_id": "a2", "at": {"$lt": later}}, {"$set": {"y": 1}}),
+        ({"_id": "a3"}, {"$pull": {"ids": {"$in": ["g1"]}}, "$push": {"ids": "g3"}}),
+        ({"_id": "a3"}, {"$min": {"at": at}, "$unset": {"y": ""}}),
+        ({"_id": "a0"}, {"$set": {"seq": 0}}),  # changes nothing
+        ({"_id": "arr", "items.x": 2}, {"$set": {"items.$.x": 5}}),
+        ({"_id": "a0"}, {"$set": {"_id": "moved"}}),
+        ({"_id": "a0"}, {"$set": {"k": "k1"}}),
+        ({"account": "none", "_id": "a1"}, {"$set": {"z": 1}}),
+    ]
+
+    async def ours_update(filter, update, session=None):
+        return await col.update_many(filter, update, session=session)
+
+    for transaction in (False, True):
+        for filter, update in updates:
+            expected = _outcome_of(theirs.update_many, filter, update)
+            if transaction:
+                got = await _async_outcome_of(
+                    db.transaction, lambda s, f=filter, u=update: ours_update(f, u, s)
+                )
+            else:
+                got = await _async_outcome_of(ours_update, filter, update)
+            assert got == expected, (filter, update)
+            stored = await col.find({}, sort=[("_id", 1)]).to_list(None)
+            assert stored == list(theirs.find({}, sort=[("_id", 1)])), (filter, update)
+        result = await col.bulk_write([UpdateOne(f, u) for f, u in updates[:8]])
+        reference = [theirs.update_one(f, u) for f, u in updates[:8]]
+        assert result.matched_count == sum(r.matched_count for r in reference)
+        assert result.modified_count == sum(r.modified_count for r in reference)
+    assert _outcome_of(theirs.update_many, *updates[8]) == (WriteError, None)
+
+
+def _outcome_of(write, *args):
+    try:
+        result = write(*args)
+    except Exception as error:  # noqa: BLE001 - the outcome compared is the error's type
+        return type(error), None
+    return result.matched_count, result.modified_count
+
+
+async def _async_outcome_of(write, *args):
+    try:
+        result = await write(*args)
+    except Exception as error:  # noqa: BLE001 - the outcome compared is the error's type
+        return type(error), None
+    return result.matched_count, result.modified_count
