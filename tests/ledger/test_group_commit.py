@@ -128,6 +128,20 @@ async def second_instance(settings, db, clock):
             yield c
 
 
+async def test_batches_form_free_running_too(app, client, db):
+    """Without seeded turns (the dev server's engine, as a driver on a replica set) every call
+    is a turn of the event loop: requests that arrive while a unit runs join the next one."""
+    account = await make_account(client, "user_free", 100)
+    before = await batching(client)
+
+    answers = await asyncio.gather(*(debit(client, account, 1) for _ in range(20)))
+
+    assert {r.status_code for r in answers} == {201}
+    units, requests = (now - then for now, then in zip(await batching(client), before))
+    assert requests == 20 and units < 20  # not one whole unit after another
+    await assert_gapless(db, account)
+
+
 async def test_two_instances_batches_conflict_and_rerun_whole(app, client, db, settings, clock):
     async with second_instance(settings, db, clock) as twin:
         for seed in SEEDS:

@@ -122,10 +122,12 @@ class EmbeddedEngine:
     async def enter(
         self, unit: Unit | None, operation: str, collection: str, upsert: bool = False
     ) -> None:
-        """Every collection call passes here before the engine acts on it: the turn (seeded
-        tests interleave here), the simulated round trip, then the unit's checks."""
-        await self.turns.call()
-        if self.latency is not None:
+        """Every collection call passes here before the engine acts on it: its turn (the
+        event loop's, as a driver's call awaits the network; or a seeded test's draw), or the
+        simulated round trip, which is a turn of the loop too; then the unit's checks."""
+        if self.latency is None:
+            await self.turns.call()
+        else:
             await self.latency.call()
         if unit is None:
             return
@@ -266,9 +268,10 @@ class EmbeddedEngine:
     # --- the end of a unit ------------------------------------------------------------------
 
     async def enter_commit(self) -> None:
-        """Every commit passes here first: the turn, then the simulated majority commit."""
-        await self.turns.call()
-        if self.latency is not None:
+        """Every commit passes here first: its turn, or the simulated majority commit."""
+        if self.latency is None:
+            await self.turns.call()
+        else:
             await self.latency.commit_wait()
 
     def commit(self, unit: Unit) -> None:
