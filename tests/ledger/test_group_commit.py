@@ -137,7 +137,7 @@ async def test_batches_form_free_running_too(app, client, db):
     answers = await asyncio.gather(*(debit(client, account, 1) for _ in range(20)))
 
     assert {r.status_code for r in answers} == {201}
-    units, requests = (now - then for now, then in zip(await batching(client), before))
+    units, requests = (now - then for now, then in zip(await batching(client), before, strict=True))
     assert requests == 20 and units < 20  # not one whole unit after another
     await assert_gapless(db, account)
 
