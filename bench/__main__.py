@@ -234,6 +234,9 @@ async def main_async(args: argparse.Namespace) -> int:
                 "",
             )
         await measure(service, args)
+    if args.tail_only:  # only the tail (and its floor), as its help says
+        emit(f"load average after: {report.load()}")
+        return 0
     await hot(args)
     if not args.no_calls:
         logging.getLogger("app.db").setLevel(logging.ERROR)
