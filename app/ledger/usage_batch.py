@@ -76,8 +76,9 @@ async def apply_batch(
         else:
             parsed.append(_Record(index, checked, fingerprint("debit", checked.request())))
     fresh, repeats = await _fresh(repos, parsed)
+    units = _Units(repos, rates, now, actor, answers)
     for chunk in _chunks(fresh):
-        await _apply_unit(repos, rates, chunk, now, actor, answers)
+        await units.apply(chunk)
     for repeat, first in repeats:  # a key twice in the batch: the first's answer, or a reuse
         repeat.result = _repeat(repeat, first)
     for done in parsed:
@@ -120,77 +121,75 @@ def _chunks(fresh: dict[str, list[_Record]]) -> list[dict[str, list[_Record]]]:
     return [{a: fresh[a] for a in accounts[i : i + size]} for i in range(0, len(accounts), size)]
 
 
-async def _apply_unit(
-    repos: Repositories,
-    rates: RateCard,
-    chunk: dict[str, list[_Record]],
-    now: datetime,
-    actor: str,
-    answers: Answers,
-) -> None:
-    """The chunk's records in one unit of work, their answers stored in it. A key that a
-    concurrent request committed meanwhile undoes the unit: that record replays, the others
-    run again. A unit of several accounts that must re-run is split in two."""
-    while chunk:
-        try:
-            spent = await after_expiry_of(
-                repos, now, _unit_of(repos, rates, chunk, now, actor, answers)
-            )
-        except _Contended:
-            accounts = list(chunk)
-            half = len(accounts) // 2
-            for part in (accounts[:half], accounts[half:]):
-                await _apply_unit(repos, rates, {a: chunk[a] for a in part}, now, actor, answers)
-            return
-        except (DuplicateKeyError, BulkWriteError) as exc:
-            if not _duplicate(exc):
-                raise
-            chunk = await _without_stored(repos, chunk, exc)
-            continue
-        for account_id, group in chunk.items():
-            for item, outcome in zip(group, spent[account_id], strict=True):
-                item.result = _answer(item, outcome)
-        await _replays_of_refused(repos, [i for group in chunk.values() for i in group])
-        return
+@dataclass
+class _Units:
+    """How a batch's chunks are applied: each in a unit of work of its own."""
 
+    repos: Repositories
+    rates: RateCard
+    now: datetime
+    actor: str
+    answers: Answers
 
-def _unit_of(
-    repos: Repositories,
-    rates: RateCard,
-    chunk: dict[str, list[_Record]],
-    now: datetime,
-    actor: str,
-    answers: Answers,
-) -> Callable[[], Callable[[Session], Awaitable[dict[str, list[Any]]]]]:
-    """Makes the work of one try of the chunk's unit (each transaction starts its own)."""
-
-    def make() -> Callable[[Session], Awaitable[dict[str, list[Any]]]]:
-        runs = 0
-
-        async def unit(session: Session) -> dict[str, list[Any]]:
-            nonlocal runs
-            runs += 1
-            if runs > 1 and len(chunk) > 1:
-                raise _Contended
-            usages = {a: [_usage(r.record) for r in group] for a, group in chunk.items()}
-            spent = await debit_accounts(session, repos, rates, usages, now, actor=actor)
-            answer = answers()
-            answered: dict[str, list[Any]] = {}
-            records: list[tuple[str, str, Doc]] = []
+    async def apply(self, chunk: dict[str, list[_Record]]) -> None:
+        """The chunk's records in one unit of work, their answers stored in it. A key that a
+        concurrent request committed meanwhile undoes the unit: that record replays, the
+        others run again. A unit of several accounts that must re-run is split in two."""
+        while chunk:
+            try:
+                spent = await after_expiry_of(self.repos, self.now, self._unit_of(chunk))
+            except _Contended:
+                accounts = list(chunk)
+                half = len(accounts) // 2
+                for part in (accounts[:half], accounts[half:]):
+                    await self.apply({a: chunk[a] for a in part})
+                return
+            except (DuplicateKeyError, BulkWriteError) as exc:
+                if not _duplicate(exc):
+                    raise
+                chunk = await _without_stored(self.repos, chunk, exc)
+                continue
             for account_id, group in chunk.items():
-                answered[account_id] = [_body(o, answer) for o in spent[account_id]]
-                records += [
-                    (account_id, item.record.idempotency_key, _stored(item.print_, body, now))
-                    for item, body in zip(group, answered[account_id], strict=True)
-                    if not isinstance(body, DomainError)
-                ]
-            # Last, as a debit alone writes it: a key committed meanwhile undoes the unit.
-            await repos.idempotency.insert_of_accounts(session, records)
-            return answered
+                for item, outcome in zip(group, spent[account_id], strict=True):
+                    item.result = _answer(item, outcome)
+            await _replays_of_refused(self.repos, [i for group in chunk.values() for i in group])
+            return
 
-        return unit
+    def _unit_of(
+        self, chunk: dict[str, list[_Record]]
+    ) -> Callable[[], Callable[[Session], Awaitable[dict[str, list[Any]]]]]:
+        """Makes the work of one try of the chunk's unit (each transaction starts its own)."""
+        repos, now = self.repos, self.now
 
-    return make
+        def make() -> Callable[[Session], Awaitable[dict[str, list[Any]]]]:
+            runs = 0
+
+            async def unit(session: Session) -> dict[str, list[Any]]:
+                nonlocal runs
+                runs += 1
+                if runs > 1 and len(chunk) > 1:
+                    raise _Contended
+                usages = {a: [_usage(r.record) for r in group] for a, group in chunk.items()}
+                spent = await debit_accounts(
+                    session, repos, self.rates, usages, now, actor=self.actor
+                )
+                answer = self.answers()
+                answered: dict[str, list[Any]] = {}
+                records: list[tuple[str, str, Doc]] = []
+                for account_id, group in chunk.items():
+                    answered[account_id] = [_body(o, answer) for o in spent[account_id]]
+                    records += [
+                        (account_id, item.record.idempotency_key, _stored(item.print_, body, now))
+                        for item, body in zip(group, answered[account_id], strict=True)
+                        if not isinstance(body, DomainError)
+                    ]
+                # Last, as a debit alone writes it: a key committed meanwhile undoes the unit.
+                await repos.idempotency.insert_of_accounts(session, records)
+                return answered
+
+            return unit
+
+        return make
 
 
 def _body(outcome: Spent, answer: Answer) -> dict[str, Any] | DomainError:

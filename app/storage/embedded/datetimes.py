@@ -18,22 +18,30 @@ from bson import ObjectId
 _AS_IS = frozenset({str, int, float, bool, type(None), ObjectId, bytes})
 
 
-def naive_utc(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """mongomock's patch_datetime_awareness_in_document, exact types first."""
+def _walk(
+    at_datetime: Callable[[datetime], datetime], original: Callable[[Any], Any]
+) -> Callable[[Any], Any]:
+    """A walk of a value as mongomock's walks go, exact types first: dicts and lists rebuilt,
+    each datetime given to `at_datetime`, anything else unusual to mongomock's `original`."""
 
-    def patch(value: Any) -> Any:
+    def walk(value: Any) -> Any:
         kind = type(value)
         if kind in _AS_IS:
             return value
         if kind is dict:
-            return {k: patch(v) for k, v in value.items()}
+            return {k: walk(v) for k, v in value.items()}
         if kind is list:
-            return [patch(item) for item in value]
+            return [walk(item) for item in value]
         if kind is datetime:
-            return naive_ms(value)
+            return at_datetime(value)
         return original(value)
 
-    return patch
+    return walk
+
+
+def naive_utc(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """mongomock's patch_datetime_awareness_in_document, exact types first."""
+    return _walk(naive_ms, original)
 
 
 def naive_ms(value: datetime) -> datetime:
@@ -49,17 +57,4 @@ def naive_ms(value: datetime) -> datetime:
 def aware_utc(original: Callable[[Any], Any], utc: tzinfo) -> Callable[[Any], Any]:
     """mongomock's make_datetime_timezone_aware_in_document, exact types first (`utc`: the
     tzinfo it gives, bson's own, as the driver's)."""
-
-    def aware(value: Any) -> Any:
-        kind = type(value)
-        if kind in _AS_IS:
-            return value
-        if kind is dict:
-            return {k: aware(v) for k, v in value.items()}
-        if kind is list:
-            return [aware(item) for item in value]
-        if kind is datetime:
-            return value.replace(tzinfo=utc)
-        return original(value)
-
-    return aware
+    return _walk(lambda at: at.replace(tzinfo=utc), original)
