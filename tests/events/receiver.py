@@ -69,12 +69,15 @@ def start(receiver: Receiver) -> tuple[ThreadingHTTPServer, str]:
             if receiver.hold is not None:
                 receiver.hold.wait(10)
             status = receiver.answer()
-            self.send_response(status)
-            if receiver.location and 300 <= status < 400:
-                self.send_header("Location", receiver.location)
-            self.send_header("Content-Length", str(len(receiver.answer_body)))
-            self.end_headers()
-            self.wfile.write(receiver.answer_body)
+            try:
+                self.send_response(status)
+                if receiver.location and 300 <= status < 400:
+                    self.send_header("Location", receiver.location)
+                self.send_header("Content-Length", str(len(receiver.answer_body)))
+                self.end_headers()
+                self.wfile.write(receiver.answer_body)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the dispatcher gave up first (a held answer past its timeout)
 
         def log_message(self, *args):  # quiet
             pass
