@@ -119,15 +119,20 @@ class EmbeddedEngine:
 
     # --- the call boundary ------------------------------------------------------------------
 
+    def _turn_first(self) -> bool:
+        """Whether a call takes its turn before any simulated wait: always, but for the
+        free-running loop's turn when a simulated wait (a turn of the loop too) follows."""
+        return self.latency is None or not isinstance(self.turns, FreeRunning)
+
     async def enter(
         self, unit: Unit | None, operation: str, collection: str, upsert: bool = False
     ) -> None:
         """Every collection call passes here before the engine acts on it: its turn (the
         event loop's, as a driver's call awaits the network; or a seeded test's draw), or the
         simulated round trip, which is a turn of the loop too; then the unit's checks."""
-        if self.latency is None:
+        if self._turn_first():
             await self.turns.call()
-        else:
+        if self.latency is not None:
             await self.latency.call()
         if unit is None:
             return
@@ -269,9 +274,9 @@ class EmbeddedEngine:
 
     async def enter_commit(self) -> None:
         """Every commit passes here first: its turn, or the simulated majority commit."""
-        if self.latency is None:
+        if self._turn_first():
             await self.turns.call()
-        else:
+        if self.latency is not None:
             await self.latency.commit_wait()
 
     def commit(self, unit: Unit) -> None:
