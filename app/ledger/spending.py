@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from app.ledger.documents import GrantPart
+from app.ledger.documents import GrantDoc, GrantPart
 from app.ledger.repository import Repositories
 from app.storage.database import Session
 
@@ -28,14 +28,7 @@ async def draw(
     grants = await repos.grants.spendable(session, account_id, now, grant_ids=grant_ids)
     if first is not None:
         grants.sort(key=lambda g: g["_id"] != first)
-    taken: list[GrantPart] = []
-    left = amount
-    for grant in grants:
-        if left == 0:
-            break
-        take = min(grant["remaining"], left)
-        taken.append({"grant_id": grant["_id"], "kind": grant["kind"], "amount": -take})
-        left -= take
+    taken = [part(grant, take) for grant, take in takes_from(grants, amount)[0]]
     # One call for all the grants, however many: each update is guarded, and inside the
     # transaction they all hold (the unit of work runs again if one ever did not).
     takes = [(a["grant_id"], -a["amount"]) for a in taken]
@@ -50,6 +43,29 @@ async def draw(
         if used_up:
             await repos.accounts.forget_grants(session, account_id, used_up)
     return taken
+
+
+def takes_from(grants: Sequence[GrantDoc], amount: int) -> tuple[list[tuple[GrantDoc, int]], int]:
+    """What `amount` takes from each of `grants`, in their order (spending order), from their
+    free credits (`remaining`): the grants it takes from with what it takes, and what is left
+    that they could not give. The one loop of every draw: the service's own (above), group
+    commit's batch in memory and a usage batch's unit."""
+    takes: list[tuple[GrantDoc, int]] = []
+    left = amount
+    for grant in grants:
+        if left == 0:
+            break
+        take = min(grant["remaining"], left)
+        if take <= 0:
+            continue
+        takes.append((grant, take))
+        left -= take
+    return takes, left
+
+
+def part(grant: GrantDoc, take: int) -> GrantPart:
+    """What an entry or hold records of a grant it took `take` credits from."""
+    return {"grant_id": grant["_id"], "kind": grant["kind"], "amount": -take}
 
 
 def total(allocations: Sequence[Mapping[str, Any]]) -> int:

@@ -21,6 +21,7 @@ from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.idempotency import Outcome
 from app.ledger.outbox import Fact
 from app.ledger.repository import AccountChange, Doc, Repositories, new_id
+from app.ledger.spending import part, takes_from
 from app.ledger.views import account_json, entry_json, reservation_view
 from app.storage.database import Session
 
@@ -66,14 +67,10 @@ class Batch:
     def draw(self, spend: Spend) -> list[GrantPart]:
         """Free credits in spending order, as `draw` (spending.py) takes them."""
         hold = spend.kind == "hold"
-        taken: list[GrantPart] = []
-        left = spend.amount
-        for grant in self.grants:
-            if left == 0:
-                break
-            take = min(grant["remaining"], left)
-            if take <= 0:
-                continue
+        takes, left = takes_from(self.grants, spend.amount)
+        if left:
+            raise RuntimeError(f"ledger invariant broken on {spend.account_id}: grants short")
+        for grant, take in takes:
             grant["remaining"] -= take
             grant["held"] += take if hold else 0
             parts = self.takes.setdefault(grant["_id"], [0, 0])
@@ -81,11 +78,7 @@ class Batch:
             parts[1] += take if hold else 0
             if not hold:
                 self.debited.add(grant["_id"])
-            taken.append({"grant_id": grant["_id"], "kind": grant["kind"], "amount": -take})
-            left -= take
-        if left:
-            raise RuntimeError(f"ledger invariant broken on {spend.account_id}: grants short")
-        return taken
+        return [part(grant, take) for grant, take in takes]
 
     def used_up(self) -> list[str]:
         """Grants a debit left with nothing free and nothing held: off the account's list."""

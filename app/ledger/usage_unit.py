@@ -18,6 +18,7 @@ from app.ledger.expiry import ExpiryDue, is_due
 from app.ledger.metering import REMAINDERS, Carried, RateCard
 from app.ledger.outbox import Fact
 from app.ledger.repository import AccountChange, Repositories
+from app.ledger.spending import part, takes_from
 from app.storage.database import Session
 from app.storage.documents import Doc
 
@@ -202,19 +203,15 @@ class _Drawn:
 
 def _draw(account_id: str, grants: list[GrantDoc], amount: int) -> _Drawn:
     """`amount` free credits from the account's grants in spending order (as spending.draw)."""
-    drawn = _Drawn({}, [], [])
-    left = amount
-    for grant in grants:
-        if left == 0:
-            break
-        take = min(grant["remaining"], left)
-        drawn.taken[grant["_id"]] = take
-        drawn.parts.append({"grant_id": grant["_id"], "kind": grant["kind"], "amount": -take})
-        if take == grant["remaining"] and not grant["held"]:
-            drawn.used_up.append(grant["_id"])
-        left -= take
+    takes, left = takes_from(grants, amount)
     if left:
         raise RuntimeError(f"ledger invariant broken on {account_id}: grants short of balance")
+    drawn = _Drawn({}, [], [])
+    for grant, take in takes:
+        drawn.taken[grant["_id"]] = take
+        drawn.parts.append(part(grant, take))
+        if take == grant["remaining"] and not grant["held"]:
+            drawn.used_up.append(grant["_id"])
     return drawn
 
 
