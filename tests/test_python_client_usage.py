@@ -4,9 +4,11 @@ batchers that flush on size or on time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import threading
 import uuid
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -89,7 +91,9 @@ async def test_the_batcher_flushes_when_the_oldest_record_has_waited(app, client
     assert usage.pending == 0
 
 
-def test_the_sync_batcher_flushes_on_size_and_on_time():
+@contextlib.contextmanager
+def worker_of_a_funded_account(credits: int) -> Iterator[CreditLedger]:
+    """A worker's sync client of a service of its own, where account `u` was granted `credits`."""
     app = create_app(
         make_settings(),
         db=connect(os.environ.get("MONGODB_TEST_URI"), f"test_{uuid.uuid4().hex[:12]}"),
@@ -97,8 +101,12 @@ def test_the_sync_batcher_flushes_on_size_and_on_time():
         sweeper=False,
     )
     with TestClient(app, base_url="http://test") as http:
-        CreditLedger(api_key=token("admin"), http_client=http).grant("u", 50, description="hi")
-        ledger = CreditLedger(api_key=token("worker"), http_client=http, sleep=lambda s: None)
+        CreditLedger(api_key=token("admin"), http_client=http).grant("u", credits, description="hi")
+        yield CreditLedger(api_key=token("worker"), http_client=http, sleep=lambda s: None)
+
+
+def test_the_sync_batcher_flushes_on_size_and_on_time():
+    with worker_of_a_funded_account(50) as ledger:
         flushed = threading.Event()
         sent: list[UsageBatchResult] = []
 
@@ -119,15 +127,7 @@ def test_the_sync_batcher_flushes_on_size_and_on_time():
 
 
 def test_leaving_the_sync_batcher_sends_what_waits_and_reports_it():
-    app = create_app(
-        make_settings(),
-        db=connect(os.environ.get("MONGODB_TEST_URI"), f"test_{uuid.uuid4().hex[:12]}"),
-        clock=FrozenClock(START),
-        sweeper=False,
-    )
-    with TestClient(app, base_url="http://test") as http:
-        CreditLedger(api_key=token("admin"), http_client=http).grant("u", 50, description="hi")
-        ledger = CreditLedger(api_key=token("worker"), http_client=http, sleep=lambda s: None)
+    with worker_of_a_funded_account(50) as ledger:
         sent: list[UsageBatchResult] = []
 
         with ledger.batcher(max_records=10, max_wait=600, on_results=sent.append) as usage:
