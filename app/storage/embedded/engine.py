@@ -24,7 +24,7 @@ from app.storage.embedded.fast import install as install_speed_ups
 from app.storage.embedded.latency import Latency
 from app.storage.embedded.scan import Scanner
 from app.storage.embedded.turns import FreeRunning, Turns
-from app.storage.embedded.uniques import value_at
+from app.storage.embedded.uniques import in_partial, value_at
 
 T = TypeVar("T")
 Key = tuple[str, Any]  # (collection, _id)
@@ -216,21 +216,30 @@ class EmbeddedEngine:
     def check_unique_keys(self, unit: Unit, collection: str, raw: Any, written: list) -> None:
         """A write conflict when a document `unit` writes takes a unique key that a document
         hidden from it holds or held (a server's index entry in another transaction's
-        hands)."""
+        hands). The hidden documents' keys are worked out once for all the documents written:
+        a batch of 1,000 entries beside another unit's 1,000 was a million comparisons."""
         hidden = self.hidden(unit, collection) if written else []
         if not hidden:
             return
+        held: dict[tuple[str, str], list[int]] = {}  # key -> positions in `hidden` holding it
+        for position, (doc_id, seen) in enumerate(hidden):
+            for version in (seen, internals.stored(raw, doc_id)):
+                if version is not None:
+                    for key in self.unique_keys(raw, version):
+                        held.setdefault(key, []).append(position)
+        if not held:
+            return
         for doc in written:
-            keys = self.unique_keys(raw, doc)
-            if not keys:
-                continue
-            for doc_id, seen in hidden:
-                if doc_id == doc.get("_id"):
-                    continue
-                for version in (seen, internals.stored(raw, doc_id)):
-                    if version is not None and self.unique_keys(raw, version) & keys:
-                        self.stats["write_conflicts"] += 1
-                        raise Conflict(collection, doc_id, self.holders[collection].get(doc_id))
+            holding = [
+                position
+                for key in self.unique_keys(raw, doc)
+                for position in held.get(key, ())
+                if hidden[position][0] != doc.get("_id")
+            ]
+            if holding:  # the first hidden document that holds one of its keys, as before
+                doc_id = hidden[min(holding)][0]
+                self.stats["write_conflicts"] += 1
+                raise Conflict(collection, doc_id, self.holders[collection].get(doc_id))
 
     # --- documents worked out apart (a collection no one reads) -----------------------------
 
@@ -265,7 +274,7 @@ class EmbeddedEngine:
             if index.get("sparse") and all(v is None for v in values):
                 continue
             partial = index.get("partialFilterExpression")
-            if partial is not None and not internals.matches(partial, doc, self.scratch):
+            if partial is not None and not in_partial(partial, doc):
                 continue
             keys.add((name, repr(values)))
         return keys
