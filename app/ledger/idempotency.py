@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pymongo.errors import DuplicateKeyError
 
 from app.kit.errors import (
@@ -165,4 +166,7 @@ def replayed(record: Mapping[str, Any], print_: str) -> Outcome:
             "this Idempotency-Key was used long ago and its answer is no longer kept; the "
             "request it made took effect once (see the ledger)"
         )
-    return Outcome(record["status"], record["body"], replayed=True)
+    body = record["body"]
+    if isinstance(body, str):  # a usage batch stores its records' answers as their JSON text
+        body = orjson.loads(body)
+    return Outcome(record["status"], body, replayed=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
@@ -49,6 +50,23 @@ class _Record:
     @property
     def id(self) -> tuple[str, str]:
         return self.record.account_id, self.record.idempotency_key
+
+
+@dataclass(frozen=True)
+class _Answered:
+    """A new record's answer as JSON text, encoded once: its entry, and its account right
+    after it. The stored answer (a single debit's body: a retry of the record as a debit
+    replays it) and the batch's response are both made of the two."""
+
+    entry: bytes
+    account: bytes
+
+    @classmethod
+    def of(cls, body: dict[str, Any]) -> _Answered:
+        return cls(orjson.dumps(body["entry"]), orjson.dumps(body["account"]))
+
+    def text(self) -> str:
+        return f'{{"entry":{self.entry.decode()},"account":{self.account.decode()}}}'
 
 
 class _Contended(Exception):
@@ -181,7 +199,7 @@ class _Units:
                     records += [
                         (account_id, item.record.idempotency_key, _stored(item.print_, body, now))
                         for item, body in zip(group, answered[account_id], strict=True)
-                        if not isinstance(body, DomainError)
+                        if isinstance(body, _Answered)
                     ]
                 # Last, as a debit alone writes it: a key committed meanwhile undoes the unit.
                 await repos.idempotency.insert_of_accounts(session, records)
@@ -192,8 +210,8 @@ class _Units:
         return make
 
 
-def _body(outcome: Spent, answer: Answer) -> dict[str, Any] | DomainError:
-    return outcome if isinstance(outcome, DomainError) else answer(*outcome)
+def _body(outcome: Spent, answer: Answer) -> _Answered | DomainError:
+    return outcome if isinstance(outcome, DomainError) else _Answered.of(answer(*outcome))
 
 
 async def _without_stored(
@@ -267,14 +285,25 @@ def _usage(record: UsageRecord) -> Usage:
     )
 
 
-def _stored(print_: str, body: dict[str, Any], now: datetime) -> Doc:
-    return {"fingerprint": print_, "status": 201, "body": body, "created_at": now}
+def _stored(print_: str, answered: _Answered, now: datetime) -> Doc:
+    # The answer as its JSON text: one string for the engine to store, not a document of
+    # fifty fields to walk (idempotency.replayed reads either).
+    return {"fingerprint": print_, "status": 201, "body": answered.text(), "created_at": now}
 
 
-def _answer(item: _Record, outcome: dict[str, Any] | DomainError) -> UsageResult:
+def _answer(item: _Record, outcome: _Answered | DomainError) -> UsageResult:
     if isinstance(outcome, DomainError):
         return _refused(item, outcome)
-    return _result(item, 201, outcome, replayed=False)
+    record = item.record
+    return _shaped(
+        item.index,
+        record.account_id,
+        record.idempotency_key,
+        201,
+        False,
+        entry=orjson.Fragment(outcome.entry),
+        account=orjson.Fragment(outcome.account),
+    )
 
 
 def _replay(item: _Record, record: Doc) -> UsageResult:
@@ -330,8 +359,8 @@ def _shaped(
     status: int,
     replayed: bool,
     *,
-    entry: Doc | None = None,
-    account: Doc | None = None,
+    entry: Doc | orjson.Fragment | None = None,
+    account: Doc | orjson.Fragment | None = None,
     problem: Doc | None = None,
 ) -> UsageResult:
     return {

@@ -50,7 +50,9 @@ def naive_ms(value: datetime) -> datetime:
     if value.tzinfo:
         offset = value.utcoffset()
         assert offset is not None  # tzinfo set: an offset
-        return (value - offset).replace(tzinfo=None, microsecond=ms)
+        if offset:
+            value -= offset
+        return value.replace(tzinfo=None, microsecond=ms)
     return value.replace(microsecond=ms)
 
 
