@@ -138,9 +138,10 @@ async def measure(service: Service, args: argparse.Namespace) -> None:
             await run(name, service.connect, op, connections=conns, seconds=seconds, warmup=1)
         )
     emit("## Throughput", "", *report.throughput_table(results, floor), "")
-    usage = await measure_usage(service, args)
+    across, usage = await measure_usage(service, args)
     by_name = {r.name: r for r in results}
-    emit("## Usage in batches", "", *report.usage_table(usage, floor, by_name.get("debit")), "")
+    debits = report.Debits(by_name.get("debit"), across)
+    emit("## Usage in batches", "", *report.usage_table(usage, floor, debits), "")
     sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
     stages = []
     if sizes:
@@ -156,7 +157,7 @@ async def measure(service: Service, args: argparse.Namespace) -> None:
         "## Acceptance",
         "",
         *report.acceptance(by_name, floor, stages),
-        *report.usage_acceptance(usage, by_name.get("debit")),
+        *report.usage_acceptance(usage, debits),
         "",
     )
 
@@ -164,14 +165,26 @@ async def measure(service: Service, args: argparse.Namespace) -> None:
 USAGE_SIZES = (100, 1000)
 
 
-async def measure_usage(service: Service, args: argparse.Namespace) -> list[tuple[int, Result]]:
-    """Batches of usage records beside single debits: one connection (a worker flushing its
-    queue; a batch keeps the server busy by itself, and two batches over the same accounts at
-    once would conflict and re-run), sending its next batch when the last is answered."""
+async def measure_usage(
+    service: Service, args: argparse.Namespace
+) -> tuple[Result, list[tuple[int, Result]]]:
+    """Single debits of the batches' accounts (at --connections), then batches of usage
+    records: one connection (a worker flushing its queue; a batch keeps the server busy by
+    itself, and two batches over the same accounts at once would conflict and re-run),
+    sending its next batch when the last is answered."""
     conn = service.connect()
-    for n in range(scenarios.USAGE_ACCOUNTS):
-        await service.fund(conn, service.account(f"usage_{n}"))
+    for account in scenarios.usage_accounts(service):
+        await service.fund(conn, account)
     await conn.close()
+    print("  debits of the batches' accounts...", file=sys.stderr)
+    across = await run(
+        f"debit, the batches' {scenarios.USAGE_ACCOUNTS} accounts",
+        service.connect,
+        scenarios.debit_across(service),
+        connections=args.connections,
+        seconds=args.seconds,
+        warmup=1,
+    )
     measured = []
     for size in USAGE_SIZES:
         print(f"  usage batches of {size}...", file=sys.stderr)
@@ -185,7 +198,7 @@ async def measure_usage(service: Service, args: argparse.Namespace) -> list[tupl
             warmup=1,
         )
         measured.append((size, result))
-    return measured
+    return across, measured
 
 
 USAGE_CONNECTIONS = 1  # one worker flushing: two batches over the same accounts would conflict

@@ -71,10 +71,30 @@ def debit(service: Service, account: str, tag: str = "debit") -> Op:
 USAGE_ACCOUNTS = 100  # a batch's records are spread over this many accounts
 
 
+def usage_accounts(service: Service) -> list[str]:
+    return [service.account(f"usage_{n}") for n in range(USAGE_ACCOUNTS)]
+
+
+def debit_across(service: Service) -> Op:
+    """Single debits of the batches' accounts in turn, of the same meter: a batch's records
+    sent one request each, as a worker without batches sends its queue (concurrent debits of
+    different accounts are units of their own; group commit joins those of one account)."""
+    accounts = usage_accounts(service)
+    paths = [f"/v1/accounts/{account}/debits" for account in accounts]
+    body = json.dumps({"meter": "image.1024px", "quantity": 1}).encode()
+
+    async def op(conn: Connection, n: int) -> tuple[bool, str | None]:
+        path = paths[n % len(paths)]
+        status, answer = await conn.request("POST", path, body, service.key("across", n))
+        return expect(status, 201, answer)
+
+    return op
+
+
 def usage_batch(service: Service, size: int) -> Op:
     """POST /v1/usage with `size` records of image.1024px (the example card's meter), spread
     over USAGE_ACCOUNTS accounts: one op is one batch; records/s is ops/s x size."""
-    accounts = [service.account(f"usage_{n}") for n in range(USAGE_ACCOUNTS)]
+    accounts = usage_accounts(service)
 
     async def op(conn: Connection, n: int) -> tuple[bool, str | None]:
         records = [

@@ -6,10 +6,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument, UpdateOne
 from pymongo.errors import OperationFailure
 
+from app.kit.ids import object_id_hex
 from app.ledger.documents import (
     AccountDoc,
     EntryDoc,
@@ -53,7 +53,7 @@ def _of(account_id: str, doc_id: str) -> Doc:
 
 def new_id(prefix: str) -> str:
     # ObjectId hex sorts by creation time, so ids double as a stable newest-first cursor.
-    return f"{prefix}_{ObjectId()}"
+    return f"{prefix}_{object_id_hex()}"
 
 
 def known(account: AccountDoc | None, account_id: str) -> AccountDoc:
