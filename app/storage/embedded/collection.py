@@ -251,7 +251,7 @@ class EmbeddedCollection:
             doc["_id"] = ObjectId()  # as the driver does, on the caller's document
         self.engine.claim(unit, self.name, doc["_id"], self.raw)
         try:
-            self.raw.insert_one(doc)
+            internals.insert_one(self.raw, doc)
         except DuplicateKeyError:
             self.engine.check_unique_keys(unit, self.name, self.raw, [doc])
             raise
@@ -268,7 +268,7 @@ class EmbeddedCollection:
                 if "_id" not in doc:
                     doc["_id"] = ObjectId()
                 self.engine.claim(unit, self.name, doc["_id"], self.raw)
-                self.raw.insert_one(doc)
+                internals.insert_one(self.raw, doc)
                 ids.append(doc["_id"])
         except DuplicateKeyError:
             self.engine.check_unique_keys(unit, self.name, self.raw, docs[: len(ids) + 1])

@@ -235,6 +235,15 @@ def install(*, iter_documents: Callable, ensure_uniques: Callable, insert: Calla
     return True
 
 
+def insert_one(raw: Any, doc: Doc) -> None:
+    """mongomock's `insert_one(doc)`, without its check that a dict is a mutable mapping (an
+    ABC instance check: 15% of an insert) when it is a plain dict."""
+    if PRIVATE and type(doc) is dict:
+        raw._insert(doc, None)
+    else:
+        raw.insert_one(doc)
+
+
 def encode_checked(doc: Doc) -> None:
     """What mongomock does to a document it inserts besides its own checks: BSON-encode it
     (InvalidDocument for a value BSON cannot hold)."""
