@@ -237,8 +237,6 @@ def _duplicate(exc: Exception) -> bool:
 
 
 def _parse(index: int, raw: dict[str, Any]) -> UsageRecord | UsageResult:
-    account_id = raw.get("account_id") if isinstance(raw.get("account_id"), str) else None
-    key = raw.get("idempotency_key") if isinstance(raw.get("idempotency_key"), str) else None
     try:
         record = UsageRecord.model_validate(raw)
         check_caller_key(record.idempotency_key)
@@ -260,6 +258,7 @@ def _parse(index: int, raw: dict[str, Any]) -> UsageRecord | UsageResult:
                 "type": "value_error",
             }
         ]
+    account_id, key = _echoed(raw.get("account_id")), _echoed(raw.get("idempotency_key"))
     first = errors[0]
     detail = f"{'.'.join(map(str, first['loc']))}: {first['msg']}"
     problem = {
@@ -271,6 +270,18 @@ def _parse(index: int, raw: dict[str, Any]) -> UsageRecord | UsageResult:
         "errors": errors,
     }
     return _shaped(index, account_id, key, 422, False, problem=problem)
+
+
+def _echoed(value: Any) -> str | None:
+    """A refused record's account or key, shown in its answer when it is text that JSON can
+    carry (a lone surrogate, `"\\ud800"` in the request, cannot be written as UTF-8)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        return None
+    return value
 
 
 def _usage(record: UsageRecord) -> Usage:

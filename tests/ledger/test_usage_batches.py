@@ -143,6 +143,30 @@ async def test_a_malformed_batch_is_a_422_and_writes_nothing(client, db, body):
     assert await snapshot(db) == before
 
 
+async def test_a_record_of_text_json_cannot_carry_is_a_422_not_a_500(client, db):
+    # A lone surrogate (\ud800) is valid JSON but not UTF-8: the record is refused, and its
+    # answer leaves out what it cannot show.
+    await make_account(client, "user_1", 10)
+    before = await snapshot(db)
+    body = (
+        b'{"records": [{"account_id": "user_\\ud800", "idempotency_key": "k-\\udc00", '
+        b'"amount": 1}, {"account_id": "user_1", "idempotency_key": "k-\\ud800", "amount": 1}]}'
+    )
+
+    r = await client.post(
+        "/v1/usage", content=body, headers={**auth("worker"), "Content-Type": "application/json"}
+    )
+
+    assert r.status_code == 200, r.text
+    results = r.json()["results"]
+    assert [(x["status"], x["account_id"], x["idempotency_key"]) for x in results] == [
+        (422, None, None),
+        (422, "user_1", None),
+    ]
+    assert all(x["problem"]["code"] == "validation_error" for x in results)
+    assert await snapshot(db) == before
+
+
 async def test_the_same_key_twice_in_a_batch_debits_once(client, db):
     await make_account(client, "user_1", 10)
 
