@@ -274,10 +274,17 @@ class EmbeddedEngine:
             if index.get("sparse") and all(v is None for v in values):
                 continue
             partial = index.get("partialFilterExpression")
-            if partial is not None and not in_partial(partial, doc):
+            if partial is not None and not self._in_partial(partial, doc):
                 continue
             keys.add((name, repr(values)))
         return keys
+
+    def _in_partial(self, partial: Any, doc: Doc) -> bool:
+        # The unique check's compiled test on the versions internals.py knows; else mongomock's
+        # public find (the speed-ups are off there).
+        if internals.PRIVATE:
+            return in_partial(partial, doc)
+        return internals.matches(partial, doc, self.scratch)
 
     # --- the end of a unit ------------------------------------------------------------------
 
