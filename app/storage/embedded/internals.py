@@ -237,7 +237,8 @@ def install(*, iter_documents: Callable, ensure_uniques: Callable, insert: Calla
 
 def insert_one(raw: Any, doc: Doc) -> None:
     """mongomock's `insert_one(doc)`, without its check that a dict is a mutable mapping (an
-    ABC instance check: 15% of an insert) when it is a plain dict."""
+    ABC instance check on every document, and a result nobody reads) when it is a plain
+    dict: about 0.3 to 0.6 us of an insert of 9 to 15 us."""
     if PRIVATE and type(doc) is dict:
         raw._insert(doc, None)
     else:
