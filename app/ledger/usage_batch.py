@@ -305,16 +305,8 @@ def _stored(print_: str, answered: _Answered, now: datetime) -> Doc:
 def _answer(item: _Record, outcome: _Answered | DomainError) -> UsageResult:
     if isinstance(outcome, DomainError):
         return _refused(item, outcome)
-    record = item.record
-    return _shaped(
-        item.index,
-        record.account_id,
-        record.idempotency_key,
-        201,
-        False,
-        entry=orjson.Fragment(outcome.entry),
-        account=orjson.Fragment(outcome.account),
-    )
+    body = {"entry": orjson.Fragment(outcome.entry), "account": orjson.Fragment(outcome.account)}
+    return _result(item, 201, body, replayed=False)
 
 
 def _replay(item: _Record, record: Doc) -> UsageResult:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from app.kit.views import view_of
@@ -104,20 +105,16 @@ def _usage_json(usage: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _iso(when: datetime) -> str:
-    """A time as pydantic writes it in JSON: ISO 8601, UTC as `Z`. Remembered for the times
-    met last (a batch's entries share theirs), by value and offset: equal times of other
-    offsets are written apart."""
-    key = (when, when.utcoffset())
-    text = _ISO.get(key)
-    if text is None:
-        if len(_ISO) >= 256:
-            _ISO.clear()
-        text = when.isoformat()
-        text = _ISO[key] = text[:-6] + "Z" if text.endswith("+00:00") else text
-    return text
+    """A time as pydantic writes it in JSON: ISO 8601, UTC as `Z`."""
+    return _iso_at(when, when.utcoffset())
 
 
-_ISO: dict[tuple[datetime, Any], str] = {}
+@lru_cache(maxsize=256)
+def _iso_at(when: datetime, offset: timedelta | None) -> str:
+    # Remembered for the times met last (a batch's entries share theirs), by value and offset:
+    # equal times of other offsets are written apart.
+    text = when.isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def _iso_or_none(when: datetime | None) -> str | None:

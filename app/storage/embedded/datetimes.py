@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from typing import Any
 
 from bson import ObjectId
@@ -44,22 +45,11 @@ def naive_utc(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return _walk(naive_ms, original)
 
 
+@lru_cache(maxsize=256)
 def naive_ms(value: datetime) -> datetime:
     """A datetime as mongomock stores it: naive UTC, to the millisecond. Remembered for the
     times met last (a batch's entries share their times: now, the rate's effective_from):
     equal datetimes are the same instant, or both naive and the same wall time."""
-    stored = _NAIVE.get(value)
-    if stored is None:
-        if len(_NAIVE) >= 256:
-            _NAIVE.clear()
-        stored = _NAIVE[value] = _naive_ms(value)
-    return stored
-
-
-_NAIVE: dict[datetime, datetime] = {}
-
-
-def _naive_ms(value: datetime) -> datetime:
     ms = value.microsecond // 1000 * 1000
     if value.tzinfo:
         offset = value.utcoffset()
